@@ -1,0 +1,52 @@
+"""The ``choreo`` command line. Each subcommand lives in choreo/commands/.
+
+User mistakes (ChoreoError) print one line on stderr and exit 2; click's own
+usage errors exit 2 as well. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from choreo.commands import COMMANDS
+from choreo.errors import ChoreoError
+from choreo.logs import setup_logging
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
+@click.option("--log-file", type=click.Path(dir_okay=False), help="Write logs here instead of stderr.")
+@click.version_option(package_name="choreo")
+def cli(verbose: int, log_file: str | None) -> None:
+    """choreo: see what a Kafka choreography actually did."""
+    setup_logging(verbose, log_file)
+
+
+for _command in COMMANDS():
+    cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="choreo", standalone_mode=False)
+    except ChoreoError as exc:
+        click.echo(f"choreo: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("choreo: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error.
+        sys.exit(0)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
