@@ -173,8 +173,9 @@ class Store:
 
     # -- reading ----------------------------------------------------------
     def count_events(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM events").fetchone()
-        return int(row[0]) if row else 0
+        # fetchall, not fetchone: a result left unfinished blocks register() (DuckDB 2).
+        rows = self.con.execute("SELECT count(*) FROM events").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def summary(self) -> dict[str, Any]:
         """Raw-event summary: total, per topic, poison count."""

@@ -20,7 +20,9 @@ GZIP = "gzip"
 ZSTD = "zstd"
 
 _MAGIC = {GZIP: b"\x1f\x8b", ZSTD: b"\x28\xb5\x2f\xfd"}
-_CHUNK = 256 * 1024  # compressed bytes per read; output per read stays bounded
+# Compressed bytes per read: bounds the output per call, and what is lost
+# with a corrupt chunk (the codec drops the whole call's output).
+_CHUNK = 16 * 1024
 _MAX_OUT = 4 * 1024 * 1024  # gzip: most bytes inflated per call
 
 

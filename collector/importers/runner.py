@@ -135,9 +135,6 @@ def _format_of(inp: Input, forced: str | None) -> str:
         raise InputError(f"{inp.label}: binary data, not a known dump format ({_KNOWN})")
     try:
         head = inp.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
-    except DamagedInput as exc:
-        inp.close()
-        raise InputError(f"{inp.label}: {exc}") from None
     except OSError as exc:
         inp.close()
         raise InputError(f"{inp.label}: cannot read ({exc.strerror or exc})") from None
@@ -190,10 +187,18 @@ class Importer:
         inp = p.input
         rep = FileReport(inp.label, p.format, inp.compression)
         if p.format == detect.EMPTY:
-            log.info("import %s", kv(file=inp.label, format="empty"))
+            try:
+                for _ in inp.lines():  # nothing to decode, but damage must surface
+                    pass
+            except DamagedInput as exc:
+                if self._opts.strict:
+                    raise InputError(f"{inp.label}: {exc} (--strict: nothing imported)") from None
+                rep.damage = f"{exc}; nothing before it"
             return rep
         decoder = self._decoder(p)
         started = time.monotonic()
+        if self._on_progress is not None:
+            self._on_progress(inp, inp.raw_read, 0)
         with self._batches(rep, f"import:{inp.label}") as add:
             lineno = 0
             try:

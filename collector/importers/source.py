@@ -68,17 +68,26 @@ class Input:
     _raw: _Counting
     _file: BinaryIO | None = None
     head: list[bytes] = field(default_factory=list)  # lines already read (format detection)
+    _damage: DamagedInput | None = None  # met while reading the head
 
     @property
     def raw_read(self) -> int:
         return self._raw.count
 
     def read_head(self, max_lines: int, max_bytes: int) -> list[bytes]:
-        """Read (and keep for ``lines``) up to max_lines non-empty lines."""
+        """Read (and keep for ``lines``) up to max_lines non-empty lines.
+
+        Damage met here is kept and raised by ``lines`` after the head, so
+        that what came before it is imported like anywhere else in the file.
+        """
         seen = 0
         nonempty = 0
         while nonempty < max_lines and seen < max_bytes:
-            line = self.stream.readline()
+            try:
+                line = self.stream.readline()
+            except DamagedInput as exc:
+                self._damage = exc
+                break
             if not line:
                 break
             self.head.append(line)
@@ -97,6 +106,8 @@ class Input:
     def lines(self) -> Iterator[bytes]:
         yield from self.head
         self.head = []
+        if self._damage is not None:
+            raise self._damage
         yield from self.stream
 
     def close(self) -> None:
