@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 
 import click
 import orjson
@@ -15,8 +16,30 @@ from choreo.store import Store
 from collector.extract import Extractor
 from collector.importers.detect import FORMATS
 from collector.importers.runner import FileReport, Importer, ImportOptions, ImportReport, prepare
+from reconstruct.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
+
+
+def parse_now(text: str) -> int:
+    """``--now``: ms since epoch, or ISO-8601 (UTC when no zone is given)."""
+    t = text.strip()
+    if t.isdigit():
+        return int(t)
+    try:
+        dt = datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--now {text!r}: want an ISO-8601 time (2024-05-01T12:00:00Z) or ms since epoch"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def newest_event_ms(store: Store) -> int | None:
+    rows = store.query("SELECT max(coalesce(ts_ms, event_time_ms)) FROM events")
+    return None if not rows or rows[0][0] is None else int(rows[0][0])
 
 
 def _file_line(f: FileReport) -> str:
@@ -88,6 +111,18 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
     default=None,
     help="Progress bar on stderr (default: on a terminal, for inputs over 4 MB or stdin).",
 )
+@click.option(
+    "--reconstruct/--no-reconstruct",
+    default=True,
+    show_default=True,
+    help="Rebuild instances, model and stuck list afterwards.",
+)
+@click.option(
+    "--now",
+    "now_text",
+    metavar="TIME",
+    help="'Now' for stuck detection: ISO-8601 or ms since epoch (default: the newest event time).",
+)
 @json_option
 def import_(
     files: tuple[str, ...],
@@ -98,13 +133,17 @@ def import_(
     topic: str | None,
     time_field: str | None,
     progress: bool | None,
+    reconstruct: bool,
+    now_text: str | None,
     as_json: bool,
 ) -> None:
     """Load dumps into the store: kcat -C -J output (any header shape), choreo
     JSONL (from `choreo export events`) or plain JSON lines, optionally gzip or
     zstd compressed. FILE may be a glob or '-' for stdin. Re-importing is
-    harmless: Kafka coordinates identify records."""
+    harmless: Kafka coordinates identify records. Then reconstructs, judging
+    stuck instances as of the newest event (the moment the dump was taken)."""
     cfg = load_config(config_path)
+    now_ms = parse_now(now_text) if now_text is not None else None
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
@@ -116,15 +155,28 @@ def import_(
     if show is None:
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)
         show = big and sys.stderr.isatty()
-    bar = ImportProgress(enabled=show)
+    rebuilt: RebuildStats | None = None
     try:
-        with Store.open(db) as store, bar:
-            report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
+        with Store.open(db) as store:
+            with ImportProgress(enabled=show) as bar:
+                report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
+            if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
+                # A dump is judged as of when it was taken: now = its newest event.
+                rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
     finally:
         for p in inputs:
             p.input.close()
     if as_json:
-        click.echo(orjson.dumps(_as_json(report, db), option=orjson.OPT_INDENT_2).decode())
+        out = _as_json(report, db)
+        if rebuilt is not None:
+            out["reconstruct"] = {
+                "instances": rebuilt.instances,
+                "workflows": rebuilt.workflows,
+                "stuck": rebuilt.stuck,
+                "now_ms": rebuilt.now_ms,
+                "seconds": round(rebuilt.seconds, 3),
+            }
+        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
     else:
         for f in report.files:
             click.echo(_file_line(f))
@@ -134,6 +186,12 @@ def import_(
             click.echo(
                 f"total: {len(report.files)} files, {report.records:,} records, "
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
+            )
+        if rebuilt is not None:
+            as_of = datetime.fromtimestamp(rebuilt.now_ms / 1000, UTC).isoformat(timespec="seconds")
+            click.echo(
+                f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
+                f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
             )
     damaged = report.damaged
     if damaged:
