@@ -12,6 +12,8 @@ import click
 _REGISTRY: list[tuple[str, str]] = [
     ("sandbox", "sandbox"),
     ("status", "status"),
+    ("export", "export"),
+    ("report", "report"),
 ]
 
 
