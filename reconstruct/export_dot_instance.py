@@ -164,7 +164,7 @@ def view_dot(view: InstanceView) -> str:
     expected_id = "expected"
     for i, svc in enumerate(sorted(services)):
         with g.subgraph(name=f"cluster_{i}") as sub:
-            sub.attr(label=label(svc), style="rounded", color="#999999", fontname="Helvetica")
+            sub.attr(label=label(svc), style="rounded", color="#999999", fontcolor="#333333")
             for s in originals:
                 if s.service == svc:
                     sub.node(

@@ -121,7 +121,9 @@ class TraceBuilder:
     def _resource(self, service: str) -> Resource:
         res = self._resources.get(service)
         if res is None:
-            res = Resource.create({"service.name": service, "telemetry.sdk.name": "choreo"})
+            # Not Resource.create(): its detectors would add this process's
+            # details (and a random instance id) to services choreo only observed.
+            res = Resource({"service.name": service})
             self._resources[service] = res
         return res
 
