@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import (
-    OFFSET_END,
+    OFFSET_BEGINNING,
     Consumer,
     KafkaError,
     KafkaException,
@@ -42,7 +42,7 @@ from collector.group_offsets import (
 )
 from collector.settings import CollectSettings, ServiceGroup, topic_pattern
 
-__all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup"]
+__all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup", "probe"]
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,64 @@ class _KafkaLog:
         self._logger.debug(msg, *args)
 
 
+def open_consumer(
+    settings: CollectSettings,
+    on_error: Callable[[KafkaError], None],
+    fatal: Callable[[], KafkaError | None],
+) -> Consumer:
+    """A consumer for ``settings`` that has reached the cluster.
+
+    Raises InputError when librdkafka refuses the settings (bad -X) and
+    KafkaUnavailableError when the cluster cannot be reached within
+    ``connect_timeout`` or refuses us (authentication).
+    """
+    last: list[KafkaError] = []
+
+    def error_cb(err: KafkaError) -> None:
+        last.append(err)
+        del last[:-1]
+        on_error(err)
+
+    conf = settings.consumer_config()
+    conf["error_cb"] = error_cb
+    conf["logger"] = _KafkaLog(logging.getLogger("choreo.librdkafka"))
+    try:
+        consumer = Consumer(conf)
+    except KafkaException as exc:
+        err = exc.args[0]
+        text = err.str() if isinstance(err, KafkaError) else str(err)
+        raise InputError(f"-X: librdkafka refused the settings: {text}") from None
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"-X: librdkafka refused the settings: {exc}") from None
+    try:
+        consumer.list_topics(timeout=settings.connect_timeout)
+    except KafkaException as exc:
+        consumer.close()
+        cause = last[-1].str() if last else str(exc.args[0])
+        raise KafkaUnavailableError(
+            f"cannot reach {settings.bootstrap} within {settings.connect_timeout:g}s: {cause}"
+        ) from None
+    bad = fatal()
+    if bad is not None:
+        consumer.close()
+        raise KafkaUnavailableError(f"{settings.bootstrap}: {bad.str()}")
+    return consumer
+
+
+def probe(settings: CollectSettings) -> None:
+    """Check settings and reachability before anything else is touched (e.g. the store).
+
+    Raises like ``open_consumer``; joins no group and commits nothing.
+    """
+    fatal: list[KafkaError] = []
+
+    def on_error(err: KafkaError) -> None:
+        if err.fatal() or err.code() in _FATAL_AT_START:
+            fatal.append(err)
+
+    open_consumer(settings, on_error, lambda: fatal[0] if fatal else None).close()
+
+
 class Collector:
     """Consume topics matching a regex into a store until ``stop`` is set.
 
@@ -137,6 +195,7 @@ class Collector:
         self._pending_commit: dict[TP, int] = {}  # stored but not yet committed
         self._consumed_next: dict[TP, int] = {}  # next offset per partition read this run
         self._positioned: set[TP] = set()  # partitions already seeked to --from TIME
+        self._skip_before: dict[TP, int] = {}  # --from TIME: skip records older than this
         self._consumer: Consumer | None = None
         self._last_error: str | None = None
         self._fatal: KafkaError | None = None
@@ -188,29 +247,7 @@ class Collector:
 
     # -- set-up -----------------------------------------------------------
     def _connect(self) -> Consumer:
-        conf = self.settings.consumer_config()
-        conf["error_cb"] = self._on_error
-        conf["logger"] = _KafkaLog(logging.getLogger("choreo.librdkafka"))
-        try:
-            consumer = Consumer(conf)
-        except KafkaException as exc:
-            err = exc.args[0]
-            text = err.str() if isinstance(err, KafkaError) else str(err)
-            raise InputError(f"-X: librdkafka refused the settings: {text}") from None
-        except (TypeError, ValueError) as exc:
-            raise InputError(f"-X: librdkafka refused the settings: {exc}") from None
-        try:
-            consumer.list_topics(timeout=self.settings.connect_timeout)
-        except KafkaException as exc:
-            consumer.close()
-            cause = self._last_error or str(exc.args[0])
-            raise KafkaUnavailableError(
-                f"cannot reach {self.settings.bootstrap} within {self.settings.connect_timeout:g}s: {cause}"
-            ) from None
-        if self._fatal is not None:
-            consumer.close()
-            raise KafkaUnavailableError(f"{self.settings.bootstrap}: {self._fatal.str()}")
-        return consumer
+        return open_consumer(self.settings, self._on_error, lambda: self._fatal)
 
     def _close(self, consumer: Consumer) -> None:
         try:
@@ -273,6 +310,7 @@ class Collector:
         assigned = self._assigned
         offsets = self._batch_offsets
         consumed_next = self._consumed_next
+        skip_before = self._skip_before
         taken = 0
         records: list[Any] = msgs  # Any: the stubs make every accessor Optional
         for m in records:
@@ -289,6 +327,12 @@ class Collector:
                 continue
             offset = m.offset()
             ts_type, ts = m.timestamp()
+            if skip_before and tp in skip_before:
+                if ts_type and ts < skip_before[tp]:
+                    offsets[tp] = offset + 1  # read and passed over: committable
+                    consumed_next[tp] = offset + 1
+                    continue
+                del skip_before[tp]
             ex = batch.add(
                 topic, partition, offset, ts if ts_type else None, ts_type, m.key(), m.headers(), m.value()
             )
@@ -305,14 +349,13 @@ class Collector:
 
     def _flush(self) -> None:
         """Store the batch (atomically); its offsets become committable."""
-        if not len(self._batch):
-            return
-        events, ids = self._batch.tables()
-        result = self.store.append(events, ids)
-        self.stats.stored += result.inserted
-        self.stats.batches += 1
-        self.stats.active = time.monotonic() - self._t0
-        self._batch.clear()
+        if len(self._batch):
+            events, ids = self._batch.tables()
+            result = self.store.append(events, ids)
+            self.stats.stored += result.inserted
+            self.stats.batches += 1
+            self.stats.active = time.monotonic() - self._t0
+            self._batch.clear()
         self._batch_started = None
         for tp, off in self._batch_offsets.items():
             self._pending_commit[tp] = max(off, self._pending_commit.get(tp, 0))
@@ -370,19 +413,28 @@ class Collector:
         todo: list[TopicPartition],
         ms: int,
     ) -> list[TopicPartition]:
+        """Position partitions at the first record stamped at or after ``ms``.
+
+        The broker's time index gives the offset where it can; where it
+        cannot (some brokers, the embedded cluster) or finds nothing, we read
+        from the beginning and skip older records client-side until the first
+        one at or after ``ms`` -- the same semantics, only slower.
+        """
         query = [TopicPartition(tp.topic, tp.partition, ms) for tp in todo]
+        by_tp: dict[TP, int] = {}
         try:
             found = consumer.offsets_for_times(query, timeout=self.settings.connect_timeout)
         except KafkaException as exc:
-            # Leave them at the committed/earliest position rather than skip data.
-            log.warning("cannot look up offsets for --from time; starting at committed %s", kv(error=exc))
-            return partitions
-        by_tp = {
-            (tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else OFFSET_END)
-            for tp in found
-            if tp.error is None
-        }
-        self._positioned.update(by_tp)
+            log.info("no time index lookup; skipping older records instead %s", kv(error=exc))
+            found = []
+        for tp in found:
+            if tp.error is None and tp.offset >= 0:
+                by_tp[(tp.topic, tp.partition)] = tp.offset
+        for tp in todo:
+            key = (tp.topic, tp.partition)
+            by_tp.setdefault(key, OFFSET_BEGINNING)
+            self._skip_before[key] = ms
+            self._positioned.add(key)
         return [
             TopicPartition(tp.topic, tp.partition, by_tp.get((tp.topic, tp.partition), tp.offset))
             for tp in partitions
@@ -464,18 +516,26 @@ class Collector:
             return
 
     def _lag(self, consumer: Consumer) -> int | None:
+        """Records between what we read and the high watermarks of our partitions.
+
+        Uses the watermarks cached from fetch responses (no broker round trip).
+        None while some partition's position is unknown (nothing read from it
+        yet and it is not empty).
+        """
         total = 0
-        for topic, partition in self._assigned:
-            try:
-                _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
-            except KafkaException:
-                return None
-            if high is None or high < 0:
-                return None
-            pos = self._consumed_next.get((topic, partition))
-            if pos is None:
-                return None
-            total += max(0, high - pos)
+        try:
+            for topic, partition in self._assigned:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), cached=True)
+                if high is None or high < 0:
+                    return None
+                pos = self._consumed_next.get((topic, partition))
+                if pos is None:
+                    if low != high:
+                        return None
+                    continue
+                total += max(0, high - pos)
+        except KafkaException:
+            return None
         return total
 
     def _progress(self, consumer: Consumer, rate: float, elapsed: float) -> None:

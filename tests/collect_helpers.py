@@ -73,6 +73,14 @@ class RunningCollector:
     progress: list[CollectProgress]
     result: list[CollectStats | BaseException]
 
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Read the store while the collector writes it (a connection of our own)."""
+        cur = self.store.con.cursor()
+        try:
+            return cur.execute(sql).fetchall()
+        finally:
+            cur.close()
+
     def stop(self, timeout: float = 30.0) -> CollectStats:
         self.stop_event.set()
         return self.join(timeout)
@@ -130,3 +138,34 @@ def stored_keys(db: Path) -> list[tuple[str, int, int]]:
 def query(db: Path, sql: str, params: Sequence[object] | None = None) -> list[tuple[Any, ...]]:
     with Store.open(db, read_only=True) as s:
         return s.query(sql, params)
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stderr: str
+    stdout: str
+
+
+def run_main(capsys: Any, *args: str) -> CliResult:
+    """Run the real CLI entry point in this process (cheaper than a subprocess)."""
+    import logging
+
+    from choreo.cli import main
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    finally:
+        for h in list(root.handlers):
+            root.removeHandler(h)
+        for h in handlers:
+            root.addHandler(h)
+        root.setLevel(level)
+    out = capsys.readouterr()
+    return CliResult(code, out.err, out.out)

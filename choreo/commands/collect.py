@@ -16,7 +16,7 @@ from choreo.commands.options import config_option, db_option
 from choreo.config import load_config
 from choreo.store import Store
 from collector.extract import Extractor
-from collector.live import Collector, CollectProgress, CollectSettings, CollectStats
+from collector.live import Collector, CollectProgress, CollectSettings, CollectStats, probe
 from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
@@ -170,6 +170,8 @@ def collect(
         connect_timeout=connect_timeout,
         services=services,
     )
+    # Bad -X values and an unreachable cluster fail before the store is touched.
+    probe(settings)
     stop = threading.Event()
     progress = _ProgressLine()
     with Store.open(db) as store, _stop_on_signals(stop):
