@@ -14,7 +14,9 @@ import graphviz
 
 from choreo.errors import InputError
 from choreo.store import Store
-from reconstruct.export_fmt import clock_ms, duration, label
+from reconstruct.export_fmt import clock_ms, duration, iso_ms, label
+from reconstruct.log import ensure_log_views
+from reconstruct.read import find_instances
 
 _STATUS_COLOURS = {
     "completed": "#2e7d32",
@@ -62,22 +64,16 @@ def resolve_instance(store: Store, key: str) -> str:
     """An instance id from its id, its label (``orderId=4711``) or any identifier value."""
     if store.query("SELECT 1 FROM instances WHERE instance_id = ?", [key]):
         return key
-    rows = store.query("SELECT instance_id FROM instances WHERE label = ? ORDER BY 1 LIMIT 2", [key])
-    if not rows:
-        rows = store.query(
-            "SELECT DISTINCT ie.instance_id FROM identifiers i "
-            'JOIN instance_events ie USING (topic, partition, "offset") '
-            "WHERE i.value = ? ORDER BY 1 LIMIT 2",
-            [key],
-        )
-    if not rows:
+    found = find_instances(store, key, limit=3)
+    if not found:
         raise InputError(f"no instance {key!r} (not an instance id, label or identifier value)")
-    if len(rows) > 1:
-        raise InputError(f"{key!r} matches several instances ({rows[0][0]}, {rows[1][0]}, ...); use an id")
-    return str(rows[0][0])
+    if len(found) > 1:
+        raise InputError(f"{key!r} matches several instances ({', '.join(found[:2])}, ...); use an id")
+    return found[0]
 
 
 def load_instance(store: Store, key: str) -> InstanceView:
+    ensure_log_views(store)
     iid = resolve_instance(store, key)
     head = store.query("SELECT workflow, status, label FROM instances WHERE instance_id = ?", [iid])[0]
     steps = tuple(
@@ -96,7 +92,7 @@ def load_instance(store: Store, key: str) -> InstanceView:
         for r in store.query(
             "SELECT ie.seq, ie.adj_ts_ms, ie.skew_ms, ie.parent_seq, ie.duplicate_of_seq, "
             'e.event_type, e.service, e.topic, e.partition, e."offset" '
-            'FROM instance_events ie JOIN events e USING (topic, partition, "offset") '
+            'FROM instance_events ie JOIN log_events e USING (topic, partition, "offset") '
             "WHERE ie.instance_id = ? ORDER BY ie.seq",
             [iid],
         )
@@ -140,12 +136,14 @@ def view_dot(view: InstanceView) -> str:
         return step
 
     colour = _STATUS_COLOURS.get(view.status, "#333333")
+    # Nodes show the time of day; the title carries the date.
+    started = f", started {iso_ms(min(s.ts_ms for s in originals))}" if originals else ""
     g = graphviz.Digraph(
         "instance",
         graph_attr={
             "rankdir": "TB",
             "fontname": "Helvetica",
-            "label": label(f"{view.workflow} {view.label}", f"{view.instance_id}: {view.status}"),
+            "label": label(f"{view.workflow} {view.label}: {view.status}", f"{view.instance_id}{started}"),
             "labelloc": "t",
             "fontcolor": colour,
             "compound": "true",

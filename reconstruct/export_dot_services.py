@@ -20,6 +20,7 @@ from choreo.config import ChoreoConfig
 from choreo.errors import InputError
 from choreo.store import Store
 from reconstruct.export_fmt import label
+from reconstruct.log import ensure_log_views
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ class Flow:
 def known_consumers(store: Store, config: ChoreoConfig | None) -> dict[str, set[str]]:
     """topic -> consuming services, from the store and the config."""
     out: dict[str, set[str]] = defaultdict(set)
-    for topic, service in store.query("SELECT topic, service FROM topic_consumers"):
+    for topic, service in store.query("SELECT topic, service FROM log_topic_consumers"):
         out[str(topic)].add(str(service))
     if config is not None:
         for name, svc in config.services.items():
@@ -44,9 +45,10 @@ def known_consumers(store: Store, config: ChoreoConfig | None) -> dict[str, set[
 
 
 def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
+    ensure_log_views(store)
     consumers = known_consumers(store, config)
     emitted = store.query(
-        "SELECT e.service, e.topic, e.event_type, count(*) FROM events e "
+        "SELECT e.service, e.topic, e.event_type, count(*) FROM log_events e "
         'LEFT JOIN instance_events ie USING (topic, partition, "offset") '
         "WHERE ie.duplicate_of_seq IS NULL GROUP BY ALL ORDER BY ALL"
     )
@@ -60,7 +62,7 @@ def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
         """
         WITH s AS (
             SELECT ie.instance_id, ie.seq, ie.parent_seq, e.service, e.topic, e.event_type
-            FROM instance_events ie JOIN events e USING (topic, partition, "offset")
+            FROM instance_events ie JOIN log_events e USING (topic, partition, "offset")
             WHERE ie.duplicate_of_seq IS NULL
         ), c AS (
             SELECT *, coalesce(parent_seq, lag(seq) OVER (PARTITION BY instance_id ORDER BY seq)) AS cause
@@ -80,7 +82,8 @@ def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
 
 def services_dot(store: Store, config: ChoreoConfig | None = None) -> str:
     """DOT source of the service map."""
-    services = {str(r[0]) for r in store.query("SELECT DISTINCT service FROM events")}
+    ensure_log_views(store)
+    services = {str(r[0]) for r in store.query("SELECT DISTINCT service FROM log_events")}
     if not services:
         raise InputError(f"{store.path} holds no events")
     fl = flows(store, config)

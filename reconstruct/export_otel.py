@@ -28,6 +28,7 @@ from opentelemetry.util.types import AttributeValue
 from choreo.config import ChoreoConfig
 from choreo.store import Store
 from reconstruct.export_filter import InstanceFilter
+from reconstruct.log import ensure_log_views
 
 _MS = 1_000_000  # ns per ms
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -103,12 +104,13 @@ class TraceBuilder:
 
     def __init__(self, store: Store, config: ChoreoConfig | None = None) -> None:
         self._store = store
+        ensure_log_views(store)
         self._scope = InstrumentationScope("choreo", version("choreo"))
         self._resources: dict[str, Resource] = {}
         # (topic, service) -> group and topic -> groups, for messaging.consumer.group.name.
         self._group_of: dict[tuple[str, str], str] = {}
         self._groups_on: dict[str, set[str]] = defaultdict(set)
-        for group, service, topic in store.query("SELECT group_id, service, topic FROM topic_consumers"):
+        for group, service, topic in store.query("SELECT group_id, service, topic FROM log_topic_consumers"):
             self._group_of[(str(topic), str(service))] = str(group)
             self._groups_on[str(topic)].add(str(group))
         if config is not None:
@@ -153,7 +155,7 @@ class TraceBuilder:
             "SELECT ie.instance_id, ie.seq, ie.adj_ts_ms, e.ts_ms, ie.skew_ms, ie.parent_seq, "
             'ie.duplicate_of_seq, e.event_type, e.service, e.topic, e.partition, e."offset", '
             "e.key, e.headers, e.event_id, e.trace_id "
-            'FROM instance_events ie JOIN events e USING (topic, partition, "offset") '
+            'FROM instance_events ie JOIN log_events e USING (topic, partition, "offset") '
             "WHERE ie.instance_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY ie.instance_id, ie.seq",
             [ids],
         ):

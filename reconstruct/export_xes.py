@@ -19,6 +19,7 @@ from typing import IO
 from choreo.errors import ExportError
 from choreo.store import Store
 from reconstruct.export_filter import InstanceFilter
+from reconstruct.log import ensure_log_views
 
 _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
@@ -74,12 +75,14 @@ def write_xes(store: Store, out: IO[str], flt: InstanceFilter | None = None) -> 
     flt = flt or InstanceFilter()
     flt.check(store)
     cond, params = flt.sql("i")
-    cur = store.con.cursor()
-    cur.execute(
+    ensure_log_views(store)
+    # Streamed from the store's own connection: the log_* views are temporary
+    # and visible only there.
+    cur = store.con.execute(
         "SELECT i.instance_id, i.workflow, i.status, i.label, ie.adj_ts_ms, ie.skew_ms, "
         'e.event_type, e.service, e.topic, e.partition, e."offset", e.event_id '
         "FROM instances i JOIN instance_events ie USING (instance_id) "
-        'JOIN events e USING (topic, partition, "offset") '
+        'JOIN log_events e USING (topic, partition, "offset") '
         f"WHERE ie.duplicate_of_seq IS NULL AND {cond} ORDER BY i.instance_id, ie.seq",
         params,
     )
@@ -117,7 +120,6 @@ def write_xes(store: Store, out: IO[str], flt: InstanceFilter | None = None) -> 
     if current is not None:
         out.write("  </trace>\n")
     out.write("</log>\n")
-    cur.close()
     return stats
 
 

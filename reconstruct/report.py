@@ -9,6 +9,7 @@ from typing import Any
 
 from choreo.store import Store
 from reconstruct.export_fmt import iso_ms
+from reconstruct.log import ensure_log_views
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10
@@ -85,7 +86,8 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
 
 def build_report(store: Store, *, now_ms: int | None = None) -> dict[str, Any]:
     """The report as JSON-ready data."""
-    span = store.query("SELECT count(*), min(ts_ms), max(ts_ms) FROM events")[0]
+    ensure_log_views(store)
+    span = store.query("SELECT count(*), min(ts_ms), max(ts_ms) FROM log_events")[0]
     names = [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM instances ORDER BY 1")]
     return {
         "store": str(store.path),

@@ -18,6 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from choreo.config import ChoreoConfig, WorkflowConfig
 from choreo.store import Store
 from collector.batch import EventBatch
 from collector.extract import Extractor
@@ -44,6 +45,17 @@ SERVICES = {
 HAPPY = ["OrderPlaced", "PaymentAuthorized", "InventoryReserved", "ShipmentScheduled", "ShipmentDelivered"]
 FAILED = ["OrderPlaced", "PaymentFailed", "OrderCancelled"]
 STUCK = ["OrderPlaced", "PaymentAuthorized"]
+# What an operator would declare in choreo.toml about this saga.
+CONFIG = ChoreoConfig(
+    workflows={
+        "order": WorkflowConfig(
+            start=["OrderPlaced"],
+            terminal=["ShipmentDelivered", "OrderCancelled"],
+            failure=["PaymentFailed"],
+            compensation=["OrderCancelled"],
+        )
+    }
+)
 # The trace id carried (as W3C traceparent) by every event of order o-3.
 TRACED_ORDER = "o-3"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -113,7 +125,7 @@ def build_store(path: Path, *, happy: int = 8) -> Recorded:
     rec.now_ms = BASE_MS + len(plans) * 10_000 + 3_600_000
     with Store.open(path) as store:
         store.append(*batch.tables())
-        rebuild(store, now_ms=rec.now_ms)
+        rebuild(store, CONFIG, now_ms=rec.now_ms)
     return rec
 
 
