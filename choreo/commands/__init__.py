@@ -14,6 +14,8 @@ _REGISTRY: list[tuple[str, str]] = [
     ("import_", "import_"),
     ("sandbox", "sandbox"),
     ("status", "status"),
+    ("export", "export"),
+    ("report", "report"),
 ]
 
 
