@@ -17,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -56,6 +56,8 @@ class LiveSettings:
     time_scale: float = DEFAULT_TIME_SCALE
     continuous: bool = False  # keep starting instances past scenario.instances until stopped
     client_conf: Mapping[str, str] | None = None  # extra librdkafka settings for every client
+    # Prepended to every topic and group name: keeps runs apart on a shared cluster.
+    prefix: str = ""
 
 
 class LiveRun:
@@ -77,7 +79,7 @@ class LiveRun:
         self._subs: dict[str, int] = {}
         for spec in all_services(self.choreographies):
             for topic in spec.inputs:
-                self._subs[topic] = self._subs.get(topic, 0) + 1
+                self._subs[settings.prefix + topic] = self._subs.get(settings.prefix + topic, 0) + 1
         self._threads: list[threading.Thread] = []
         self._topic_ids: dict[str, int] = {}
         self._generators = 0
@@ -194,6 +196,8 @@ class LiveRun:
         self, producer: Producer, service: str, e: Emit, ts_ms: int, skew_ms: int, poison: str | None = None
     ) -> None:
         o = e.out
+        if self.settings.prefix:
+            o = replace(o, topic=self.settings.prefix + o.topic)
         seq = self.truth.produced(o, service, e.instance, skew_ms=skew_ms, poison=poison)
         # Counted for every reader now, not at the delivery report: a reader may
         # handle the record before the report reaches this producer.
@@ -208,7 +212,7 @@ class LiveRun:
                 with self._lock:
                     self._work -= readers
                 return
-            self.truth.delivered(seq, msg.partition(), msg.offset(), msg.timestamp()[1])
+            self.truth.delivered(seq, msg.partition(), msg.offset(), ts_ms)
 
         kwargs: dict[str, Any] = {}
         if o.partition is not None:
@@ -238,13 +242,15 @@ class LiveRun:
         consumer = Consumer(
             self._conf(
                 **{
-                    "group.id": spec.group,
+                    "group.id": self.settings.prefix + spec.group,
                     "client.id": spec.name,
                     "auto.offset.reset": "earliest",
                     "enable.auto.commit": True,
                     "enable.auto.offset.store": False,
                     "auto.commit.interval.ms": 200,
                     "fetch.wait.max.ms": 20,
+                    "session.timeout.ms": 6000,
+                    "heartbeat.interval.ms": 500,
                 }
             )
         )
@@ -255,7 +261,7 @@ class LiveRun:
         # skipped here, so each record is handled, and accounted for, once.
         consumed: set[tuple[int, int, int]] = set()
         try:
-            consumer.subscribe(list(spec.inputs))
+            consumer.subscribe([self.settings.prefix + t for t in spec.inputs])
             while not self._stop.is_set():
                 now = time.monotonic()
                 while pending and pending[0][0] <= now:

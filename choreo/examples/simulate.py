@@ -169,13 +169,13 @@ def write_to_cluster(result: SimResult, bootstrap: str) -> None:
     )
     errors: list[str] = []
 
-    def make_cb(seq: int) -> Any:
+    def make_cb(seq: int, r_ts: int) -> Any:
         def cb(err: KafkaError | None, msg: Message) -> None:
             if err is not None:
                 errors.append(str(err))
                 result.truth.failed(seq, str(err))
             else:
-                result.truth.delivered(seq, msg.partition(), msg.offset(), msg.timestamp()[1])
+                result.truth.delivered(seq, msg.partition(), msg.offset(), r_ts)
 
         return cb
 
@@ -190,7 +190,7 @@ def write_to_cluster(result: SimResult, bootstrap: str) -> None:
                     o.key,
                     headers=list(o.headers),
                     timestamp=r.ts_ms,
-                    on_delivery=make_cb(r.seq),
+                    on_delivery=make_cb(r.seq, r.ts_ms),
                     **kwargs,
                 )
                 break
