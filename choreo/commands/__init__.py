@@ -13,6 +13,8 @@ _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
     ("sandbox", "sandbox"),
     ("status", "status"),
+    ("export", "export"),
+    ("report", "report"),
 ]
 
 
