@@ -17,6 +17,8 @@ _REGISTRY: list[tuple[str, str]] = [
     ("show", "show"),
     ("status", "status"),
     ("stuck", "stuck"),
+    ("export", "export"),
+    ("report", "report"),
 ]
 
 
