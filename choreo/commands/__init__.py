@@ -12,8 +12,12 @@ import click
 _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
     ("import_", "import_"),
+    ("keys", "keys"),
+    ("reconstruct", "reconstruct_cmd"),
     ("sandbox", "sandbox"),
+    ("show", "show"),
     ("status", "status"),
+    ("stuck", "stuck"),
     ("export", "export"),
     ("report", "report"),
 ]
