@@ -52,9 +52,10 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    batch_records: int = 50_000
-    batch_bytes: int = 32 * 1024 * 1024
-    commit_every: int = 500_000  # records per transaction (not under --strict: one for all)
+    # Measured: bigger batches and transactions save little CPU but cost memory.
+    batch_records: int = 20_000
+    batch_bytes: int = 16 * 1024 * 1024
+    commit_every: int = 200_000  # records per transaction (not under --strict: one for all)
 
 
 @dataclass
