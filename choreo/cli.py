@@ -34,6 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     except ChoreoError as exc:
         click.echo(f"choreo: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        # One line, like every other input error (click's default is three).
+        where = exc.ctx.command_path if exc.ctx is not None else "choreo"
+        text = " ".join(exc.format_message().split())
+        click.echo(f"choreo: usage: {text} (see '{where} --help')", err=True)
+        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("choreo: aborted", err=True)
         sys.exit(130)

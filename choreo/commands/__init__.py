@@ -10,6 +10,7 @@ import click
 # module name -> attribute holding the click command. Imported lazily so that
 # `choreo --help` does not import Textual, pyarrow and friends twice over.
 _REGISTRY: list[tuple[str, str]] = [
+    ("collect", "collect"),
     ("sandbox", "sandbox"),
     ("status", "status"),
 ]

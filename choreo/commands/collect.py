@@ -1,0 +1,183 @@
+"""`choreo collect`: tap a live Kafka cluster into the store."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+
+from choreo.commands.options import config_option, db_option
+from choreo.config import load_config
+from choreo.store import Store
+from collector.extract import Extractor
+from collector.live import Collector, CollectProgress, CollectSettings, CollectStats, probe
+from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
+
+_LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+
+
+class _ProgressLine:
+    """A progress line on stderr: rewritten in place on a terminal, logged periodically otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self._last_logged = 0.0
+        self._width = 0
+
+    def __call__(self, p: CollectProgress) -> None:
+        lag = "?" if p.lag is None else f"{p.lag:,}"
+        state = "" if p.connected else "  [kafka unreachable, retrying]"
+        text = (
+            f"collect: {p.rate:,.0f} events/s  total {p.consumed:,}  new {p.stored:,}  "
+            f"lag {lag}  partitions {p.partitions}{state}"
+        )
+        if self.tty:
+            pad = max(0, self._width - len(text))
+            self._width = len(text)
+            click.echo("\r" + text + " " * pad, err=True, nl=False)
+        elif time.monotonic() - self._last_logged >= _LOG_PROGRESS_EVERY:
+            self._last_logged = time.monotonic()
+            click.echo(text, err=True)
+
+    def end(self) -> None:
+        if self.tty and self._width:
+            click.echo("", err=True)
+
+
+@contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        if stop.is_set():
+            click.echo("\ncollect: still finishing the current batch...", err=True)
+        stop.set()
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def _summary(stats: CollectStats, db: str) -> str:
+    rate = stats.consumed / stats.active if stats.active > 0 else 0.0
+    why = {"idle": "idle", "signal": "stopped"}.get(stats.stopped_by, stats.stopped_by)
+    extra = f", {stats.poison} poison" if stats.poison else ""
+    outages = f", {stats.outages} kafka outage(s) survived" if stats.outages else ""
+    return (
+        f"collect: {why}: {stats.consumed:,} records read, {stats.stored:,} new in {db}{extra}{outages}; "
+        f"{rate:,.0f} events/s over {stats.active:.1f}s"
+    )
+
+
+@click.command()
+@click.option("-b", "--bootstrap", required=True, metavar="HOST:PORT[,...]", help="Kafka bootstrap servers.")
+@click.option(
+    "-t",
+    "--topics",
+    required=True,
+    metavar="REGEX",
+    help="Topics to tap: a regular expression matched against whole topic names; "
+    "topics created later are picked up.",
+)
+@click.option(
+    "-g", "--group", default=None, help="Consumer group of this collector [default: choreo-<host>]."
+)
+@click.option(
+    "--from",
+    "start",
+    default="earliest",
+    show_default=True,
+    metavar="earliest|latest|TIME",
+    help="Where to start where the group has no committed offset; an ISO-8601 time "
+    "seeks every partition to that time.",
+)
+@click.option(
+    "--until-idle",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop after this long without a new record (default: run until Ctrl-C).",
+)
+@click.option(
+    "-X",
+    "extra",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="librdkafka setting, e.g. -X security.protocol=SASL_SSL (repeatable).",
+)
+@click.option("--batch-size", type=click.IntRange(min=1), default=20_000, show_default=True)
+@click.option(
+    "--batch-seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Store and commit at least this often.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Give up at start when the cluster cannot be reached for this long.",
+)
+@db_option
+@config_option
+def collect(
+    bootstrap: str,
+    topics: str,
+    group: str | None,
+    start: str,
+    until_idle: float | None,
+    extra: tuple[str, ...],
+    batch_size: int,
+    batch_seconds: float,
+    connect_timeout: float,
+    db: str,
+    config_path: str | None,
+) -> None:
+    """Tap a live Kafka cluster into the store (read-only; commits only its own group).
+
+    Records are stored, then their offsets committed: a restart after a crash
+    continues without losing or doubling anything. Ctrl-C finishes the batch.
+
+    \b
+    Example:
+      choreo collect -b localhost:9092 -t 'orders|payments|shipping.*' --until-idle 5
+    """
+    config = load_config(config_path)
+    extractor = Extractor(config.extract)
+    services = tuple(
+        ServiceGroup(name, svc.group, tuple(svc.consumes))
+        for name, svc in sorted(config.services.items())
+        if svc.group
+    )
+    settings = CollectSettings(
+        bootstrap=bootstrap,
+        topics=topics,
+        group=group or default_group(),
+        start=parse_start(start),
+        until_idle=until_idle,
+        extra=parse_extra(extra),
+        batch_size=batch_size,
+        batch_seconds=batch_seconds,
+        connect_timeout=connect_timeout,
+        services=services,
+    )
+    # Bad -X values and an unreachable cluster fail before the store is touched.
+    probe(settings)
+    stop = threading.Event()
+    progress = _ProgressLine()
+    with Store.open(db) as store, _stop_on_signals(stop):
+        collector = Collector(settings, store, extractor, on_progress=progress)
+        try:
+            stats = collector.run(stop)
+        finally:
+            progress.end()
+    click.echo(_summary(stats, db), err=True)

@@ -1,0 +1,191 @@
+"""What a live collection is told to do, validated up front.
+
+``CollectSettings`` is the contract between ``choreo collect``/``choreo tail``/
+the demo and ``collector.live.Collector``. Bad values raise InputError with a
+one-line cause before any connection is made.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from choreo.errors import InputError
+
+START_EARLIEST = "earliest"
+START_LATEST = "latest"
+
+# Settings choreo owns: the collector's guarantees depend on them, so -X may
+# not override them (offsets are committed by hand, only after storing).
+_RESERVED = {
+    "enable.auto.commit": "offsets are committed only after the events are stored",
+    "enable.auto.offset.store": "offsets are committed only after the events are stored",
+    "group.id": "use --group",
+    "bootstrap.servers": "use --bootstrap",
+    "auto.offset.reset": "use --from",
+    "allow.auto.create.topics": "choreo never creates topics",
+}
+
+
+def default_group() -> str:
+    """One group per host, so a restarted collector resumes where it stopped."""
+    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "host"
+    return f"choreo-{host}"
+
+
+def parse_start(text: str) -> str | int:
+    """``earliest``, ``latest`` or an ISO-8601 time (-> ms since epoch, UTC if no zone)."""
+    t = text.strip().lower()
+    if t in (START_EARLIEST, START_LATEST):
+        return t
+    try:
+        dt = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise InputError(
+            f"--from {text!r}: want earliest, latest or an ISO-8601 time such as 2024-05-01T10:00:00Z"
+        ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return int(dt.timestamp() * 1000)
+
+
+def parse_extra(pairs: Iterable[str]) -> dict[str, str]:
+    """``-X key=value`` options into a librdkafka config dict (values stay text)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise InputError(f"-X {pair!r}: want key=value (a librdkafka setting)")
+        if key in _RESERVED:
+            raise InputError(f"-X {key}: not allowed ({_RESERVED[key]})")
+        out[key] = value
+    return out
+
+
+def topic_pattern(regex: str) -> str:
+    """The librdkafka subscription for a user regex: anchored full match.
+
+    Kafka's own tools match the whole topic name; librdkafka searches, so we
+    anchor. A leading ``^`` marks a regex subscription for librdkafka.
+    """
+    try:
+        re.compile(regex)
+    except re.error as exc:
+        raise InputError(f"--topics {regex!r} is not a valid regular expression: {exc}") from None
+    if not regex:
+        raise InputError("--topics: the regular expression is empty")
+    inner = regex
+    if inner.startswith("^"):
+        inner = inner[1:]
+    if inner.endswith("$") and not inner.endswith("\\$"):
+        inner = inner[:-1]
+    return f"^({inner})$"
+
+
+@dataclass(frozen=True)
+class ServiceGroup:
+    """A service's own consumer group, sampled read-only for lag explanations."""
+
+    service: str
+    group: str
+    topics: tuple[str, ...] = ()  # topics it consumes; empty = every collected topic
+
+
+@dataclass(frozen=True)
+class CollectSettings:
+    """Everything a Collector needs besides the store and the extractor.
+
+    ``start`` is ``earliest``/``latest`` (where to begin in partitions the group
+    has no committed offset for) or ms since epoch (seek every partition to that
+    time on first assignment). ``until_idle`` stops the run after that many
+    seconds without a new record. ``extra`` is passed to librdkafka unchanged
+    (SASL/SSL and tuning).
+    """
+
+    bootstrap: str
+    topics: str
+    group: str = field(default_factory=default_group)
+    start: str | int = START_EARLIEST
+    until_idle: float | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int = 20_000
+    batch_seconds: float = 1.0
+    connect_timeout: float = 10.0
+    progress_interval: float = 1.0
+    services: tuple[ServiceGroup, ...] = ()
+    group_sample_interval: float = 5.0
+    metadata_refresh_ms: int = 5_000
+
+    def __post_init__(self) -> None:
+        if not self.bootstrap.strip():
+            raise InputError("--bootstrap: no broker address given (want HOST:PORT[,HOST:PORT...])")
+        if not self.group.strip():
+            raise InputError("--group: empty group id")
+        topic_pattern(self.topics)
+        if isinstance(self.start, str) and self.start not in (START_EARLIEST, START_LATEST):
+            raise InputError(f"start {self.start!r}: want earliest, latest or ms since epoch")
+        if self.until_idle is not None and self.until_idle <= 0:
+            raise InputError("--until-idle: want a positive number of seconds")
+        if self.batch_size < 1:
+            raise InputError("--batch-size: want at least 1")
+        if self.batch_seconds <= 0:
+            raise InputError("--batch-seconds: want a positive number of seconds")
+        if self.connect_timeout <= 0:
+            raise InputError("--connect-timeout: want a positive number of seconds")
+        for key in self.extra:
+            if key in _RESERVED:
+                raise InputError(f"-X {key}: not allowed ({_RESERVED[key]})")
+
+    @property
+    def source(self) -> str:
+        """The ``events.source`` value of records this collection stores."""
+        return f"collect:{self.group}"
+
+    def consumer_config(self) -> dict[str, object]:
+        """librdkafka consumer settings: at-least-once with manual commits, read-only."""
+        conf: dict[str, object] = {
+            # Tuned for a tap: large fetches, new topics noticed within seconds.
+            "fetch.min.bytes": 1,
+            "fetch.wait.max.ms": 100,
+            "queued.max.messages.kbytes": 32768,
+            "topic.metadata.refresh.interval.ms": self.metadata_refresh_ms,
+            "client.id": "choreo-collector",
+        }
+        conf.update(self.extra)
+        conf.update(
+            {
+                "bootstrap.servers": self.bootstrap,
+                "group.id": self.group,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": self.start if isinstance(self.start, str) else "earliest",
+                "allow.auto.create.topics": False,
+            }
+        )
+        return conf
+
+    def admin_config(self) -> dict[str, str | int | float | bool]:
+        """Settings for the read-only admin client (security settings carried over)."""
+        consumer_only = (
+            "fetch.",
+            "queued.",
+            "session.timeout.ms",
+            "heartbeat.interval.ms",
+            "max.poll.interval.ms",
+            "partition.assignment.strategy",
+            "group.",
+            "isolation.level",
+            "check.crcs",
+            "topic.metadata.refresh.interval.ms",
+            "max.partition.fetch.bytes",
+        )
+        conf: dict[str, str | int | float | bool] = {
+            k: v for k, v in self.extra.items() if not k.startswith(consumer_only) and k != "client.id"
+        }
+        conf["bootstrap.servers"] = self.bootstrap
+        conf["client.id"] = "choreo-group-sampler"
+        return conf
