@@ -55,7 +55,11 @@ class ChoreoApp(App[ChoreoError | None]):
         self.ctx = ctx
         self._problem = problem
         self._rebuild = rebuild
-        self._boot = NoticeScreen("choreo", "Opening the store…")
+        self._boot = (
+            NoticeScreen("choreo", "Opening the store…")
+            if ctx is not None
+            else NoticeScreen("Cannot open the store", f"{problem or 'no store given'}\n\nq quits.")
+        )
         self._too_small: TooSmallScreen | None = None
         self._stop = threading.Event()
         self._updating = False
@@ -68,9 +72,8 @@ class ChoreoApp(App[ChoreoError | None]):
 
     # -- start-up ---------------------------------------------------------
     def on_mount(self) -> None:
-        self._check_size()
+        self._check_size(*self.size)
         if self.ctx is None:
-            self._boot.show("Cannot open the store", self._problem or "no store given")
             return
         if self.ctx.live is not None:
             self._collect(self.ctx.live)
@@ -130,10 +133,9 @@ class ChoreoApp(App[ChoreoError | None]):
 
     # -- terminal size ----------------------------------------------------
     def on_resize(self, event: Resize) -> None:
-        self._check_size()
+        self._check_size(event.size.width, event.size.height)
 
-    def _check_size(self) -> None:
-        w, h = self.size
+    def _check_size(self, w: int, h: int) -> None:
         small = w < MIN_SIZE[0] or h < MIN_SIZE[1]
         if small and self._too_small is None:
             self._too_small = TooSmallScreen(MIN_SIZE)

@@ -12,13 +12,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from choreo.logs import kv
 from choreo.store import Store
-
-if TYPE_CHECKING:
-    from collector.live import Collector, CollectProgress, CollectStats
+from collector.live import Collector, CollectProgress, CollectStats
 
 log = logging.getLogger(__name__)
 

@@ -27,6 +27,8 @@ class NoticeScreen(Screen[None]):
 
     def show(self, title: str, text: str) -> None:
         self._title, self._text = title, text
+        if not self.is_mounted:
+            return  # compose and on_mount use the new title and text
         notice = self.query_one("#notice", Static)
         notice.border_title = title
         notice.update(text)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 
-if TYPE_CHECKING:
-    from collector.live import CollectProgress
+from collector.live import CollectProgress
 from tui.data.format import count, rate, timestamp
 from tui.data.models import Overview
 
