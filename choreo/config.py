@@ -63,6 +63,12 @@ class ReconstructConfig(_Strict):
     stuck_factor: float = Field(default=5.0, gt=0)  # k x learned p99 of the next step
     min_overdue: float = Field(default=30.0, ge=0)  # seconds; floor for "much longer"
     default_timeout: float | None = Field(default=None, gt=0)
+    # A value whose events repeat the same event type this many times on
+    # average links several instances: its identifier is a trap.
+    trap_repeat: float = Field(default=1.5, gt=1)
+    # A fan-out branch counts as expected when it appears in at least this
+    # share of the finished instances that reached its parent step.
+    branch_share: float = Field(default=0.8, gt=0, le=1)
 
 
 class ChoreoConfig(_Strict):
