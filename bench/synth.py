@@ -147,6 +147,8 @@ def _template_rows() -> list[tuple[str, str, int, int, int, str, str, str, int, 
 def synthesise(store: Store, n_events: int, *, seed: int = 7) -> int:
     """Append about ``n_events`` events (and their identifiers); returns the exact count."""
     n_instances = max(1, round(n_events / MEAN_EVENTS_PER_INSTANCE))
+    # About twenty orders per customer at any size: an attribute, not a key.
+    customers = max(7, n_instances // 20)
     con = store.con
     con.execute(
         """
@@ -203,7 +205,7 @@ def synthesise(store: Store, n_events: int, *, seed: int = 7) -> int:
                 AS causation_id,
             'ord-' || lpad(CAST(i AS VARCHAR), 8, '0') AS order_id,
             'shp-' || lpad(CAST(i AS VARCHAR), 8, '0') AS shipment_id,
-            'cus-' || lpad(CAST(i % 4999 AS VARCHAR), 5, '0') AS customer_id,
+            'cus-' || lpad(CAST(i % {customers} AS VARCHAR), 7, '0') AS customer_id,
             'usr-' || lpad(CAST(i AS VARCHAR), 8, '0') AS user_id,
             'vid-' || lpad(CAST(i AS VARCHAR), 8, '0') AS video_id,
             md5('trace' || i || '{seed}') AS trace_id

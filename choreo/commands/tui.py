@@ -50,7 +50,7 @@ def reconstructor(config: ChoreoConfig) -> Callable[[Store], object]:
 @click.option(
     "--export-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=Path("."),
+    default=Path(),
     show_default=True,
     help="Where the model view's Graphviz export writes.",
 )

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
-from tui.data.models import InstanceDetail
+from tui.data.models import DetailView
 from tui.messages import OpenModel
 from tui.screens.base import DataScreen
 from tui.widgets.detail.event_pane import event_pane
@@ -30,7 +30,7 @@ class DetailScreen(DataScreen):
     def __init__(self, ctx: AppContext, instance_id: str) -> None:
         super().__init__(ctx)
         self.instance_id = instance_id
-        self.detail: InstanceDetail | None = None
+        self.view: DetailView | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -53,38 +53,40 @@ class DetailScreen(DataScreen):
 
     @work(thread=True, exclusive=True, group="detail")
     def _load(self, instance_id: str) -> None:
-        detail = self.ctx.reader.detail(instance_id)
+        view = self.ctx.reader.detail(instance_id)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, detail)
+            self.app.call_from_thread(self._show, view)
 
-    def _show(self, detail: InstanceDetail | None) -> None:
-        if detail is None:
+    def _show(self, view: DetailView | None) -> None:
+        if view is None:
             self.query_one("#summary", Static).update(
                 f"Instance {self.instance_id} is no longer in the store: reconstruction merged it into "
                 "another or the store was rebuilt. Esc goes back."
             )
             return
-        self.detail = detail
+        self.view = view
+        detail = view.detail
         self.sub_title = detail.instance.label
-        self.query_one("#summary", Static).update(summary(detail))
+        self.query_one("#summary", Static).update(summary(view))
         panel = self.query_one("#stuck-panel", Static)
         panel.display = detail.stuck is not None
         if detail.stuck is not None:
             panel.update(stuck_explanation(detail.stuck))
-        self.query_one(Timeline).show(detail)
+        self.query_one(Timeline).show(view)
         table = self.query_one(EventsTable)
         table.show(detail)
         self._show_event(table.selected_key())
 
     def _show_event(self, key: str | None) -> None:
-        if self.detail is None or key is None:
+        if self.view is None or key is None:
             return
+        detail = self.view.detail
         seq = int(key)
-        event = next((e for e in self.detail.events if e.seq == seq), None)
+        event = next((e for e in detail.events if e.seq == seq), None)
         if event is None:
             return
         self.query_one(Timeline).selected_seq = seq
-        self.query_one("#event-pane", Static).update(event_pane(self.detail, event))
+        self.query_one("#event-pane", Static).update(event_pane(detail, event))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_event(event.row_key.value)
@@ -94,5 +96,5 @@ class DetailScreen(DataScreen):
         timeline.display = not timeline.display
 
     def action_model(self) -> None:
-        if self.detail is not None:
-            self.post_message(OpenModel(self.detail.instance.workflow))
+        if self.view is not None:
+            self.post_message(OpenModel(self.view.detail.instance.workflow))

@@ -10,9 +10,10 @@ from textual.widgets import Footer, Header, Label, Static
 from textual.worker import get_current_worker
 
 from choreo.errors import ChoreoError
+from reconstruct.read import WorkflowModel
 from tui.context import AppContext
 from tui.data.format import count
-from tui.data.models import InstanceQuery, ModelView
+from tui.data.models import InstanceQuery
 from tui.messages import ExportFinished, OpenInstances
 from tui.screens.base import DataScreen
 from tui.widgets.model.tables import EdgesTable, VariantsTable
@@ -28,7 +29,7 @@ class ModelScreen(DataScreen):
     def __init__(self, ctx: AppContext, workflow: str) -> None:
         super().__init__(ctx)
         self.workflow = workflow
-        self.model: ModelView | None = None
+        self.model: WorkflowModel | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -58,7 +59,7 @@ class ModelScreen(DataScreen):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, model)
 
-    def _show(self, model: ModelView) -> None:
+    def _show(self, model: WorkflowModel) -> None:
         self.model = model
         shown = len(model.variants)
         more = f", the {shown} most frequent shown" if shown < model.variants_total else ""

@@ -7,12 +7,12 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from choreo.schema import PAYLOAD_JSON
+from reconstruct.read import InstanceDetail, TimelineEvent
 from tui.data.format import duration, timestamp
-from tui.data.models import EventView, InstanceDetail
 from tui.data.payload import header_value, pretty_payload
 
 
-def causal_chain(detail: InstanceDetail, event: EventView) -> list[EventView]:
+def causal_chain(detail: InstanceDetail, event: TimelineEvent) -> list[TimelineEvent]:
     """The event's ancestors, root first, then the event itself."""
     by_seq = {e.seq: e for e in detail.events}
     chain = [event]
@@ -26,7 +26,7 @@ def causal_chain(detail: InstanceDetail, event: EventView) -> list[EventView]:
     return chain
 
 
-def event_pane(detail: InstanceDetail, event: EventView) -> RenderableType:
+def event_pane(detail: InstanceDetail, event: TimelineEvent) -> RenderableType:
     parts: list[RenderableType] = []
     title = Text(f"#{event.seq} {event.event_type}", style="bold")
     title.append(f"  by {event.service}")
@@ -43,13 +43,12 @@ def event_pane(detail: InstanceDetail, event: EventView) -> RenderableType:
         indent = "  " * len(chain)
         after = duration(c.adj_ts_ms - event.adj_ts_ms)
         parts.append(Text(f"{indent}└─ #{c.seq} {c.event_type} ({c.service}) +{after}", style="dim"))
-    if event.parent_seq is None:
-        how = "no cause recorded: a start event, or linked by time"
-        parts.append(Text(how, style="dim"))
+    if event.parent_seq is None and event.seq != detail.events[0].seq:
+        parts.append(Text("no causation link: joined by a shared identifier, placed by time", style="dim"))
 
     facts = Text()
     facts.append("record   ", style="bold")
-    facts.append(f"{event.coordinates}\n")
+    facts.append(f"{event.topic}/{event.partition}@{event.offset}\n")
     facts.append("time     ", style="bold")
     facts.append(f"{timestamp(event.ts_ms)} UTC")
     if event.skew_ms:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from reconstruct.read import InstanceDetail
 from tui.data.format import duration
-from tui.data.models import InstanceDetail
 from tui.widgets.common.table import Cell, KeptTable
 
 

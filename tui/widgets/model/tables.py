@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from reconstruct.read import ModelEdge, Variant
 from tui.data.format import count, duration, share
-from tui.data.models import EdgeRow, VariantRow
 from tui.widgets.common.table import KeptTable
 
 _KIND_STYLE = {"failure": "red", "compensation": "yellow", "normal": ""}
@@ -18,7 +18,7 @@ class VariantsTable(KeptTable):
         self.add_column("share", key="share")
         self.add_column("path", key="path")
 
-    def show(self, variants: tuple[VariantRow, ...]) -> None:
+    def show(self, variants: list[Variant]) -> None:
         self.replace_rows(
             (
                 str(v.rank),
@@ -46,7 +46,7 @@ class EdgesTable(KeptTable):
         ):
             self.add_column(label, key=key)
 
-    def show(self, edges: tuple[EdgeRow, ...]) -> None:
+    def show(self, edges: list[ModelEdge]) -> None:
         self.replace_rows(
             (
                 f"{e.src_type}\x1f{e.dst_type}",

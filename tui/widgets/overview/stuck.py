@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from reconstruct.read import StuckInfo
 from tui.data.format import duration
-from tui.data.models import StuckRow
 from tui.widgets.common.table import OpenableTable
 
 
@@ -18,7 +18,7 @@ class StuckTable(OpenableTable):
         self.add_column("from", key="service")
         self.add_column("overdue", key="overdue")
 
-    def show(self, rows: tuple[StuckRow, ...]) -> None:
+    def show(self, rows: tuple[StuckInfo, ...]) -> None:
         self.replace_rows(
             (
                 r.instance_id,

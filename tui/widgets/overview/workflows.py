@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from reconstruct.read import WorkflowSummary
 from tui.data.format import count, rate
-from tui.data.models import STATUSES, WorkflowSummary
+from tui.data.models import STATUSES
 from tui.widgets.common.status import count_text
 from tui.widgets.common.table import OpenableTable
 
@@ -31,7 +32,7 @@ class WorkflowTable(OpenableTable):
         rows = []
         for w in workflows:
             name = Text(w.workflow, style="bold magenta" if w.stuck else "bold")
-            cells = [name, Text(count(w.total), justify="right")]
+            cells = [name, Text(count(w.instances), justify="right")]
             cells += [count_text(w.by_status.get(s, 0), s) for s in STATUSES]
             cells.append(Text(count(w.events), justify="right"))
             cells.append(Text(rate(rates.get(w.workflow) if rates is not None else None), justify="right"))
