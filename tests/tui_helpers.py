@@ -40,7 +40,17 @@ async def wait_until(
         await asyncio.sleep(0)
 
 
+def flat(text: str) -> str:
+    """Screen text as one line: words wrapped inside a box still match."""
+    return " ".join(text.replace("│", " ").split())
+
+
 async def wait_shown(pilot: Pilot[object], text: str, timeout: float = 20.0) -> str:
-    """Wait until ``text`` is on screen; returns the screen."""
-    await wait_until(pilot, lambda: text in screen_text(pilot.app), timeout, what=repr(text))
+    """Wait until ``text`` is on screen (on one line, or wrapped); returns the screen."""
+
+    def shown() -> bool:
+        screen = screen_text(pilot.app)
+        return text in screen or flat(text) in flat(screen)
+
+    await wait_until(pilot, shown, timeout, what=repr(text))
     return screen_text(pilot.app)

@@ -5,7 +5,6 @@ app uses — the store reader, the live feed, the exporter — is handed in."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -16,7 +15,7 @@ from textual.screen import Screen
 
 from choreo.errors import ChoreoError
 from choreo.store import Store
-from tui.context import AppContext, WorkflowExporter
+from tui.context import AppContext, Reconstruction, WorkflowExporter
 from tui.data.format import count
 from tui.data.reader import StoreReader
 from tui.live import LiveFeed
@@ -49,12 +48,12 @@ class ChoreoApp(App[ChoreoError | None]):
         ctx: AppContext | None,
         *,
         problem: str | None = None,
-        rebuild: Callable[[], object] | None = None,
+        reconstruction: Reconstruction | None = None,
     ) -> None:
         super().__init__()
         self.ctx = ctx
         self._problem = problem
-        self._rebuild = rebuild
+        self._reconstruction = reconstruction
         self._boot = (
             NoticeScreen("choreo", "Opening the store…")
             if ctx is not None
@@ -95,19 +94,24 @@ class ChoreoApp(App[ChoreoError | None]):
                 "q quits.",
             )
             return
-        if instances == 0:
-            if self._rebuild is None:
-                self.call_from_thread(
-                    self._boot.show,
-                    "Not reconstructed yet",
-                    f"{label} holds {count(events)} events but no reconstructed instances, and it is "
-                    "open read-only.\n\nq quits.",
-                )
-                return
+        rec = self._reconstruction
+        if rec is not None:
+            with ctx.reader.view() as store:
+                if instances == 0 or rec.is_stale(store):
+                    self.call_from_thread(
+                        self._boot.show,
+                        "Reconstructing",
+                        f"Reconstructing {count(events)} events in {label}…",
+                    )
+                    rec.rebuild(store)
+        elif instances == 0:
             self.call_from_thread(
-                self._boot.show, "Reconstructing", f"Reconstructing {count(events)} events in {label}…"
+                self._boot.show,
+                "Not reconstructed yet",
+                f"{label} holds {count(events)} events but no reconstructed instances, and it is "
+                "open read-only: run `choreo reconstruct`, or open it without --read-only.\n\nq quits.",
             )
-            self._rebuild()
+            return
         self.call_from_thread(self._open_overview)
 
     def _open_overview(self) -> None:
@@ -201,14 +205,14 @@ def make_app(
     store_label: str | None = None,
     problem: ChoreoError | None = None,
     live: LiveFeed | None = None,
-    rebuild: Callable[[Store], object] | None = None,
+    reconstruction: Reconstruction | None = None,
     export_workflow: WorkflowExporter | None = None,
     export_dir: Path | None = None,
     log_path: str | None = None,
 ) -> ChoreoApp:
     """Build the dashboard around an open store (or the problem that stopped
-    it from opening). ``rebuild`` reconstructs a store that has events but no
-    derived tables yet; it gets its own connection and runs in a worker."""
+    it from opening). ``reconstruction`` brings stale derived tables up to
+    date first (in a worker); it needs the store open for writing."""
     if store is None:
         return ChoreoApp(None, problem=problem.one_line() if problem else None)
     ctx = AppContext(
@@ -219,14 +223,6 @@ def make_app(
         export_dir=export_dir or Path.cwd(),
         log_path=log_path,
     )
-    run_rebuild: Callable[[], object] | None = None
-    if rebuild is not None and not store.read_only:
-
-        def run_rebuild() -> object:
-            con = store.con.cursor()
-            try:
-                return rebuild(Store(con, store.path, read_only=False))
-            finally:
-                con.close()
-
-    return ChoreoApp(ctx, rebuild=run_rebuild)
+    if store.read_only:
+        reconstruction = None
+    return ChoreoApp(ctx, reconstruction=reconstruction)

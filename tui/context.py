@@ -7,11 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from choreo.store import Store
 from tui.data.reader import StoreReader
 from tui.live import LiveFeed
 
-# (workflow, directory) -> path of the written file. Raises ChoreoError on failure.
-WorkflowExporter = Callable[[str, Path], Path]
+# (store, workflow, directory) -> path of the written file. Raises ChoreoError on failure.
+WorkflowExporter = Callable[[Store, str, Path], Path]
+
+
+@dataclass(frozen=True)
+class Reconstruction:
+    """How the dashboard brings a store's derived tables up to date before
+    showing it; each call gets the store on a connection of its own."""
+
+    is_stale: Callable[[Store], bool]
+    rebuild: Callable[[Store], object]
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,6 +12,9 @@ from choreo.config import ChoreoConfig, load_config
 from choreo.errors import ChoreoError, StoreError
 from choreo.logs import default_log_file, logs_to_file
 from choreo.store import Store
+
+if TYPE_CHECKING:
+    from tui.context import Reconstruction
 
 
 def open_for_tui(db: str | Path, *, read_only: bool) -> tuple[Store | None, ChoreoError | None]:
@@ -29,14 +32,12 @@ def open_for_tui(db: str | Path, *, read_only: bool) -> tuple[Store | None, Chor
         return None, exc
 
 
-def reconstructor(config: ChoreoConfig) -> Callable[[Store], object]:
-    """What rebuilds a store's derived tables when they are missing or stale."""
-    from reconstruct.pipeline import rebuild
+def reconstruction(config: ChoreoConfig) -> Reconstruction:
+    """Rebuild the derived tables when the events or the config changed since."""
+    from reconstruct.pipeline import is_stale, rebuild
+    from tui.context import Reconstruction
 
-    def run(store: Store) -> object:
-        return rebuild(store, config)
-
-    return run
+    return Reconstruction(is_stale=lambda s: is_stale(s, config), rebuild=lambda s: rebuild(s, config))
 
 
 @click.command("tui")
@@ -65,6 +66,7 @@ def tui(db: str, config_path: str | None, read_only: bool, export_dir: Path) -> 
       choreo tui --db demo.duckdb
     """
     from tui.app import make_app
+    from tui.data.export import export_workflow_diagram
 
     config = load_config(config_path)
     store, problem = open_for_tui(db, read_only=read_only)
@@ -74,7 +76,8 @@ def tui(db: str, config_path: str | None, read_only: bool, export_dir: Path) -> 
                 store,
                 store_label=db,
                 problem=problem,
-                rebuild=None if store is None or read_only else reconstructor(config),
+                reconstruction=None if read_only else reconstruction(config),
+                export_workflow=export_workflow_diagram,
                 export_dir=export_dir,
                 log_path=log_path,
             )

@@ -34,7 +34,8 @@ class StoreReader:
         self.live = live
 
     @contextmanager
-    def _view(self) -> Iterator[Store]:
+    def view(self) -> Iterator[Store]:
+        """The store on a connection of its own, for one worker's use."""
         con = self.store.con.cursor()
         try:
             yield Store(con, self.store.path, self.store.read_only)
@@ -50,7 +51,7 @@ class StoreReader:
     # -- store state ------------------------------------------------------
     def counts(self) -> tuple[int, int]:
         """(events, instances): tells an empty store from one not yet reconstructed."""
-        with self._view() as s:
+        with self.view() as s:
             events = s.count_events()
             if not read.has_derived(s):
                 return events, 0
@@ -59,7 +60,7 @@ class StoreReader:
 
     # -- screens ----------------------------------------------------------
     def overview(self, stuck_limit: int = 8) -> Overview:
-        with self._view() as s:
+        with self.view() as s:
             workflows = tuple(read.workflow_summaries(s))
             return Overview(
                 events=s.count_events(),
@@ -71,12 +72,12 @@ class StoreReader:
             )
 
     def workflows(self) -> list[str]:
-        with self._view() as s:
+        with self.view() as s:
             return [w.workflow for w in read.workflow_summaries(s)]
 
     def instances(self, query: InstanceQuery) -> InstancePage:
         sort, invert = _SORTS[query.sort]
-        with self._view() as s:
+        with self.view() as s:
             page = read.instances_page(
                 s,
                 status=query.status,
@@ -90,10 +91,10 @@ class StoreReader:
             return InstancePage(query, tuple(page.rows), page.total, self._now(s))
 
     def detail(self, instance_id: str) -> DetailView | None:
-        with self._view() as s:
+        with self.view() as s:
             detail = read.instance_detail(s, instance_id)
             return None if detail is None else DetailView(detail, self._now(s))
 
     def model(self, workflow: str) -> read.WorkflowModel:
-        with self._view() as s:
+        with self.view() as s:
             return read.workflow_model(s, workflow)

@@ -85,7 +85,8 @@ class ModelScreen(DataScreen):
     def _export(self, workflow: str) -> None:
         assert self.ctx.export_workflow is not None
         try:
-            path = self.ctx.export_workflow(workflow, self.ctx.export_dir)
+            with self.ctx.reader.view() as store:
+                path = self.ctx.export_workflow(store, workflow, self.ctx.export_dir)
         except ChoreoError as exc:
             self.app.call_from_thread(self._exported, ExportFinished(workflow, None, exc.one_line()))
             return

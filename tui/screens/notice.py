@@ -27,11 +27,18 @@ class NoticeScreen(Screen[None]):
 
     def show(self, title: str, text: str) -> None:
         self._title, self._text = title, text
-        if not self.is_mounted:
-            return  # compose and on_mount use the new title and text
+        # Unmounted: compose and on_mount use them. Covered by another screen
+        # (terminal too small): applied when this one is shown again.
+        if self.is_mounted and self.is_current:
+            self._apply()
+
+    def on_screen_resume(self) -> None:
+        self._apply()
+
+    def _apply(self) -> None:
         notice = self.query_one("#notice", Static)
-        notice.border_title = title
-        notice.update(text)
+        notice.border_title = self._title
+        notice.update(self._text)
 
 
 class TooSmallScreen(Screen[None]):
