@@ -12,8 +12,13 @@ import click
 _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
     ("demo", "demo"),
+    ("import_", "import_"),
+    ("keys", "keys"),
+    ("reconstruct", "reconstruct_cmd"),
     ("sandbox", "sandbox"),
+    ("show", "show"),
     ("status", "status"),
+    ("stuck", "stuck"),
     ("export", "export"),
     ("report", "report"),
 ]

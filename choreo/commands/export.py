@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import click
 
+from choreo.commands import export_events
 from choreo.commands.options import config_option, db_option
 from choreo.config import load_config
 from choreo.errors import InputError
@@ -202,3 +203,7 @@ def export_xes_cmd(status: str | None, workflow: str | None, output: str | None,
             stats = export_xes(store, path, flt)
             where = str(path)
     click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+
+
+# Raw events as choreo JSONL: written next to the importer that reads them back.
+export.add_command(export_events.events)
