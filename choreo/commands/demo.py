@@ -97,22 +97,21 @@ def _summary(result: DemoResult) -> list[str]:
         per = counts[wf]
         lines.append(f"  {wf:<12}{sum(per.values()):>7}" + "".join(f"{per.get(s, 0):>13}" for s in STATUSES))
     if result.rebuild.traps:
-        lines += [
-            "",
-            f"not stitched through (shared by many sagas): {', '.join(sorted(result.rebuild.traps))}",
-        ]
+        traps = ", ".join(sorted(result.rebuild.traps))
+        lines += ["", f"identifiers not used for stitching (see `choreo keys`): {traps}"]
     if stuck:
         lines += ["", f"stuck sagas ({n_stuck}, most overdue first):"]
         for s in stuck:
             lines.append(f"  {s.label or s.instance_id}: {s.explanation}")
         if n_stuck > len(stuck):
-            lines.append(f"  ... and {n_stuck - len(stuck)} more: choreo stuck --db {result.paths.db}")
+            lines.append(f"  ... and {n_stuck - len(stuck)} more")
     expected = sum(v["stuck"] for v in c["outcomes"].values())
     lines += [
         "",
         f"ground truth: {result.paths.truth} (the simulator knows {expected} stuck; choreo found "
         f"{result.stuck_seen})",
-        f"try: choreo status --db {result.paths.db}   choreo stuck --db {result.paths.db}",
+        f"next: choreo stuck --db {result.paths.db} --config {result.paths.config}",
+        f"      choreo show <any id above> --db {result.paths.db} --config {result.paths.config}",
     ]
     return lines
 
