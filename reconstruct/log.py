@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from choreo.errors import NotAStoreError, StoreError
+from choreo.errors import StoreError
 from choreo.store import Store
 
 RAW = ("events", "identifiers", "group_offsets", "topic_consumers")
@@ -65,19 +65,13 @@ def attach_stores(store: Store, others: Sequence[str | Path]) -> None:
         if p.resolve() == store.path.resolve():
             continue
         alias = f"shard_{i + 1}"
+        # Opening it on its own first gives the same one-line causes as --db
+        # (not a store, newer version, locked) before it is attached.
+        Store.open(p, read_only=True).close()
         try:
             store.con.execute(f"ATTACH '{_quote(str(p))}' AS {alias} (READ_ONLY)")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {p}: {str(exc).splitlines()[0]}") from None
-        tables = {
-            r[0]
-            for r in store.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = ?", [alias]
-            ).fetchall()
-        }
-        if "choreo_meta" not in tables or "events" not in tables:
-            store.con.execute(f"DETACH {alias}")
-            raise NotAStoreError(f"{p} is not a choreo store")
         aliases.append(alias)
     for table in RAW:
         if len(aliases) == 1:

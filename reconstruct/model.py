@@ -286,15 +286,18 @@ def _edge_kinds(w: Workflow) -> None:
 def _terminals(
     con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow], cfg: ChoreoConfig, now_ms: int
 ) -> None:
-    rc = cfg.reconstruct
-    floor = rc.min_overdue * 1000
+    # An instance whose last event is younger than k x the learned latency
+    # of what usually follows may simply be in flight: do not count it as
+    # "not followed". (No min_overdue floor here: a short dump would have no
+    # settled occurrence at all.)
+    k = cfg.reconstruct.stuck_factor
     horizons: list[tuple[str, str, float]] = []
     for w in wfs.values():
         for t in w.nodes:
             outs = [
-                e.p99 for (a, b), e in w.edges.items() if a == t and not e.concurrent and e.p99 is not None
+                e.p99 for (a, _b), e in w.edges.items() if a == t and not e.concurrent and e.p99 is not None
             ]
-            horizons.append((w.name, t, max(rc.stuck_factor * max(outs), floor) if outs else floor))
+            horizons.append((w.name, t, k * max(outs) if outs else 0.0))
     recent: dict[tuple[str, str], int] = {}
     if horizons:
         con.register(
@@ -322,6 +325,8 @@ def _terminals(
         for t, node in w.nodes.items():
             followed = sum(e.count for (a, b), e in w.edges.items() if a == t and not e.concurrent)
             settled = node.count - recent.get((w.name, t), 0)
+            if settled <= 0:
+                settled = node.count  # everything is in flight: judge on all of it
             node.followed_share = min(1.0, followed / settled) if settled > 0 else None
             if d is not None and d.terminal:
                 node.terminal = t in d.terminal

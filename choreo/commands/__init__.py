@@ -11,8 +11,12 @@ import click
 # `choreo --help` does not import Textual, pyarrow and friends twice over.
 _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
+    ("keys", "keys"),
+    ("reconstruct", "reconstruct_cmd"),
     ("sandbox", "sandbox"),
+    ("show", "show"),
     ("status", "status"),
+    ("stuck", "stuck"),
     ("export", "export"),
     ("report", "report"),
 ]
