@@ -13,6 +13,7 @@ from typing import TypeVar
 
 import click
 
+from choreo.commands import export_events
 from choreo.commands.derived import log_options, reconstructed
 from choreo.errors import InputError
 from reconstruct import dot_render
@@ -235,3 +236,7 @@ def export_xes_cmd(
             stats = export_xes(lg.store, path, flt)
             where = str(path)
     click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+
+
+# Raw events as choreo JSONL: written next to the importer that reads them back.
+export.add_command(export_events.events)
