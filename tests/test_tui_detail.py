@@ -4,7 +4,7 @@ the causal chain, duplicate and skew marks, and the stuck explanation."""
 from __future__ import annotations
 
 from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
-from tests.tui_helpers import screen_text, wait_shown, wait_until
+from tests.tui_helpers import overview_ready, screen_text, wait_shown, wait_until
 from tui.app import make_app
 from tui.screens.detail import DetailScreen
 from tui.widgets.detail.events import EventsTable
@@ -14,7 +14,7 @@ async def test_navigate_overview_instances_detail_and_back(mixed: FixtureStore) 
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test() as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("enter")  # the first workflow's instances
             await wait_shown(pilot, "sorted by start")
             await pilot.press("enter")  # its newest instance
@@ -24,7 +24,7 @@ async def test_navigate_overview_instances_detail_and_back(mixed: FixtureStore) 
             await pilot.press("escape")
             await wait_shown(pilot, "sorted by start")
             await pilot.press("escape")
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
 
 
 async def test_stuck_instance_shows_its_explanation(mixed: FixtureStore) -> None:  # noqa: F811
@@ -42,7 +42,7 @@ async def test_stuck_instance_shows_its_explanation(mixed: FixtureStore) -> None
         explanation = store.query("SELECT explanation FROM stuck WHERE instance_id = ?", [iid])[0][0]
         app = make_app(store)
         async with app.run_test(size=(160, 50)) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("slash", *stuck["id"], "enter")
             await wait_shown(pilot, "1-1 of 1")
             await pilot.press("enter")
@@ -73,7 +73,7 @@ async def test_event_pane_shows_headers_payload_and_marks(mixed: FixtureStore) -
         )[0]
         app = make_app(store)
         async with app.run_test(size=(160, 60)) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("slash", *label.split("=", 1)[1], "enter")
             await wait_shown(pilot, "1-1 of 1")
             await pilot.press("enter")

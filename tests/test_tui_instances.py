@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
-from tests.tui_helpers import wait_shown, wait_until
+from tests.tui_helpers import overview_ready, wait_shown, wait_until
 from tui.app import make_app
 from tui.data.models import InstanceQuery, SortKey
 from tui.messages import OpenInstance
@@ -25,7 +25,7 @@ async def test_stuck_filter_shows_exactly_the_stuck_instances(mixed: FixtureStor
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("s")
             text = await wait_shown(pilot, f"of {len(truth_stuck)} ·")
             screen = app.screen
@@ -54,7 +54,7 @@ async def test_search_finds_an_instance_by_a_shipment_id_only_one_event_carries(
         owner = next(i for i in mixed.truth["instances"] if i["identifiers"].get("shipmentId") == shipment)
         app = make_app(store)
         async with app.run_test() as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("slash")
             await wait_until(pilot, lambda: isinstance(app.screen, InstancesScreen), what="instances screen")
             await pilot.press(*shipment, "enter")
@@ -71,7 +71,7 @@ async def test_search_for_an_unknown_value_says_so(mixed: FixtureStore) -> None:
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test() as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("a")
             await wait_shown(pilot, "sorted by start")
             await pilot.press("slash", *"no-such-id", "enter")
@@ -83,7 +83,7 @@ async def test_sort_keys_reorder_and_paging_moves_by_a_page(mixed: FixtureStore)
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test(message_hook=posted.append) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("a")
             await wait_shown(pilot, "sorted by start, newest first")
             screen = app.screen

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
-from tests.tui_helpers import screen_text, wait_shown, wait_until
+from tests.tui_helpers import overview_ready, screen_text, wait_shown, wait_until
 from tui.app import make_app
 from tui.screens.help import HelpScreen
 
@@ -12,7 +12,7 @@ async def test_footer_help_and_quit_at_80x24(mixed: FixtureStore) -> None:  # no
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test(size=(80, 24)) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             text = await wait_shown(pilot, "? Help")
             footer = [line for line in text.splitlines() if line.strip()][-1]
             for key in ("Search", "Stuck", "Quit", "Help"):
@@ -32,8 +32,8 @@ async def test_typing_q_in_the_search_box_does_not_quit(mixed: FixtureStore) -> 
     with mixed.open() as store:
         app = make_app(store)
         async with app.run_test() as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             await pilot.press("slash", "q", "escape")
             assert app.is_running
             await pilot.press("escape")
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)

@@ -8,7 +8,7 @@ from pathlib import Path
 from textual.message import Message
 
 from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
-from tests.tui_helpers import wait_shown
+from tests.tui_helpers import overview_ready, wait_shown
 from tui.app import make_app
 from tui.data.export import export_workflow_diagram
 from tui.messages import ExportFinished, OpenModel
@@ -22,7 +22,7 @@ async def test_model_view_lists_variants_and_edges(mixed: FixtureStore) -> None:
         n_edges = store.query("SELECT count(*) FROM model_edges WHERE workflow = 'order'")[0][0]
         app = make_app(store)
         async with app.run_test(size=(200, 40)) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             app.post_message(OpenModel("order"))
             text = await wait_shown(pilot, "Directly-follows edges:")
             assert f"Directly-follows edges: {n_edges} between" in text
@@ -35,7 +35,7 @@ async def test_export_writes_the_diagram_and_shows_where(mixed: FixtureStore, tm
     with mixed.open() as store:
         app = make_app(store, export_workflow=export_workflow_diagram, export_dir=tmp_path)
         async with app.run_test(size=(200, 40), message_hook=posted.append) as pilot:
-            await wait_shown(pilot, "Workflows")
+            await overview_ready(pilot)
             app.post_message(OpenModel("order"))
             await wait_shown(pilot, "Directly-follows edges:")
             await pilot.press("e")

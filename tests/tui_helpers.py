@@ -54,3 +54,19 @@ async def wait_shown(pilot: Pilot[object], text: str, timeout: float = 20.0) -> 
 
     await wait_until(pilot, shown, timeout, what=repr(text))
     return screen_text(pilot.app)
+
+
+async def overview_ready(pilot: Pilot[object]) -> None:
+    """Wait until the overview shows its workflows (keys act on loaded rows)."""
+    from tui.screens.overview import OverviewScreen
+    from tui.widgets.overview.workflows import WorkflowTable
+
+    def ready() -> bool:
+        screen = pilot.app.screen
+        return (
+            isinstance(screen, OverviewScreen)
+            and screen.overview is not None
+            and screen.query_one(WorkflowTable).row_count > 0
+        )
+
+    await wait_until(pilot, ready, what="the overview's workflows")
