@@ -32,7 +32,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
 
 
 def _edges(dot: str) -> dict[tuple[str, str], str]:
-    names = dict(re.findall(r'^\t(s\d+) \[label="([^"]+)"\]', dot, re.M))
+    names = dict(re.findall(r'^\t(s\d+) \[label="?([^"\]]+)"?\]', dot, re.M))
     return {
         (names[a], names[b]): rest for a, b, rest in re.findall(r"^\t(s\d+) -> (s\d+) \[(.*)\]$", dot, re.M)
     }
