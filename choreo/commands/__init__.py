@@ -11,6 +11,7 @@ import click
 # `choreo --help` does not import Textual, pyarrow and friends twice over.
 _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
+    ("demo", "demo"),
     ("import_", "import_"),
     ("keys", "keys"),
     ("reconstruct", "reconstruct_cmd"),
@@ -20,6 +21,7 @@ _REGISTRY: list[tuple[str, str]] = [
     ("stuck", "stuck"),
     ("export", "export"),
     ("report", "report"),
+    ("tui", "tui"),
 ]
 
 
