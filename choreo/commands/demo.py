@@ -120,7 +120,7 @@ def _summary(result: DemoResult) -> list[str]:
 @click.option("--no-tui", is_flag=True, help="Print a summary instead of opening the dashboard.")
 @click.option(
     "--instances",
-    type=click.IntRange(1, 100_000),
+    type=click.IntRange(1, 10_000),
     default=100,
     show_default=True,
     help="Sagas to start per choreography.",
@@ -206,7 +206,7 @@ def demo(
 
     \b
     Leaves behind:
-      demo.duckdb       the store (try `choreo stuck --db demo.duckdb`)
+      demo.duckdb       the store (try `choreo stuck --db demo.duckdb --config demo.toml`)
       demo.toml         the services' consumer groups and the declared workflows
       demo.truth.json   what really happened, per saga (the simulator's ground truth)
     """
