@@ -122,7 +122,8 @@ def _summary(result: DemoResult) -> list[str]:
             lines.append(f"  ... and {n_stuck - len(stuck)} more")
     expected = sum(v["stuck"] for v in c["outcomes"].values())
     # After --keep-running, the sagas started last are stuck for good but not overdue yet.
-    later = "; the newest are not collected or overdue yet" if c["instances"] > result.truth["counts"]["instances"] else ""
+    continued = c["instances"] > result.truth["counts"]["instances"]
+    later = "; the newest are not collected or overdue yet" if continued else ""
     lines += [
         "",
         f"ground truth: {result.paths.truth} "
