@@ -9,8 +9,9 @@ when either
    ``trap_repeat`` events of one and the same type. An order id is carried by
    one OrderCreated; a customer id by one OrderCreated per order.
 2. it is coarser than another name Y that describes whole instances: one of
-   its values co-occurs with several Y values (>= 5% of values) while a Y
-   value practically never co-occurs with several of its values (<= 2%), and
+   its values co-occurs with several Y values and repeats an event type
+   (>= 5% of values) while a Y value practically never does so with
+   several of its values (<= 2%), and
    a Y value spans at least 70% as many event types as one of its values (so
    a per-hop trace id, which spans one or two types, does not make the order
    id look coarse). Measured on a sample of values.
@@ -75,15 +76,18 @@ def label_priority(name: str, events: int) -> tuple[int, int]:
 
 def analyse_keys(con: duckdb.DuckDBPyConnection, cfg: ReconstructConfig) -> list[KeyStat]:
     """Compute per-name statistics and decide which names stitch."""
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _r_vals AS
+        SELECT name, value, count(*) AS n_ev, count(DISTINCT event_type) AS n_types
+        FROM _r_id WHERE NOT dup GROUP BY name, value
+        """
+    )
     base = con.execute(
         """
-        WITH v AS (
-            SELECT name, value, count(*) AS n_ev, count(DISTINCT event_type) AS n_types
-            FROM _r_id WHERE NOT dup GROUP BY name, value
-        )
         SELECT name, sum(n_ev)::BIGINT, count(*)::BIGINT, sum(n_ev) / sum(n_types),
                coalesce(avg(n_types) FILTER (WHERE n_ev >= 2), 1.0)
-        FROM v GROUP BY name ORDER BY name
+        FROM _r_vals GROUP BY name ORDER BY name
         """
     ).fetchall()
     types = dict(
@@ -136,7 +140,13 @@ def _coarser_than(
             FROM s JOIN _r_id o ON o.eid = s.eid AND o.name <> s.name AND NOT o.dup
             GROUP BY ALL
         )
-        SELECT a, b, avg((nb >= 2)::INTEGER), count(*) FROM per_value GROUP BY a, b
+        -- A value spans several instances when it co-occurs with several
+        -- values of the other name AND repeats an event type: several
+        -- record keys of one order (its order, payment and shipment ids)
+        -- are parts of one instance, several orders of one customer are not.
+        SELECT p.a, p.b, avg((p.nb >= 2 AND v.n_ev > v.n_types)::INTEGER), count(*)
+        FROM per_value p JOIN _r_vals v ON v.name = p.a AND v.value = p.av
+        GROUP BY p.a, p.b
         """
     ).fetchall()
     multi = {(str(a), str(b)): (float(m), int(n)) for a, b, m, n in rows}

@@ -348,6 +348,7 @@ def _temp_cleanup(con: duckdb.DuckDBPyConnection) -> None:
         "_r_starts",
         "_r_dominant",
         "_r_eval",
+        "_r_vals",
     ):
         con.execute(f"DROP TABLE IF EXISTS {t}")
 
