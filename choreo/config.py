@@ -71,8 +71,16 @@ class ReconstructConfig(_Strict):
     branch_share: float = Field(default=0.8, gt=0, le=1)
 
 
+class ImportConfig(_Strict):
+    """`choreo import` of plain JSON lines (events without Kafka coordinates)."""
+
+    topic: str | None = Field(default=None, min_length=1)  # default: the file's name
+    time_field: str | None = Field(default=None, min_length=1)  # dotted path, e.g. "meta.occurredAt"
+
+
 class ChoreoConfig(_Strict):
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    import_: ImportConfig = Field(default_factory=ImportConfig, alias="import")
     reconstruct: ReconstructConfig = Field(default_factory=ReconstructConfig)
     workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)

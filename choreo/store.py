@@ -52,6 +52,7 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self._in_transaction = False  # inside transaction(): append joins it
 
     # -- opening ----------------------------------------------------------
     @classmethod
@@ -128,15 +129,19 @@ class Store:
         """
         self._require_writable()
         before = self.count_events()
-        self.con.execute("BEGIN TRANSACTION")
+        own = not self._in_transaction
+        if own:
+            self.con.execute("BEGIN TRANSACTION")
         try:
             self.con.register("_batch_events", events)
             self.con.register("_batch_ids", identifiers)
             self.con.execute("INSERT OR IGNORE INTO events SELECT * FROM _batch_events")
             self.con.execute("INSERT OR IGNORE INTO identifiers SELECT * FROM _batch_ids")
-            self.con.execute("COMMIT")
+            if own:
+                self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            if own:
+                self.con.execute("ROLLBACK")
             raise
         finally:
             self.con.unregister("_batch_events")
@@ -145,13 +150,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing; ``append`` calls inside it join it (for --strict imports)."""
         self._require_writable()
         self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield self.con
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         self.con.execute("COMMIT")
 
     def set_meta(self, key: str, value: str) -> None:
@@ -164,8 +173,9 @@ class Store:
 
     # -- reading ----------------------------------------------------------
     def count_events(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM events").fetchone()
-        return int(row[0]) if row else 0
+        # fetchall, not fetchone: a result left unfinished blocks register() (DuckDB 2).
+        rows = self.con.execute("SELECT count(*) FROM events").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def summary(self) -> dict[str, Any]:
         """Raw-event summary: total, per topic, poison count."""

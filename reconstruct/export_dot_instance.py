@@ -60,21 +60,20 @@ class InstanceView:
     stuck: StuckInfo | None
 
 
-def resolve_instance(store: Store, key: str) -> str:
-    """An instance id from its id, its label (``orderId=4711``) or any identifier value."""
+def resolve_instance(store: Store, key: str) -> tuple[str, list[str]]:
+    """(instance id, other matches) for an instance id, label, identifier value
+    or name=value; the most recent instance wins, as in ``choreo show``."""
     if store.query("SELECT 1 FROM instances WHERE instance_id = ?", [key]):
-        return key
-    found = find_instances(store, key, limit=3)
+        return key, []
+    found = find_instances(store, key, limit=50)
     if not found:
-        raise InputError(f"no instance {key!r} (not an instance id, label or identifier value)")
-    if len(found) > 1:
-        raise InputError(f"{key!r} matches several instances ({', '.join(found[:2])}, ...); use an id")
-    return found[0]
+        raise InputError(f"no instance matches {key!r} (an instance id, label or identifier value)")
+    return found[0], found[1:]
 
 
 def load_instance(store: Store, key: str) -> InstanceView:
     ensure_log_views(store)
-    iid = resolve_instance(store, key)
+    iid, _ = resolve_instance(store, key)
     head = store.query("SELECT workflow, status, label FROM instances WHERE instance_id = ?", [iid])[0]
     steps = tuple(
         Step(

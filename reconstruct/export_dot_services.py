@@ -18,9 +18,14 @@ import graphviz
 
 from choreo.config import ChoreoConfig
 from choreo.errors import InputError
+from choreo.schema import POISON_KINDS
 from choreo.store import Store
 from reconstruct.export_fmt import label
 from reconstruct.log import ensure_log_views
+
+# A poison record's "service" is only the topic it was found on (nothing
+# could be decoded), so it is no evidence of a service.
+_NOT_POISON = "e.payload_kind NOT IN ({})".format(", ".join(f"'{k}'" for k in POISON_KINDS))
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,7 @@ def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
     emitted = store.query(
         "SELECT e.service, e.topic, e.event_type, count(*) FROM log_events e "
         'LEFT JOIN instance_events ie USING (topic, partition, "offset") '
-        "WHERE ie.duplicate_of_seq IS NULL GROUP BY ALL ORDER BY ALL"
+        f"WHERE ie.duplicate_of_seq IS NULL AND {_NOT_POISON} GROUP BY ALL ORDER BY ALL"
     )
     out: list[Flow] = []
     for service, topic, event_type, n in emitted:
@@ -83,7 +88,9 @@ def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
 def services_dot(store: Store, config: ChoreoConfig | None = None) -> str:
     """DOT source of the service map."""
     ensure_log_views(store)
-    services = {str(r[0]) for r in store.query("SELECT DISTINCT service FROM log_events")}
+    services = {
+        str(r[0]) for r in store.query(f"SELECT DISTINCT service FROM log_events e WHERE {_NOT_POISON}")
+    }
     if not services:
         raise InputError(f"{store.path} holds no events")
     fl = flows(store, config)

@@ -84,14 +84,15 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def build_report(store: Store, *, now_ms: int | None = None) -> dict[str, Any]:
-    """The report as JSON-ready data."""
+def build_report(store: Store, *, as_of_ms: int | None = None) -> dict[str, Any]:
+    """The report as JSON-ready data; ``as_of_ms`` is the "now" statuses were judged at."""
     ensure_log_views(store)
     span = store.query("SELECT count(*), min(ts_ms), max(ts_ms) FROM log_events")[0]
     names = [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM instances ORDER BY 1")]
     return {
         "store": str(store.path),
-        "generated_at": iso_ms(now_ms if now_ms is not None else int(time.time() * 1000)),
+        "generated_at": iso_ms(int(time.time() * 1000)),
+        "as_of": None if as_of_ms is None else iso_ms(as_of_ms),
         "events": int(span[0]),
         "first_event": None if span[1] is None else iso_ms(int(span[1])),
         "last_event": None if span[2] is None else iso_ms(int(span[2])),

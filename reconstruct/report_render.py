@@ -25,6 +25,10 @@ def _status_line(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{s} {n}" for s, n in counts.items()) or "none"
 
 
+def _as_of(report: Mapping[str, Any]) -> str:
+    return f" as of {report['as_of']}" if report.get("as_of") else ""
+
+
 def _stuck_line(s: Mapping[str, Any]) -> str:
     return f"{s['label']} ({s['instance_id']}): {s['explanation']}"
 
@@ -37,7 +41,7 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
         f"Store `{report['store']}`, generated {report['generated_at']}: {report['events']} events"
         + (f" from {report['first_event']} to {report['last_event']}." if report["first_event"] else "."),
         "",
-        f"Instances by status: {_status_line(report['status_counts'])}.",
+        f"Instances by status{_as_of(report)}: {_status_line(report['status_counts'])}.",
     ]
     for wf in report["workflows"]:
         out += ["", f"## Workflow {wf['name']} ({wf['instances']} instances)", ""]
@@ -94,7 +98,7 @@ def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None
             if report["first_event"]
             else ".</p>"
         ),
-        f"<p>Instances by status: {e(_status_line(report['status_counts']))}.</p>",
+        f"<p>Instances by status{e(_as_of(report))}: {e(_status_line(report['status_counts']))}.</p>",
     ]
     for wf in report["workflows"]:
         parts.append(f"<h2>Workflow {e(wf['name'])} ({wf['instances']} instances)</h2>")

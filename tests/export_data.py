@@ -12,13 +12,14 @@ Failure path: PaymentFailed -> OrderCancelled (compensation).
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
 import pytest
 
-from choreo.config import ChoreoConfig, WorkflowConfig
+from choreo.config import ChoreoConfig
 from choreo.store import Store
 from collector.batch import EventBatch
 from collector.extract import Extractor
@@ -46,16 +47,14 @@ HAPPY = ["OrderPlaced", "PaymentAuthorized", "InventoryReserved", "ShipmentSched
 FAILED = ["OrderPlaced", "PaymentFailed", "OrderCancelled"]
 STUCK = ["OrderPlaced", "PaymentAuthorized"]
 # What an operator would declare in choreo.toml about this saga.
-CONFIG = ChoreoConfig(
-    workflows={
-        "order": WorkflowConfig(
-            start=["OrderPlaced"],
-            terminal=["ShipmentDelivered", "OrderCancelled"],
-            failure=["PaymentFailed"],
-            compensation=["OrderCancelled"],
-        )
-    }
-)
+CONFIG_TOML = """
+[workflows.order]
+start = ["OrderPlaced"]
+terminal = ["ShipmentDelivered", "OrderCancelled"]
+failure = ["PaymentFailed"]
+compensation = ["OrderCancelled"]
+"""
+CONFIG = ChoreoConfig.model_validate(tomllib.loads(CONFIG_TOML))
 # The trace id carried (as W3C traceparent) by every event of order o-3.
 TRACED_ORDER = "o-3"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -65,10 +64,17 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 class Recorded:
     """What was produced, for checking exports against it."""
 
+    db: Path
     orders: dict[str, list[str]] = field(default_factory=dict)  # order id -> event types in order
     records: int = 0
     duplicates: int = 0
     now_ms: int = 0
+
+    @property
+    def args(self) -> list[str]:
+        """CLI options that read this store as it was reconstructed (same config, same "now")."""
+        config = self.db.with_name("choreo.toml")
+        return ["--db", str(self.db), "--config", str(config), "--now", str(self.now_ms)]
 
 
 def _payload(etype: str, order: str, n: int, cause: str | None) -> bytes:
@@ -84,11 +90,13 @@ def _payload(etype: str, order: str, n: int, cause: str | None) -> bytes:
     return orjson.dumps(doc)
 
 
-def build_store(path: Path, *, happy: int = 8) -> Recorded:
-    """Fill a store at ``path`` with the order saga and reconstruct it."""
+def build_store(path: Path, *, happy: int = 8, reconstruct: bool = True) -> Recorded:
+    """Fill a store at ``path`` with the order saga and reconstruct it; the
+    config goes to choreo.toml next to it."""
     from reconstruct.pipeline import rebuild
 
-    rec = Recorded()
+    path.with_name("choreo.toml").write_text(CONFIG_TOML, encoding="utf-8")
+    rec = Recorded(path)
     offsets: dict[tuple[str, int], int] = {}
     batch = EventBatch(Extractor(), "test")
 
@@ -125,7 +133,8 @@ def build_store(path: Path, *, happy: int = 8) -> Recorded:
     rec.now_ms = BASE_MS + len(plans) * 10_000 + 3_600_000
     with Store.open(path) as store:
         store.append(*batch.tables())
-        rebuild(store, CONFIG, now_ms=rec.now_ms)
+        if reconstruct:
+            rebuild(store, CONFIG, now_ms=rec.now_ms)
     return rec
 
 

@@ -17,9 +17,9 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("dotcli") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
 def _svg_texts(path: Path) -> list[str]:
@@ -29,11 +29,9 @@ def _svg_texts(path: Path) -> list[str]:
 
 
 @needs_dot
-def test_workflow_svg(
-    built: tuple[Path, Recorded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_workflow_svg(built: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "wf.svg"
-    code, _, err = run_choreo(["export", "workflow", "--db", str(built[0]), "-o", str(out)], capsys)
+    code, _, err = run_choreo(["export", "workflow", *built.args, "-o", str(out)], capsys)
     assert code == 0, err
     assert f"wrote {out}" in err
     texts = _svg_texts(out)
@@ -44,29 +42,29 @@ def test_workflow_svg(
 
 @needs_dot
 def test_instance_and_services_render(
-    built: tuple[Path, Recorded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     inst = tmp_path / "i.svg"
-    code, _, err = run_choreo(["export", "instance", "o-10", "--db", str(built[0]), "-o", str(inst)], capsys)
+    code, _, err = run_choreo(["export", "instance", "o-10", *built.args, "-o", str(inst)], capsys)
     assert code == 0, err
     texts = _svg_texts(inst)
     assert "expected: InventoryReserved" in texts
     assert "inventory-service" in texts
     svc = tmp_path / "s.png"
-    code, _, err = run_choreo(["export", "services", "--db", str(built[0]), "-o", str(svc)], capsys)
+    code, _, err = run_choreo(["export", "services", *built.args, "-o", str(svc)], capsys)
     assert code == 0, err
     assert svc.read_bytes().startswith(b"\x89PNG")
 
 
 def test_without_dot_writes_dot_and_says_so(
-    built: tuple[Path, Recorded],
+    built: Recorded,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no `dot` reachable
     out = tmp_path / "wf.svg"
-    code, _, err = run_choreo(["export", "workflow", "--db", str(built[0]), "-o", str(out)], capsys)
+    code, _, err = run_choreo(["export", "workflow", *built.args, "-o", str(out)], capsys)
     assert code == 0
     assert not out.exists()
     dot = tmp_path / "wf.dot"
@@ -75,25 +73,23 @@ def test_without_dot_writes_dot_and_says_so(
 
 
 def test_dot_to_stdout_and_default_name(
-    built: tuple[Path, Recorded],
+    built: Recorded,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    code, out, _ = run_choreo(["export", "workflow", "order", "--db", str(built[0]), "-o", "-"], capsys)
+    code, out, _ = run_choreo(["export", "workflow", "order", *built.args, "-o", "-"], capsys)
     assert code == 0 and out.startswith("digraph order {")
     monkeypatch.chdir(tmp_path)
-    code, _, err = run_choreo(
-        ["export", "workflow", "order", "--db", str(built[0]), "--format", "dot"], capsys
-    )
+    code, _, err = run_choreo(["export", "workflow", "order", *built.args, "--format", "dot"], capsys)
     assert code == 0, err
     assert (tmp_path / "workflow-order.dot").exists()
 
 
-def test_min_share_hides_rare_edges(built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]) -> None:
-    db = str(built[0])
-    _, full, _ = run_choreo(["export", "workflow", "--db", db, "-o", "-"], capsys)
-    _, pruned, _ = run_choreo(["export", "workflow", "--db", db, "--min-share", "0.5", "-o", "-"], capsys)
+def test_min_share_hides_rare_edges(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
+    _, full, _ = run_choreo(["export", "workflow", *rec.args, "-o", "-"], capsys)
+    _, pruned, _ = run_choreo(["export", "workflow", *rec.args, "--min-share", "0.5", "-o", "-"], capsys)
     assert "PaymentFailed" in full and "PaymentFailed" not in pruned
     assert "OrderCancelled" not in pruned
     assert "edges under 50% hidden" in pruned
@@ -104,28 +100,33 @@ def test_min_share_hides_rare_edges(built: tuple[Path, Recorded], capsys: pytest
     ("argv", "message"),
     [
         (["export", "workflow", "nope"], "no workflow 'nope'"),
-        (["export", "instance", "no-such-order"], "no instance 'no-such-order'"),
+        (["export", "instance", "no-such-order"], "no instance matches 'no-such-order'"),
         (["export", "workflow", "--min-share", "2"], "--min-share"),
         (["export", "workflow", "-o", "-", "--format", "svg"], "only DOT can be written to stdout"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    built: Recorded, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
-    code, _, err = run_choreo([*argv, "--db", str(built[0])], capsys)
+    code, _, err = run_choreo([*argv, *built.args], capsys)
     assert code == 2
     assert message in err
     assert "Traceback" not in err
 
 
-def test_missing_store_and_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run_choreo(["export", "workflow", "--db", str(tmp_path / "none.duckdb")], capsys)
-    assert code == 2 and "does not exist" in err and len(err.strip().splitlines()) == 1
-    from choreo.store import Store
-
+def test_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "empty.duckdb"
-    Store.open(empty).close()
     code, _, err = run_choreo(["export", "workflow", "--db", str(empty)], capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
     assert code == 2 and "no reconstructed workflows" in err
     code, _, err = run_choreo(["export", "services", "--db", str(empty)], capsys)
     assert code == 2 and "holds no events" in err
+
+
+def test_a_store_never_reconstructed_is_reconstructed_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec = build_store(tmp_path / "raw.duckdb", reconstruct=False)
+    code, out, err = run_choreo(["export", "workflow", *rec.args, "-o", "-"], capsys)
+    assert code == 0, err
+    assert out.startswith("digraph order {") and "1 stuck after this" in out

@@ -23,9 +23,9 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("golden") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
 def check_golden(name: str, text: str) -> None:
@@ -36,36 +36,36 @@ def check_golden(name: str, text: str) -> None:
     assert text == path.read_text(encoding="utf-8"), f"{name} differs from the golden file"
 
 
-def test_workflow_golden(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_workflow_golden(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         check_golden("workflow-order.dot", workflow_dot(store))
 
 
-def test_workflow_min_share_golden(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_workflow_min_share_golden(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         check_golden("workflow-order-min-share.dot", workflow_dot(store, min_share=0.5))
 
 
-def test_stuck_instance_golden(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_stuck_instance_golden(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         check_golden("instance-stuck.dot", instance_dot(store, "o-10"))
 
 
-def test_skewed_and_duplicate_instances_golden(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_skewed_and_duplicate_instances_golden(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         check_golden("instance-skewed.dot", instance_dot(store, "o-2"))
         check_golden("instance-duplicate.dot", instance_dot(store, "o-1"))
 
 
-def test_services_golden(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_services_golden(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         check_golden("services.dot", services_dot(store))
 
 
-def test_output_is_sorted_and_reproducible(built: tuple[Path, Recorded], tmp_path: Path) -> None:
+def test_output_is_sorted_and_reproducible(built: Recorded, tmp_path: Path) -> None:
     again = tmp_path / "again.duckdb"
     build_store(again)
-    with Store.open(built[0], read_only=True) as a, Store.open(again, read_only=True) as b:
+    with Store.open(built.db, read_only=True) as a, Store.open(again, read_only=True) as b:
         first, second = workflow_dot(a), workflow_dot(b)
         assert services_dot(a) == services_dot(b)
     assert first == second

@@ -15,9 +15,9 @@ from tests.otlp_receiver import otlp_receiver
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("otel") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
 def _attrs(span: Span) -> dict[str, object]:
@@ -28,20 +28,18 @@ def _attrs(span: Span) -> dict[str, object]:
     return out
 
 
-def test_traces_received_over_otlp_http(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, rec = built
+def test_traces_received_over_otlp_http(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     with otlp_receiver() as rx:
         code, _, err = run_choreo(
-            ["export", "otel", "--db", str(db), "--endpoint", rx.endpoint, "-H", "x-tenant=ops"], capsys
+            ["export", "otel", *rec.args, "--endpoint", rx.endpoint, "-H", "x-tenant=ops"], capsys
         )
     assert code == 0, err
     assert rx.paths and set(rx.paths) == {"/v1/traces"}
     assert set(rx.content_types) == {"application/x-protobuf"}
     assert rx.headers[0]["x-tenant"] == "ops"
     spans = rx.spans()
-    with Store.open(db, read_only=True) as store:
+    with Store.open(rec.db, read_only=True) as store:
         n_instances = store.query("SELECT count(*) FROM instances")[0][0]
         n_steps = store.query("SELECT count(*) FROM instance_events WHERE duplicate_of_seq IS NULL")[0][0]
     # One root per instance plus one span per distinct event (the redelivery is not a span).
@@ -67,12 +65,10 @@ def test_traces_received_over_otlp_http(
             assert svc.endswith("-service")
 
 
-def test_causation_becomes_parent_links(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, rec = built
+def test_causation_becomes_parent_links(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     with otlp_receiver() as rx:
-        code, _, err = run_choreo(["export", "otel", "--db", str(db), "--endpoint", rx.endpoint], capsys)
+        code, _, err = run_choreo(["export", "otel", *rec.args, "--endpoint", rx.endpoint], capsys)
     assert code == 0, err
     spans = [s for _, s in rx.spans()]
     by_id = {s.span_id: s for s in spans}
@@ -89,12 +85,10 @@ def test_causation_becomes_parent_links(
     assert len(paid) == 1 and [e.name for e in paid[0].events] == ["redelivered"]
 
 
-def test_traceparent_trace_id_is_reused(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, rec = built
+def test_traceparent_trace_id_is_reused(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     with otlp_receiver() as rx:
-        code, _, _ = run_choreo(["export", "otel", "--db", str(db), "--endpoint", rx.endpoint], capsys)
+        code, _, _ = run_choreo(["export", "otel", *rec.args, "--endpoint", rx.endpoint], capsys)
     assert code == 0
     spans = [s for _, s in rx.spans()]
     traced = [s for s in spans if s.trace_id.hex() == TRACE_ID]
@@ -106,17 +100,14 @@ def test_traceparent_trace_id_is_reused(
         assert [lk.trace_id.hex() for lk in s.links] == [TRACE_ID]
 
 
-def test_status_filter_and_stuck_root(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, _ = built
+def test_status_filter_and_stuck_root(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     with otlp_receiver() as rx:
         code, _, err = run_choreo(
             [
                 "export",
                 "otel",
-                "--db",
-                str(db),
+                *rec.args,
                 "--status",
                 "stuck",
                 "--endpoint",
@@ -135,14 +126,10 @@ def test_status_filter_and_stuck_root(
     assert len(spans) == 3  # root, OrderPlaced, PaymentAuthorized
 
 
-def test_otlp_json_file(
-    built: tuple[Path, Recorded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, rec = built
+def test_otlp_json_file(built: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     out = tmp_path / "t.jsonl"
-    code, _, err = run_choreo(
-        ["export", "otel", "--db", str(db), "--workflow", "order", "-o", str(out)], capsys
-    )
+    code, _, err = run_choreo(["export", "otel", *rec.args, "--workflow", "order", "-o", str(out)], capsys)
     assert code == 0, err
     spans = []
     for line in out.read_bytes().splitlines():
@@ -158,24 +145,22 @@ def test_otlp_json_file(
     assert sum(1 for s in spans if s["traceId"] == TRACE_ID) == 1 + len(rec.orders[TRACED_ORDER])
 
 
-def test_endpoint_failures_are_one_line(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]
-) -> None:
-    db = str(built[0])
+def test_endpoint_failures_are_one_line(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     with otlp_receiver() as rx:
         rx.status = 400
-        code, _, err = run_choreo(["export", "otel", "--db", db, "--endpoint", rx.endpoint], capsys)
+        code, _, err = run_choreo(["export", "otel", *rec.args, "--endpoint", rx.endpoint], capsys)
     assert code == 2
     assert "did not accept the traces" in err and len(err.strip().splitlines()) == 1
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     code, _, err = run_choreo(
-        ["export", "otel", "--db", db, "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "0.5"], capsys
+        ["export", "otel", *rec.args, "--endpoint", f"http://127.0.0.1:{port}", "--timeout", "0.5"], capsys
     )
     assert code == 2
     assert "did not accept the traces" in err and len(err.strip().splitlines()) == 1
-    code, _, err = run_choreo(["export", "otel", "--db", db, "--endpoint", "localhost:4318"], capsys)
+    code, _, err = run_choreo(["export", "otel", *rec.args, "--endpoint", "localhost:4318"], capsys)
     assert code == 2 and "not an http(s) URL" in err
-    code, _, err = run_choreo(["export", "otel", "--db", db, "--workflow", "nope"], capsys)
+    code, _, err = run_choreo(["export", "otel", *rec.args, "--workflow", "nope"], capsys)
     assert code == 2 and "no workflow 'nope'" in err

@@ -26,20 +26,20 @@ CONSUMERS = [
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("services") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
 def _edges(dot: str) -> dict[tuple[str, str], str]:
-    names = dict(re.findall(r'^\t(s\d+) \[label="([^"]+)"\]', dot, re.M))
+    names = dict(re.findall(r'^\t(s\d+) \[label="?([^"\]]+)"?\]', dot, re.M))
     return {
         (names[a], names[b]): rest for a, b, rest in re.findall(r"^\t(s\d+) -> (s\d+) \[(.*)\]$", dot, re.M)
     }
 
 
-def test_inferred_map(built: tuple[Path, Recorded]) -> None:
-    with Store.open(built[0], read_only=True) as store:
+def test_inferred_map(built: Recorded) -> None:
+    with Store.open(built.db, read_only=True) as store:
         edges = _edges(services_dot(store))
     assert ("order-service", "payment-service") in edges
     assert "OrderPlaced (10)" in edges[("order-service", "payment-service")]
@@ -47,9 +47,9 @@ def test_inferred_map(built: tuple[Path, Recorded]) -> None:
     assert ("payment-service", "order-service") in edges  # PaymentFailed -> OrderCancelled
 
 
-def test_known_consumers_from_the_store(built: tuple[Path, Recorded], tmp_path: Path) -> None:
+def test_known_consumers_from_the_store(built: Recorded, tmp_path: Path) -> None:
     db = tmp_path / "copy.duckdb"
-    db.write_bytes(built[0].read_bytes())
+    db.write_bytes(built.db.read_bytes())
     with Store.open(db) as store:
         write_topic_consumers(store, CONSUMERS)
         dot = services_dot(store)
@@ -79,11 +79,11 @@ def test_known_consumers_from_the_store(built: tuple[Path, Recorded], tmp_path: 
     assert ("PaymentFailed", "orders-g") in groups
 
 
-def test_known_consumers_from_config(built: tuple[Path, Recorded]) -> None:
+def test_known_consumers_from_config(built: Recorded) -> None:
     config = ChoreoConfig(
         services={"shipping-service": ServiceConfig(group="ship-g", consumes=["inventory", "shipments"])}
     )
-    with Store.open(built[0], read_only=True) as store:
+    with Store.open(built.db, read_only=True) as store:
         edges = _edges(services_dot(store, config))
     assert "dashed" not in edges[("inventory-service", "shipping-service")]
     assert "InventoryReserved (8)" in edges[("inventory-service", "shipping-service")]

@@ -15,9 +15,9 @@ NS = "{http://www.xes-standard.org/}"
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("xes") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
 def _value(elem: ET.Element, key: str) -> str:
@@ -34,15 +34,13 @@ def _parse(path: Path) -> dict[str, list[ET.Element]]:
     return {_value(t, "concept:name"): t.findall(f"{NS}event") for t in root.iter(f"{NS}trace")}
 
 
-def test_xes_equals_store(
-    built: tuple[Path, Recorded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    db, rec = built
+def test_xes_equals_store(built: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
     out = tmp_path / "log.xes"
-    code, _, err = run_choreo(["export", "xes", "--db", str(db), "-o", str(out)], capsys)
+    code, _, err = run_choreo(["export", "xes", *rec.args, "-o", str(out)], capsys)
     assert code == 0, err
     cases = _parse(out)
-    with Store.open(db, read_only=True) as store:
+    with Store.open(rec.db, read_only=True) as store:
         expected: dict[str, list[tuple[str, str, str]]] = {}
         for iid, etype, svc, topic, part, off in store.query(
             'SELECT ie.instance_id, e.event_type, e.service, e.topic, e.partition, e."offset" '
@@ -78,10 +76,8 @@ def test_xes_equals_store(
     assert paths == sorted(tuple(p) for p in rec.orders.values())
 
 
-def test_xes_filter_to_stdout(built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_choreo(
-        ["export", "xes", "--db", str(built[0]), "--status", "stuck", "-o", "-"], capsys
-    )
+def test_xes_filter_to_stdout(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_choreo(["export", "xes", *built.args, "--status", "stuck", "-o", "-"], capsys)
     assert code == 0
     root = ET.fromstring(out)
     traces = list(root.iter(f"{NS}trace"))

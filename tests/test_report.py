@@ -15,14 +15,14 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'do
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Recorded]:
+def built(tmp_path_factory: pytest.TempPathFactory) -> Recorded:
     path = tmp_path_factory.mktemp("report") / "store.duckdb"
-    return path, build_store(path)
+    return build_store(path)
 
 
-def test_json_report(built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]) -> None:
-    db, rec = built
-    code, out, _ = run_choreo(["report", "--db", str(db), "--format", "json"], capsys)
+def test_json_report(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    rec = built
+    code, out, _ = run_choreo(["report", *rec.args, "--format", "json"], capsys)
     assert code == 0
     data = orjson.loads(out)
     assert data["events"] == rec.records
@@ -40,10 +40,10 @@ def test_json_report(built: tuple[Path, Recorded], capsys: pytest.CaptureFixture
 
 
 def test_markdown_report_with_linked_diagram(
-    built: tuple[Path, Recorded], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    built: Recorded, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db, _ = built
-    code, out, _ = run_choreo(["report", "--db", str(db)], capsys)
+    rec = built
+    code, out, _ = run_choreo(["report", *rec.args], capsys)
     assert code == 0
     assert out.startswith("# choreo report")
     assert "### Variants" in out and "### Slowest steps (by p95)" in out
@@ -52,7 +52,7 @@ def test_markdown_report_with_linked_diagram(
     if shutil.which("dot") is None:
         return
     target = tmp_path / "post-mortem.md"
-    code, _, _ = run_choreo(["report", "--db", str(db), "-o", str(target)], capsys)
+    code, _, _ = run_choreo(["report", *rec.args, "-o", str(target)], capsys)
     assert code == 0
     assert "![order workflow](post-mortem-order.svg)" in target.read_text()
     assert (tmp_path / "post-mortem-order.svg").read_text().lstrip().startswith("<?xml")
@@ -68,8 +68,8 @@ class _Collect(HTMLParser):
 
 
 @needs_dot
-def test_html_report_embeds_svg(built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run_choreo(["report", "--db", str(built[0]), "--format", "html"], capsys)
+def test_html_report_embeds_svg(built: Recorded, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_choreo(["report", *built.args, "--format", "html"], capsys)
     assert code == 0
     parser = _Collect()
     parser.feed(out)
@@ -79,9 +79,9 @@ def test_html_report_embeds_svg(built: tuple[Path, Recorded], capsys: pytest.Cap
 
 
 def test_html_report_without_dot(
-    built: tuple[Path, Recorded], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    built: Recorded, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
-    code, out, _ = run_choreo(["report", "--db", str(built[0]), "--format", "html"], capsys)
+    code, out, _ = run_choreo(["report", *built.args, "--format", "html"], capsys)
     assert code == 0
     assert "<svg" not in out and "is not installed" in out

@@ -13,10 +13,9 @@ from typing import TypeVar
 
 import click
 
-from choreo.commands.options import config_option, db_option
-from choreo.config import load_config
+from choreo.commands import export_events
+from choreo.commands.derived import log_options, reconstructed
 from choreo.errors import InputError
-from choreo.store import Store
 from reconstruct import dot_render
 from reconstruct.export_filter import STATUSES, InstanceFilter
 
@@ -79,13 +78,22 @@ def export() -> None:
 )
 @_output_option("File to write (default workflow[-NAME].svg or .dot); '-' for DOT on stdout.")
 @_format_option
-@db_option
-def export_workflow(name: str | None, min_share: float, output: str | None, fmt: str | None, db: str) -> None:
+@log_options
+def export_workflow(
+    name: str | None,
+    min_share: float,
+    output: str | None,
+    fmt: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
     """The discovered workflow NAME (default: all) as a Graphviz diagram."""
     from reconstruct.export_dot import workflow_dot
 
-    with Store.open(db, read_only=True) as store:
-        source = workflow_dot(store, name, min_share=min_share)
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        source = workflow_dot(lg.store, name, min_share=min_share)
     emit_diagram(source, output, fmt, "workflow" if name is None else f"workflow-{safe_name(name)}")
 
 
@@ -93,28 +101,46 @@ def export_workflow(name: str | None, min_share: float, output: str | None, fmt:
 @click.argument("instance")
 @_output_option("File to write (default instance-ID.svg or .dot); '-' for DOT on stdout.")
 @_format_option
-@db_option
-def export_instance(instance: str, output: str | None, fmt: str | None, db: str) -> None:
-    """One instance's causal graph; INSTANCE is its id, label or any identifier value."""
-    from reconstruct.export_dot_instance import load_instance, view_dot
+@log_options
+def export_instance(
+    instance: str,
+    output: str | None,
+    fmt: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
+    """One instance's causal graph; INSTANCE is its id, label, an identifier
+    value (4711) or name=value. Several matches: the most recent one."""
+    from reconstruct.export_dot_instance import load_instance, resolve_instance, view_dot
 
-    with Store.open(db, read_only=True) as store:
-        view = load_instance(store, instance)
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        iid, others = resolve_instance(lg.store, instance)
+        view = load_instance(lg.store, iid)
+    if others:
+        more = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
+        click.echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
     emit_diagram(view_dot(view), output, fmt, f"instance-{safe_name(view.instance_id)}")
 
 
 @export.command("services")
 @_output_option("File to write (default services.svg or .dot); '-' for DOT on stdout.")
 @_format_option
-@db_option
-@config_option
-def export_services(output: str | None, fmt: str | None, db: str, config_path: str | None) -> None:
+@log_options
+def export_services(
+    output: str | None,
+    fmt: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
     """The service map: who emits which event types to whom."""
     from reconstruct.export_dot_services import services_dot
 
-    config = load_config(config_path)
-    with Store.open(db, read_only=True) as store:
-        source = services_dot(store, config)
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        source = services_dot(lg.store, lg.config)
     emit_diagram(source, output, fmt, "services")
 
 
@@ -147,8 +173,7 @@ def _header(values: tuple[str, ...]) -> dict[str, str]:
     show_default=True,
     help="Seconds per request to --endpoint, retries included.",
 )
-@db_option
-@config_option
+@log_options
 def export_otel(
     status: str | None,
     workflow: str | None,
@@ -156,8 +181,10 @@ def export_otel(
     endpoint: str | None,
     headers: tuple[str, ...],
     timeout: float,
-    db: str,
+    dbs: tuple[str, ...],
+    out: str | None,
     config_path: str | None,
+    now_text: str | None,
 ) -> None:
     """Instances as OpenTelemetry traces: one trace per instance, one span per step."""
     from reconstruct.export_otel import TraceBuilder
@@ -168,11 +195,10 @@ def export_otel(
     extra = _header(headers)
     if endpoint is not None:
         traces_url(endpoint)  # a bad URL is a usage error before any work
-    config = load_config(config_path)
     flt = InstanceFilter(status, workflow)
-    with Store.open(db, read_only=True) as store:
-        flt.check(store)
-        pages = TraceBuilder(store, config).pages(flt)
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        flt.check(lg.store)
+        pages = TraceBuilder(lg.store, lg.config).pages(flt)
         if endpoint is not None:
             stats = send(pages, endpoint, headers=extra, timeout=timeout)
             where = traces_url(endpoint)
@@ -187,18 +213,30 @@ def export_otel(
 @_status_option
 @_workflow_option
 @_output_option("XES file to write (default choreo.xes); '-' for stdout.")
-@db_option
-def export_xes_cmd(status: str | None, workflow: str | None, output: str | None, db: str) -> None:
+@log_options
+def export_xes_cmd(
+    status: str | None,
+    workflow: str | None,
+    output: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
     """The event log in IEEE XES for process-mining tools (ProM, pm4py, Disco)."""
     from reconstruct.export_xes import export_xes, write_xes
 
     flt = InstanceFilter(status, workflow)
-    with Store.open(db, read_only=True) as store:
+    with reconstructed(dbs, out, config_path, now_text) as lg:
         if output == "-":
-            stats = write_xes(store, sys.stdout, flt)
+            stats = write_xes(lg.store, sys.stdout, flt)
             where = "stdout"
         else:
             path = Path(output or "choreo.xes")
-            stats = export_xes(store, path, flt)
+            stats = export_xes(lg.store, path, flt)
             where = str(path)
     click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+
+
+# Raw events as choreo JSONL: written next to the importer that reads them back.
+export.add_command(export_events.events)

@@ -7,17 +7,23 @@ from pathlib import Path
 import click
 import orjson
 
+from choreo.commands.derived import log_options, reconstructed
 from choreo.commands.export import safe_name
-from choreo.commands.options import db_option
 from choreo.errors import ExportError
-from choreo.store import Store
 
 
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "html"]), default="md", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write (default: stdout).")
-@db_option
-def report(fmt: str, output: str | None, db: str) -> None:
+@log_options
+def report(
+    fmt: str,
+    output: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
     """Workflows, status counts, variants, slowest steps and stuck instances.
 
     HTML embeds each workflow's diagram when Graphviz is installed; Markdown
@@ -29,8 +35,9 @@ def report(fmt: str, output: str | None, db: str) -> None:
     from reconstruct.report_render import to_html, to_markdown
 
     diagrams: dict[str, str] = {}
-    with Store.open(db, read_only=True) as store:
-        data = build_report(store)
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        store = lg.store
+        data = build_report(store, as_of_ms=lg.now_ms)
         names = [wf["name"] for wf in data["workflows"]]
         if fmt == "html" and dot_render.dot_available():
             for name in names:

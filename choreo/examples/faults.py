@@ -21,7 +21,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from choreo.errors import ChoreoError
@@ -62,6 +62,16 @@ class FaultPlan:
         d["stalls"] = [asdict(s) for s in self.stalls]
         return d
 
+    def only_for(self, services: Iterable[str]) -> FaultPlan:
+        """This plan without the service knobs for services not in ``services`` (not run)."""
+        keep = set(services)
+        return replace(
+            self,
+            stalls=tuple(s for s in self.stalls if s.service in keep),
+            slow={k: v for k, v in self.slow.items() if k in keep},
+            skew={k: v for k, v in self.skew.items() if k in keep},
+        )
+
     def validate(self, services: Iterable[str]) -> None:
         known = set(services)
         for name, rate in (
@@ -98,7 +108,9 @@ DEFAULT_MIX = FaultPlan(
     refund_stall_rate=0.4,
     slow={"transcoder": 4000},
     dup_rate=0.03,
-    skew={"inventory-service": -2500},
+    # Well past the usual step latency, so its events are stamped before their causes
+    # also in the live demo, where Kafka's own milliseconds are not compressed.
+    skew={"inventory-service": -8000},
     poison=6,
 )
 

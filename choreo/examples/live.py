@@ -21,11 +21,11 @@ from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from choreo.examples.faults import DemoError
 from choreo.examples.formats import poison_value
-from choreo.examples.reactor import Emit, Reactor, expand
+from choreo.examples.reactor import Emit, Reactor, expand, skew_of
 from choreo.examples.runtime import Choreography, HandlerCtx, Outbound, ServiceSpec
 from choreo.examples.scenario import POISON_SERVICE, Scenario, all_services
 from choreo.examples.truth import GroundTruth, workflow_meta
@@ -54,7 +54,6 @@ def _ignore_withhold(event_type: str, reason: str) -> None:
 class LiveSettings:
     bootstrap: str
     time_scale: float = DEFAULT_TIME_SCALE
-    continuous: bool = False  # keep starting instances past scenario.instances until stopped
     client_conf: Mapping[str, str] | None = None  # extra librdkafka settings for every client
     # Prepended to every topic and group name: keeps runs apart on a shared cluster.
     prefix: str = ""
@@ -85,6 +84,7 @@ class LiveRun:
         self._generators = 0
         self._generators_done = 0
         self._errors: list[BaseException] = []
+        self._uncommitted: set[str] = set()  # services with handled but uncommitted records
         self._t0 = 0.0
         self.started_ms = 0
         self.ended_ms = 0
@@ -98,10 +98,18 @@ class LiveRun:
                 self._spawn(f"svc-{spec.name}", self._run_service, spec)
         for chor in self.choreographies:
             self._generators += 1
-            self._spawn(f"gen-{chor.workflow}", self._run_generator, chor)
+            self._spawn(f"gen-{chor.workflow}", self._run_generator, chor, 0, self._t0)
         if self.scenario.faults.poison:
             self._generators += 1
             self._spawn("gen-poison", self._run_poison)
+
+    def continue_forever(self) -> None:
+        """After the scenario's instances: keep starting new ones at the same pace until stop()."""
+        first = self.scenario.instances
+        for chor in self.choreographies:
+            base = self.scenario.start_offset_ms(chor.workflow, first)
+            t0 = time.monotonic() - self.sim_to_wall_s(base)
+            self._spawn(f"gen-{chor.workflow}-more", self._run_generator, chor, first, t0)
 
     def stop(self) -> None:
         """Stop every service (publishing nothing further) and join; re-raise a service's failure."""
@@ -137,9 +145,9 @@ class LiveRun:
             return self._generators_done == self._generators
 
     def quiescent(self) -> bool:
-        """Everything started, and every record handled by every service that reads it."""
+        """Everything started, every record handled by every service that reads it, offsets committed."""
         with self._lock:
-            return self._generators_done == self._generators and self._work <= 0
+            return self._generators_done == self._generators and self._work <= 0 and not self._uncommitted
 
     def wait(self, condition: str, timeout: float) -> bool:
         """Wait until ``generated`` or ``quiescent``; False on timeout or a failed service."""
@@ -232,12 +240,25 @@ class LiveRun:
             except BufferError:
                 producer.poll(0.05)
 
+    def _commit(self, consumer: Consumer, service: str) -> None:
+        """Commit what was handled once the service is idle, so that its group's
+        committed offsets are current when the run settles (auto-commit does the rest)."""
+        try:
+            consumer.commit(asynchronous=False)
+        except KafkaException as exc:
+            err = exc.args[0]
+            if not (isinstance(err, KafkaError) and err.code() == KafkaError._NO_OFFSET):
+                log.warning("service=%s commit failed: %s", service, err)
+                return
+        with self._lock:
+            self._uncommitted.discard(service)
+
     def _handled(self) -> None:
         with self._lock:
             self._work -= 1
 
     def _run_service(self, spec: ServiceSpec) -> None:
-        reactor = Reactor(spec, self.scenario, self.truth)
+        reactor = Reactor(spec, self.scenario, self.truth, self.settings.time_scale)
         scale = self.settings.time_scale
         consumer = Consumer(
             self._conf(
@@ -260,6 +281,7 @@ class LiveRun:
         # Records read again after a rebalance (offsets not yet committed) are
         # skipped here, so each record is handled, and accounted for, once.
         consumed: set[tuple[int, int, int]] = set()
+        dirty = False  # offsets stored since the last commit
         try:
             consumer.subscribe([self.settings.prefix + t for t in spec.inputs])
             while not self._stop.is_set():
@@ -273,6 +295,9 @@ class LiveRun:
                 msg = consumer.poll(wait)
                 producer.poll(0)
                 if msg is None:
+                    if dirty:
+                        self._commit(consumer, spec.name)
+                        dirty = False
                     continue
                 if msg.error() is not None:
                     log.warning("service=%s consumer error: %s", spec.name, msg.error())
@@ -299,6 +324,10 @@ class LiveRun:
                 emit_ms = _wall_ms() + int(delay_ms * scale)
                 emits = reactor.react(inbound, msg.key(), value, emit_ms)
                 consumer.store_offsets(msg)
+                if not dirty:
+                    dirty = True
+                    with self._lock:
+                        self._uncommitted.add(spec.name)
                 if emits:
                     n += 1
                     heapq.heappush(pending, (time.monotonic() + delay_ms * scale / 1000, n, emit_ms, emits))
@@ -308,13 +337,14 @@ class LiveRun:
             producer.flush(10)
             consumer.close()
 
-    def _run_generator(self, chor: Choreography) -> None:
+    def _run_generator(self, chor: Choreography, first: int, t0: float) -> None:
         producer = self._producer(chor.entry_service)
-        skew = int(self.scenario.faults.skew.get(chor.entry_service, 0))
-        index = 0
+        skew = skew_of(self.scenario, chor.entry_service, self.settings.time_scale)
+        index = first
+        continuous = first > 0
         try:
-            while self.settings.continuous or index < self.scenario.instances:
-                due = self._t0 + self.sim_to_wall_s(self.scenario.start_offset_ms(chor.workflow, index))
+            while continuous or index < self.scenario.instances:
+                due = t0 + self.sim_to_wall_s(self.scenario.start_offset_ms(chor.workflow, index))
                 if self._stop.wait(max(0.0, due - time.monotonic())):
                     break
                 now = _wall_ms()
@@ -327,8 +357,9 @@ class LiveRun:
                 index += 1
             producer.flush(10)
         finally:
-            with self._lock:
-                self._generators_done += 1
+            if not continuous:
+                with self._lock:
+                    self._generators_done += 1
 
     def _run_poison(self) -> None:
         producer = self._producer(POISON_SERVICE)

@@ -33,11 +33,14 @@ def _digest(value: bytes | None) -> str:
 
 
 class Reactor:
-    def __init__(self, spec: ServiceSpec, scenario: Scenario, truth: GroundTruth) -> None:
+    def __init__(
+        self, spec: ServiceSpec, scenario: Scenario, truth: GroundTruth, time_scale: float = 1.0
+    ) -> None:
         self.spec = spec
         self.scenario = scenario
         self.truth = truth
-        self.skew_ms = int(scenario.faults.skew.get(spec.name, 0))
+        # Real milliseconds of clock offset (simulated ms compressed like every other time).
+        self.skew_ms = skew_of(scenario, spec.name, time_scale)
         self._stall_index = scenario.stall_index(spec.name)
         self._slow_ms = scenario.faults.slow.get(spec.name)
         self._seen: set[tuple[str, str | None, str]] = set()
@@ -100,6 +103,10 @@ class Reactor:
                 on_withhold(o.event_type, "service-stopped")
             return []
         return expand(outs, instance, self.scenario, self.spec.name)
+
+
+def skew_of(scenario: Scenario, service: str, time_scale: float = 1.0) -> int:
+    return int(scenario.faults.skew.get(service, 0) * time_scale)
 
 
 def expand(outs: list[Outbound], instance: str | None, scenario: Scenario, service: str) -> list[Emit]:

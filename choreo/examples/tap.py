@@ -13,8 +13,9 @@ from choreo.config import ChoreoConfig
 from choreo.errors import ChoreoError
 from choreo.store import Store
 from collector.extract import Extractor
+from collector.group_offsets import GroupOffsetSampler, write_sample
 from collector.live import Collector, CollectProgress, CollectSettings, CollectStats
-from collector.settings import ServiceGroup
+from collector.settings import ServiceGroup, topic_pattern
 
 DEMO_GROUP = "choreo-demo"
 
@@ -58,6 +59,7 @@ class Tap:
             # Quick group membership: the embedded cluster waits out the session timeout on rebalances.
             extra={"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"},
         )
+        self._store = store
         self.collector = Collector(
             self.settings, store, Extractor(config.extract), on_progress=self._progress
         )
@@ -96,7 +98,8 @@ class Tap:
         return True
 
     def stop(self) -> CollectStats:
-        """Finish the batch, commit, and return the collector's statistics."""
+        """Finish the batch, commit, take a last sample of the services' groups,
+        and return the collector's statistics."""
         self._stop.set()
         self._thread.join()
         if self._error is not None:
@@ -104,4 +107,9 @@ class Tap:
                 raise self._error
             raise RuntimeError(f"the demo's collector failed: {self._error!r}") from self._error
         assert self._stats is not None
+        s = self.settings
+        if s.services:
+            # The periodic sampler may have last looked before the services settled.
+            sampler = GroupOffsetSampler(s.admin_config(), s.services, topic_pattern(s.topics), 1.0)
+            write_sample(self._store, sampler.sample_once())
         return self._stats
