@@ -148,6 +148,8 @@ def assign_workflows(
     f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
 ) -> tuple[I64, list[str]]:
     k, n_types = presence.shape
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), []
     code = {t: i for i, t in enumerate(f.types)}
     declared = list(cfg.workflows)
     wf = np.full(k, -1, dtype=np.int64)
