@@ -367,3 +367,99 @@ def workflow_counts(store: Store) -> dict[str, dict[str, int]]:
 
 def key_stats(store: Store) -> list[KeyStat]:
     return load_key_stats(store.con)
+
+
+@dataclass(frozen=True)
+class WorkflowSummary:
+    workflow: str
+    instances: int
+    events: int  # distinct events of its instances
+    by_status: dict[str, int]
+
+    @property
+    def stuck(self) -> int:
+        return self.by_status.get("stuck", 0)
+
+
+def workflow_summaries(store: Store) -> list[WorkflowSummary]:
+    """Per workflow: instances by status and events, one GROUP BY."""
+    rows = store.con.execute(
+        "SELECT workflow, status, count(*), sum(n_events) FROM instances GROUP BY 1, 2 ORDER BY 1, 2"
+    ).fetchall()
+    by: dict[str, dict[str, int]] = {}
+    events: dict[str, int] = {}
+    for wf, status, n, ev in rows:
+        by.setdefault(str(wf), {})[str(status)] = int(n)
+        events[str(wf)] = events.get(str(wf), 0) + int(ev or 0)
+    return [WorkflowSummary(wf, sum(c.values()), events[wf], c) for wf, c in by.items()]
+
+
+def stuck_count(store: Store) -> int:
+    row = store.con.execute("SELECT count(*) FROM stuck").fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class ModelNode:
+    event_type: str
+    count: int
+    service: str | None
+    is_start: bool
+    is_terminal: bool
+    kind: str
+    stuck_after: int
+
+
+@dataclass(frozen=True)
+class ModelEdge:
+    src_type: str
+    dst_type: str
+    count: int
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    kind: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    rank: int
+    path: list[str]
+    count: int
+    share: float
+
+
+@dataclass(frozen=True)
+class WorkflowModel:
+    workflow: str
+    nodes: list[ModelNode]
+    edges: list[ModelEdge]  # most frequent first
+    variants: list[Variant]  # the most frequent ``variant_limit``
+    variants_total: int
+
+
+def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> WorkflowModel:
+    """The learned model of one workflow, as stored by the last reconstruction."""
+    con = store.con
+    nodes = con.execute(
+        "SELECT event_type, count, service, is_start, is_terminal, kind, stuck_after "
+        "FROM model_nodes WHERE workflow = ? ORDER BY count DESC, event_type",
+        [workflow],
+    ).fetchall()
+    edges = con.execute(
+        "SELECT src_type, dst_type, count, p50_ms, p95_ms, p99_ms, kind "
+        "FROM model_edges WHERE workflow = ? ORDER BY count DESC, src_type, dst_type",
+        [workflow],
+    ).fetchall()
+    variants = con.execute(
+        "SELECT rank, path, count, share FROM variants WHERE workflow = ? ORDER BY rank LIMIT ?",
+        [workflow, int(variant_limit)],
+    ).fetchall()
+    total = con.execute("SELECT count(*) FROM variants WHERE workflow = ?", [workflow]).fetchone()
+    return WorkflowModel(
+        workflow,
+        [ModelNode(str(n[0]), int(n[1]), n[2], bool(n[3]), bool(n[4]), str(n[5]), int(n[6])) for n in nodes],
+        [ModelEdge(str(e[0]), str(e[1]), int(e[2]), e[3], e[4], e[5], str(e[6])) for e in edges],
+        [Variant(int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3])) for v in variants],
+        int(total[0]) if total else 0,
+    )
