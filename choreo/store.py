@@ -52,6 +52,8 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        # Highest stored offset per (topic, partition), loaded on first append.
+        self._max_offsets: dict[tuple[str, int], int] | None = None
 
     # -- opening ----------------------------------------------------------
     @classmethod
@@ -124,24 +126,99 @@ class Store:
         """Store a batch atomically; records already stored are ignored.
 
         ``events`` and ``identifiers`` have the columns of the tables of the same
-        name, in order. Returns how many events were new.
+        name, in order (collector.batch.EventBatch builds them). Returns how many
+        events were new; identifiers are stored for exactly those.
+
+        Fast path: when every record of the batch is past the highest offset
+        stored for its partition (a live collector moving forward), a plain
+        INSERT cannot conflict, and skips the much slower conflict handling.
         """
         self._require_writable()
-        before = self.count_events()
-        self.con.execute("BEGIN TRANSACTION")
+        if events.num_rows == 0:
+            return AppendResult(0, 0)
+        heads = self._batch_heads(events)
+        self.con.register("_batch_events", events)
+        self.con.register("_batch_ids", identifiers)
         try:
-            self.con.register("_batch_events", events)
-            self.con.register("_batch_ids", identifiers)
-            self.con.execute("INSERT OR IGNORE INTO events SELECT * FROM _batch_events")
-            self.con.execute("INSERT OR IGNORE INTO identifiers SELECT * FROM _batch_ids")
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+            if self._is_fresh(heads):
+                try:
+                    inserted = self._insert_fresh(events.num_rows)
+                except duckdb.ConstraintException:
+                    # Someone else wrote these partitions: forget what we knew.
+                    self._max_offsets = None
+                    inserted = self._insert_dedup(events.num_rows)
+            else:
+                inserted = self._insert_dedup(events.num_rows)
         finally:
             self.con.unregister("_batch_events")
             self.con.unregister("_batch_ids")
-        return AppendResult(events.num_rows, self.count_events() - before)
+        if self._max_offsets is not None:
+            for tp, (_lo, hi, _n, _d) in heads.items():
+                if hi > self._max_offsets.get(tp, -1):
+                    self._max_offsets[tp] = hi
+        return AppendResult(events.num_rows, inserted)
+
+    def _insert_fresh(self, n: int) -> int:
+        with self.transaction() as con:
+            con.execute("INSERT INTO events SELECT * FROM _batch_events")
+            con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
+        return n
+
+    def _insert_dedup(self, n: int) -> int:
+        with self.transaction() as con:
+            rows = con.execute(
+                "INSERT OR IGNORE INTO events SELECT * FROM _batch_events "
+                'RETURNING topic, partition, "offset"'
+            ).fetchall()
+            if len(rows) == n:
+                con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
+            elif rows:
+                topics, partitions, offsets = zip(*rows, strict=True)
+                new = pa.table(
+                    {
+                        "topic": pa.array(topics, pa.string()),
+                        "partition": pa.array(partitions, pa.int32()),
+                        "offset": pa.array(offsets, pa.int64()),
+                    }
+                )
+                con.register("_batch_new", new)
+                try:
+                    con.execute(
+                        "INSERT INTO identifiers SELECT DISTINCT i.* FROM _batch_ids i "
+                        'SEMI JOIN _batch_new n USING (topic, partition, "offset")'
+                    )
+                finally:
+                    con.unregister("_batch_new")
+        return len(rows)
+
+    @staticmethod
+    def _batch_heads(events: pa.Table) -> dict[tuple[str, int], tuple[int, int, int, int]]:
+        """Per (topic, partition): min offset, max offset, rows, distinct offsets."""
+        g = events.group_by(["topic", "partition"]).aggregate(
+            [("offset", "min"), ("offset", "max"), ("offset", "count"), ("offset", "count_distinct")]
+        )
+        cols = g.to_pydict()
+        return {
+            (t, p): (lo, hi, n, d)
+            for t, p, lo, hi, n, d in zip(
+                cols["topic"],
+                cols["partition"],
+                cols["offset_min"],
+                cols["offset_max"],
+                cols["offset_count"],
+                cols["offset_count_distinct"],
+                strict=True,
+            )
+        }
+
+    def _is_fresh(self, heads: dict[tuple[str, int], tuple[int, int, int, int]]) -> bool:
+        if self._max_offsets is None:
+            rows = self.con.execute(
+                'SELECT topic, partition, max("offset") FROM events GROUP BY ALL'
+            ).fetchall()
+            self._max_offsets = {(str(t), int(p)): int(o) for t, p, o in rows}
+        known = self._max_offsets
+        return all(lo > known.get(tp, -1) and n == d for tp, (lo, _hi, n, d) in heads.items())
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

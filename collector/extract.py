@@ -118,7 +118,7 @@ def parse_time_ms(value: object) -> int | None:
         return int(v * 1000)
     if isinstance(value, str) and value:
         try:
-            dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            dt = datetime.fromisoformat(value)  # Python >= 3.11 reads a trailing "Z"
         except ValueError:
             return None
         if dt.tzinfo is None:
