@@ -63,10 +63,24 @@ class ReconstructConfig(_Strict):
     stuck_factor: float = Field(default=5.0, gt=0)  # k x learned p99 of the next step
     min_overdue: float = Field(default=30.0, ge=0)  # seconds; floor for "much longer"
     default_timeout: float | None = Field(default=None, gt=0)
+    # A value whose events repeat the same event type this many times on
+    # average links several instances: its identifier is a trap.
+    trap_repeat: float = Field(default=1.5, gt=1)
+    # A fan-out branch counts as expected when it appears in at least this
+    # share of the finished instances that reached its parent step.
+    branch_share: float = Field(default=0.8, gt=0, le=1)
+
+
+class ImportConfig(_Strict):
+    """`choreo import` of plain JSON lines (events without Kafka coordinates)."""
+
+    topic: str | None = Field(default=None, min_length=1)  # default: the file's name
+    time_field: str | None = Field(default=None, min_length=1)  # dotted path, e.g. "meta.occurredAt"
 
 
 class ChoreoConfig(_Strict):
     extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    import_: ImportConfig = Field(default_factory=ImportConfig, alias="import")
     reconstruct: ReconstructConfig = Field(default_factory=ReconstructConfig)
     workflows: dict[str, WorkflowConfig] = Field(default_factory=dict)
     services: dict[str, ServiceConfig] = Field(default_factory=dict)

@@ -50,3 +50,7 @@ class KafkaUnavailableError(ChoreoError):
 
 class InputError(ChoreoError):
     title = "input"
+
+
+class ExportError(ChoreoError):
+    title = "export"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
@@ -34,3 +36,37 @@ def kv(**fields: object) -> str:
             s = '"' + s.replace('"', '\\"') + '"'
         parts.append(f"{k}={s}")
     return " ".join(parts)
+
+
+def default_log_file() -> Path:
+    """Where logs go while a full-screen UI owns the terminal."""
+    import platformdirs
+
+    return platformdirs.user_log_path("choreo") / "choreo.log"
+
+
+@contextmanager
+def logs_to_file(path: Path) -> Iterator[str]:
+    """While the TUI runs, log lines written to the terminal would tear its
+    screen: send them to ``path`` instead (unless they already go to a file).
+    Yields where the logs go."""
+    root = logging.getLogger()
+    to_terminal = [h for h in root.handlers if not isinstance(h, logging.FileHandler)]
+    files = [h for h in root.handlers if isinstance(h, logging.FileHandler)]
+    if files and not to_terminal:
+        yield files[0].baseFilename
+        return
+    # No handler at all would mean logging's last resort: stderr.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    for h in to_terminal:
+        root.removeHandler(h)
+    root.addHandler(handler)
+    try:
+        yield str(path)
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+        for h in to_terminal:
+            root.addHandler(h)

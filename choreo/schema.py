@@ -107,7 +107,12 @@ DERIVED_DDL = [
         n_skewed INTEGER NOT NULL,
         first_type VARCHAR NOT NULL,
         last_type VARCHAR NOT NULL,
-        last_service VARCHAR NOT NULL
+        last_service VARCHAR NOT NULL,
+        last_topic VARCHAR NOT NULL,
+        last_partition INTEGER NOT NULL,
+        last_offset BIGINT NOT NULL,
+        types VARCHAR[] NOT NULL,      -- distinct event types it contains
+        variant INTEGER                -- its variants.rank within the workflow
     )
     """,
     """
@@ -134,7 +139,32 @@ DERIVED_DDL = [
         is_terminal BOOLEAN NOT NULL,
         kind VARCHAR NOT NULL,         -- normal | failure | compensation
         stuck_after BIGINT NOT NULL,   -- instances stuck with this as last event
+        followed_share DOUBLE,         -- share of its settled occurrences followed by a next step
         PRIMARY KEY (workflow, event_type)
+    )
+    """,
+    # Per workflow: size, declared timeout, typical step latency.
+    """
+    CREATE TABLE IF NOT EXISTS model_workflows (
+        workflow VARCHAR PRIMARY KEY,
+        instances BIGINT NOT NULL,
+        timeout_ms BIGINT,             -- declared (or default) silence before stuck
+        step_p99_ms DOUBLE,            -- the slowest learned step p99: fallback latency
+        declared BOOLEAN NOT NULL      -- named in choreo.toml
+    )
+    """,
+    # Steps expected once their parent step happened: fan-out branches
+    # (learned) and declared steps. A finished instance missing one is stuck.
+    """
+    CREATE TABLE IF NOT EXISTS model_expect (
+        workflow VARCHAR NOT NULL,
+        parent_type VARCHAR NOT NULL,
+        child_type VARCHAR NOT NULL,
+        share DOUBLE NOT NULL,         -- of finished instances with the parent that had the child
+        p99_ms DOUBLE,                 -- learned latency parent -> child
+        service VARCHAR,               -- who emits the child
+        source VARCHAR NOT NULL,       -- fan-out | declared
+        PRIMARY KEY (workflow, parent_type, child_type)
     )
     """,
     """
@@ -145,6 +175,8 @@ DERIVED_DDL = [
         count BIGINT NOT NULL,
         p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
         kind VARCHAR NOT NULL,         -- normal | failure | compensation
+        concurrent BOOLEAN NOT NULL DEFAULT false,  -- both orders seen: parallel branches
+        declared BOOLEAN NOT NULL DEFAULT false,    -- from choreo.toml steps
         PRIMARY KEY (workflow, src_type, dst_type)
     )
     """,
@@ -176,7 +208,11 @@ DERIVED_DDL = [
         consumer_group VARCHAR,
         consumer_state VARCHAR,        -- lagging | consumed-no-reaction | unknown
         group_lag BIGINT,
-        explanation VARCHAR NOT NULL   -- one readable sentence
+        explanation VARCHAR NOT NULL,  -- one readable sentence
+        trigger_topic VARCHAR,         -- the event the responsible service should react to
+        trigger_partition INTEGER,
+        trigger_offset BIGINT,
+        now_ms BIGINT                  -- the "now" it was judged against
     )
     """,
     """

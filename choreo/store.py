@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -52,6 +52,7 @@ class Store:
         self.con = con
         self.path = path
         self.read_only = read_only
+        self._in_transaction = False  # inside transaction(): append joins it
         # Highest stored offset per (topic, partition), loaded on first append.
         self._max_offsets: dict[tuple[str, int], int] | None = None
 
@@ -73,6 +74,9 @@ class Store:
             con = duckdb.connect(str(p), read_only=read_only)
         except duckdb.Error as exc:
             raise _classify_open_error(p, exc) from None
+        # DuckDB draws a progress bar on stdout for long queries, even when stdout
+        # is a pipe: it would corrupt command output (`-o -`, --json) and the TUI.
+        con.execute("SET enable_progress_bar = false")
         store = cls(con, p, read_only)
         try:
             store._check_or_init_schema()
@@ -137,10 +141,13 @@ class Store:
         if events.num_rows == 0:
             return AppendResult(0, 0)
         heads = self._batch_heads(events)
+        # Inside a caller's transaction a failed INSERT would abort all of it:
+        # there, always take the path that cannot conflict.
+        own = not self._in_transaction
         self.con.register("_batch_events", events)
         self.con.register("_batch_ids", identifiers)
         try:
-            if self._is_fresh(heads):
+            if own and self._is_fresh(heads):
                 try:
                     inserted = self._insert_fresh(events.num_rows)
                 except duckdb.ConstraintException:
@@ -152,20 +159,25 @@ class Store:
         finally:
             self.con.unregister("_batch_events")
             self.con.unregister("_batch_ids")
-        if self._max_offsets is not None:
+        if not own:
+            self._max_offsets = None  # the caller's transaction may still roll back
+        elif self._max_offsets is not None:
             for tp, (_lo, hi, _n, _d) in heads.items():
                 if hi > self._max_offsets.get(tp, -1):
                     self._max_offsets[tp] = hi
         return AppendResult(events.num_rows, inserted)
 
+    def _own_transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return nullcontext(self.con) if self._in_transaction else self.transaction()
+
     def _insert_fresh(self, n: int) -> int:
-        with self.transaction() as con:
+        with self._own_transaction() as con:
             con.execute("INSERT INTO events SELECT * FROM _batch_events")
             con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
         return n
 
     def _insert_dedup(self, n: int) -> int:
-        with self.transaction() as con:
+        with self._own_transaction() as con:
             rows = con.execute(
                 "INSERT OR IGNORE INTO events SELECT * FROM _batch_events "
                 'RETURNING topic, partition, "offset"'
@@ -222,13 +234,17 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing; ``append`` calls inside it join it (for --strict imports)."""
         self._require_writable()
         self.con.execute("BEGIN TRANSACTION")
+        self._in_transaction = True
         try:
             yield self.con
         except BaseException:
             self.con.execute("ROLLBACK")
             raise
+        finally:
+            self._in_transaction = False
         self.con.execute("COMMIT")
 
     def set_meta(self, key: str, value: str) -> None:
@@ -241,8 +257,9 @@ class Store:
 
     # -- reading ----------------------------------------------------------
     def count_events(self) -> int:
-        row = self.con.execute("SELECT count(*) FROM events").fetchone()
-        return int(row[0]) if row else 0
+        # fetchall, not fetchone: a result left unfinished blocks register() (DuckDB 2).
+        rows = self.con.execute("SELECT count(*) FROM events").fetchall()
+        return int(rows[0][0]) if rows else 0
 
     def summary(self) -> dict[str, Any]:
         """Raw-event summary: total, per topic, poison count."""

@@ -11,8 +11,17 @@ import click
 # `choreo --help` does not import Textual, pyarrow and friends twice over.
 _REGISTRY: list[tuple[str, str]] = [
     ("collect", "collect"),
+    ("demo", "demo"),
+    ("import_", "import_"),
+    ("keys", "keys"),
+    ("reconstruct", "reconstruct_cmd"),
     ("sandbox", "sandbox"),
+    ("show", "show"),
     ("status", "status"),
+    ("stuck", "stuck"),
+    ("export", "export"),
+    ("report", "report"),
+    ("tui", "tui"),
 ]
 
 

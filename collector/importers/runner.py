@@ -1,0 +1,290 @@
+"""Import dump files into a store: open and recognise every input first
+(so a typo or an unknown file stores nothing), then stream each one through
+its decoder, ``EventBatch`` and ``Store.append`` in bounded batches.
+
+Bad lines are skipped, counted and the first few named; with ``strict``
+the first one aborts the whole call and the store is left unchanged (all
+appends run in one transaction that is rolled back).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import pyarrow.compute as pc
+
+from choreo.errors import InputError
+from choreo.logs import kv
+from choreo.store import Store
+from collector.batch import EventBatch
+from collector.extract import Extractor
+from collector.importers import detect
+from collector.importers.compression import DamagedInput
+from collector.importers.jsonl import ChoreoDecoder
+from collector.importers.kcat import KcatDecoder
+from collector.importers.plain import PlainDecoder
+from collector.importers.record import BadLine, Record
+from collector.importers.source import Input, default_topic, expand, open_input
+
+log = logging.getLogger(__name__)
+
+MAX_EXAMPLES = 5  # bad lines named in the report, per file
+
+
+class Decoder(Protocol):
+    name: str
+    notes: Counter[str]
+
+    def decode(self, line: bytes, lineno: int) -> Record: ...
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    format: str | None = None  # forced format; None = detect from content
+    strict: bool = False
+    topic: str | None = None  # plain lines: topic name (default: the file's name)
+    time_field: str | None = None  # plain lines: dotted path of the event time
+    batch_records: int = 50_000
+    batch_bytes: int = 32 * 1024 * 1024
+
+
+@dataclass
+class FileReport:
+    name: str
+    format: str
+    compression: str
+    lines: int = 0
+    records: int = 0  # records decoded and offered to the store
+    inserted: int = 0  # of those, new to the store
+    bad: int = 0
+    bad_examples: list[tuple[int, str]] = field(default_factory=list)
+    notes: dict[str, int] = field(default_factory=dict)
+    damage: str | None = None
+    newest_ts_ms: int | None = None
+
+    @property
+    def duplicates(self) -> int:
+        return self.records - self.inserted
+
+
+@dataclass
+class ImportReport:
+    files: list[FileReport] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def inserted(self) -> int:
+        return sum(f.inserted for f in self.files)
+
+    @property
+    def bad(self) -> int:
+        return sum(f.bad for f in self.files)
+
+    @property
+    def damaged(self) -> list[FileReport]:
+        return [f for f in self.files if f.damage]
+
+    @property
+    def newest_ts_ms(self) -> int | None:
+        times = [f.newest_ts_ms for f in self.files if f.newest_ts_ms is not None]
+        return max(times) if times else None
+
+
+# (input, raw bytes read so far, records decoded so far)
+ProgressFn = Callable[[Input, int, int], None]
+
+
+@dataclass
+class Prepared:
+    input: Input
+    format: str
+
+
+def prepare(args: Sequence[str], forced_format: str | None = None) -> list[Prepared]:
+    """Open every input and recognise its format; raise InputError (one line)
+    before anything is stored if one is missing, unreadable or unknown."""
+    names = expand(args)
+    if not names:
+        raise InputError("no input files given")
+    opened: list[Prepared] = []
+    try:
+        for name in names:
+            inp = open_input(name)
+            opened.append(Prepared(inp, _format_of(inp, forced_format)))
+    except BaseException:
+        for p in opened:
+            p.input.close()
+        raise
+    return opened
+
+
+def _format_of(inp: Input, forced: str | None) -> str:
+    if forced is not None:
+        return forced
+    if inp.looks_binary():
+        inp.close()
+        raise InputError(f"{inp.label}: binary data, not a known dump format ({_KNOWN})")
+    try:
+        head = inp.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
+    except OSError as exc:
+        inp.close()
+        raise InputError(f"{inp.label}: cannot read ({exc.strerror or exc})") from None
+    found = detect.detect(head)
+    if found is None:
+        inp.close()
+        raise InputError(f"{inp.label}: not a known dump format (its first lines are not {_KNOWN})")
+    return found
+
+
+_KNOWN = "kcat -J, choreo JSONL or JSON lines"
+
+
+class Importer:
+    """Imports prepared inputs into ``store`` with one ``extractor``."""
+
+    def __init__(
+        self,
+        store: Store,
+        extractor: Extractor,
+        options: ImportOptions | None = None,
+        on_progress: ProgressFn | None = None,
+    ) -> None:
+        self._store = store
+        self._extractor = extractor
+        self._opts = options or ImportOptions()
+        self._on_progress = on_progress
+
+    def run(self, inputs: Sequence[Prepared]) -> ImportReport:
+        report = ImportReport()
+        with ExitStack() as stack:
+            for p in inputs:
+                stack.callback(p.input.close)
+            if self._opts.strict:
+                # One transaction for the whole call: the first bad line rolls back everything.
+                stack.enter_context(self._store.transaction())
+            for p in inputs:
+                report.files.append(self._import_one(p))
+        return report
+
+    def _decoder(self, p: Prepared) -> Decoder:
+        if p.format == detect.KCAT:
+            return KcatDecoder()
+        if p.format == detect.CHOREO:
+            return ChoreoDecoder()
+        topic = self._opts.topic or default_topic(p.input.label)
+        return PlainDecoder(topic, self._opts.time_field)
+
+    def _import_one(self, p: Prepared) -> FileReport:
+        inp = p.input
+        rep = FileReport(inp.label, p.format, inp.compression)
+        if p.format == detect.EMPTY:
+            try:
+                for _ in inp.lines():  # nothing to decode, but damage must surface
+                    pass
+            except DamagedInput as exc:
+                if self._opts.strict:
+                    raise InputError(f"{inp.label}: {exc} (--strict: nothing imported)") from None
+                rep.damage = f"{exc}; nothing before it"
+            return rep
+        decoder = self._decoder(p)
+        started = time.monotonic()
+        if self._on_progress is not None:
+            self._on_progress(inp, inp.raw_read, 0)
+        with self._batches(rep, f"import:{inp.label}") as add:
+            lineno = 0
+            try:
+                for lineno, line in enumerate(inp.lines(), 1):
+                    if len(line) <= 2 and not line.strip():
+                        continue
+                    try:
+                        record = decoder.decode(line, lineno)
+                    except BadLine as exc:
+                        self._bad_line(rep, lineno, str(exc))
+                        continue
+                    add(record, len(line))
+                    if self._on_progress is not None and not lineno & 0xFFF:
+                        self._on_progress(inp, inp.raw_read, rep.records)
+            except (DamagedInput, OSError) as exc:
+                # Keep what came before the damage (flushed below) and report it.
+                what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
+                if self._opts.strict:
+                    raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
+                rep.damage = f"{what}; the {lineno} lines before it were imported"
+            rep.lines = lineno
+        rep.notes = dict(decoder.notes)
+        if self._on_progress is not None:
+            self._on_progress(inp, inp.raw_read, rep.records)
+        log.info(
+            "import %s",
+            kv(
+                file=inp.label,
+                format=p.format,
+                records=rep.records,
+                inserted=rep.inserted,
+                bad=rep.bad,
+                seconds=round(time.monotonic() - started, 3),
+            ),
+        )
+        return rep
+
+    def _bad_line(self, rep: FileReport, lineno: int, reason: str) -> None:
+        if self._opts.strict:
+            raise InputError(f"{rep.name}:{lineno}: {reason} (--strict: nothing imported)")
+        rep.bad += 1
+        if len(rep.bad_examples) < MAX_EXAMPLES:
+            rep.bad_examples.append((lineno, reason))
+
+    @contextmanager
+    def _batches(self, rep: FileReport, source: str) -> Iterator[Callable[[Record, int], None]]:
+        """Yield ``add(record, size)``; flushes to the store by count and size,
+        and once more at the end (also when the input turned out damaged)."""
+        batch = EventBatch(self._extractor, source)
+        pending = 0
+        limit_n, limit_b = self._opts.batch_records, self._opts.batch_bytes
+        add_to_batch = batch.add
+
+        def flush() -> None:
+            nonlocal pending
+            if not len(batch):
+                return
+            events, ids = batch.tables()
+            batch.clear()
+            pending = 0
+            rep.inserted += self._store.append(events, ids).inserted
+            newest = pc.max(events["ts_ms"]).as_py()
+            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
+                rep.newest_ts_ms = newest
+
+        def add(record: Record, size: int) -> None:
+            nonlocal pending
+            add_to_batch(*record)
+            rep.records += 1
+            pending += size
+            if pending >= limit_b or len(batch) >= limit_n:
+                flush()
+
+        # No flush when an error escapes: under --strict it is rolled back anyway.
+        yield add
+        flush()
+
+
+def import_files(
+    store: Store,
+    args: Sequence[str],
+    extractor: Extractor | None = None,
+    options: ImportOptions | None = None,
+    on_progress: ProgressFn | None = None,
+) -> ImportReport:
+    """Prepare and import in one call (the library entry point)."""
+    opts = options or ImportOptions()
+    inputs = prepare(args, opts.format)
+    return Importer(store, extractor or Extractor(), opts, on_progress).run(inputs)

@@ -1,0 +1,166 @@
+"""Input files: glob expansion, ``-`` for stdin, opening with one-line
+errors, decompression, and a count of raw bytes read for progress."""
+
+from __future__ import annotations
+
+import glob
+import io
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from choreo.errors import InputError
+from collector.importers.compression import NONE, DamagedInput, decompressing, sniff
+
+STDIN = "-"
+_GLOB_CHARS = frozenset("*?[")
+_RAW_BUFFER = 1024 * 1024
+
+
+def expand(args: Sequence[str]) -> list[str]:
+    """File arguments to paths: globs the shell left alone are expanded
+    (sorted); one that matches nothing is an error, as is stdin twice."""
+    out: list[str] = []
+    for arg in args:
+        if arg != STDIN and _GLOB_CHARS & set(arg) and not Path(arg).exists():
+            # glob.glob, not Path.glob: patterns may be absolute or contain '..'.
+            found = glob.glob(arg, recursive=True)  # noqa: PTH207
+            matches = sorted(p for p in found if not Path(p).is_dir())
+            if not matches:
+                raise InputError(f"no file matches {arg!r}")
+            out.extend(matches)
+        else:
+            out.append(arg)
+    if out.count(STDIN) > 1:
+        raise InputError("'-' (stdin) given more than once")
+    return out
+
+
+class _Counting(io.RawIOBase):
+    """Counts the raw (compressed) bytes read, for progress."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        super().__init__()
+        self._src = src
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        n = self._src.readinto(buffer)  # type: ignore[attr-defined]
+        if n:
+            self.count += n
+        return int(n or 0)
+
+
+@dataclass
+class Input:
+    """One opened input: ``lines`` yields its decompressed lines."""
+
+    name: str  # as the user wrote it, '-' for stdin
+    label: str  # for messages and the events.source column
+    compression: str
+    size: int | None  # raw bytes, when known (a regular file)
+    stream: io.BufferedReader[Any]  # decompressed bytes
+    _raw: _Counting
+    _file: BinaryIO | None = None
+    head: list[bytes] = field(default_factory=list)  # lines already read (format detection)
+    _damage: DamagedInput | None = None  # met while reading the head
+
+    @property
+    def raw_read(self) -> int:
+        return self._raw.count
+
+    def read_head(self, max_lines: int, max_bytes: int) -> list[bytes]:
+        """Read (and keep for ``lines``) up to max_lines non-empty lines.
+
+        Damage met here is kept and raised by ``lines`` after the head, so
+        that what came before it is imported like anywhere else in the file.
+        """
+        seen = 0
+        nonempty = 0
+        while nonempty < max_lines and seen < max_bytes:
+            try:
+                line = self.stream.readline()
+            except DamagedInput as exc:
+                self._damage = exc
+                break
+            if not line:
+                break
+            self.head.append(line)
+            seen += len(line)
+            if line.strip():
+                nonempty += 1
+        return self.head
+
+    def looks_binary(self) -> bool:
+        """NUL bytes near the start: not a line-oriented text dump."""
+        try:
+            return b"\x00" in self.stream.peek(4096)[:4096]
+        except DamagedInput:
+            return False  # reported when the lines are read
+
+    def lines(self) -> Iterator[bytes]:
+        yield from self.head
+        self.head = []
+        if self._damage is not None:
+            raise self._damage
+        yield from self.stream
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def open_input(name: str) -> Input:
+    """Open a file (or stdin for '-') and detect its compression.
+
+    Raises InputError with one line for a missing, unreadable or special file.
+    """
+    if name == STDIN:
+        raw = _Counting(sys.stdin.buffer)
+        size = None
+        label = "stdin"
+        handle: BinaryIO | None = None
+    else:
+        path = Path(name)
+        try:
+            handle = path.open("rb")
+        except FileNotFoundError:
+            raise InputError(f"{name}: no such file") from None
+        except IsADirectoryError:
+            raise InputError(f"{name} is a directory, not a dump file") from None
+        except PermissionError:
+            raise InputError(f"{name}: permission denied") from None
+        except OSError as exc:
+            raise InputError(f"{name}: cannot open ({exc.strerror or exc})") from None
+        size = path.stat().st_size if path.is_file() else None
+        raw = _Counting(handle)
+        label = name
+    buffered = io.BufferedReader(raw, buffer_size=_RAW_BUFFER)
+    try:
+        head = buffered.peek(4)[:4]
+    except OSError as exc:
+        if handle is not None:
+            handle.close()
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    codec = sniff(head)
+    stream = decompressing(buffered, codec)
+    return Input(name, label, codec, size, stream, raw, handle)
+
+
+def default_topic(label: str) -> str:
+    """A topic name for plain lines: the file name without dump/compression extensions."""
+    if label == "stdin":
+        return "stdin"
+    base = Path(label).name
+    for ext in (".gz", ".gzip", ".zst", ".zstd", ".jsonl", ".ndjson", ".json", ".log", ".txt"):
+        if base.lower().endswith(ext) and len(base) > len(ext):
+            base = base[: -len(ext)]
+    return base
+
+
+__all__ = ["NONE", "STDIN", "Input", "default_topic", "expand", "open_input"]

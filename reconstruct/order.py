@@ -1,0 +1,102 @@
+"""Causal order within instances, with clock-skew adjustment (vectorised).
+
+Causation first, timestamps second. An event stamped before its cause was
+stamped by a skewed clock: in the spirit of Jaeger's clock-skew adjuster it
+is moved to its cause's time, and the shift is carried down its causal
+subtree through the events emitted by the same service (they share the
+skewed clock); events of other services are only moved as far as needed to
+stay after their own cause. Causes are therefore never ordered after their
+effects, and the adjustment of every event is recorded.
+
+Works level by level over the causal forest (roots first), so the cost is
+linear in the number of events plus one numpy pass per causal depth.
+Causation cycles (bad data) are broken by treating their members as roots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass
+class Ordered:
+    seq: I64  # position in the instance's order (duplicates included)
+    adj: I64  # skew-adjusted timestamp
+    skew: I64  # adj - ts
+    parent: I64  # causal parent position, -1 when none (cycles broken)
+    order: I64  # positions sorted by (component, seq)
+
+
+def _children_index(parent: I64) -> tuple[I64, I64]:
+    """CSR of children: kids[ptr[p]:ptr[p+1]] are the children of p."""
+    n = parent.size
+    has = np.nonzero(parent >= 0)[0]
+    kids = has[np.argsort(parent[has], kind="stable")]
+    counts = np.bincount(parent[has], minlength=n)
+    ptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=ptr[1:])
+    return kids.astype(np.int64), ptr
+
+
+def _gather(ptr: I64, kids: I64, frontier: I64) -> tuple[I64, I64]:
+    """All children of the frontier nodes and, aligned, their parents."""
+    starts = ptr[frontier]
+    counts = ptr[frontier + 1] - starts
+    total = int(counts.sum())
+    if total == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    par = np.repeat(frontier, counts)
+    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return kids[np.repeat(starts, counts) + offs], par
+
+
+def causal_order(comp: I64, ts: I64, service: I64, parent: I64, dup_of: I64) -> Ordered:
+    """Order events (positions 0..n-1) within their components.
+
+    ``parent``: causal parent position or -1 (for originals only);
+    ``dup_of``: the original's position for a duplicate, else -1.
+    Duplicates keep their own timestamp and sort right after their original.
+    """
+    n = comp.size
+    adj = ts.copy()
+    depth = np.zeros(n, dtype=np.int64)
+    reached = np.zeros(n, dtype=bool)
+    is_dup = dup_of >= 0
+    parent = np.where(is_dup, -1, parent)
+    kids, ptr = _children_index(parent)
+    frontier = np.nonzero((parent < 0) & ~is_dup)[0].astype(np.int64)
+    reached[frontier] = True
+    level = 0
+    while frontier.size:
+        level += 1
+        child, par = _gather(ptr, kids, frontier)
+        child_mask = ~reached[child]  # a cycle re-entering reached nodes stops here
+        child, par = child[child_mask], par[child_mask]
+        if child.size == 0:
+            break
+        same_clock = service[child] == service[par]
+        inherited = np.where(same_clock, adj[par] - ts[par], 0)
+        adj[child] = np.maximum(ts[child] + inherited, adj[par])
+        depth[child] = level
+        reached[child] = True
+        frontier = child
+    # Members of causation cycles were never reached: roots at their own time.
+    unreached = ~reached & ~is_dup
+    parent = np.where(unreached, -1, parent)
+    skew = adj - ts
+    # Sort keys: a duplicate sorts by its original's keys, after it.
+    canon = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
+    order = np.lexsort((ts, is_dup, canon, depth[canon], adj[canon], comp)).astype(np.int64)
+    sorted_comp = comp[order]
+    starts = np.r_[0, np.nonzero(np.diff(sorted_comp))[0] + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, n]))
+    seq = np.empty(n, dtype=np.int64)
+    seq[order] = np.arange(n, dtype=np.int64) - first
+    skew[is_dup] = 0
+    return Ordered(seq=seq, adj=adj, skew=skew, parent=parent, order=order)

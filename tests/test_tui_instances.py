@@ -1,0 +1,118 @@
+"""Instances table: the stuck filter, identifier search, sorting and paging."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
+from tests.tui_helpers import overview_ready, wait_shown, wait_until
+from tui.app import make_app
+from tui.data.models import InstanceQuery, SortKey
+from tui.messages import OpenInstance
+from tui.screens.detail import DetailScreen
+from tui.screens.instances import InstancesScreen
+from tui.widgets.instances.table import InstancesTable
+
+
+def _labels(app: object) -> list[str]:
+    screen = app.screen  # type: ignore[attr-defined]
+    assert isinstance(screen, InstancesScreen) and screen.page is not None
+    return [r.label for r in screen.page.rows]
+
+
+async def test_stuck_filter_shows_exactly_the_stuck_instances(mixed: FixtureStore) -> None:  # noqa: F811
+    truth_stuck = {i["id"] for i in mixed.truth["instances"] if i["outcome"] == "stuck"}
+    with mixed.open() as store:
+        app = make_app(store)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await overview_ready(pilot)
+            await pilot.press("s")
+            text = await wait_shown(pilot, f"of {len(truth_stuck)} ·")
+            screen = app.screen
+            assert isinstance(screen, InstancesScreen)
+            assert screen.query_state.status == "stuck"
+            assert screen.page is not None and screen.page.total == len(truth_stuck)
+            # Every row says "stuck" in words, not only in colour.
+            rows = [line for line in text.splitlines() if "ord-" in line or "usr-" in line or "vid-" in line]
+            assert rows and all("! stuck" in line for line in rows)
+            shown = {label.split("=", 1)[1] for label in _labels(app)}
+            assert shown == truth_stuck
+
+
+async def test_search_finds_an_instance_by_a_shipment_id_only_one_event_carries(
+    mixed: FixtureStore,  # noqa: F811
+) -> None:
+    with mixed.open() as store:
+        # A shipment id carried by exactly one event: a stalled shipment whose
+        # ShipmentDelivered never came, so only ShipmentScheduled names it.
+        rows = store.query(
+            "SELECT value FROM identifiers WHERE name = 'shipmentId' GROUP BY value HAVING count(*) = 1 "
+            "ORDER BY value LIMIT 1"
+        )
+        assert rows, "the fixture has a shipment id on one event only"
+        shipment = rows[0][0]
+        owner = next(i for i in mixed.truth["instances"] if i["identifiers"].get("shipmentId") == shipment)
+        app = make_app(store)
+        async with app.run_test() as pilot:
+            await overview_ready(pilot)
+            await pilot.press("slash")
+            await wait_until(pilot, lambda: isinstance(app.screen, InstancesScreen), what="instances screen")
+            await pilot.press(*shipment, "enter")
+            text = await wait_shown(pilot, "1-1 of 1 ·")
+            assert owner["id"] in text
+            assert isinstance(app.screen, InstancesScreen)
+            assert app.screen.query_state.search == shipment
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail screen")
+            await wait_shown(pilot, owner["id"])
+
+
+async def test_search_for_an_unknown_value_says_so(mixed: FixtureStore) -> None:  # noqa: F811
+    with mixed.open() as store:
+        app = make_app(store)
+        async with app.run_test() as pilot:
+            await overview_ready(pilot)
+            await pilot.press("a")
+            await wait_shown(pilot, "sorted by start")
+            await pilot.press("slash", *"no-such-id", "enter")
+            await wait_shown(pilot, "No instance carries 'no-such-id'")
+
+
+async def test_sort_keys_reorder_and_paging_moves_by_a_page(mixed: FixtureStore) -> None:  # noqa: F811
+    posted: list[Message] = []
+    with mixed.open() as store:
+        app = make_app(store)
+        async with app.run_test(message_hook=posted.append) as pilot:
+            await overview_ready(pilot)
+            await pilot.press("a")
+            await wait_shown(pilot, "sorted by start, newest first")
+            screen = app.screen
+            assert isinstance(screen, InstancesScreen)
+            starts = [r.start_ms for r in screen.page.rows] if screen.page else []
+            assert starts == sorted(starts, reverse=True)
+            await pilot.press("o")  # age: the longest silent first
+            await wait_shown(pilot, "sorted by age, longest silent first")
+            ends = [r.end_ms for r in screen.page.rows] if screen.page else []
+            assert ends == sorted(ends)
+            await pilot.press("o")
+            await wait_shown(pilot, "sorted by duration, longest first")
+            durations = [r.duration_ms for r in screen.page.rows] if screen.page else []
+            assert durations == sorted(durations, reverse=True)
+            await pilot.press("o")
+            await wait_shown(pilot, "sorted by events, most events first")
+            await pilot.press("r")
+            await wait_shown(pilot, "sorted by events, fewest events first")
+            counts = [r.n_events for r in screen.page.rows] if screen.page else []
+            assert counts == sorted(counts)
+            total = screen.page.total if screen.page else 0
+            assert total > InstanceQuery().limit
+            await pilot.press("right_square_bracket")
+            await wait_shown(pilot, f"101-{min(200, total)} of {total:,}")
+            await pilot.press("left_square_bracket")
+            await wait_shown(pilot, f"1-100 of {total:,}")
+            table = screen.query_one(InstancesTable)
+            table.focus()
+            await pilot.press("down", "enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail screen")
+            assert any(isinstance(m, OpenInstance) for m in posted)
+            assert screen.query_state.sort == SortKey.EVENTS

@@ -1,0 +1,19 @@
+"""The model view's export: the workflow diagram via the Graphviz exporter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from choreo.commands.export import safe_name
+from choreo.store import Store
+from reconstruct import dot_render
+from reconstruct.export_dot import workflow_dot
+
+
+def export_workflow_diagram(store: Store, workflow: str, directory: Path) -> Path:
+    """Write ``workflow``'s diagram into ``directory`` (SVG when Graphviz's
+    ``dot`` is installed, else DOT); returns the file written."""
+    fmt = dot_render.default_format()
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{safe_name(workflow)}.{fmt}"
+    return dot_render.write(workflow_dot(store, workflow), path, fmt).path

@@ -1,0 +1,100 @@
+"""One instance: summary, stuck explanation, service lanes on a time axis,
+and every event with its causal chain, headers and payload."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static
+from textual.worker import get_current_worker
+
+from tui.context import AppContext
+from tui.data.models import DetailView
+from tui.messages import OpenModel
+from tui.screens.base import DataScreen
+from tui.widgets.detail.event_pane import event_pane
+from tui.widgets.detail.events import EventsTable
+from tui.widgets.detail.summary import stuck_explanation, summary
+from tui.widgets.detail.timeline import Timeline
+
+
+class DetailScreen(DataScreen):
+    BINDINGS = [
+        Binding("t", "toggle_timeline", "Timeline"),
+        Binding("m", "model", "Model"),
+        Binding("tab", "app.focus_next", "Event / pane", show=False),
+    ]
+
+    def __init__(self, ctx: AppContext, instance_id: str) -> None:
+        super().__init__(ctx)
+        self.instance_id = instance_id
+        self.view: DetailView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="summary")
+        yield Static(id="stuck-panel")
+        yield Timeline(id="timeline")
+        with Horizontal(id="detail-body"):
+            yield EventsTable(id="events")
+            with VerticalScroll(id="event-scroll"):
+                yield Static(id="event-pane")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#stuck-panel").display = False
+        self.query_one(EventsTable).focus()
+
+    def reload(self) -> None:
+        self._load(self.instance_id)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def _load(self, instance_id: str) -> None:
+        view = self.ctx.reader.detail(instance_id)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, view)
+
+    def _show(self, view: DetailView | None) -> None:
+        if view is None:
+            self.query_one("#summary", Static).update(
+                f"Instance {self.instance_id} is no longer in the store: reconstruction merged it into "
+                "another or the store was rebuilt. Esc goes back."
+            )
+            return
+        self.view = view
+        detail = view.detail
+        self.sub_title = detail.instance.label
+        self.query_one("#summary", Static).update(summary(view))
+        panel = self.query_one("#stuck-panel", Static)
+        panel.display = detail.stuck is not None
+        if detail.stuck is not None:
+            panel.update(stuck_explanation(detail.stuck))
+        self.query_one(Timeline).show(view)
+        table = self.query_one(EventsTable)
+        table.show(detail)
+        self._show_event(table.selected_key())
+
+    def _show_event(self, key: str | None) -> None:
+        if self.view is None or key is None:
+            return
+        detail = self.view.detail
+        seq = int(key)
+        event = next((e for e in detail.events if e.seq == seq), None)
+        if event is None:
+            return
+        self.query_one(Timeline).selected_seq = seq
+        self.query_one("#event-pane", Static).update(event_pane(detail, event))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_event(event.row_key.value)
+
+    def action_toggle_timeline(self) -> None:
+        timeline = self.query_one(Timeline)
+        timeline.display = not timeline.display
+
+    def action_model(self) -> None:
+        if self.view is not None:
+            self.post_message(OpenModel(self.view.detail.instance.workflow))

@@ -1,0 +1,103 @@
+"""``?``: the keys of every screen and what the marks and colours mean."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from tui.widgets.common.status import status_text
+
+KEYS: list[tuple[str, list[tuple[str, str]]]] = [
+    (
+        "Everywhere",
+        [
+            ("?", "this help"),
+            ("/", "search instances by any identifier value (order id, shipment id, trace id, ...)"),
+            ("Esc", "back to the previous screen (in the search box: leave it)"),
+            ("q", "quit (live: finishes the batch and commits first)"),
+            ("Tab", "next table or pane"),
+        ],
+    ),
+    (
+        "Overview",
+        [
+            ("Enter", "instances of the selected workflow (or open the selected stuck instance)"),
+            ("s", "all stuck instances"),
+            ("a", "all instances"),
+            ("m", "model of the selected workflow"),
+        ],
+    ),
+    (
+        "Instances",
+        [
+            ("Enter", "open the instance"),
+            ("o / r", "sort by start, age (time since last event), duration, events / reverse"),
+            ("s", "stuck only, on and off"),
+            ("[ / ]", "previous / next page"),
+            ("m", "model of the filtered workflow"),
+        ],
+    ),
+    (
+        "Instance",
+        [
+            ("↑ ↓", "select an event: its chain, headers and payload are shown"),
+            ("t", "hide or show the timeline"),
+            ("m", "model of its workflow"),
+        ],
+    ),
+    ("Model", [("e", "export the workflow diagram (Graphviz)"), ("i", "instances of the workflow")]),
+]
+
+
+def help_text(log_path: str | None) -> Group:
+    parts: list[Table | Text] = []
+    for title, keys in KEYS:
+        t = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 1))
+        t.add_column(style="bold", width=8)
+        t.add_column()
+        for key, what in keys:
+            t.add_row(key, what)
+        parts.append(t)
+    legend = Text("\nStatus: ")
+    for s in ("completed", "failed", "compensated", "running", "stuck"):
+        legend.append_text(status_text(s))
+        legend.append("  ")
+    legend.append(
+        "\nMarks: D a redelivered duplicate (counted once), ~ a clock-skew adjustment, "
+        "● an event on the timeline, ━ the time its service took to react, ┄? where a stuck "
+        "instance waits."
+    )
+    parts.append(legend)
+    if log_path:
+        parts.append(Text(f"\nLogs go to {log_path} while the dashboard runs.", style="dim"))
+    return Group(*parts)
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close"),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, log_path: str | None) -> None:
+        super().__init__()
+        self._log_path = log_path
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help-box"):
+            yield Static(help_text(self._log_path), id="help-text")
+
+    def on_mount(self) -> None:
+        box = self.query_one("#help-box")
+        box.border_title = "choreo keys"
+        box.border_subtitle = "Esc closes"
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)

@@ -1,0 +1,1 @@
+"""Widgets and renderables used on several screens."""

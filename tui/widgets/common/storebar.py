@@ -1,0 +1,31 @@
+"""One line about the store (and, live, the collector) at the top of the overview."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from collector.live import CollectProgress
+from tui.data.format import count, rate, timestamp
+from tui.data.models import Overview
+
+
+def store_line(label: str, ov: Overview, live_source: str | None, progress: CollectProgress | None) -> Text:
+    t = Text()
+    if live_source is not None:
+        t.append(" LIVE ", style="bold reverse green")
+        t.append(f" {live_source} ")
+        if progress is not None:
+            if not progress.connected:
+                t.append(" cluster unreachable, retrying ", style="bold reverse red")
+            t.append(f"· {rate(progress.rate)} ")
+            if progress.lag is not None:
+                t.append(f"· lag {count(progress.lag)} ")
+        else:
+            t.append("· connecting… ")
+        t.append("· ")
+    t.append(label, style="bold")
+    t.append(f" · {count(ov.events)} events · {count(ov.instances)} instances · ")
+    t.append(f"{count(ov.stuck_total)} stuck", style="bold magenta" if ov.stuck_total else "")
+    if live_source is None and ov.now_ms is not None:
+        t.append(f" · as of {timestamp(ov.now_ms)} UTC", style="dim")
+    return t
