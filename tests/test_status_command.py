@@ -31,9 +31,3 @@ def test_status_json_counts_events_topics_and_poison(
     assert summary["events"] == 9
     assert summary["topics"] == {orders: 7, payments: 2}
     assert summary["poison"] == 2
-
-
-def test_status_of_a_missing_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    result = run_main(capsys, "status", "--db", str(tmp_path / "none.duckdb"), "--json")
-    assert result.returncode == 2
-    assert result.stderr.strip() == f"choreo: store: {tmp_path / 'none.duckdb'} does not exist"
