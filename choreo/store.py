@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
@@ -156,9 +157,13 @@ class Store:
                     inserted = self._insert_dedup(events.num_rows)
             else:
                 inserted = self._insert_dedup(events.num_rows)
-        finally:
-            self.con.unregister("_batch_events")
-            self.con.unregister("_batch_ids")
+        except BaseException:
+            if own:
+                self._unregister_batch()
+            # Joined: the caller's transaction is aborted and DuckDB refuses any
+            # statement, unregister included, until the caller rolls back.
+            raise
+        self._unregister_batch()
         if not own:
             self._max_offsets = None  # the caller's transaction may still roll back
         elif self._max_offsets is not None:
@@ -178,21 +183,16 @@ class Store:
 
     def _insert_dedup(self, n: int) -> int:
         with self._own_transaction() as con:
-            rows = con.execute(
-                "INSERT OR IGNORE INTO events SELECT * FROM _batch_events "
-                'RETURNING topic, partition, "offset"'
-            ).fetchall()
-            if len(rows) == n:
+            with warnings.catch_warnings():
+                # "extra copy" warning: a copy of three key columns is cheaper than Python tuples.
+                warnings.simplefilter("ignore", UserWarning)
+                new: pa.Table = con.execute(
+                    "INSERT OR IGNORE INTO events SELECT * FROM _batch_events "
+                    'RETURNING topic, partition, "offset"'
+                ).to_arrow_table()
+            if new.num_rows == n:
                 con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
-            elif rows:
-                topics, partitions, offsets = zip(*rows, strict=True)
-                new = pa.table(
-                    {
-                        "topic": pa.array(topics, pa.string()),
-                        "partition": pa.array(partitions, pa.int32()),
-                        "offset": pa.array(offsets, pa.int64()),
-                    }
-                )
+            elif new.num_rows:
                 con.register("_batch_new", new)
                 try:
                     con.execute(
@@ -201,7 +201,7 @@ class Store:
                     )
                 finally:
                     con.unregister("_batch_new")
-        return len(rows)
+        return int(new.num_rows)
 
     @staticmethod
     def _batch_heads(events: pa.Table) -> dict[tuple[str, int], tuple[int, int, int, int]]:
@@ -231,6 +231,10 @@ class Store:
             self._max_offsets = {(str(t), int(p)): int(o) for t, p, o in rows}
         known = self._max_offsets
         return all(lo > known.get(tp, -1) and n == d for tp, (lo, _hi, n, d) in heads.items())
+
+    def _unregister_batch(self) -> None:
+        self.con.unregister("_batch_events")
+        self.con.unregister("_batch_ids")
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
