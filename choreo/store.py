@@ -72,6 +72,9 @@ class Store:
             con = duckdb.connect(str(p), read_only=read_only)
         except duckdb.Error as exc:
             raise _classify_open_error(p, exc) from None
+        # DuckDB draws a progress bar on stdout for long queries, even when stdout
+        # is a pipe: it would corrupt command output (`-o -`, --json) and the TUI.
+        con.execute("SET enable_progress_bar = false")
         store = cls(con, p, read_only)
         try:
             store._check_or_init_schema()

@@ -141,6 +141,8 @@ def view_dot(view: InstanceView) -> str:
         "instance",
         graph_attr={
             "rankdir": "TB",
+            # Rank by causal order across service clusters, so time flows downwards.
+            "newrank": "true",
             "fontname": "Helvetica",
             "label": label(f"{view.workflow} {view.label}: {view.status}", f"{view.instance_id}{started}"),
             "labelloc": "t",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import orjson
 import pytest
 
 from choreo.store import Store
-from reconstruct.export_xes import _attr
+from reconstruct.export_xes import export_xes
 from tests.export_data import Recorded, build_store, run_choreo
 
 NS = "{http://www.xes-standard.org/}"
@@ -88,7 +89,24 @@ def test_xes_filter_to_stdout(built: Recorded, capsys: pytest.CaptureFixture[str
     ]
 
 
-def test_attribute_escaping_survives_parsing() -> None:
-    nasty = 'a<b>&"c"\n\x00\x1f\ttab'
-    elem = ET.fromstring(f'<string key="k" value="{_attr(nasty)}"/>')
-    assert elem.get("value") == 'a<b>&"c"\n\ufffd\ufffd\ttab'
+def test_awkward_names_survive(tmp_path: Path) -> None:
+    """Markup characters, quotes and control characters in event types and
+    service names: escaped, or replaced where XML cannot carry them at all."""
+    from collector.batch import EventBatch
+    from collector.extract import Extractor
+    from reconstruct.pipeline import rebuild
+
+    odd_type, odd_service = 'Odd<&>"Type\u0001\ttab\nline', 'svc "<x>" & co'
+    batch = EventBatch(Extractor(), "test")
+    for i, etype in enumerate((odd_type, "Plain")):
+        payload = orjson.dumps({"type": etype, "service": odd_service, "orderId": "n-1"})
+        batch.add("t", 0, i, 1_700_000_000_000 + i, 1, None, None, payload)
+    db = tmp_path / "odd.duckdb"
+    with Store.open(db) as store:
+        store.append(*batch.tables())
+        rebuild(store, now_ms=1_700_000_100_000)
+        out = tmp_path / "odd.xes"
+        export_xes(store, out)
+    (events,) = _parse(out).values()
+    assert [_value(e, "concept:name") for e in events] == [odd_type.replace("\u0001", "\ufffd"), "Plain"]
+    assert {_value(e, "org:resource") for e in events} == {odd_service}

@@ -100,3 +100,9 @@ def test_locked_by_another_process(db_path: Path) -> None:
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def test_no_progress_bar_on_stdout(db_path: Path) -> None:
+    # DuckDB would print one on stdout for long queries, corrupting piped output.
+    with Store.open(db_path) as s:
+        assert s.query("SELECT current_setting('enable_progress_bar')") == [(False,)]

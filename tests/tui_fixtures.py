@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from collector.importers.runner import import_files
 
 from choreo.config import ChoreoConfig, load_config
 from choreo.store import Store
 from collector.extract import Extractor
+from collector.importers.runner import import_files
 from reconstruct.pipeline import rebuild
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
