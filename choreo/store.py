@@ -145,11 +145,16 @@ class Store:
         except BaseException:
             if own:
                 self.con.execute("ROLLBACK")
+                self._unregister_batch()
+            # Joined: the caller's transaction is aborted and DuckDB refuses any
+            # statement, unregister included, until the caller rolls back.
             raise
-        finally:
-            self.con.unregister("_batch_events")
-            self.con.unregister("_batch_ids")
+        self._unregister_batch()
         return AppendResult(events.num_rows, self.count_events() - before)
+
+    def _unregister_batch(self) -> None:
+        self.con.unregister("_batch_events")
+        self.con.unregister("_batch_ids")
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -73,12 +73,22 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
         )
     ]
     stuck_total = store.query("SELECT count(*) FROM stuck WHERE workflow = ?", [name])[0][0]
+    # Where the stuck instances stopped and whose move it is: the post-mortem's first question.
+    stuck_by_step = [
+        {"last_type": str(t), "responsible_service": svc, "reason": str(r), "count": int(n)}
+        for t, svc, r, n in store.query(
+            "SELECT last_type, responsible_service, reason, count(*) FROM stuck WHERE workflow = ? "
+            "GROUP BY ALL ORDER BY 4 DESC, 1, 2 NULLS LAST, 3",
+            [name],
+        )
+    ]
     return {
         "name": name,
         "instances": sum(counts.values()),
         "status_counts": counts,
         "variants": variants,
         "slowest_steps": steps,
+        "stuck_by_step": stuck_by_step,
         "stuck": stuck,
         "stuck_total": int(stuck_total),
     }

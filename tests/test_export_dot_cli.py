@@ -103,6 +103,14 @@ def test_min_share_hides_rare_edges(built: Recorded, capsys: pytest.CaptureFixtu
         (["export", "instance", "no-such-order"], "no instance matches 'no-such-order'"),
         (["export", "workflow", "--min-share", "2"], "--min-share"),
         (["export", "workflow", "-o", "-", "--format", "svg"], "only DOT can be written to stdout"),
+        (["export", "workflow", "-o", "/nonexistent-dir/wf.svg"], "cannot write /nonexistent-dir/wf.svg"),
+        (["export", "services", "-o", "/nonexistent-dir/s.dot"], "cannot write /nonexistent-dir/s.dot"),
+        (["export", "xes", "-o", "/nonexistent-dir/log.xes"], "cannot write /nonexistent-dir/log.xes"),
+        (["export", "otel", "-o", "/nonexistent-dir/t.jsonl"], "cannot write /nonexistent-dir/t.jsonl"),
+        (["export", "otel", "-o", "t.jsonl", "--endpoint", "http://x:4318"], "either --endpoint or --output"),
+        (["export", "otel", "--endpoint", "http://x:4318", "-H", "novalue"], "is not NAME=VALUE"),
+        (["export", "otel", "--status", "lost"], "--status"),
+        (["report", "-o", "/nonexistent-dir/r.md", "--format", "json"], "cannot write /nonexistent-dir/r.md"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(

@@ -33,6 +33,14 @@ def test_json_report(built: Recorded, capsys: pytest.CaptureFixture[str]) -> Non
     assert wf["variants"][0]["path"] == rec.orders["o-1"] and wf["variants"][0]["rank"] == 1
     p95 = [s["p95_ms"] for s in wf["slowest_steps"]]
     assert p95 == sorted(p95, reverse=True)
+    assert wf["stuck_by_step"] == [
+        {
+            "last_type": "PaymentAuthorized",
+            "responsible_service": "inventory-service",
+            "reason": wf["stuck"][0]["reason"],
+            "count": 1,
+        }
+    ]
     (stuck,) = wf["stuck"]
     assert stuck["last_type"] == "PaymentAuthorized"
     assert "InventoryReserved" in stuck["expected_types"]
@@ -48,6 +56,7 @@ def test_markdown_report_with_linked_diagram(
     assert out.startswith("# choreo report")
     assert "### Variants" in out and "### Slowest steps (by p95)" in out
     assert "### Stuck instances (1 of 1 shown)" in out
+    assert "| PaymentAuthorized | inventory-service |" in out
     assert "OrderPlaced → PaymentAuthorized → InventoryReserved" in out
     if shutil.which("dot") is None:
         return

@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.errors import InputError
@@ -31,6 +32,7 @@ from collector.importers.kcat import KcatDecoder
 from collector.importers.plain import PlainDecoder
 from collector.importers.record import BadLine, Record
 from collector.importers.source import Input, default_topic, expand, open_input
+from collector.importers.writer import BatchWriter
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,10 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    batch_records: int = 50_000
-    batch_bytes: int = 32 * 1024 * 1024
+    # Measured: bigger batches and transactions save little CPU but cost memory.
+    batch_records: int = 20_000
+    batch_bytes: int = 16 * 1024 * 1024
+    commit_every: int = 200_000  # records per transaction (not under --strict: one for all)
 
 
 @dataclass
@@ -171,8 +175,10 @@ class Importer:
             if self._opts.strict:
                 # One transaction for the whole call: the first bad line rolls back everything.
                 stack.enter_context(self._store.transaction())
+            commit_every = None if self._opts.strict else self._opts.commit_every
+            writer = stack.enter_context(BatchWriter(self._store, commit_every))
             for p in inputs:
-                report.files.append(self._import_one(p))
+                report.files.append(self._import_one(p, writer))
         return report
 
     def _decoder(self, p: Prepared) -> Decoder:
@@ -183,7 +189,7 @@ class Importer:
         topic = self._opts.topic or default_topic(p.input.label)
         return PlainDecoder(topic, self._opts.time_field)
 
-    def _import_one(self, p: Prepared) -> FileReport:
+    def _import_one(self, p: Prepared, writer: BatchWriter) -> FileReport:
         inp = p.input
         rep = FileReport(inp.label, p.format, inp.compression)
         if p.format == detect.EMPTY:
@@ -199,7 +205,7 @@ class Importer:
         started = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, 0)
-        with self._batches(rep, f"import:{inp.label}") as add:
+        with self._batches(rep, f"import:{inp.label}", writer) as add:
             lineno = 0
             try:
                 for lineno, line in enumerate(inp.lines(), 1):
@@ -244,25 +250,30 @@ class Importer:
             rep.bad_examples.append((lineno, reason))
 
     @contextmanager
-    def _batches(self, rep: FileReport, source: str) -> Iterator[Callable[[Record, int], None]]:
-        """Yield ``add(record, size)``; flushes to the store by count and size,
-        and once more at the end (also when the input turned out damaged)."""
+    def _batches(
+        self, rep: FileReport, source: str, writer: BatchWriter
+    ) -> Iterator[Callable[[Record, int], None]]:
+        """Yield ``add(record, size)``; hands full batches (by count or size) to
+        the writer, and the last one at the end (also when the input turned
+        out damaged), then waits until all of the file is stored."""
         batch = EventBatch(self._extractor, source)
         pending = 0
         limit_n, limit_b = self._opts.batch_records, self._opts.batch_bytes
         add_to_batch = batch.add
 
-        def flush() -> None:
-            nonlocal pending
-            if not len(batch):
-                return
-            events, ids = batch.tables()
-            batch.clear()
-            pending = 0
-            rep.inserted += self._store.append(events, ids).inserted
+        def appended(events: pa.Table, inserted: int) -> None:  # on the writer's thread
+            rep.inserted += inserted
             newest = pc.max(events["ts_ms"]).as_py()
             if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
                 rep.newest_ts_ms = newest
+
+        def flush() -> None:
+            nonlocal pending
+            if len(batch):
+                events, ids = batch.tables()
+                batch.clear()
+                pending = 0
+                writer.submit(events, ids, appended)
 
         def add(record: Record, size: int) -> None:
             nonlocal pending
@@ -275,6 +286,7 @@ class Importer:
         # No flush when an error escapes: under --strict it is rolled back anyway.
         yield add
         flush()
+        writer.sync()
 
 
 def import_files(

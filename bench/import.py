@@ -1,0 +1,169 @@
+"""Import benchmark: `choreo import` against DuckDB's own read_json.
+
+Writes a kcat -C -J dump of N realistic events (JSON payloads of about 300
+bytes, 3 headers, 4 topics x 3 partitions, exactly the lines kcat writes),
+then loads it (a) with DuckDB's ``read_json`` into a table of a fresh
+database file -- the floor: parsing and storing with no extraction, no
+primary keys -- and (b) with ``choreo import --no-reconstruct`` into a fresh
+store. Each runs in its own process; prints both rates, the ratio and each
+one's peak RSS. Repeated at a second size to show that choreo's memory does
+not grow with the file.
+
+    flock /tmp/choreo-bench.lock .venv/bin/python bench/import.py
+    flock /tmp/choreo-bench.lock .venv/bin/python bench/import.py --events 200000 --compare 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+TOPICS = ("bench-orders", "bench-payments", "bench-inventory", "bench-shipping")
+PARTITIONS = 3
+TYPES = {
+    "bench-orders": ("OrderPlaced", "order-service"),
+    "bench-payments": ("PaymentCaptured", "payment-service"),
+    "bench-inventory": ("StockReserved", "inventory-service"),
+    "bench-shipping": ("ShipmentScheduled", "shipping-service"),
+}
+_PAYLOAD = (
+    '{"type":"%s","orderId":"o-%08d","customerId":"c-%05d","occurredAt":"2024-05-01T10:%02d:%02d.%03dZ",'
+    '"order":{"id":"o-%08d","items":[{"sku":"SKU-%04d","qty":%d,"price":%d.99}],'
+    '"total":%d.97,"currency":"EUR"},"metadata":{"eventId":"e-%012d","source":"%s","version":3}}'
+)
+T0 = 1_714_557_600_000  # 2024-05-01T10:00:00Z
+
+
+def write_dump(path: Path, n: int) -> None:
+    """N events as kcat -C -J lines (offsets per topic-partition, headers as kcat's flat array)."""
+    next_offset = {(t, p): 0 for t in TOPICS for p in range(PARTITIONS)}
+    tmp = path.with_suffix(".part")
+    with tmp.open("wb") as out:
+        lines = []
+        for i in range(n):
+            topic = TOPICS[i % 4]
+            etype, service = TYPES[topic]
+            order = i // 4
+            partition = order % PARTITIONS
+            offset = next_offset[(topic, partition)]
+            next_offset[(topic, partition)] = offset + 1
+            payload = _PAYLOAD % (
+                etype, order, order % 50_000, i % 60, i % 60, i % 1000, order,
+                i % 9999, 1 + i % 5, 10 + i % 90, 30 + i % 300, i, service,
+            )  # fmt: skip
+            corr, traceparent = f"corr-{order:08d}", f"00-{order + 1:032x}-{i + 1:016x}-01"
+            record = {
+                "topic": topic,
+                "partition": partition,
+                "offset": offset,
+                "tstype": "create",
+                "ts": T0 + i,
+                "broker": 1,
+                # kcat's flat header array: name, value, name, value, ...
+                "headers": ["correlation-id", corr, "traceparent", traceparent, "event-type", etype],
+                "key": f"o-{order:08d}",
+                "payload": payload,
+            }
+            lines.append(orjson.dumps(record))
+            if len(lines) == 10_000:
+                out.write(b"\n".join(lines) + b"\n")
+                lines.clear()
+        if lines:
+            out.write(b"\n".join(lines) + b"\n")
+    tmp.rename(path)
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_rss_mb: float
+    output: str
+
+
+def timed(cmd: list[str]) -> Run:
+    """Run a command in its own process; wall time and that process's peak RSS."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        out.seek(0)
+        err.seek(0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(cmd)}\n{err.read().decode()}")
+        return Run(seconds, usage.ru_maxrss / 1024, out.read().decode())
+
+
+_DUCKDB = """
+import duckdb, sys
+con = duckdb.connect(sys.argv[2])
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TABLE dump AS SELECT * FROM read_json(?, format='newline_delimited')", [sys.argv[1]])
+print(con.execute("SELECT count(*) FROM dump").fetchone()[0])
+"""
+
+
+def measure(dump: Path, n: int, work: Path) -> tuple[Run, Run]:
+    for f in work.glob("*.duckdb*"):
+        f.unlink()
+    ref = timed([sys.executable, "-c", _DUCKDB, str(dump), str(work / "duckdb.duckdb")])
+    if int(ref.output.strip()) != n:
+        sys.exit(f"duckdb read {ref.output.strip()} rows, expected {n}")
+    imp = timed(
+        [
+            sys.executable, "-m", "choreo.cli", "import", "--no-reconstruct", "--no-progress",
+            "--db", str(work / "choreo.duckdb"), str(dump),
+        ]
+    )  # fmt: skip
+    if f"{n:,} records, {n:,} new" not in imp.output:
+        sys.exit(f"choreo import did not store all {n} records:\n{imp.output}")
+    return ref, imp
+
+
+def report(n: int, size: int, ref: Run, imp: Run) -> float:
+    ref_rate, imp_rate = n / ref.seconds, n / imp.seconds
+    ratio = imp_rate / ref_rate
+    print(f"{n:,} events, {size / 1e6:,.0f} MB kcat -J dump")
+    for name, run, rate in (("duckdb read_json -> table", ref, ref_rate), ("choreo import", imp, imp_rate)):
+        print(f"  {name:<26}: {run.seconds:7.2f} s {rate:10,.0f} events/s  peak RSS {run.peak_rss_mb:.0f} MB")
+    print(f"  ratio choreo/duckdb       : {ratio:.2f}x  (target >= 0.5x)")
+    return ratio
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--compare", type=int, default=5_000_000, help="second size, for peak RSS (0: skip)")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep dumps here between runs")
+    args = ap.parse_args()
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="choreo-bench-import-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rss: dict[int, float] = {}
+    for n in [args.events] + ([args.compare] if args.compare else []):
+        dump = work / f"kcat-{n}.json"
+        if not dump.exists():
+            t = time.perf_counter()
+            write_dump(dump, n)
+            print(f"(wrote {dump} in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
+        ref, imp = measure(dump, n, work)
+        report(n, dump.stat().st_size, ref, imp)
+        rss[n] = imp.peak_rss_mb
+        if not args.workdir:
+            dump.unlink()
+    if len(rss) == 2:
+        (a, ra), (b, rb) = sorted(rss.items())
+        print(f"choreo peak RSS: {ra:.0f} MB at {a:,} events, {rb:.0f} MB at {b:,} events ({rb / ra:.2f}x)")
+    for f in work.glob("*.duckdb*"):
+        f.unlink()
+
+
+if __name__ == "__main__":
+    main()
