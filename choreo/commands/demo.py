@@ -6,17 +6,31 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from dataclasses import replace
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
+from choreo.config import ChoreoConfig
+from choreo.errors import ChoreoError
 from choreo.examples.demo import Demo, DemoResult, check_db_path
 from choreo.examples.faults import DEFAULT_MIX, NO_FAULTS, FaultPlan, parse_service_ms, parse_stall
 from choreo.examples.scenario import ALL_WORKFLOWS, Scenario, service_names
+from choreo.examples.tap import collect_settings
+from choreo.examples.truth import load_truth
+from choreo.logs import default_log_file, logs_to_file
 from choreo.store import Store
+from collector.extract import Extractor
+from collector.live import Collector
+from reconstruct.pipeline import is_stale, judge, rebuild
 from reconstruct.read import stuck_list, workflow_counts
 
+if TYPE_CHECKING:
+    from tui.app import ChoreoApp
+
+LIVE_GROUP = "choreo-demo-live"
 STATUSES = ("completed", "failed", "compensated", "running", "stuck")
 _SHOW_STUCK = 8
 
@@ -76,7 +90,8 @@ def _faults(
 
 
 def _summary(result: DemoResult) -> list[str]:
-    t = result.truth
+    # After --keep-running the ground truth was rewritten to cover every saga.
+    t = load_truth(result.paths.truth)
     c = t["counts"]
     n_topics = len({r["topic"] for r in t["records"]})
     lines = [
@@ -106,10 +121,13 @@ def _summary(result: DemoResult) -> list[str]:
         if n_stuck > len(stuck):
             lines.append(f"  ... and {n_stuck - len(stuck)} more")
     expected = sum(v["stuck"] for v in c["outcomes"].values())
+    # After --keep-running, the sagas started last are stuck for good but not overdue yet.
+    continued = c["instances"] > result.truth["counts"]["instances"]
+    later = "; the newest are not collected or overdue yet" if continued else ""
     lines += [
         "",
-        f"ground truth: {result.paths.truth} (the simulator knows {expected} stuck; choreo found "
-        f"{result.stuck_seen})",
+        f"ground truth: {result.paths.truth} "
+        f"(the simulator knows {expected} stuck; choreo found {n_stuck}{later})",
         f"next: choreo stuck --db {result.paths.db} --config {result.paths.config}",
         f"      choreo show <any id above> --db {result.paths.db} --config {result.paths.config}",
     ]
@@ -117,7 +135,11 @@ def _summary(result: DemoResult) -> list[str]:
 
 
 @click.command()
-@click.option("--no-tui", is_flag=True, help="Print a summary instead of opening the dashboard.")
+@click.option(
+    "--no-tui",
+    is_flag=True,
+    help="Print a summary instead of opening the dashboard (also when not on a terminal).",
+)
 @click.option(
     "--instances",
     type=click.IntRange(1, 10_000),
@@ -129,7 +151,8 @@ def _summary(result: DemoResult) -> list[str]:
 @click.option(
     "--keep-running",
     is_flag=True,
-    help="Afterwards keep the cluster and services running, starting new sagas, until Ctrl-C.",
+    help="Keep the cluster and services running afterwards, starting new sagas: the dashboard "
+    "follows them live (with --no-tui: until Ctrl-C).",
 )
 @click.option(
     "--db",
@@ -228,17 +251,88 @@ def demo(
     scenario = Scenario(seed=seed, instances=instances, workflows=chosen, faults=plan)
     progress = _Progress()
     runner = Demo(scenario, db, progress=progress)
+    # The dashboard needs a terminal; piped or in CI the summary is the output.
+    dashboard = not no_tui and sys.stdin.isatty() and sys.stdout.isatty()
     try:
         try:
             result = runner.run()
         finally:
             progress.end()
+        if dashboard:
+            if keep_running:
+                runner.keep_running()
+            else:
+                runner.close()  # the store says it all; nothing needs the cluster any more
+            _dashboard(runner, live=keep_running)
+            runner.close()
+            if keep_running:
+                # The dashboard judged the sagas as of its last update; the summary is as of now.
+                with Store.open(runner.paths.db) as store:
+                    judge(store, runner.config, int(time.time() * 1000))
         for line in _summary(result):
             click.echo(line)
-        if keep_running:
+        if keep_running and not dashboard:
             _keep_running(runner)
     finally:
         runner.close()
+
+
+class LiveUpdate:
+    """Brings the derived tables up to date while the dashboard follows the run:
+    a rebuild when events arrived, otherwise only a re-judgement at ``now``.
+    Holding ``lock`` while working lets the caller wait for the last update
+    before closing the store."""
+
+    def __init__(self, config: ChoreoConfig) -> None:
+        self.config = config
+        self.lock = threading.Lock()
+
+    def __call__(self, store: Store, now_ms: int) -> object:
+        with self.lock:
+            if is_stale(store, self.config):
+                return rebuild(store, self.config, now_ms=now_ms)
+            return judge(store, self.config, now_ms)
+
+
+def dashboard_app(runner: Demo, store: Store, *, live: LiveUpdate | None = None) -> ChoreoApp:
+    """The dashboard on the demo's store; with ``live``, following the demo's running cluster."""
+    from tui.app import make_app
+    from tui.context import Reconstruction
+    from tui.data.export import export_workflow_diagram
+    from tui.live import LiveFeed
+
+    config = runner.config
+    feed = None
+    if live is not None and runner.cluster is not None:
+        bootstrap = runner.cluster.bootstrap
+        # A group of its own: rejoining the run's group waits out the embedded cluster's
+        # rebalance delay; reading the run's records again is absorbed by the store's key.
+        settings = collect_settings(bootstrap, runner.topics, config, group=LIVE_GROUP)
+        collector = Collector(settings, store, Extractor(config.extract))
+        feed = LiveFeed(collector, live, bootstrap)
+    return make_app(
+        store,
+        store_label=str(runner.paths.db),
+        live=feed,
+        reconstruction=Reconstruction(
+            is_stale=lambda s: is_stale(s, config), rebuild=lambda s: rebuild(s, config)
+        ),
+        export_workflow=export_workflow_diagram,
+        export_dir=runner.paths.db.parent,
+    )
+
+
+def _dashboard(runner: Demo, *, live: bool) -> None:
+    update = LiveUpdate(runner.config) if live else None
+    with Store.open(runner.paths.db) as store, logs_to_file(default_log_file()):
+        outcome = dashboard_app(runner, store, live=update).run()
+        if update is not None:
+            # A live update may still be running in a worker thread: let it finish
+            # before the store's connection closes under it.
+            with update.lock:
+                pass
+    if isinstance(outcome, ChoreoError):
+        raise outcome
 
 
 def _keep_running(runner: Demo) -> None:

@@ -31,6 +31,7 @@ DEMO_META = "demo_seed"
 RUN_TIMEOUT_S = 60.0  # the services normally settle within seconds
 SETTLE_LIMIT_S = 8.0  # at most this long waiting for stuck sagas to become overdue
 JUDGE_EVERY_S = 0.5
+KEEP_RUNNING_SLOWER = 5.0
 
 
 @dataclass(frozen=True)
@@ -97,13 +98,15 @@ class Demo:
         self.progress = progress or (lambda _text: None)
         self.choreographies = scenario.choreographies()
         self.config: ChoreoConfig = demo_config(self.choreographies, compressed_time=True)
+        self.topics = scenario.topics()
         self.cluster: EmbeddedCluster | None = None
         self.live: LiveRun | None = None
+        self._continued = False
 
     def run(self) -> DemoResult:
         t0 = time.monotonic()
         _clear_previous(self.paths)
-        topics = self.scenario.topics()
+        topics = self.topics
         self.cluster = EmbeddedCluster(1)
         try:
             for t in topics:
@@ -168,17 +171,26 @@ class Demo:
         return stuck
 
     def keep_running(self) -> str:
-        """Keep starting sagas (same rates, same faults) until close(); returns the bootstrap address."""
+        """Keep starting sagas (same faults, at a fifth of the run's rate: watchable,
+        and light on the machine) until close(); returns the bootstrap address."""
         if self.live is None or self.cluster is None:
             raise DemoError("the demo is not running")
-        self.live.continue_forever()
+        self.live.continue_forever(slower=KEEP_RUNNING_SLOWER)
+        self._continued = True
         return self.cluster.bootstrap
 
     def close(self) -> None:
+        """Stop the services and the cluster; after keep_running(), rewrite the
+        ground truth to cover every saga started (unfinished ones: running)."""
         try:
             if self.live is not None:
                 live, self.live = self.live, None
                 live.stop()
+                if self._continued and self.cluster is not None:
+                    bootstrap = self.cluster.bootstrap
+                    write_truth(
+                        self.paths.truth, live.truth_json(now_ms=int(time.time() * 1000), bootstrap=bootstrap)
+                    )
         finally:
             if self.cluster is not None:
                 cluster, self.cluster = self.cluster, None

@@ -98,18 +98,19 @@ class LiveRun:
                 self._spawn(f"svc-{spec.name}", self._run_service, spec)
         for chor in self.choreographies:
             self._generators += 1
-            self._spawn(f"gen-{chor.workflow}", self._run_generator, chor, 0, self._t0)
+            self._spawn(f"gen-{chor.workflow}", self._run_generator, chor, 0, self._t0, 0, 1.0)
         if self.scenario.faults.poison:
             self._generators += 1
             self._spawn("gen-poison", self._run_poison)
 
-    def continue_forever(self) -> None:
-        """After the scenario's instances: keep starting new ones at the same pace until stop()."""
+    def continue_forever(self, slower: float = 1.0) -> None:
+        """After the scenario's instances: keep starting new ones until stop(),
+        ``slower`` times further apart than during the run."""
         first = self.scenario.instances
+        now = time.monotonic()
         for chor in self.choreographies:
             base = self.scenario.start_offset_ms(chor.workflow, first)
-            t0 = time.monotonic() - self.sim_to_wall_s(base)
-            self._spawn(f"gen-{chor.workflow}-more", self._run_generator, chor, first, t0)
+            self._spawn(f"gen-{chor.workflow}-more", self._run_generator, chor, first, now, base, slower)
 
     def stop(self) -> None:
         """Stop every service (publishing nothing further) and join; re-raise a service's failure."""
@@ -337,14 +338,17 @@ class LiveRun:
             producer.flush(10)
             consumer.close()
 
-    def _run_generator(self, chor: Choreography, first: int, t0: float) -> None:
+    def _run_generator(self, chor: Choreography, first: int, t0: float, base_ms: int, slower: float) -> None:
+        """Start instances from ``first`` on: instance i at ``t0`` plus its start offset
+        past ``base_ms``, stretched by ``slower``."""
         producer = self._producer(chor.entry_service)
         skew = skew_of(self.scenario, chor.entry_service, self.settings.time_scale)
         index = first
         continuous = first > 0
         try:
             while continuous or index < self.scenario.instances:
-                due = t0 + self.sim_to_wall_s(self.scenario.start_offset_ms(chor.workflow, index))
+                offset = self.scenario.start_offset_ms(chor.workflow, index) - base_ms
+                due = t0 + slower * self.sim_to_wall_s(offset)
                 if self._stop.wait(max(0.0, due - time.monotonic())):
                     break
                 now = _wall_ms()

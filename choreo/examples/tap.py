@@ -28,6 +28,27 @@ def service_groups(config: ChoreoConfig, prefix: str = "") -> tuple[ServiceGroup
     )
 
 
+def collect_settings(
+    bootstrap: str, topics: Iterable[str], config: ChoreoConfig, *, group: str = DEMO_GROUP, prefix: str = ""
+) -> CollectSettings:
+    """How the demo collects: these topics from the start, small batches, the
+    services' groups sampled often (runs last seconds, not hours)."""
+    names = sorted(set(topics))
+    return CollectSettings(
+        bootstrap=bootstrap,
+        topics="|".join(re.escape(t) for t in names),
+        group=group,
+        start="earliest",
+        batch_seconds=0.2,
+        progress_interval=0.2,
+        services=service_groups(config, prefix),
+        group_sample_interval=0.5,
+        metadata_refresh_ms=1000,
+        # Quick group membership: the embedded cluster waits out the session timeout on rebalances.
+        extra={"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"},
+    )
+
+
 class Tap:
     """Runs a Collector over ``topics`` in a background thread until stopped.
 
@@ -45,20 +66,7 @@ class Tap:
         group: str = DEMO_GROUP,
         prefix: str = "",
     ) -> None:
-        names = sorted(set(topics))
-        self.settings = CollectSettings(
-            bootstrap=bootstrap,
-            topics="|".join(re.escape(t) for t in names),
-            group=group,
-            start="earliest",
-            batch_seconds=0.2,
-            progress_interval=0.2,
-            services=service_groups(config, prefix),
-            group_sample_interval=0.5,
-            metadata_refresh_ms=1000,
-            # Quick group membership: the embedded cluster waits out the session timeout on rebalances.
-            extra={"session.timeout.ms": "6000", "heartbeat.interval.ms": "500"},
-        )
+        self.settings = collect_settings(bootstrap, topics, config, group=group, prefix=prefix)
         self._store = store
         self.collector = Collector(
             self.settings, store, Extractor(config.extract), on_progress=self._progress
