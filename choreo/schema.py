@@ -124,8 +124,9 @@ DERIVED_DDL = [
         adj_ts_ms BIGINT NOT NULL,     -- timestamp after clock-skew adjustment
         skew_ms BIGINT NOT NULL,       -- adjustment applied (0 when none)
         parent_seq INTEGER,            -- causal parent within the instance, if known
-        duplicate_of_seq INTEGER,      -- set on a redelivered duplicate
-        PRIMARY KEY (topic, partition, "offset")
+        duplicate_of_seq INTEGER       -- set on a redelivered duplicate
+        -- No primary key: (topic, partition, offset) is unique here, but
+        -- indexing ten million rows on every rebuild costs more than the scans it saves.
     )
     """,
     """

@@ -1,78 +1,205 @@
-"""The working frame: events numbered densely, their identifiers, duplicates.
+"""The working frame: the event log as compact numpy arrays.
 
-Temporary tables on the store's connection (dropped by ``drop_frame``):
+Two scans of the store (events, identifiers) produce integer columns: event
+types, services, topics and identifier names are dictionary-encoded, and
+identifier values, event ids and causation ids are 64-bit hashes (DuckDB's
+``hash``; a collision among the values of one log is astronomically
+unlikely). Everything after this works on these arrays (numpy, scipy,
+pyarrow's hash kernels), or hands them back to DuckDB as zero-copy Arrow
+tables for grouped aggregation.
 
-- ``_r_ev(eid, topic, partition, offset, ts, event_type, service, event_id,
-  causation_id, dkey)``: one row per stored record. ``ts`` is the broker
-  timestamp, else the time the event states, else 0.
-- ``_r_id(eid, name, value, event_type, dup)``: the identifiers.
-- ``_r_dupmap(eid, canon)``: redelivered duplicates and the record they
-  repeat. Two records are the same event when they have the same type and
-  event id, or (without an event id) the same type, payload and identifiers.
-  The earliest stamped copy is the original.
+An event's position in the arrays (``eid``) is its id for one run.
 
-``scope`` restricts the frame to the records listed in the temp table
+Duplicates: two records are the same event redelivered when they have the
+same type and event id, or, without an event id, the same type, payload,
+key and identifiers. The earliest stamped copy is the original.
+
+``scoped=True`` restricts the frame to the records listed in the temp table
 ``_r_scope(topic, partition, offset)`` (incremental updates).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
 
-FRAME_TABLES = ("_r_ev", "_r_id", "_r_dupmap", "_r_idh")
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+BOOL = npt.NDArray[np.bool_]
 
 
-def build_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> int:
-    """Fill the frame tables; returns the number of records."""
-    drop_frame(con)
-    scope_join = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
-    con.execute(
+@dataclass
+class Frame:
+    n: int
+    pk: pa.Table  # topic, partition, offset (row i = eid i)
+    h: U64  # hash(topic, partition, offset)
+    ts: I64
+    typ: I64  # code into types (sorted by name)
+    types: list[str]
+    svc: I64
+    services: list[str]
+    topic: I64
+    topics: list[str]
+    eid_h: U64  # hash(event id); meaningful where has_eid
+    has_eid: BOOL
+    cau_h: U64
+    has_cau: BOOL
+    dup_of: I64  # the original's eid for a duplicate, else -1
+    # identifiers, one row per (event, name, value)
+    id_eid: I64
+    id_name: I64  # code into names (sorted)
+    names: list[str]
+    id_vh: U64  # hash(value)
+    id_num: BOOL  # value is all digits
+    id_value: pa.Array  # the value text (for labels)
+
+    @property
+    def is_dup(self) -> BOOL:
+        return self.dup_of >= 0
+
+
+def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
+    """A query's result as an Arrow table, without the DB-API copy."""
+    rel = con.sql(sql)
+    fetch = getattr(rel, "to_arrow_table", None) or getattr(rel, "arrow")  # noqa: B009
+    table = fetch()
+    assert isinstance(table, pa.Table)
+    return table
+
+
+def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
+    """Dictionary-encode strings; codes follow the sorted order of the names."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = pc.dictionary_encode(arr)
+    names = [str(x) for x in enc.dictionary.to_pylist()]
+    order = np.argsort(np.array(names, dtype=object), kind="stable")
+    remap = np.empty(len(names), dtype=np.int64)
+    remap[order] = np.arange(len(names), dtype=np.int64)
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return remap[codes] if len(names) else codes, [names[i] for i in order]
+
+
+def _u64(col: pa.ChunkedArray) -> U64:
+    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=np.uint64)
+
+
+def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
+    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=dtype)
+
+
+def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
+    scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
+    ev = query_arrow(
+        con,
         f"""
-        CREATE TEMP TABLE _r_ev AS
-        SELECT row_number() OVER () - 1 AS eid, e.topic, e.partition, e."offset",
-               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts,
-               e.event_type, e.service, e.event_id, e.causation_id,
+        SELECT hash(e.topic, e.partition, e."offset") AS h, e.topic, e.partition, e."offset",
+               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, e.event_type, e.service,
+               coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
+               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau,
                CASE WHEN e.event_id IS NOT NULL THEN hash(e.event_type, e.event_id)
                     ELSE hash(e.event_type, e.payload, e.key) END AS dkey
-        FROM log_events e {scope_join}
-        """
+        FROM log_events e {scope}
+        """,
     )
-    con.execute(
-        """
-        CREATE TEMP TABLE _r_id AS
-        SELECT e.eid, i.name, i.value, e.event_type, false AS dup
-        FROM log_identifiers i JOIN _r_ev e USING (topic, partition, "offset")
-        """
-    )
-    # Events without an event id are the same event only if their
-    # identifiers match too (headers such as correlation-id are not in the payload).
-    con.execute(
-        """
-        CREATE TEMP TABLE _r_idh AS
-        SELECT i.eid, bit_xor(hash(i.name, i.value)) AS h
-        FROM _r_id i SEMI JOIN (SELECT eid FROM _r_ev WHERE event_id IS NULL) n USING (eid)
-        GROUP BY i.eid
-        """
-    )
-    con.execute(
-        """
-        CREATE TEMP TABLE _r_dupmap AS
-        WITH k AS (
-            SELECT e.eid, e.ts, CASE WHEN e.event_id IS NULL THEN hash(e.dkey, coalesce(h.h, 0))
-                                     ELSE e.dkey END AS dkey
-            FROM _r_ev e LEFT JOIN _r_idh h USING (eid)
-        ),
-        g AS (
-            SELECT dkey, arg_min(eid, [ts, eid]) AS canon FROM k GROUP BY dkey HAVING count(*) > 1
+    n = ev.num_rows
+    h = _u64(ev.column("h"))
+    typ, types = _codes(ev.column("event_type"))
+    svc, services = _codes(ev.column("service"))
+    topic, topics = _codes(ev.column("topic"))
+    keys = pa.table({"h": arrow_u64(h), "eid": pa.array(np.arange(n, dtype=np.int64))})
+    con.register("_r_keys", keys)
+    try:
+        ids = query_arrow(
+            con,
+            f"""
+            SELECT k.eid, i.name, hash(i.value) AS vh, i.value
+            FROM log_identifiers i {scope}
+            JOIN _r_keys k ON k.h = hash(i.topic, i.partition, i."offset")
+            """,
         )
-        SELECT k.eid, g.canon FROM k JOIN g USING (dkey) WHERE k.eid <> g.canon
-        """
+    finally:
+        con.unregister("_r_keys")
+    id_eid = np.asarray(_np(ids.column("eid"), np.int64), dtype=np.int64)
+    id_name, names = _codes(ids.column("name"))
+    id_vh = _u64(ids.column("vh"))
+    values = ids.column("value").combine_chunks()
+    frame = Frame(
+        n=n,
+        pk=ev.select(["topic", "partition", "offset"]),
+        h=h,
+        ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
+        typ=typ,
+        types=types,
+        svc=svc,
+        services=services,
+        topic=topic,
+        topics=topics,
+        eid_h=_u64(ev.column("eid_h")),
+        has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
+        cau_h=_u64(ev.column("cau_h")),
+        has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
+        dup_of=np.full(n, -1, dtype=np.int64),
+        id_eid=id_eid,
+        id_name=id_name,
+        names=names,
+        id_vh=id_vh,
+        id_num=np.asarray(pc.ascii_is_decimal(values).fill_null(False).to_numpy(zero_copy_only=False)),
+        id_value=values,
     )
-    con.execute("UPDATE _r_id SET dup = true WHERE eid IN (SELECT eid FROM _r_dupmap)")
-    row = con.execute("SELECT count(*) FROM _r_ev").fetchone()
-    return int(row[0]) if row else 0
+    frame.dup_of = _duplicates(con, frame, _u64(ev.column("dkey")))
+    return frame
 
 
-def drop_frame(con: duckdb.DuckDBPyConnection) -> None:
-    for t in FRAME_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS {t}")
+def arrow_u64(a: U64) -> pa.Array:
+    """Zero-copy Arrow view of a uint64 array (``pa.array(a, pa.uint64())`` copies element-wise)."""
+    return pa.array(np.ascontiguousarray(a, dtype=np.uint64))
+
+
+def mix(a: U64, b: U64 | np.uint64) -> U64:
+    """Combine two 64-bit hashes (order-sensitive), vectorised."""
+    with np.errstate(over="ignore"):
+        x = a ^ (b + np.uint64(0x9E3779B97F4A7C15) + (a << np.uint64(6)) + (a >> np.uint64(2)))
+        x ^= x >> np.uint64(31)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(29)
+    return x
+
+
+def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
+    dup_of = np.full(f.n, -1, dtype=np.int64)
+    if f.n == 0:
+        return dup_of
+    no_id = ~f.has_eid
+    if no_id.any():
+        # Without an event id, the identifiers are part of what makes it the same event.
+        rows = no_id[f.id_eid]
+        acc = np.zeros(f.n, dtype=np.uint64)
+        np.bitwise_xor.at(acc, f.id_eid[rows], mix(f.id_vh[rows], f.id_name[rows].astype(np.uint64)))
+        dkey = np.where(no_id, mix(dkey, acc), dkey)
+    # Only keys seen more than once matter: find them with a hash aggregate.
+    con.register("_r_dkeys", pa.table({"k": arrow_u64(dkey)}))
+    try:
+        repeated = con.execute("SELECT k FROM _r_dkeys GROUP BY k HAVING count(*) > 1").fetchnumpy()["k"]
+    finally:
+        con.unregister("_r_dkeys")
+    if len(repeated) == 0:
+        return dup_of
+    cand = np.nonzero(
+        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(np.asarray(repeated))).to_numpy(zero_copy_only=False)
+    )[0]
+    gid = pc.dictionary_encode(arrow_u64(dkey[cand])).indices.to_numpy().astype(np.int64)
+    order_ = np.lexsort((cand, f.ts[cand], gid))
+    order = cand[order_]
+    g = gid[order_]
+    first = np.r_[True, g[1:] != g[:-1]]
+    heads = order[first]
+    head_of_group = np.repeat(heads, np.diff(np.r_[np.nonzero(first)[0], order.size]))
+    is_copy = ~first
+    dup_of[order[is_copy]] = head_of_group[is_copy]
+    return dup_of

@@ -31,9 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.config import ChoreoConfig, WorkflowConfig
+from reconstruct.frame import Frame
+from reconstruct.instances import Built
 
 _FAILURE_RE = re.compile(
     r"fail|declin|reject|error|unavailable|denied|refus|timeout|timedout|expired|invalid|abort|"
@@ -100,78 +104,20 @@ class Workflow:
         return e is not None and e.concurrent
 
 
-def assign_workflows(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig) -> None:
-    """Set ``_r_inst.workflow``: declared by start type, by membership, else inferred.
-
-    Inferred: the first event type, when that type is a start type (first in
-    most instances containing it); an instance whose first event is not a
-    start type (its beginning was not collected) joins the workflow that
-    most instances containing that type belong to.
-    """
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _r_presence AS
-        SELECT comp, unnest(types) AS event_type FROM _r_inst
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _r_starts AS
-        WITH f AS (SELECT first_type AS event_type, count(*) AS n FROM _r_inst GROUP BY 1),
-             p AS (SELECT event_type, count(*) AS n FROM _r_presence GROUP BY 1)
-        SELECT p.event_type, coalesce(f.n, 0) / p.n AS share FROM p LEFT JOIN f USING (event_type)
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _r_dominant AS
-        SELECT event_type, arg_max(first_type, n) AS workflow FROM (
-            SELECT p.event_type, i.first_type, count(*) AS n
-            FROM _r_presence p JOIN _r_inst i USING (comp)
-            JOIN _r_starts s ON s.event_type = i.first_type AND s.share >= 0.5
-            GROUP BY ALL
-        ) GROUP BY event_type
-        """
-    )
-    by_start: list[str] = []
-    by_member: list[str] = []
-    params: list[object] = []
-    member_params: list[object] = []
-    for name, wf in cfg.workflows.items():
-        starts = wf.start or wf.steps[:1]
-        if starts:
-            by_start.append("WHEN list_contains(?::VARCHAR[], i.first_type) THEN ?")
-            params += [starts, name]
-        members = sorted(set(wf.start + wf.steps + wf.terminal + wf.failure + wf.compensation))
-        if members:
-            by_member.append("WHEN list_has_any(i.types, ?::VARCHAR[]) THEN ?")
-            member_params += [members, name]
-    declared = (
-        "CASE " + " ".join(by_start + by_member) + " ELSE NULL END" if by_start or by_member else "NULL"
-    )
-    con.execute(
-        f"""
-        UPDATE _r_inst i SET workflow = coalesce(
-            {declared},
-            CASE WHEN x.share >= 0.5 THEN i.first_type ELSE coalesce(x.dominant, i.first_type) END)
-        FROM (SELECT s.event_type, s.share, d.workflow AS dominant
-              FROM _r_starts s LEFT JOIN _r_dominant d USING (event_type)) x
-        WHERE x.event_type = i.first_type
-        """,
-        params + member_params,
-    )
-
-
 def _declared(cfg: ChoreoConfig, name: str) -> WorkflowConfig | None:
     return cfg.workflows.get(name)
 
 
-def learn(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig, now_ms: int) -> dict[str, Workflow]:
-    """Learn every workflow's model from ``_r_ie``/``_r_inst``/``_r_edge``."""
+def learn(
+    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, cfg: ChoreoConfig, now_ms: int
+) -> dict[str, Workflow]:
+    """Learn every workflow's model from the built instances."""
     rc = cfg.reconstruct
+    n_types, n_wf = len(f.types), len(b.workflows)
     wfs: dict[str, Workflow] = {}
-    for wf_name, n in con.execute("SELECT workflow, count(*) FROM _r_inst GROUP BY 1").fetchall():
-        wfs[str(wf_name)] = Workflow(str(wf_name), int(n))
+    inst_per_wf = np.bincount(b.wf, minlength=n_wf)
+    for i, name in enumerate(b.workflows):
+        wfs[name] = Workflow(name, int(inst_per_wf[i]))
     for name, wf_cfg in cfg.workflows.items():
         wfs.setdefault(name, Workflow(name)).declared = True
         if wf_cfg.timeout is not None:
@@ -181,47 +127,68 @@ def learn(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig, now_ms: int) -> dic
             if w.timeout_ms is None:
                 w.timeout_ms = int(rc.default_timeout * 1000)
 
-    rows = con.execute(
-        """
-        WITH s AS (
-            SELECT i.workflow, e.event_type, e.service, count(*) AS n
-            FROM _r_ie e JOIN _r_inst i USING (comp) WHERE NOT e.is_dup GROUP BY ALL
+    c_wf = b.wf[b.c_inst]
+    c_typ = f.typ[b.c_eid]
+    wt = c_wf * n_types + c_typ
+    counts = np.bincount(wt, minlength=n_wf * n_types)
+    service = _mode_service(f, wt, f.svc[b.c_eid], n_wf * n_types)
+    rows, cols = np.nonzero(b.presence)
+    present = np.bincount(b.wf[rows] * n_types + cols, minlength=n_wf * n_types)
+    first_type = f.typ[b.first]
+    firsts = np.bincount(b.wf * n_types + first_type, minlength=n_wf * n_types)
+    for code in np.nonzero(counts)[0]:
+        wi, t = divmod(int(code), n_types)
+        svc = f.services[service[code]] if service[code] >= 0 else None
+        wfs[b.workflows[wi]].nodes[f.types[t]] = Node(
+            int(counts[code]), svc, first=int(firsts[code]), present=int(present[code])
         )
-        SELECT workflow, event_type, sum(n)::BIGINT, arg_max(service, n) FROM s GROUP BY 1, 2
-        """
-    ).fetchall()
-    for wf_name, t, n, svc in rows:
-        wfs[wf_name].nodes[t] = Node(int(n), svc)
-    for wf_name, t, first, present in con.execute(
-        """
-        SELECT i.workflow, p.event_type, count(*) FILTER (WHERE i.first_type = p.event_type), count(*)
-        FROM _r_presence p JOIN _r_inst i USING (comp) GROUP BY 1, 2
-        """
-    ).fetchall():
-        node = wfs[wf_name].nodes[t]
-        node.first, node.present = int(first), int(present)
-    for wf_name, src, dst, n, p50, p95, p99 in con.execute(
-        """
-        SELECT i.workflow, e.src, e.dst, count(*),
-               quantile_cont(e.lat, 0.5), quantile_cont(e.lat, 0.95), quantile_cont(e.lat, 0.99)
-        FROM _r_edge e JOIN _r_inst i USING (comp) GROUP BY 1, 2, 3
-        """
-    ).fetchall():
-        wfs[wf_name].edges[(src, dst)] = Edge(int(n), p50, p95, p99)
+    con.register(
+        "_r_edge_src",
+        pa.table({"wf": b.wf[b.e_inst], "src": b.e_src, "dst": b.e_dst, "lat": b.e_lat}),
+    )
+    try:
+        edge_rows = con.execute(
+            """
+            SELECT wf, src, dst, count(*), quantile_cont(lat, [0.5, 0.95, 0.99])
+            FROM _r_edge_src GROUP BY 1, 2, 3
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_r_edge_src")
+    for w, src, dst, n, q in edge_rows:
+        wfs[b.workflows[w]].edges[(f.types[src], f.types[dst])] = Edge(int(n), q[0], q[1], q[2])
 
     for w in wfs.values():
         _concurrency(w)
         _kinds(w, _declared(cfg, w.name))
-    _after_failure(con, wfs)
+    _after_failure(f, b, wfs)
     for w in wfs.values():
         _compensation_by_position(w, _declared(cfg, w.name))
         _edge_kinds(w)
         p99s = [e.p99 for e in w.edges.values() if e.p99 is not None and not e.concurrent]
         w.step_p99_ms = max(p99s) if p99s else None
-    _terminals(con, wfs, cfg, now_ms)
+    _terminals(f, b, wfs, cfg, now_ms)
     _declared_steps(wfs, cfg)
-    _fan_out(con, wfs, cfg)
+    _fan_out(con, f, b, wfs, cfg)
     return wfs
+
+
+def _mode_service(
+    f: Frame, key: npt.NDArray[np.int64], svc: npt.NDArray[np.int64], n_keys: int
+) -> npt.NDArray[np.int64]:
+    """The most frequent service per key (-1 where the key has no events)."""
+    out = np.full(n_keys, -1, dtype=np.int64)
+    if key.size == 0:
+        return out
+    n_svc = max(1, len(f.services))
+    combo = key * n_svc + svc
+    uniq, cnt = np.unique(combo, return_counts=True)
+    k, s = np.divmod(uniq, n_svc)
+    # Per key, the service with the highest count (ties: the smaller code).
+    order = np.lexsort((s, -cnt, k))
+    head = np.r_[True, k[order][1:] != k[order][:-1]]
+    out[k[order][head]] = s[order][head]
+    return out
 
 
 def _concurrency(w: Workflow) -> None:
@@ -243,29 +210,27 @@ def _kinds(w: Workflow, d: WorkflowConfig | None) -> None:
             node.start = t in d.start
 
 
-def _after_failure(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> None:
-    fails = [(w.name, t) for w in wfs.values() for t, n in w.nodes.items() if n.kind == "failure"]
-    if not fails:
+def _after_failure(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
+    """How often each type occurs after a failure in its instance (originals, in order)."""
+    n_types = len(f.types)
+    fail = np.zeros((len(b.workflows), n_types), dtype=bool)
+    code = {t: i for i, t in enumerate(f.types)}
+    for wi, name in enumerate(b.workflows):
+        for t, node in wfs[name].nodes.items():
+            fail[wi, code[t]] = node.kind == "failure"
+    if not fail.any() or b.c_eid.size == 0:
         return
-    con.register(
-        "_r_fail_src",
-        pa.table({"workflow": [f[0] for f in fails], "event_type": [f[1] for f in fails]}),
-    )
-    rows = con.execute(
-        """
-        WITH f AS (
-            SELECT e.comp, min(e.seq) AS s FROM _r_ie e JOIN _r_inst i USING (comp)
-            JOIN _r_fail_src x ON x.workflow = i.workflow AND x.event_type = e.event_type
-            WHERE NOT e.is_dup GROUP BY e.comp
-        )
-        SELECT i.workflow, e.event_type, count(*)
-        FROM _r_ie e JOIN f USING (comp) JOIN _r_inst i USING (comp)
-        WHERE NOT e.is_dup AND e.seq > f.s GROUP BY 1, 2
-        """
-    ).fetchall()
-    con.unregister("_r_fail_src")
-    for wf_name, t, n in rows:
-        wfs[wf_name].nodes[t].after_failure = int(n)
+    c_wf = b.wf[b.c_inst]
+    c_typ = f.typ[b.c_eid]
+    is_fail = fail[c_wf, c_typ].astype(np.int64)
+    run = np.cumsum(is_fail)
+    starts = np.r_[0, np.nonzero(np.diff(b.c_inst))[0] + 1]
+    base = np.repeat(run[starts] - is_fail[starts], np.diff(np.r_[starts, run.size]))
+    after = (run - is_fail - base) > 0
+    n = np.bincount((c_wf * n_types + c_typ)[after], minlength=len(b.workflows) * n_types)
+    for code_ in np.nonzero(n)[0]:
+        wi, ti = divmod(int(code_), n_types)
+        wfs[b.workflows[wi]].nodes[f.types[ti]].after_failure = int(n[code_])
 
 
 def _compensation_by_position(w: Workflow, d: WorkflowConfig | None) -> None:
@@ -283,48 +248,31 @@ def _edge_kinds(w: Workflow) -> None:
         e.kind = kb if kb != "normal" else ka
 
 
-def _terminals(
-    con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow], cfg: ChoreoConfig, now_ms: int
-) -> None:
+def _terminals(f: Frame, b: Built, wfs: dict[str, Workflow], cfg: ChoreoConfig, now_ms: int) -> None:
     # An instance whose last event is younger than k x the learned latency
     # of what usually follows may simply be in flight: do not count it as
     # "not followed". (No min_overdue floor here: a short dump would have no
     # settled occurrence at all.)
     k = cfg.reconstruct.stuck_factor
-    horizons: list[tuple[str, str, float]] = []
-    for w in wfs.values():
+    n_types = len(f.types)
+    horizon = np.zeros((len(b.workflows), n_types), dtype=np.float64)
+    code = {t: i for i, t in enumerate(f.types)}
+    for wi, name in enumerate(b.workflows):
+        w = wfs[name]
         for t in w.nodes:
             outs = [
                 e.p99 for (a, _b), e in w.edges.items() if a == t and not e.concurrent and e.p99 is not None
             ]
-            horizons.append((w.name, t, k * max(outs) if outs else 0.0))
-    recent: dict[tuple[str, str], int] = {}
-    if horizons:
-        con.register(
-            "_r_h_src",
-            pa.table(
-                {
-                    "workflow": [h[0] for h in horizons],
-                    "event_type": [h[1] for h in horizons],
-                    "horizon": [h[2] for h in horizons],
-                }
-            ),
-        )
-        for wf_name, t, n in con.execute(
-            """
-            SELECT i.workflow, i.last_type, count(*) FROM _r_inst i
-            JOIN _r_h_src h ON h.workflow = i.workflow AND h.event_type = i.last_type
-            WHERE ? - i.end_ms < h.horizon GROUP BY 1, 2
-            """,
-            [now_ms],
-        ).fetchall():
-            recent[(wf_name, t)] = int(n)
-        con.unregister("_r_h_src")
-    for w in wfs.values():
+            horizon[wi, code[t]] = k * max(outs) if outs else 0.0
+    last_type = f.typ[b.last]
+    young = (now_ms - b.end_ms) < horizon[b.wf, last_type]
+    recent = np.bincount((b.wf * n_types + last_type)[young], minlength=len(b.workflows) * n_types)
+    for wi, name in enumerate(b.workflows):
+        w = wfs[name]
         d = _declared(cfg, w.name)
         for t, node in w.nodes.items():
-            followed = sum(e.count for (a, b), e in w.edges.items() if a == t and not e.concurrent)
-            settled = node.count - recent.get((w.name, t), 0)
+            followed = sum(e.count for (a, _b), e in w.edges.items() if a == t and not e.concurrent)
+            settled = node.count - int(recent[wi * n_types + code[t]])
             if settled <= 0:
                 settled = node.count  # everything is in flight: judge on all of it
             node.followed_share = min(1.0, followed / settled) if settled > 0 else None
@@ -350,60 +298,58 @@ def _declared_steps(wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:
                 w.expect[(first, later)] = (1.0, None, svc, "declared")
 
 
-def _fan_out(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:
+def _fan_out(
+    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, wfs: dict[str, Workflow], cfg: ChoreoConfig
+) -> None:
     share_min = cfg.reconstruct.branch_share
-    cands: list[tuple[str, str]] = []
-    for w in wfs.values():
-        conc = {a for (a, b), e in w.edges.items() if e.concurrent}
-        if not conc:
-            continue
-        for t in w.nodes:
-            cands.append((w.name, t))
-    if not cands:
-        return
-    finished = [
-        (w.name, t) for w in wfs.values() for t, n in w.nodes.items() if n.terminal and n.kind == "normal"
+    n_types = len(f.types)
+    code = {t: i for i, t in enumerate(f.types)}
+    wf_with_fan_out = [
+        i for i, name in enumerate(b.workflows) if any(e.concurrent for e in wfs[name].edges.values())
     ]
-    failing = [(w.name, t) for w in wfs.values() for t, n in w.nodes.items() if n.kind != "normal"]
+    if not wf_with_fan_out:
+        return
+    # Finished instances without failure or compensation: they show what is expected.
+    finished = np.zeros((len(b.workflows), n_types), dtype=bool)
+    clean = np.ones((len(b.workflows), n_types), dtype=bool)
+    for wi, name in enumerate(b.workflows):
+        for t, node in wfs[name].nodes.items():
+            finished[wi, code[t]] = node.terminal and node.kind == "normal"
+            clean[wi, code[t]] = node.kind == "normal"
+    ok = np.isin(b.wf, wf_with_fan_out) & finished[b.wf, f.typ[b.last]]
+    rows, cols = np.nonzero(b.presence)
+    dirty = np.zeros(b.k, dtype=bool)
+    dirty[rows[~clean[b.wf[rows], cols]]] = True
+    chosen = np.nonzero(ok & ~dirty)[0]
+    if chosen.size > _EXPECT_SAMPLE:
+        chosen = np.sort(np.random.default_rng(0).choice(chosen, _EXPECT_SAMPLE, replace=False))
+    pick = np.zeros(b.k, dtype=bool)
+    pick[chosen] = True
+    sel = pick[b.c_inst]
     con.register(
-        "_r_fin_src",
-        pa.table({"workflow": [f[0] for f in finished], "event_type": [f[1] for f in finished]}),
-    )
-    con.register(
-        "_r_bad_src",
+        "_r_fan_src",
         pa.table(
-            {"workflow": [f[0] for f in failing] or [""], "event_type": [f[1] for f in failing] or [""]}
+            {"inst": b.c_inst[sel], "wf": b.wf[b.c_inst[sel]], "typ": f.typ[b.c_eid[sel]], "t": b.c_adj[sel]}
         ),
     )
-    wf_names = sorted({c[0] for c in cands})
-    rows = con.execute(
-        f"""
-        WITH inst AS (
-            SELECT i.comp, i.workflow FROM _r_inst i
-            JOIN _r_fin_src f ON f.workflow = i.workflow AND f.event_type = i.last_type
-            WHERE i.workflow IN (SELECT unnest(?))
-              AND NOT EXISTS (SELECT 1 FROM _r_presence p JOIN _r_bad_src b ON b.event_type = p.event_type
-                              WHERE p.comp = i.comp AND b.workflow = i.workflow)
-            ORDER BY hash(i.comp) LIMIT {_EXPECT_SAMPLE * 4}
-        ),
-        ft AS (
-            SELECT e.comp, i.workflow, e.event_type, min(e.adj) AS t
-            FROM _r_ie e JOIN inst i USING (comp) WHERE NOT e.is_dup GROUP BY ALL
-        ),
-        pc AS (SELECT workflow, event_type, count(*) AS n FROM ft GROUP BY ALL)
-        SELECT p.workflow, p.event_type, c.event_type, count(*) FILTER (WHERE c.t >= p.t) AS both_n,
-               any_value(pc.n), quantile_cont(c.t - p.t, 0.99) FILTER (WHERE c.t >= p.t)
-        FROM ft p JOIN ft c ON c.comp = p.comp AND c.event_type <> p.event_type
-        JOIN pc ON pc.workflow = p.workflow AND pc.event_type = p.event_type
-        GROUP BY 1, 2, 3
-        """,
-        [wf_names],
-    ).fetchall()
-    con.unregister("_r_fin_src")
-    con.unregister("_r_bad_src")
-    for wf_name, p, c, both_n, n_p, p99 in rows:
-        w = wfs[wf_name]
-        c_conc = any(e.concurrent for (a, b), e in w.edges.items() if a == c)
+    try:
+        rows_ = con.execute(
+            """
+            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
+            pc AS (SELECT wf, typ, count(*) AS n FROM ft GROUP BY ALL)
+            SELECT p.wf, p.typ, c.typ, count(*) FILTER (WHERE c.t >= p.t), any_value(pc.n),
+                   quantile_cont(c.t - p.t, 0.99) FILTER (WHERE c.t >= p.t)
+            FROM ft p JOIN ft c ON c.inst = p.inst AND c.typ <> p.typ
+            JOIN pc ON pc.wf = p.wf AND pc.typ = p.typ
+            GROUP BY 1, 2, 3
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_r_fan_src")
+    for wi, pi, ci, both_n, n_p, p99 in rows_:
+        w = wfs[b.workflows[wi]]
+        p, c = f.types[pi], f.types[ci]
+        c_conc = any(e.concurrent for (a, _b), e in w.edges.items() if a == c)
         if not c_conc or w.concurrent(p, c) or n_p < _MIN_SUPPORT:
             continue
         share = both_n / n_p

@@ -41,6 +41,34 @@ STUCK_COLUMNS = (
 )
 
 
+_STUCK_SCHEMA = pa.schema(
+    [
+        ("instance_id", pa.string()),
+        ("workflow", pa.string()),
+        ("reason", pa.string()),
+        ("last_type", pa.string()),
+        ("last_service", pa.string()),
+        ("last_topic", pa.string()),
+        ("last_partition", pa.int32()),
+        ("last_offset", pa.int64()),
+        ("expected_types", pa.list_(pa.string())),
+        ("responsible_service", pa.string()),
+        ("silent_ms", pa.int64()),
+        ("expected_within_ms", pa.int64()),
+        ("overdue_ms", pa.int64()),
+        ("consumer_group", pa.string()),
+        ("consumer_state", pa.string()),
+        ("group_lag", pa.int64()),
+        ("explanation", pa.string()),
+        ("trigger_topic", pa.string()),
+        ("trigger_partition", pa.int32()),
+        ("trigger_offset", pa.int64()),
+        ("now_ms", pa.int64()),
+    ]
+)
+_STUCK_NAMES = _STUCK_SCHEMA.names
+
+
 @dataclass(frozen=True)
 class EvalResult:
     judged: int
@@ -59,11 +87,18 @@ def _service_groups(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig) -> None:
 
 
 def evaluate(
-    con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig, now_ms: int, *, scope: str = "true"
+    con: duckdb.DuckDBPyConnection,
+    cfg: ChoreoConfig,
+    now_ms: int,
+    *,
+    scope: str = "true",
+    relation: str = "instances",
 ) -> EvalResult:
-    """Judge the instances matching ``scope`` (SQL on ``instances``) at ``now_ms``.
+    """Judge the instances of ``relation`` matching ``scope`` (SQL) at ``now_ms``.
 
-    Updates their status and replaces their rows in ``stuck``.
+    Updates their status there and replaces their rows in ``stuck``.
+    ``relation`` is ``instances`` or a temp table of the same shape (a
+    rebuild judges before it stores).
     """
     rc = cfg.reconstruct
     k = float(rc.stuck_factor)
@@ -72,7 +107,7 @@ def evaluate(
     con.execute(
         f"""
         CREATE OR REPLACE TEMP TABLE _r_eval AS
-        WITH c AS (SELECT * FROM instances WHERE {scope}),
+        WITH c AS (SELECT * FROM {relation} WHERE {scope}),
         sets AS (
             SELECT workflow,
                    coalesce(list(event_type) FILTER (WHERE is_terminal), []) AS terms,
@@ -135,7 +170,7 @@ def evaluate(
                    arg_min(pp.partition, pp.t_ms) AS t_partition, arg_min(pp.off, pp.t_ms) AS t_offset,
                    false AS comp
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
-            JOIN instances i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
+            JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
             GROUP BY m.instance_id, w.timeout_ms
         ),
         steps AS (
@@ -162,13 +197,13 @@ def evaluate(
         """
     )
     con.execute(
-        """
-        UPDATE instances SET status = CASE
+        f"""
+        UPDATE {relation} SET status = CASE
             WHEN e.is_stuck THEN 'stuck'
             WHEN e.ended AND e.branch IS NULL THEN
                 CASE WHEN e.has_comp THEN 'compensated' WHEN e.has_fail THEN 'failed' ELSE 'completed' END
             ELSE 'running' END
-        FROM _r_eval e WHERE e.instance_id = instances.instance_id
+        FROM _r_eval e WHERE e.instance_id = {relation}.instance_id
         """
     )
     rows = con.execute(
@@ -196,10 +231,16 @@ def evaluate(
     ).fetchall()
     con.unregister("_r_cfg_groups")
     out = [_stuck_row(r, now_ms, k) for r in rows]
-    con.execute(f"DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM instances WHERE {scope})")
+    con.execute(f"DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM {relation} WHERE {scope})")
     if out:
-        marks = ", ".join("?" for _ in out[0])
-        con.executemany(f"INSERT INTO stuck ({STUCK_COLUMNS}) VALUES ({marks})", out)
+        table = pa.Table.from_pylist(
+            [dict(zip(_STUCK_NAMES, r, strict=True)) for r in out], schema=_STUCK_SCHEMA
+        )
+        con.register("_r_stuck_src", table)
+        try:
+            con.execute(f"INSERT INTO stuck ({STUCK_COLUMNS}) SELECT * FROM _r_stuck_src")
+        finally:
+            con.unregister("_r_stuck_src")
     con.execute(
         """
         UPDATE model_nodes SET stuck_after = coalesce(

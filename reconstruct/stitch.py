@@ -1,99 +1,123 @@
 """Union-find over identifier values and causation links, vectorised.
 
-Every original (non-duplicate) event is a node; an identifier value used for
-stitching links all events carrying it (each to the lowest-numbered one), and
-a causation id links an event to the event it names. Connected components
-(scipy's C implementation) are the instances. An event with no stitching
-identifier and no causation link belongs to no instance.
+Every original (non-duplicate) event is a node and so is every identifier
+value used for stitching (namespaced as described in ``reconstruct.keys``);
+an event is linked to each value it carries and to the event its causation
+id names. Connected components (scipy's C implementation) are the
+instances. An event with no stitching identifier and no causation link
+belongs to no instance. Values are numbered with pyarrow's hash kernel, not
+by sorting.
 """
 
 from __future__ import annotations
 
-import duckdb
+import hashlib
+
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from reconstruct.frame import Frame, arrow_u64, mix
 from reconstruct.keys import KeyStat, normalise_name
 
 I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
 
 
-def _stitch_names_table(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> None:
-    names = [s.name for s in stats if s.used_for_stitching]
-    con.execute("DROP TABLE IF EXISTS _r_names")
-    con.register(
-        "_r_names_src",
-        pa.table({"name": names, "norm": [normalise_name(n) for n in names]}, schema=_NAMES_SCHEMA),
+def _name_hash(text: str) -> np.uint64:
+    return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
+
+
+def _index_in(values: U64, value_set: U64) -> I64:
+    """Position of each value in ``value_set`` (first occurrence), -1 if absent."""
+    if values.size == 0 or value_set.size == 0:
+        return np.full(values.size, -1, dtype=np.int64)
+    idx = pc.index_in(arrow_u64(values), value_set=arrow_u64(value_set))
+    return np.asarray(idx.fill_null(-1).to_numpy(), dtype=np.int64)
+
+
+def parents(f: Frame) -> I64:
+    """The original event each original names as its cause (-1: none known)."""
+    out = np.full(f.n, -1, dtype=np.int64)
+    orig = ~f.is_dup
+    src = np.nonzero(orig & f.has_eid)[0]
+    q = np.nonzero(orig & f.has_cau)[0]
+    idx = _index_in(f.cau_h[q], f.eid_h[src])
+    hit = idx >= 0
+    out[q[hit]] = src[idx[hit]]
+    return out
+
+
+def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
+    """(event, namespaced value) for every stitching identifier of an original event."""
+    used = np.zeros(len(f.names), dtype=bool)
+    by_name = {s.name: s for s in stats}
+    for code, nm in enumerate(f.names):
+        s = by_name.get(nm)
+        used[code] = bool(s and s.used_for_stitching)
+    rows = used[f.id_name] & ~f.is_dup[f.id_eid]
+    eid, name, vh, num = f.id_eid[rows], f.id_name[rows], f.id_vh[rows], f.id_num[rows]
+    norm = np.array([_name_hash(normalise_name(n)) for n in f.names], dtype=np.uint64)
+    ns = norm[name]
+    if "key" in f.names:
+        ns = _key_namespaces(f, eid, name, vh, num, ns, norm)
+    link = np.where(num, mix(vh, ns), vh)
+    return eid, link
+
+
+def _key_namespaces(
+    f: Frame, eid: I64, name: I64, vh: U64, num: npt.NDArray[np.bool_], ns: U64, norm: U64
+) -> U64:
+    """A numeric record key takes the namespace of the name it usually equals on its topic."""
+    key_code = f.names.index("key")
+    is_key = name == key_code
+    k = np.nonzero(is_key & num)[0]
+    if k.size == 0:
+        return ns
+    o = np.nonzero(~is_key & num)[0]
+    probe = mix(eid[k].astype(np.uint64), vh[k])
+    pos = _index_in(probe, mix(eid[o].astype(np.uint64), vh[o]))
+    hit = pos >= 0
+    n_names = len(f.names)
+    topic = f.topic[eid[k]]
+    votes = np.bincount(topic[hit] * n_names + name[o[pos[hit]]], minlength=len(f.topics) * n_names)
+    votes = votes.reshape(len(f.topics), n_names)
+    alias = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), -1)
+    chosen = alias[topic]
+    out = ns.copy()
+    out[k] = np.where(chosen >= 0, norm[np.maximum(chosen, 0)], ns[k])
+    return out
+
+
+def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
+    """Instance number per event (-1: in no instance; duplicates follow their original)."""
+    n = f.n
+    vid = (
+        pc.dictionary_encode(arrow_u64(link)).indices.to_numpy().astype(np.int64)
+        if link.size
+        else np.zeros(0, dtype=np.int64)
     )
-    con.execute("CREATE TEMP TABLE _r_names AS SELECT * FROM _r_names_src")
-    con.unregister("_r_names_src")
-
-
-_NAMES_SCHEMA = pa.schema([("name", pa.string()), ("norm", pa.string())])
-
-
-def build_links(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> None:
-    """``_r_link(eid, v)``: each original event and the namespaced values it links by."""
-    _stitch_names_table(con, stats)
-    # The record key, when numeric, means what it usually equals on its topic.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _r_keyalias AS
-        WITH k AS (
-            SELECT e.topic, o.name, count(*) AS n
-            FROM _r_id k JOIN _r_id o ON o.eid = k.eid AND o.value = k.value AND o.name <> 'key'
-            JOIN _r_ev e ON e.eid = k.eid
-            WHERE k.name = 'key' AND NOT k.dup
-            GROUP BY ALL
-        )
-        SELECT k.topic, arg_max(n.norm, k.n) AS norm
-        FROM k JOIN _r_names n USING (name) GROUP BY k.topic
-        """
-    )
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _r_link AS
-        SELECT i.eid,
-               CASE WHEN regexp_full_match(i.value, '[0-9]+') THEN
-                        CASE WHEN i.name = 'key' THEN coalesce(a.norm, 'key') ELSE n.norm END
-                        || '#' || i.value
-                    ELSE i.value END AS v
-        FROM _r_id i JOIN _r_names n USING (name)
-        LEFT JOIN (SELECT e.eid, ka.norm FROM _r_ev e JOIN _r_keyalias ka USING (topic)) a
-               ON a.eid = i.eid AND i.name = 'key'
-        WHERE NOT i.dup
-        """
-    )
-
-
-def components(con: duckdb.DuckDBPyConnection, n_events: int) -> tuple[I64, int]:
-    """Component label per eid (-1: not in any instance) and the number of instances."""
-    edges = con.execute(
-        """
-        WITH rep AS (SELECT v, min(eid) AS r FROM _r_link GROUP BY v)
-        SELECT l.eid AS a, rep.r AS b FROM _r_link l JOIN rep USING (v)
-        UNION ALL
-        SELECT c.eid AS a, p.canon AS b
-        FROM _r_ev c
-        JOIN (SELECT event_id, min(eid) AS canon FROM _r_ev
-              WHERE event_id IS NOT NULL AND eid NOT IN (SELECT eid FROM _r_dupmap)
-              GROUP BY event_id) p ON p.event_id = c.causation_id
-        WHERE c.causation_id IS NOT NULL AND c.eid NOT IN (SELECT eid FROM _r_dupmap)
-        """
-    ).fetchnumpy()
-    a = np.asarray(edges["a"], dtype=np.int64)
-    b = np.asarray(edges["b"], dtype=np.int64)
-    linked = np.zeros(n_events, dtype=bool)
-    linked[a] = True
-    linked[b] = True
-    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n_events, n_events)).tocsr()
+    n_values = int(vid.max()) + 1 if vid.size else 0
+    child = np.nonzero(parent >= 0)[0]
+    a = np.concatenate([eid, child])
+    b = np.concatenate([n + vid, parent[child]])
+    linked = np.zeros(n, dtype=bool)
+    linked[eid] = True
+    linked[child] = True
+    linked[parent[child]] = True
+    size = n + n_values
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size)).tocsr()
     _, labels = connected_components(graph, directed=True, connection="weak")
-    labels = labels.astype(np.int64)
-    # Dense numbering of the linked components only.
-    out = np.full(n_events, -1, dtype=np.int64)
-    uniq, inv = np.unique(labels[linked], return_inverse=True)
-    out[linked] = inv
-    return out, int(uniq.size)
+    labels = np.asarray(labels[:n], dtype=np.int64)
+    out = np.full(n, -1, dtype=np.int64)
+    # Dense renumbering of the components that hold linked events, without sorting.
+    present = np.zeros(size, dtype=bool)
+    present[labels[linked]] = True
+    dense = np.cumsum(present) - 1
+    out[linked] = dense[labels[linked]]
+    n_comp = int(present.sum())
+    dups = np.nonzero(f.is_dup)[0]
+    out[dups] = out[f.dup_of[dups]]
+    return out, n_comp
