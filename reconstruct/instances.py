@@ -66,7 +66,19 @@ class Built:
     variants: list[tuple[str, int, list[str], int, float]]  # workflow, rank, path, count, share
 
 
-def build(f: Frame, comp: I64, parent: I64, cfg: ChoreoConfig, stats: list[KeyStat]) -> Built:
+def build(
+    f: Frame,
+    comp: I64,
+    parent: I64,
+    cfg: ChoreoConfig,
+    stats: list[KeyStat],
+    known: KnownWorkflows | None = None,
+) -> Built:
+    """Order, aggregate and name the instances of the frame.
+
+    ``known`` (incremental updates): workflows as the stored model has them,
+    instead of learning them from this (partial) frame.
+    """
     members = np.nonzero(comp >= 0)[0]
     m = members.size
     pos = np.full(f.n, -1, dtype=np.int64)
@@ -107,7 +119,10 @@ def build(f: Frame, comp: I64, parent: I64, cfg: ChoreoConfig, stats: list[KeySt
         ":",
     )
     first_eid, last_eid = members[first_m], members[last_m]
-    wf, workflows = assign_workflows(f, presence, f.typ[first_eid], cfg)
+    if known is None:
+        wf, workflows = assign_workflows(f, presence, f.typ[first_eid], cfg)
+    else:
+        wf, workflows = known.assign(f, presence, f.typ[first_eid], cfg)
     label = _labels(f, comp, first_eid, k, instance_id, stats)
     variant, variants = _variants(f, wf, workflows, path_hash, starts, ends, c_typ)
     return Built(
@@ -144,25 +159,61 @@ def build(f: Frame, comp: I64, parent: I64, cfg: ChoreoConfig, stats: list[KeySt
     )
 
 
-def assign_workflows(
+@dataclass
+class KnownWorkflows:
+    """The stored model's view: which workflow a start type begins, and
+    which workflow a type most often belongs to."""
+
+    by_start: dict[str, str]
+    by_member: dict[str, str]
+
+    def assign(
+        self, f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
+    ) -> tuple[I64, list[str]]:
+        k = presence.shape[0]
+        names: list[str] = []
+        index: dict[str, int] = {}
+        wf = np.full(k, -1, dtype=np.int64)
+        declared, _ = _declared_codes(f, presence, first_type, cfg)
+        for i in range(k):
+            if declared[i] >= 0:
+                name = list(cfg.workflows)[declared[i]]
+            else:
+                t = f.types[int(first_type[i])]
+                name = self.by_start.get(t) or self.by_member.get(t) or t
+            wf[i] = index.setdefault(name, len(index))
+            if len(names) < len(index):
+                names.append(name)
+        return wf, names
+
+
+def _declared_codes(
     f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
-) -> tuple[I64, list[str]]:
-    k, n_types = presence.shape
-    if k == 0:
-        return np.zeros(0, dtype=np.int64), []
+) -> tuple[I64, int]:
+    """Index of the declared workflow each instance belongs to (-1: none)."""
+    k = presence.shape[0]
     code = {t: i for i, t in enumerate(f.types)}
-    declared = list(cfg.workflows)
     wf = np.full(k, -1, dtype=np.int64)
     for i, (_name, w) in enumerate(cfg.workflows.items()):
         starts = [code[t] for t in (w.start or w.steps[:1]) if t in code]
         if starts:
             wf[(wf < 0) & np.isin(first_type, starts)] = i
     for i, (_name, w) in enumerate(cfg.workflows.items()):
-        members = [
-            code[t] for t in set(w.start + w.steps + w.terminal + w.failure + w.compensation) if t in code
-        ]
+        declared_types = set(w.start + w.steps + w.terminal + w.failure + w.compensation)
+        members = [code[t] for t in declared_types if t in code]
         if members:
             wf[(wf < 0) & presence[:, members].any(axis=1)] = i
+    return wf, len(cfg.workflows)
+
+
+def assign_workflows(
+    f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
+) -> tuple[I64, list[str]]:
+    k, n_types = presence.shape
+    if k == 0:
+        return np.zeros(0, dtype=np.int64), []
+    wf, _ = _declared_codes(f, presence, first_type, cfg)
+    declared = list(cfg.workflows)
     present = presence.sum(axis=0)
     firsts = np.bincount(first_type, minlength=n_types)
     share = np.where(present > 0, firsts / np.maximum(present, 1), 0.0)

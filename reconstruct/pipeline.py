@@ -33,6 +33,7 @@ import hashlib
 import logging
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import duckdb
@@ -45,7 +46,7 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame
-from reconstruct.instances import Built, build
+from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
 from reconstruct.model import learn, write_model
@@ -125,7 +126,7 @@ def _masked(a: npt.NDArray[np.int64]) -> pa.Array:
     return pa.array(a.astype(np.int32), mask=a < 0)
 
 
-def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> None:
+def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants: bool = True) -> None:
     """instance_events, variants, and the instances into the temp ``_r_inst_out``."""
     types = pa.array(f.types, pa.string())
     last_pk = f.pk.take(pa.array(b.last))
@@ -175,6 +176,8 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> None:
         con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
+    if not with_variants:
+        return
     variants = pa.table(
         {
             "workflow": [v[0] for v in b.variants],
@@ -266,4 +269,248 @@ def judge(store: Store, config: ChoreoConfig | None = None, now_ms: int | None =
     return int(row[0]) if row else 0
 
 
-__all__ = ["RebuildStats", "default_now", "fingerprint", "is_stale", "judge", "load_key_stats", "rebuild"]
+# -- live: incremental updates --------------------------------------------
+def _scope_new_events(
+    con: duckdb.DuckDBPyConnection, keys: Sequence[tuple[str, int, int]] | None, wm: int
+) -> int:
+    """``_r_new``: the events to fold in (given, or stored since the watermark)."""
+    if keys is not None:
+        con.register(
+            "_r_keys_src",
+            pa.table(
+                {
+                    "topic": [k[0] for k in keys],
+                    "partition": pa.array([k[1] for k in keys], pa.int32()),
+                    "offset": pa.array([k[2] for k in keys], pa.int64()),
+                }
+            ),
+        )
+        try:
+            con.execute(
+                'CREATE OR REPLACE TEMP TABLE _r_new AS SELECT e.topic, e.partition, e."offset", '
+                "e.event_id, e.causation_id FROM log_events e "
+                'SEMI JOIN _r_keys_src k USING (topic, partition, "offset")'
+            )
+        finally:
+            con.unregister("_r_keys_src")
+    else:
+        # The same millisecond as the watermark is read again: refolding is idempotent.
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _r_new AS "
+            'SELECT topic, partition, "offset", event_id, causation_id FROM log_events '
+            "WHERE ingested_ms >= ?",
+            [wm],
+        )
+    row = con.execute("SELECT count(*) FROM _r_new").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _scope_affected(con: duckdb.DuckDBPyConnection, used: list[str]) -> None:
+    """``_r_aff`` (instances the new events touch) and ``_r_scope`` (all their events).
+
+    Stored instances are closed under stitching, so the instances sharing a
+    value or a causation link with a new event, plus the new events, are
+    everything that can change.
+    """
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _r_touch AS
+        WITH vals AS (
+            SELECT DISTINCT i.value FROM log_identifiers i
+            SEMI JOIN _r_new n USING (topic, partition, "offset")
+            WHERE list_contains(?, i.name)
+        )
+        SELECT topic, partition, "offset" FROM log_identifiers
+        WHERE list_contains(?, name) AND value IN (SELECT value FROM vals)
+        UNION
+        SELECT topic, partition, "offset" FROM log_events
+        WHERE event_id IN (SELECT causation_id FROM _r_new WHERE causation_id IS NOT NULL)
+           OR causation_id IN (SELECT event_id FROM _r_new WHERE event_id IS NOT NULL)
+        UNION
+        SELECT topic, partition, "offset" FROM _r_new
+        """,
+        [used, used],
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _r_aff AS
+        SELECT DISTINCT instance_id FROM instance_events SEMI JOIN _r_touch USING (topic, partition, "offset")
+        """
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _r_scope AS
+        SELECT topic, partition, "offset" FROM instance_events SEMI JOIN _r_aff USING (instance_id)
+        UNION
+        SELECT topic, partition, "offset" FROM _r_touch
+        """
+    )
+
+
+def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
+    by_start = {
+        str(t): str(w)
+        for t, w in con.execute(
+            "SELECT event_type, arg_max(workflow, count) FROM model_nodes WHERE is_start GROUP BY 1"
+        ).fetchall()
+    }
+    by_member = {
+        str(t): str(w)
+        for t, w in con.execute(
+            "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
+        ).fetchall()
+    }
+    return KnownWorkflows(by_start, by_member)
+
+
+def update(
+    store: Store,
+    config: ChoreoConfig | None = None,
+    *,
+    now_ms: int | None = None,
+    keys: Sequence[tuple[str, int, int]] | None = None,
+) -> RebuildStats:
+    """Fold newly stored events into the derived tables (see the module docstring).
+
+    ``keys``: the (topic, partition, offset) of the new events; by default
+    every event stored since the last rebuild/update. Falls back to a full
+    rebuild when there is no model yet or the identifier set changed.
+    """
+    t0 = time.perf_counter()
+    cfg = config or ChoreoConfig()
+    con = store.con
+    ensure_log_views(store)
+    wm_text = store.get_meta(META_WATERMARK)
+    if wm_text is None or not has_model(con):
+        return rebuild(store, cfg, now_ms=now_ms)
+    now = default_now(con) if now_ms is None else int(now_ms)
+    stats = load_key_stats(con)
+    known_names = {s.name for s in stats}
+    n_new = _scope_new_events(con, keys, int(wm_text))
+    new_names = {
+        str(r[0])
+        for r in con.execute(
+            'SELECT DISTINCT name FROM log_identifiers SEMI JOIN _r_new USING (topic, partition, "offset")'
+        ).fetchall()
+    }
+    if not new_names <= known_names:
+        # A new kind of identifier: whether it stitches is a whole-log question.
+        return rebuild(store, cfg, now_ms=now_ms)
+    wm = con.execute("SELECT max(ingested_ms) FROM log_events").fetchone()
+    fp = fingerprint(store, cfg)
+    try:
+        if n_new:
+            _scope_affected(con, [s.name for s in stats if s.used_for_stitching])
+            f = load_frame(con, scoped=True)
+            eid, link = link_keys(f, stats)
+            parent = parents(f)
+            comp, _k = components(f, eid, link, parent)
+            b = build(f, comp, parent, cfg, stats, known=_known_workflows(con))
+        with store.transaction():
+            if n_new:
+                con.execute("DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
+                con.execute(
+                    "DELETE FROM instance_events WHERE instance_id IN (SELECT instance_id FROM _r_aff)"
+                )
+                con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
+                _write(con, f, b, with_variants=False)
+                _variant_ranks(con)
+                con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
+            evaluate(con, cfg, now, scope="status IN ('running', 'stuck')")
+            store.set_meta(META_FINGERPRINT, fp)
+            store.set_meta(META_NOW, str(now))
+            store.set_meta(META_WATERMARK, str(wm[0] if wm and wm[0] is not None else 0))
+    finally:
+        for t in ("_r_new", "_r_touch", "_r_aff", "_r_scope", "_r_inst_out", "_r_eval"):
+            con.execute(f"DROP TABLE IF EXISTS {t}")
+    row = con.execute(
+        "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow), "
+        "coalesce(sum(n_duplicates), 0), count(*) FILTER (WHERE status = 'stuck') FROM instances"
+    ).fetchone()
+    assert row is not None
+    out = RebuildStats(
+        events=n_new,
+        instances=int(row[0]),
+        unlinked=0,
+        duplicates=int(row[3]),
+        skewed=int(row[1]),
+        workflows=int(row[2]),
+        stuck=int(row[4]),
+        by_status=_status_counts(con),
+        traps=[s.name for s in stats if not s.used_for_stitching],
+        now_ms=now,
+        seconds=time.perf_counter() - t0,
+        incremental=True,
+    )
+    log.debug("update %s", kv(new=n_new, instances=out.instances, stuck=out.stuck, s=f"{out.seconds:.3f}"))
+    return out
+
+
+def _variant_ranks(con: duckdb.DuckDBPyConnection) -> None:
+    """Known variants keep their rank; a path not seen at the last rebuild has none yet."""
+    con.execute(
+        """
+        UPDATE _r_inst_out SET variant = v.rank FROM (
+            SELECT ie.instance_id, list(e.event_type ORDER BY ie.seq) AS path
+            FROM instance_events ie JOIN log_events e USING (topic, partition, "offset")
+            WHERE ie.duplicate_of_seq IS NULL AND ie.instance_id IN (SELECT instance_id FROM _r_inst_out)
+            GROUP BY 1
+        ) p JOIN variants v ON v.path = p.path
+        WHERE p.instance_id = _r_inst_out.instance_id AND v.workflow = _r_inst_out.workflow
+        """
+    )
+
+
+def has_model(con: duckdb.DuckDBPyConnection) -> bool:
+    row = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = 'model_workflows'"
+    ).fetchone()
+    if not row or not row[0]:
+        return False
+    row = con.execute("SELECT count(*) FROM model_workflows").fetchone()
+    return bool(row and row[0])
+
+
+class LiveReconstructor:
+    """Keeps the derived tables current while events stream in.
+
+    ``tick()`` folds in what was stored since the previous tick (only the
+    touched instances) and re-judges the open instances at the wall clock;
+    it relearns the model with a full rebuild first, and again whenever
+    the log has grown by ``relearn_growth`` since the last full rebuild.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: ChoreoConfig | None = None,
+        *,
+        relearn_growth: float = 0.25,
+        now: Callable[[], int] | None = None,
+    ) -> None:
+        self.store = store
+        self.config = config or ChoreoConfig()
+        self.relearn_growth = relearn_growth
+        self._now = now or (lambda: int(time.time() * 1000))
+
+    def tick(self) -> RebuildStats:
+        now = self._now()
+        full = self.store.get_meta(META_FULL_EVENTS)
+        row = self.store.con.execute("SELECT count(*) FROM log_events").fetchone() if full else None
+        if full is None or row is None or int(row[0]) > (1 + self.relearn_growth) * max(int(full), 1):
+            return rebuild(self.store, self.config, now_ms=now)
+        return update(self.store, self.config, now_ms=now)
+
+
+__all__ = [
+    "LiveReconstructor",
+    "RebuildStats",
+    "default_now",
+    "fingerprint",
+    "is_stale",
+    "judge",
+    "load_key_stats",
+    "rebuild",
+    "update",
+]
