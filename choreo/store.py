@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import time
+import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -53,6 +54,8 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._in_transaction = False  # inside transaction(): append joins it
+        # Highest stored offset per (topic, partition), loaded on first append.
+        self._max_offsets: dict[tuple[str, int], int] | None = None
 
     # -- opening ----------------------------------------------------------
     @classmethod
@@ -128,29 +131,106 @@ class Store:
         """Store a batch atomically; records already stored are ignored.
 
         ``events`` and ``identifiers`` have the columns of the tables of the same
-        name, in order. Returns how many events were new.
+        name, in order (collector.batch.EventBatch builds them). Returns how many
+        events were new; identifiers are stored for exactly those.
+
+        Fast path: when every record of the batch is past the highest offset
+        stored for its partition (a live collector moving forward), a plain
+        INSERT cannot conflict, and skips the much slower conflict handling.
         """
         self._require_writable()
-        before = self.count_events()
+        if events.num_rows == 0:
+            return AppendResult(0, 0)
+        heads = self._batch_heads(events)
+        # Inside a caller's transaction a failed INSERT would abort all of it:
+        # there, always take the path that cannot conflict.
         own = not self._in_transaction
-        if own:
-            self.con.execute("BEGIN TRANSACTION")
+        self.con.register("_batch_events", events)
+        self.con.register("_batch_ids", identifiers)
         try:
-            self.con.register("_batch_events", events)
-            self.con.register("_batch_ids", identifiers)
-            self.con.execute("INSERT OR IGNORE INTO events SELECT * FROM _batch_events")
-            self.con.execute("INSERT OR IGNORE INTO identifiers SELECT * FROM _batch_ids")
-            if own:
-                self.con.execute("COMMIT")
+            if own and self._is_fresh(heads):
+                try:
+                    inserted = self._insert_fresh(events.num_rows)
+                except duckdb.ConstraintException:
+                    # Someone else wrote these partitions: forget what we knew.
+                    self._max_offsets = None
+                    inserted = self._insert_dedup(events.num_rows)
+            else:
+                inserted = self._insert_dedup(events.num_rows)
         except BaseException:
             if own:
-                self.con.execute("ROLLBACK")
                 self._unregister_batch()
             # Joined: the caller's transaction is aborted and DuckDB refuses any
             # statement, unregister included, until the caller rolls back.
             raise
         self._unregister_batch()
-        return AppendResult(events.num_rows, self.count_events() - before)
+        if not own:
+            self._max_offsets = None  # the caller's transaction may still roll back
+        elif self._max_offsets is not None:
+            for tp, (_lo, hi, _n, _d) in heads.items():
+                if hi > self._max_offsets.get(tp, -1):
+                    self._max_offsets[tp] = hi
+        return AppendResult(events.num_rows, inserted)
+
+    def _own_transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return nullcontext(self.con) if self._in_transaction else self.transaction()
+
+    def _insert_fresh(self, n: int) -> int:
+        with self._own_transaction() as con:
+            con.execute("INSERT INTO events SELECT * FROM _batch_events")
+            con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
+        return n
+
+    def _insert_dedup(self, n: int) -> int:
+        with self._own_transaction() as con:
+            with warnings.catch_warnings():
+                # "extra copy" warning: a copy of three key columns is cheaper than Python tuples.
+                warnings.simplefilter("ignore", UserWarning)
+                new: pa.Table = con.execute(
+                    "INSERT OR IGNORE INTO events SELECT * FROM _batch_events "
+                    'RETURNING topic, partition, "offset"'
+                ).to_arrow_table()
+            if new.num_rows == n:
+                con.execute("INSERT INTO identifiers SELECT * FROM _batch_ids")
+            elif new.num_rows:
+                con.register("_batch_new", new)
+                try:
+                    con.execute(
+                        "INSERT INTO identifiers SELECT DISTINCT i.* FROM _batch_ids i "
+                        'SEMI JOIN _batch_new n USING (topic, partition, "offset")'
+                    )
+                finally:
+                    con.unregister("_batch_new")
+        return int(new.num_rows)
+
+    @staticmethod
+    def _batch_heads(events: pa.Table) -> dict[tuple[str, int], tuple[int, int, int, int]]:
+        """Per (topic, partition): min offset, max offset, rows, distinct offsets."""
+        g = events.group_by(["topic", "partition"]).aggregate(
+            [("offset", "min"), ("offset", "max"), ("offset", "count"), ("offset", "count_distinct")]
+        )
+        cols = g.to_pydict()
+        return {
+            (t, p): (lo, hi, n, d)
+            for t, p, lo, hi, n, d in zip(
+                cols["topic"],
+                cols["partition"],
+                cols["offset_min"],
+                cols["offset_max"],
+                cols["offset_count"],
+                cols["offset_count_distinct"],
+                strict=True,
+            )
+        }
+
+    def _is_fresh(self, heads: dict[tuple[str, int], tuple[int, int, int, int]]) -> bool:
+        if self._max_offsets is None:
+            rows = self.con.execute(
+                'SELECT topic, partition, max("offset") FROM events GROUP BY ALL'
+            ).fetchall()
+            self._max_offsets = {(str(t), int(p)): int(o) for t, p, o in rows}
+        known = self._max_offsets
+        return all(lo > known.get(tp, -1) and n == d for tp, (lo, _hi, n, d) in heads.items())
 
     def _unregister_batch(self) -> None:
         self.con.unregister("_batch_events")

@@ -13,6 +13,7 @@ Usage (what ``choreo collect``, ``choreo tail`` and the demo call)::
 
 from __future__ import annotations
 
+import functools
 import logging
 import queue
 import time
@@ -29,7 +30,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from choreo.errors import InputError, KafkaUnavailableError
+from choreo.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.logs import kv
 from choreo.store import Store
 from collector.batch import EventBatch
@@ -41,6 +42,7 @@ from collector.group_offsets import (
     write_topic_consumers,
 )
 from collector.settings import CollectSettings, ServiceGroup, topic_pattern
+from collector.writer import Job, StoreWriter
 
 __all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup", "probe"]
 
@@ -205,6 +207,9 @@ class Collector:
         self._batch_started: float | None = None
         self._first_assignment: float | None = None
         self._t0 = time.monotonic()
+        self._writer: StoreWriter | None = None
+        self._in_flight = 0  # batches handed to the writer, not yet reported done
+        self._next_commit_try = 0.0
 
     # -- public -----------------------------------------------------------
     def run(self, stop: Any) -> CollectStats:
@@ -218,9 +223,12 @@ class Collector:
         t0 = self._t0 = time.monotonic()
         consumer = self._connect()
         self._consumer = consumer
+        writer = self._writer = StoreWriter(self.store)
+        writer.start()
         sampler: GroupOffsetSampler | None = None
         try:
-            write_topic_consumers(self.store, config_consumers(s.services))
+            rows = config_consumers(s.services)
+            writer.submit(Job(run=functools.partial(write_topic_consumers, rows=rows)))
             if s.services:
                 sampler = GroupOffsetSampler(
                     s.admin_config(), s.services, topic_pattern(s.topics), s.group_sample_interval
@@ -236,13 +244,16 @@ class Collector:
             self._loop(consumer, stop, t0, sampler)
         finally:
             try:
-                self._flush()
-                self._commit()
+                if writer.error is None:
+                    self._sync()
+                    self._commit()
             finally:
                 if sampler is not None:
                     sampler.stop()
-                self._close(consumer)
+                self._close(consumer)  # may call _on_revoke, which still needs the writer
+                writer.close()
                 self.stats.elapsed = time.monotonic() - t0
+        self._raise_write_error()
         return self.stats
 
     # -- set-up -----------------------------------------------------------
@@ -258,6 +269,8 @@ class Collector:
     # -- the loop ---------------------------------------------------------
     def _loop(self, consumer: Consumer, stop: Any, t0: float, sampler: GroupOffsetSampler | None) -> None:
         s = self.settings
+        writer = self._writer
+        assert writer is not None
         last_record = time.monotonic()
         last_progress = time.monotonic()
         consumed_at_progress = 0
@@ -273,13 +286,17 @@ class Collector:
                     last_record = now
                     if self._down_since is not None:
                         self._maybe_restored(now)
+            # Hand a batch over when full, or when old enough and the writer is
+            # free: while it is busy, batches grow (fewer, larger transactions).
             if len(self._batch) >= s.batch_size or (
-                self._batch_started is not None and now - self._batch_started >= s.batch_seconds
+                self._batch_started is not None
+                and now - self._batch_started >= s.batch_seconds
+                and not writer.has_waiting()
             ):
                 self._flush()
+            self._drain_done()
+            if self._pending_commit and now >= self._next_commit_try:
                 self._commit()
-            elif not self._batch and self._pending_commit:
-                self._commit()  # a commit that failed earlier (broker down)
             if sampler is not None:
                 self._drain_samples(sampler)
             if self._down_since is not None:
@@ -296,7 +313,7 @@ class Collector:
 
     def _idle(self, now: float, last_record: float, t0: float) -> bool:
         assert self.settings.until_idle is not None
-        if self._batch or self._pending_commit:
+        if self._batch or self._pending_commit or self._in_flight:
             return False
         # The idle clock starts once the group gave us partitions (joining can take seconds).
         since = max(last_record, self._first_assignment or t0)
@@ -348,18 +365,50 @@ class Collector:
         return taken
 
     def _flush(self) -> None:
-        """Store the batch (atomically); its offsets become committable."""
+        """Hand the batch to the writer; its offsets become committable once stored."""
+        if not len(self._batch) and not self._batch_offsets:
+            return
+        assert self._writer is not None
+        job = Job(offsets=dict(self._batch_offsets))
         if len(self._batch):
-            events, ids = self._batch.tables()
-            result = self.store.append(events, ids)
-            self.stats.stored += result.inserted
-            self.stats.batches += 1
-            self.stats.active = time.monotonic() - self._t0
+            job.events, job.identifiers = self._batch.tables()
             self._batch.clear()
-        self._batch_started = None
-        for tp, off in self._batch_offsets.items():
-            self._pending_commit[tp] = max(off, self._pending_commit.get(tp, 0))
         self._batch_offsets.clear()
+        self._batch_started = None
+        self._in_flight += 1
+        self._writer.submit(job)
+
+    def _drain_done(self) -> None:
+        """Take the writer's finished jobs: stored records and committable offsets."""
+        assert self._writer is not None
+        while True:
+            try:
+                job = self._writer.done.get_nowait()
+            except queue.Empty:
+                break
+            if job.run is not None:
+                continue
+            self._in_flight -= 1
+            if job.result is not None:
+                self.stats.stored += job.result.inserted
+                self.stats.batches += 1
+                self.stats.active = time.monotonic() - self._t0
+            for tp, off in job.offsets.items():
+                self._pending_commit[tp] = max(off, self._pending_commit.get(tp, 0))
+        self._raise_write_error()
+
+    def _sync(self) -> None:
+        """Store everything read so far and wait until it is durable."""
+        assert self._writer is not None
+        self._flush()
+        self._writer.wait_idle()
+        self._drain_done()
+
+    def _raise_write_error(self) -> None:
+        err = self._writer.error if self._writer is not None else None
+        if err is not None:
+            text = " ".join(str(err).split())
+            raise StoreError(f"cannot write {self.store.path}: {text}") from err
 
     def _commit(self) -> None:
         """Commit stored offsets for partitions we still own (synchronously)."""
@@ -377,6 +426,7 @@ class Collector:
         except KafkaException as exc:
             err = exc.args[0]
             self.stats.commit_failures += 1
+            self._next_commit_try = time.monotonic() + 1.0
             code = err.code() if isinstance(err, KafkaError) else None
             text = err.str() if isinstance(err, KafkaError) else str(err)
             if code in (KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID):
@@ -442,7 +492,7 @@ class Collector:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Store and commit what we hold before the partitions move.
-        self._flush()
+        self._sync()
         self._commit()
         for tp in partitions:
             self._assigned.discard((tp.topic, tp.partition))
@@ -451,7 +501,7 @@ class Collector:
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         # Lost (session expired): keep what was read, but committing is no
         # longer ours to do; the next owner replays and the store absorbs it.
-        self._flush()
+        self._sync()
         for tp in partitions:
             key = (tp.topic, tp.partition)
             self._assigned.discard(key)
@@ -509,11 +559,13 @@ class Collector:
 
     # -- samples and progress --------------------------------------------
     def _drain_samples(self, sampler: GroupOffsetSampler) -> None:
-        try:
-            while True:
-                write_sample(self.store, sampler.samples.get_nowait())
-        except queue.Empty:
-            return
+        assert self._writer is not None
+        while True:
+            try:
+                sample = sampler.samples.get_nowait()
+            except queue.Empty:
+                return
+            self._writer.submit(Job(run=functools.partial(write_sample, sample=sample)))
 
     def _lag(self, consumer: Consumer) -> int | None:
         """Records between what we read and the high watermarks of our partitions.

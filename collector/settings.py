@@ -112,7 +112,7 @@ class CollectSettings:
     start: str | int = START_EARLIEST
     until_idle: float | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
-    batch_size: int = 20_000
+    batch_size: int = 50_000
     batch_seconds: float = 1.0
     connect_timeout: float = 10.0
     progress_interval: float = 1.0
@@ -151,7 +151,9 @@ class CollectSettings:
             # Tuned for a tap: large fetches, new topics noticed within seconds.
             "fetch.min.bytes": 1,
             "fetch.wait.max.ms": 100,
-            "queued.max.messages.kbytes": 32768,
+            # Counted compressed: decompressed, the prefetched records take
+            # several times this. Enough to keep fetching while we store.
+            "queued.max.messages.kbytes": 16384,
             "topic.metadata.refresh.interval.ms": self.metadata_refresh_ms,
             "client.id": "choreo-collector",
         }

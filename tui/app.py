@@ -158,7 +158,7 @@ class ChoreoApp(App[ChoreoError | None]):
             # Cannot reach the cluster, refused settings: the command prints it.
             self.call_from_thread(self.exit, exc)
             return
-        if self._quitting:
+        if self._quitting and self.is_running:
             self.call_from_thread(self.exit, None)
 
     def _live_tick(self) -> None:

@@ -39,6 +39,7 @@ class LiveFeed:
         self.stats: CollectStats | None = None
         self.error: Exception | None = None
         self.running = False
+        self.stopped = threading.Event()  # set once the collector has returned
         self._seen_events = -1
         # Instances turn stuck by the clock alone, so statuses are re-evaluated
         # this often even when no event arrives.
@@ -59,6 +60,7 @@ class LiveFeed:
             raise
         finally:
             self.running = False
+            self.stopped.set()
         log.info("tail collector stopped %s", kv(consumed=self.stats.consumed if self.stats else 0))
         return self.stats
 

@@ -21,6 +21,7 @@ _REGISTRY: list[tuple[str, str]] = [
     ("stuck", "stuck"),
     ("export", "export"),
     ("report", "report"),
+    ("tail", "tail"),
     ("tui", "tui"),
 ]
 

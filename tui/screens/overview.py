@@ -43,6 +43,12 @@ class OverviewScreen(DataScreen):
         yield StuckTable(id="stuck")
         yield Footer()
 
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.ctx.live is not None:
+            # Rate, lag and connection change between reconstructions too.
+            self.set_interval(1.0, self._show_store_bar)
+
     def reload(self) -> None:
         self._load()
 
@@ -56,16 +62,24 @@ class OverviewScreen(DataScreen):
         self.overview = ov
         if self.ctx.live is not None:
             self._update_rates(ov)
-        live = self.ctx.live
-        self.query_one("#store-bar", Static).update(
-            store_line(
-                self.ctx.store_label, ov, live.source if live else None, live.progress if live else None
-            )
-        )
+        self._show_store_bar()
         self.query_one(WorkflowTable).show(ov.workflows, self._rates)
         title = f"Stuck, most overdue first ({ov.stuck_total:,} in all; s lists them)"
         self.query_one("#stuck-title", Label).update(title if ov.stuck_total else "Stuck: none")
         self.query_one(StuckTable).show(ov.stuck)
+
+    def _show_store_bar(self) -> None:
+        if self.overview is None:
+            return
+        live = self.ctx.live
+        self.query_one("#store-bar", Static).update(
+            store_line(
+                self.ctx.store_label,
+                self.overview,
+                live.source if live else None,
+                live.progress if live else None,
+            )
+        )
 
     def _update_rates(self, ov: Overview) -> None:
         """Events per second per workflow, from the change since the last refresh."""

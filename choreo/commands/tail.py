@@ -1,0 +1,132 @@
+"""`choreo tail`: collect, reconstruct and watch in the dashboard, live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from choreo.commands.options import config_option, db_option
+from choreo.config import ChoreoConfig, load_config
+from choreo.errors import ChoreoError
+from choreo.logs import default_log_file, logs_to_file
+from choreo.store import Store
+from collector.extract import Extractor
+from collector.live import Collector, CollectSettings, probe
+from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
+
+# Live, events should reach the screen within about a second.
+_BATCH_SECONDS = 0.25
+_PROGRESS_SECONDS = 0.5
+_FINISH_TIMEOUT = 60.0  # seconds to wait for the collector's last batch at exit
+
+
+def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
+    """Reconstruction for the live loop, judged against the wall clock."""
+    from reconstruct.pipeline import rebuild
+
+    def update(store: Store, now_ms: int) -> object:
+        return rebuild(store, config, now_ms=now_ms)
+
+    return update
+
+
+@click.command()
+@click.option("-b", "--bootstrap", required=True, metavar="HOST:PORT[,...]", help="Kafka bootstrap servers.")
+@click.option("-t", "--topics", required=True, metavar="REGEX", help="Topics to tap (whole-name regex).")
+@click.option("-g", "--group", default=None, help="Consumer group [default: choreo-<host>].")
+@click.option(
+    "--from",
+    "start",
+    default="earliest",
+    show_default=True,
+    metavar="earliest|latest|TIME",
+    help="Where to start where the group has no committed offset.",
+)
+@click.option("-X", "extra", multiple=True, metavar="KEY=VALUE", help="librdkafka setting (repeatable).")
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Give up at start when the cluster cannot be reached for this long.",
+)
+@click.option(
+    "--export-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Where the model view's Graphviz export writes.",
+)
+@db_option
+@config_option
+def tail(
+    bootstrap: str,
+    topics: str,
+    group: str | None,
+    start: str,
+    extra: tuple[str, ...],
+    connect_timeout: float,
+    export_dir: Path,
+    db: str,
+    config_path: str | None,
+) -> None:
+    """Collect, reconstruct and watch live in the dashboard, in one process.
+
+    Events stream into the store (exactly like `choreo collect`), instances
+    are reconstructed as they arrive and judged against the wall clock, and
+    the dashboard updates a few times a second. q finishes the batch in hand,
+    commits its offsets and quits.
+
+    \b
+    Example:
+      choreo tail -b localhost:9092 -t 'orders|payments|inventory|shipping'
+    """
+    from tui.app import make_app
+    from tui.data.export import export_workflow_diagram
+    from tui.live import LiveFeed
+
+    config = load_config(config_path)
+    services = tuple(
+        ServiceGroup(name, svc.group, tuple(svc.consumes))
+        for name, svc in sorted(config.services.items())
+        if svc.group
+    )
+    settings = CollectSettings(
+        bootstrap=bootstrap,
+        topics=topics,
+        group=group or default_group(),
+        start=parse_start(start),
+        extra=parse_extra(extra),
+        batch_seconds=_BATCH_SECONDS,
+        progress_interval=_PROGRESS_SECONDS,
+        connect_timeout=connect_timeout,
+        services=services,
+    )
+    # Bad -X values and an unreachable cluster fail before the store is touched.
+    probe(settings)
+    result: ChoreoError | None = None
+    with Store.open(db) as store:
+        feed = LiveFeed(
+            Collector(settings, store, Extractor(config.extract)),
+            live_updater(config),
+            bootstrap,
+        )
+        with logs_to_file(default_log_file()) as log_path:
+            app = make_app(
+                store,
+                store_label=db,
+                live=feed,
+                export_workflow=export_workflow_diagram,
+                export_dir=export_dir,
+                log_path=log_path,
+            )
+            result = app.run()
+            # The dashboard is gone; the collector still stores its last batch.
+            if not feed.stopped.wait(_FINISH_TIMEOUT):
+                raise ChoreoError(f"the collector did not finish within {_FINISH_TIMEOUT:g}s")
+    if feed.stats is not None:
+        click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
+    if result is not None:
+        raise result
