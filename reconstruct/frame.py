@@ -194,7 +194,7 @@ def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
         pc.is_in(arrow_u64(dkey), value_set=arrow_u64(np.asarray(repeated))).to_numpy(zero_copy_only=False)
     )[0]
     gid = pc.dictionary_encode(arrow_u64(dkey[cand])).indices.to_numpy().astype(np.int64)
-    order_ = np.lexsort((cand, f.ts[cand], gid))
+    order_ = np.lexsort((f.h[cand], f.ts[cand], gid))  # earliest copy; ties by coordinates
     order = cand[order_]
     g = gid[order_]
     first = np.r_[True, g[1:] != g[:-1]]

@@ -88,7 +88,7 @@ def build(
     dup = f.dup_of[members]
     dup_m = np.where(dup >= 0, pos[np.maximum(dup, 0)], -1)
     comp_m = comp[members]
-    o = causal_order(comp_m, f.ts[members], f.svc[members], par_m, dup_m)
+    o = causal_order(comp_m, f.ts[members], f.svc[members], par_m, dup_m, f.h[members])
     srt = o.order
     is_dup = dup_m >= 0
     parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)

@@ -56,12 +56,17 @@ def _gather(ptr: I64, kids: I64, frontier: I64) -> tuple[I64, I64]:
     return kids[np.repeat(starts, counts) + offs], par
 
 
-def causal_order(comp: I64, ts: I64, service: I64, parent: I64, dup_of: I64) -> Ordered:
+def causal_order(
+    comp: I64, ts: I64, service: I64, parent: I64, dup_of: I64, tie: npt.NDArray[np.uint64] | None = None
+) -> Ordered:
     """Order events (positions 0..n-1) within their components.
 
     ``parent``: causal parent position or -1 (for originals only);
     ``dup_of``: the original's position for a duplicate, else -1.
-    Duplicates keep their own timestamp and sort right after their original.
+    ``tie``: breaks ties between equal times; a value derived from the
+    record's coordinates keeps the order the same however the log was
+    sharded or scanned. Duplicates keep their own timestamp and sort right
+    after their original.
     """
     n = comp.size
     adj = ts.copy()
@@ -92,7 +97,8 @@ def causal_order(comp: I64, ts: I64, service: I64, parent: I64, dup_of: I64) -> 
     skew = adj - ts
     # Sort keys: a duplicate sorts by its original's keys, after it.
     canon = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
-    order = np.lexsort((ts, is_dup, canon, depth[canon], adj[canon], comp)).astype(np.int64)
+    t = np.arange(n, dtype=np.uint64) if tie is None else tie
+    order = np.lexsort((t, ts, is_dup, t[canon], depth[canon], adj[canon], comp)).astype(np.int64)
     sorted_comp = comp[order]
     starts = np.r_[0, np.nonzero(np.diff(sorted_comp))[0] + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, n]))
