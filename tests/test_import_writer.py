@@ -34,7 +34,7 @@ def test_many_small_batches_and_chunks(tmp_path: Path) -> None:
         assert store.count_events() == 1000
 
 
-def test_strict_rolls_back_batches_already_written(tmp_path: Path) -> None:
+def test_strict_stores_nothing_though_good_batches_came_first(tmp_path: Path) -> None:
     lines = [kcat_line("t", 0, i, "{}") for i in range(500)] + [b"oops\n"]
     dump = write(tmp_path / "d.json", lines)
     with Store.open(tmp_path / "s.duckdb") as store:

@@ -10,6 +10,7 @@ appends run in one transaction that is rolled back).
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -56,7 +57,8 @@ class ImportOptions:
     # Measured: bigger batches and transactions save little CPU but cost memory.
     batch_records: int = 20_000
     batch_bytes: int = 16 * 1024 * 1024
-    commit_every: int = 200_000  # records per transaction (not under --strict: one for all)
+    commit_every: int = 100_000  # records per transaction
+    duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
 
 
 @dataclass
@@ -203,14 +205,81 @@ class Importer:
         with ExitStack() as stack:
             for p in inputs:
                 stack.callback(p.input.close)
+            if self._opts.duckdb_memory:
+                stack.enter_context(self._memory_limit(self._opts.duckdb_memory))
             if self._opts.strict:
-                # One transaction for the whole call: the first bad line rolls back everything.
-                stack.enter_context(self._store.transaction())
-            commit_every = None if self._opts.strict else self._opts.commit_every
-            writer = stack.enter_context(BatchWriter(self._store, commit_every))
+                # Every input is read through once before anything is stored: the
+                # first bad line stops the call with the store unchanged. (One
+                # transaction for all would do it too, but DuckDB's memory for an
+                # open transaction grows with its size.)
+                inputs = [self._validated(p, stack) for p in inputs]
+            writer = stack.enter_context(BatchWriter(self._store, self._opts.commit_every))
             for p in inputs:
                 report.files.append(self._import_one(p, writer))
         return report
+
+    def _validated(self, p: Prepared, stack: ExitStack) -> Prepared:
+        """Decode all of ``p`` (InputError at the first bad line or damage) and
+        return it opened again from the start; stdin is spooled to a
+        temporary file (decompressed) on the way, to be read a second time."""
+        inp = p.input
+        spool = None
+        if not inp.rereadable:
+            # The ExitStack closes (and so deletes) it.
+            spool = stack.enter_context(
+                tempfile.NamedTemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
+            )
+        rep = FileReport(inp.label, p.format, inp.compression)
+        try:
+            if p.format == detect.SEGMENT:
+                reader = SegmentReader(*(p.segment or ("", 0)))
+                for pos, batch in reader.batches(inp.stream):
+                    if isinstance(batch, BadLine):
+                        self._bad(rep, pos, str(batch))
+                        continue
+                    try:
+                        reader.records(batch)
+                    except BadLine as exc:
+                        self._bad(rep, pos, str(exc))
+                    if spool is not None:
+                        spool.write(batch)
+            elif p.format != detect.EMPTY:
+                decoder = self._decoder(p)
+                for lineno, line in enumerate(inp.lines(), 1):
+                    if spool is not None:
+                        spool.write(line)
+                    if len(line) <= 2 and not line.strip():
+                        continue
+                    try:
+                        decoder.decode(line, lineno)
+                    except BadLine as exc:
+                        self._bad(rep, lineno, str(exc))
+            else:
+                for _ in inp.lines():  # nothing to decode, but damage must surface
+                    pass
+        except (DamagedInput, OSError) as exc:
+            what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
+            raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
+        inp.close()
+        if spool is not None:
+            spool.flush()
+        again = open_input(spool.name if spool is not None else inp.name, label=inp.label)
+        stack.callback(again.close)
+        if spool is not None:
+            again.compression = inp.compression  # as received, for the report
+        return Prepared(again, p.format, p.segment)
+
+    @contextmanager
+    def _memory_limit(self, limit: str) -> Iterator[None]:
+        """Cap DuckDB's buffer pool while importing: it would otherwise keep
+        every block it wrote, and memory would grow with the file."""
+        con = self._store.con
+        rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
+        con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
     def _decoder(self, p: Prepared) -> Decoder:
         if p.format == detect.KCAT:
