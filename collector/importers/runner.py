@@ -3,8 +3,8 @@
 its decoder, ``EventBatch`` and ``Store.append`` in bounded batches.
 
 Bad lines are skipped, counted and the first few named; with ``strict``
-the first one aborts the whole call and the store is left unchanged (all
-appends run in one transaction that is rolled back).
+every input is read through before anything is stored, and the first bad
+line (or damage) aborts the whole call with the store unchanged.
 """
 
 from __future__ import annotations
