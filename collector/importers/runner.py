@@ -10,6 +10,7 @@ line (or damage) aborts the whole call with the store unchanged.
 from __future__ import annotations
 
 import logging
+import queue
 import tempfile
 import time
 from collections import Counter
@@ -18,7 +19,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.errors import InputError
@@ -34,7 +34,7 @@ from collector.importers.plain import PlainDecoder
 from collector.importers.record import BadLine, Record
 from collector.importers.segment import SegmentReader, coordinates_from_path, looks_like_segment
 from collector.importers.source import Input, default_topic, expand, open_input
-from collector.importers.writer import BatchWriter
+from collector.writer import Job, StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +54,9 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    # Measured: bigger batches and transactions save little CPU but cost memory.
+    # Measured: bigger batches save little CPU but cost memory.
     batch_records: int = 20_000
     batch_bytes: int = 16 * 1024 * 1024
-    commit_every: int = 100_000  # records per transaction
     duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
 
 
@@ -213,7 +212,9 @@ class Importer:
                 # transaction for all would do it too, but DuckDB's memory for an
                 # open transaction grows with its size.)
                 inputs = [self._validated(p, stack) for p in inputs]
-            writer = stack.enter_context(BatchWriter(self._store, self._opts.commit_every))
+            writer = StoreWriter(self._store)
+            writer.start()
+            stack.callback(writer.close)
             for p in inputs:
                 report.files.append(self._import_one(p, writer))
         return report
@@ -289,7 +290,7 @@ class Importer:
         topic = self._opts.topic or default_topic(p.input.label)
         return PlainDecoder(topic, self._opts.time_field)
 
-    def _import_one(self, p: Prepared, writer: BatchWriter) -> FileReport:
+    def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
         rep = FileReport(inp.label, p.format, inp.compression)
         if p.format == detect.EMPTY:
@@ -386,7 +387,7 @@ class Importer:
             rep.bad_examples.append((where, reason))
 
     @contextmanager
-    def _batches(self, rep: FileReport, source: str, writer: BatchWriter) -> Iterator[AddFn]:
+    def _batches(self, rep: FileReport, source: str, writer: StoreWriter) -> Iterator[AddFn]:
         """Yield ``add(record, size)``; hands full batches (by count or size) to
         the writer, and the last one at the end (also when the input turned
         out damaged), then waits until all of the file is stored."""
@@ -395,11 +396,20 @@ class Importer:
         limit_n, limit_b = self._opts.batch_records, self._opts.batch_bytes
         add_to_batch = batch.add
 
-        def appended(events: pa.Table, inserted: int) -> None:  # on the writer's thread
-            rep.inserted += inserted
-            newest = pc.max(events["ts_ms"]).as_py()
-            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-                rep.newest_ts_ms = newest
+        def collect_done() -> None:
+            """Count what the writer stored (and let go of its tables)."""
+            if writer.error is not None:
+                raise writer.error
+            while True:
+                try:
+                    job = writer.done.get_nowait()
+                except queue.Empty:
+                    return
+                if job.result is not None:
+                    rep.inserted += job.result.inserted
+                newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
+                if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
+                    rep.newest_ts_ms = newest
 
         def flush() -> None:
             nonlocal pending
@@ -407,7 +417,8 @@ class Importer:
                 events, ids = batch.tables()
                 batch.clear()
                 pending = 0
-                writer.submit(events, ids, appended)
+                writer.submit(Job(events, ids))
+            collect_done()
 
         def add(record: Record, size: int) -> None:
             nonlocal pending
@@ -417,10 +428,10 @@ class Importer:
             if pending >= limit_b or len(batch) >= limit_n:
                 flush()
 
-        # No flush when an error escapes: under --strict it is rolled back anyway.
         yield add
         flush()
-        writer.sync()
+        writer.wait_idle()
+        collect_done()
 
 
 def import_files(
