@@ -7,13 +7,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
 from tui.data.models import DetailView
 from tui.messages import OpenModel
 from tui.screens.base import DataScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.detail.event_pane import event_pane
 from tui.widgets.detail.events import EventsTable
 from tui.widgets.detail.summary import stuck_explanation, summary
@@ -41,7 +42,7 @@ class DetailScreen(DataScreen):
             yield EventsTable(id="events")
             with VerticalScroll(id="event-scroll"):
                 yield Static(id="event-pane")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -8,13 +8,14 @@ import time
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
 from tui.data.models import InstanceQuery, Overview
 from tui.messages import OpenInstance, OpenInstances, OpenModel
 from tui.screens.base import DataScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.common.storebar import store_line
 from tui.widgets.overview.stuck import StuckTable
 from tui.widgets.overview.workflows import WorkflowTable
@@ -41,7 +42,7 @@ class OverviewScreen(DataScreen):
         yield WorkflowTable(id="workflows")
         yield Label("Stuck, most overdue first", classes="section", id="stuck-title")
         yield StuckTable(id="stuck")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         super().on_mount()
