@@ -92,8 +92,13 @@ class StoreReader:
 
     def detail(self, instance_id: str) -> DetailView | None:
         with self.view() as s:
-            detail = read.instance_detail(s, instance_id)
+            # Identifiers are fetched per event when it is selected.
+            detail = read.instance_detail(s, instance_id, with_identifiers=False)
             return None if detail is None else DetailView(detail, self._now(s))
+
+    def event_identifiers(self, topic: str, partition: int, offset: int) -> list[tuple[str, str]]:
+        with self.view() as s:
+            return read.event_identifiers(s, topic, partition, offset)
 
     def model(self, workflow: str) -> read.WorkflowModel:
         with self.view() as s:
