@@ -84,12 +84,23 @@ def search_value(path: Path) -> str:
 
 
 async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Poll (every millisecond) until ``condition``, then render the screen:
+    the step is done when its data is on screen, not when the process is idle."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit("timed out waiting for the dashboard")
-        await pilot.pause(0)
-    await pilot.pause()  # one more turn: what was just set gets rendered
+        await asyncio.sleep(0.001)
+    pilot.app.screen._on_timer_update()  # the compositor draws the screen now
+
+
+def _key(pilot: Any, key: str) -> None:
+    """Send a key without waiting for the app to go idle (Pilot.press waits for
+    every worker thread too, which is not what the user waits for)."""
+    from textual import events
+
+    char = {"slash": "/", "enter": "\r"}.get(key, key if len(key) == 1 else None)
+    pilot.app.post_message(events.Key(key, char))
 
 
 async def measure(path: Path, shipment: str) -> dict[str, float]:
@@ -120,7 +131,7 @@ async def measure(path: Path, shipment: str) -> dict[str, float]:
             out["overview"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            await pilot.press("a")
+            _key(pilot, "a")
 
             def instances(search: str | None) -> bool:
                 s = app.screen
@@ -136,12 +147,13 @@ async def measure(path: Path, shipment: str) -> dict[str, float]:
 
             await pilot.press("slash", *shipment)
             t = time.perf_counter()
-            await pilot.press("enter")
+            _key(pilot, "enter")
             await _until(pilot, lambda: instances(shipment))
             out["search"] = time.perf_counter() - t
 
+            await pilot.pause()  # the search box gives the focus back to the table
             t = time.perf_counter()
-            await pilot.press("enter")
+            _key(pilot, "enter")
 
             def detail() -> bool:
                 s = app.screen

@@ -51,13 +51,21 @@ class OverviewScreen(DataScreen):
             self.set_interval(1.0, self._show_store_bar)
 
     def reload(self) -> None:
+        # Two queries in parallel; each part shows as soon as it is there.
         self._load()
+        self._load_stuck()
 
     @work(thread=True, exclusive=True, group="overview")
     def _load(self) -> None:
         ov = self.ctx.reader.overview()
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, ov)
+
+    @work(thread=True, exclusive=True, group="overview-stuck")
+    def _load_stuck(self) -> None:
+        stuck = self.ctx.reader.most_stuck()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.query_one(StuckTable).show, stuck)
 
     def _show(self, ov: Overview) -> None:
         self.overview = ov
@@ -68,7 +76,6 @@ class OverviewScreen(DataScreen):
         self.query_one(WorkflowTable).show(ov.workflows, self._rates)
         title = f"Stuck, most overdue first ({ov.stuck_total:,} in all; s lists them)"
         self.query_one("#stuck-title", Label).update(title if ov.stuck_total else "Stuck: none")
-        self.query_one(StuckTable).show(ov.stuck)
 
     def _show_store_bar(self) -> None:
         if self.overview is None:
