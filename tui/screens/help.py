@@ -70,8 +70,8 @@ def help_text(log_path: str | None) -> Group:
         legend.append("  ")
     legend.append(
         "\nMarks: D a redelivered duplicate (counted once), ~ a clock-skew adjustment, "
-        "● an event on the timeline, ━ the time its service took to react, ┄? where a stuck "
-        "instance waits."
+        "● an event on the timeline, ━ the time its service took to react to its cause, ─ the time "
+        "since the event before (no causation link), ┄? where a stuck instance waits."
     )
     parts.append(legend)
     if log_path:

@@ -80,12 +80,13 @@ class InstancesScreen(DataScreen):
 
     # -- loading ----------------------------------------------------------
     def reload(self) -> None:
-        self._load(self.query_state, not self._workflows_loaded)
+        known = None if self._workflows_loaded else self.ctx.workflows
+        self._load(self.query_state, not self._workflows_loaded, known)
 
     @work(thread=True, exclusive=True, group="instances")
-    def _load(self, query: InstanceQuery, with_workflows: bool) -> None:
+    def _load(self, query: InstanceQuery, with_workflows: bool, known: list[str] | None) -> None:
         page = self.ctx.reader.instances(query)
-        workflows = self.ctx.reader.workflows() if with_workflows else None
+        workflows = (known or self.ctx.reader.workflows()) if with_workflows else None
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, page, workflows)
 

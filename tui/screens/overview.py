@@ -60,6 +60,7 @@ class OverviewScreen(DataScreen):
 
     def _show(self, ov: Overview) -> None:
         self.overview = ov
+        self.ctx.workflows = [w.workflow for w in ov.workflows]
         if self.ctx.live is not None:
             self._update_rates(ov)
         self._show_store_bar()
