@@ -67,14 +67,15 @@ def prepare(path: Path, n_events: int) -> None:
 
 
 def search_value(path: Path) -> str:
-    """A shipment id from the middle of the store, carried by its ShipmentScheduled."""
+    """A shipment id from the middle of the store."""
     import duckdb
 
     con = duckdb.connect(str(path), read_only=True)
     try:
         row = con.execute(
-            "SELECT value FROM identifiers WHERE name = 'shipmentId' "
-            "ORDER BY value LIMIT 1 OFFSET (SELECT count(*) // 2 FROM identifiers WHERE name = 'shipmentId')"
+            "SELECT value FROM (SELECT DISTINCT value FROM identifiers WHERE name = 'shipmentId') "
+            "ORDER BY value LIMIT 1 OFFSET (SELECT count(DISTINCT value) // 2 FROM identifiers "
+            "WHERE name = 'shipmentId')"
         ).fetchone()
     finally:
         con.close()
@@ -83,12 +84,23 @@ def search_value(path: Path) -> str:
 
 
 async def _until(pilot: Any, condition: Callable[[], bool], timeout: float = 120.0) -> None:
+    """Poll (every millisecond) until ``condition``, then render the screen:
+    the step is done when its data is on screen, not when the process is idle."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise SystemExit("timed out waiting for the dashboard")
-        await pilot.pause(0)
-    await pilot.pause()  # one more turn: what was just set gets rendered
+        await asyncio.sleep(0.001)
+    pilot.app.screen._on_timer_update()  # the compositor draws the screen now
+
+
+def _key(pilot: Any, key: str) -> None:
+    """Send a key without waiting for the app to go idle (Pilot.press waits for
+    every worker thread too, which is not what the user waits for)."""
+    from textual import events
+
+    char = {"slash": "/", "enter": "\r"}.get(key, key if len(key) == 1 else None)
+    pilot.app.post_message(events.Key(key, char))
 
 
 async def measure(path: Path, shipment: str) -> dict[str, float]:
@@ -109,13 +121,17 @@ async def measure(path: Path, shipment: str) -> dict[str, float]:
 
             def overview() -> bool:
                 s = app.screen
-                return isinstance(s, OverviewScreen) and s.query_one(WorkflowTable).row_count > 0
+                return (
+                    isinstance(s, OverviewScreen)
+                    and s.overview is not None
+                    and s.query_one(WorkflowTable).row_count > 0
+                )
 
             await _until(pilot, overview)
             out["overview"] = time.perf_counter() - t
 
             t = time.perf_counter()
-            await pilot.press("a")
+            _key(pilot, "a")
 
             def instances(search: str | None) -> bool:
                 s = app.screen
@@ -131,12 +147,13 @@ async def measure(path: Path, shipment: str) -> dict[str, float]:
 
             await pilot.press("slash", *shipment)
             t = time.perf_counter()
-            await pilot.press("enter")
+            _key(pilot, "enter")
             await _until(pilot, lambda: instances(shipment))
             out["search"] = time.perf_counter() - t
 
+            await pilot.pause()  # the search box gives the focus back to the table
             t = time.perf_counter()
-            await pilot.press("enter")
+            _key(pilot, "enter")
 
             def detail() -> bool:
                 s = app.screen
@@ -152,11 +169,34 @@ async def measure(path: Path, shipment: str) -> dict[str, float]:
     return out
 
 
+def peak_rss_mb() -> float:
+    """This process's own high-water mark (ru_maxrss would include the parent's
+    from before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def child(path: Path, shipment: str, repeat: int) -> dict[str, Any]:
     runs = [asyncio.run(measure(path, shipment)) for _ in range(repeat)]
     result: dict[str, Any] = {step: statistics.median(r[step] for r in runs) for step in STEPS}
-    result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["rss_mb"] = peak_rss_mb()
     return result
+
+
+def _run(*args: str) -> str:
+    proc = subprocess.run(
+        [sys.executable, __file__, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    sys.stderr.write(proc.stderr)
+    return proc.stdout
 
 
 def main() -> None:
@@ -164,7 +204,11 @@ def main() -> None:
     ap.add_argument("--sizes", default="10000,10000000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--child", nargs=3, metavar=("STORE", "VALUE", "REPEAT"), help=argparse.SUPPRESS)
+    ap.add_argument("--prepare", nargs=2, metavar=("STORE", "EVENTS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.prepare:
+        prepare(Path(args.prepare[0]), int(args.prepare[1]))
+        return
     if args.child:
         store, value, repeat = args.child
         print(json.dumps(child(Path(store), value, int(repeat))))
@@ -175,17 +219,9 @@ def main() -> None:
         path = RESULTS / f"tui-{size}.duckdb"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            prepare(path, size)
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", str(path), search_value(path), str(args.repeat)],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=dict(os.environ, PYTHONPATH=str(ROOT)),
-        )
-        if proc.returncode != 0:
-            raise SystemExit(f"measuring {path.name} failed:\n{proc.stderr[-3000:]}")
-        results[size] = json.loads(proc.stdout.strip().splitlines()[-1])
+            _run("--prepare", str(path), str(size))
+        out = _run("--child", str(path), search_value(path), str(args.repeat))
+        results[size] = json.loads(out.strip().splitlines()[-1])
     ref, big = sizes[0], sizes[-1]
     head = "  ".join(f"{s:>10,} ev" for s in sizes)
     print(f"{'step':<10}  {head}  {'ratio':>6}  target")

@@ -341,13 +341,19 @@ def stuck_for(store: Store, instance_id: str) -> StuckInfo | None:
     return None if r is None else _stuck(r)
 
 
-def instance_detail(store: Store, instance_id: str) -> InstanceDetail | None:
-    """One instance: its events in causal order with everything needed to show them."""
+def instance_detail(
+    store: Store, instance_id: str, *, with_identifiers: bool = True
+) -> InstanceDetail | None:
+    """One instance: its events in causal order with everything needed to show them.
+
+    ``with_identifiers=False`` leaves each event's identifiers (and the
+    instance's) empty, for callers that fetch them per event on demand
+    (``event_identifiers``): on a large log that is most of the cost."""
     ensure_log_views(store)
     inst = get_instance(store, instance_id)
     if inst is None:
         return None
-    rows = _timeline_rows(store, instance_id)
+    rows = _timeline_rows(store, instance_id, with_identifiers)
     events: list[TimelineEvent] = []
     prev: int | None = None
     seen: dict[tuple[str, str], None] = {}
@@ -393,7 +399,7 @@ def instance_detail(store: Store, instance_id: str) -> InstanceDetail | None:
 _POINT_LOOKUPS = 500
 
 
-def _timeline_rows(store: Store, instance_id: str) -> list[tuple[Any, ...]]:
+def _timeline_rows(store: Store, instance_id: str, with_identifiers: bool) -> list[tuple[Any, ...]]:
     """The instance's events in ``seq`` order, joined with their records and identifiers."""
     members = store.con.execute(
         'SELECT seq, topic, partition, "offset", adj_ts_ms, skew_ms, parent_seq, duplicate_of_seq '
@@ -426,10 +432,11 @@ def _timeline_rows(store: Store, instance_id: str) -> list[tuple[Any, ...]]:
         ).fetchall()
     }
     ids: dict[tuple[str, int, int], list[list[str]]] = {}
-    for t, p, o, name, value in store.con.execute(
-        f'SELECT topic, partition, "offset", name, value {id_src} ORDER BY name, value', flat
-    ).fetchall():
-        ids.setdefault((str(t), int(p), int(o)), []).append([str(name), str(value)])
+    if with_identifiers:
+        for t, p, o, name, value in store.con.execute(
+            f'SELECT topic, partition, "offset", name, value {id_src} ORDER BY name, value', flat
+        ).fetchall():
+            ids.setdefault((str(t), int(p), int(o)), []).append([str(name), str(value)])
     rows = []
     for m, key in zip(members, keys, strict=True):
         rec = records.get(key)
@@ -458,6 +465,17 @@ def _timeline_rows(store: Store, instance_id: str) -> list[tuple[Any, ...]]:
             )
         )
     return rows
+
+
+def event_identifiers(store: Store, topic: str, partition: int, offset: int) -> list[tuple[str, str]]:
+    """The identifiers one event carries, by its key."""
+    ensure_log_views(store)
+    rows = store.con.execute(
+        'SELECT name, value FROM log_identifiers WHERE topic = ? AND partition = ? AND "offset" = ? '
+        "ORDER BY name, value",
+        [topic, partition, offset],
+    ).fetchall()
+    return [(str(n), str(v)) for n, v in rows]
 
 
 def workflow_counts(store: Store) -> dict[str, dict[str, int]]:

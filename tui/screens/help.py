@@ -37,6 +37,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Instances",
         [
             ("Enter", "open the instance"),
+            ("w / f", "filter by workflow / by status (a list to pick from)"),
             ("o / r", "sort by start, age (time since last event), duration, events / reverse"),
             ("s", "stuck only, on and off"),
             ("[ / ]", "previous / next page"),
