@@ -167,8 +167,8 @@ def import_(
     as_json: bool,
 ) -> None:
     """Load dumps into the store: kcat -C -J output (any header shape), choreo
-    JSONL (from `choreo export events`) or plain JSON lines, optionally gzip or
-    zstd compressed. FILE may be a glob or '-' for stdin. Re-importing is
+    JSONL (from `choreo export events`), plain JSON lines or Kafka log segment
+    files, optionally gzip or zstd compressed. FILE may be a glob or '-' for stdin. Re-importing is
     harmless: Kafka coordinates identify records. Then reconstructs, judging
     stuck instances as of the newest event (the moment the dump was taken)."""
     cfg = load_config(config_path)
