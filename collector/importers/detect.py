@@ -13,6 +13,7 @@ CHOREO = "choreo"
 PLAIN = "plain"
 SEGMENT = "segment"  # Kafka log segment (binary); recognised from its bytes, not lines
 FORMATS = (KCAT, CHOREO, PLAIN, SEGMENT)
+LINE_FORMATS = (KCAT, CHOREO, PLAIN)
 EMPTY = "empty"
 
 HEAD_LINES = 16  # non-empty lines looked at

@@ -10,6 +10,7 @@ line (or damage) aborts the whole call with the store unchanged.
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import tempfile
 import time
@@ -17,8 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.errors import InputError
@@ -28,24 +29,16 @@ from collector.batch import EventBatch
 from collector.extract import Extractor
 from collector.importers import detect
 from collector.importers.compression import DamagedInput
-from collector.importers.jsonl import ChoreoDecoder
-from collector.importers.kcat import KcatDecoder
-from collector.importers.plain import PlainDecoder
+from collector.importers.decoders import Decoder, make_decoder
+from collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
 from collector.importers.record import BadLine, Record
 from collector.importers.segment import SegmentReader, coordinates_from_path, looks_like_segment
-from collector.importers.source import Input, default_topic, expand, open_input
+from collector.importers.source import Input, expand, open_input
 from collector.writer import Job, StoreWriter
 
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 5  # bad lines named in the report, per file
-
-
-class Decoder(Protocol):
-    name: str
-    notes: Counter[str]
-
-    def decode(self, line: bytes, lineno: int) -> Record: ...
 
 
 @dataclass(frozen=True)
@@ -54,10 +47,15 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    # Measured: bigger batches save little CPU but cost memory.
-    batch_records: int = 20_000
-    batch_bytes: int = 16 * 1024 * 1024
+    # Records per store append. Measured: DuckDB spends 2-3x less CPU per record
+    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints).
+    batch_records: int = 64_000
+    batch_bytes: int = 64 * 1024 * 1024
     duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
+    # Worker processes decoding big line-format inputs; None: one per core (none on one core).
+    workers: int | None = None
+    parallel_min_bytes: int = 32 * 1024 * 1024  # smaller inputs: in-process (no worker start-up)
+    chunk_lines: int = 10_000  # lines per chunk handed to a worker
 
 
 @dataclass
@@ -119,9 +117,6 @@ class Prepared:
     input: Input
     format: str
     segment: tuple[str, int] | None = None  # a segment file's (topic, partition)
-
-
-AddFn = Callable[[Record, int], None]
 
 
 def prepare(
@@ -198,6 +193,7 @@ class Importer:
         self._extractor = extractor
         self._opts = options or ImportOptions()
         self._on_progress = on_progress
+        self._pool: DecoderPool | None = None
 
     def run(self, inputs: Sequence[Prepared]) -> ImportReport:
         report = ImportReport()
@@ -215,6 +211,8 @@ class Importer:
             writer = StoreWriter(self._store)
             writer.start()
             stack.callback(writer.close)
+            self._pool = None
+            stack.callback(self._close_pool)
             for p in inputs:
                 report.files.append(self._import_one(p, writer))
         return report
@@ -270,6 +268,23 @@ class Importer:
             again.compression = inp.compression  # as received, for the report
         return Prepared(again, p.format, p.segment)
 
+    def _pool_for(self, p: Prepared) -> DecoderPool | None:
+        """The worker pool, started on the first input big enough to use it."""
+        workers = self._opts.workers
+        if workers is None:
+            workers = os.cpu_count() or 1
+        big = p.input.size is None or p.input.size >= self._opts.parallel_min_bytes
+        if workers < 2 or p.format not in detect.LINE_FORMATS or not big:
+            return None
+        if self._pool is None:
+            self._pool = DecoderPool(self._extractor, workers)
+        return self._pool
+
+    def _close_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
     @contextmanager
     def _memory_limit(self, limit: str) -> Iterator[None]:
         """Cap DuckDB's buffer pool while importing: it would otherwise keep
@@ -283,12 +298,10 @@ class Importer:
             con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
     def _decoder(self, p: Prepared) -> Decoder:
-        if p.format == detect.KCAT:
-            return KcatDecoder()
-        if p.format == detect.CHOREO:
-            return ChoreoDecoder()
-        topic = self._opts.topic or default_topic(p.input.label)
-        return PlainDecoder(topic, self._opts.time_field)
+        return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field)
+
+    def _chunk_spec(self, p: Prepared) -> ChunkSpec:
+        return ChunkSpec(p.format, p.input.label, _source(p), self._opts.topic, self._opts.time_field)
 
     def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
@@ -306,18 +319,21 @@ class Importer:
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, 0)
         notes: Counter[str] = Counter()
-        with self._batches(rep, f"import:{inp.label}", writer) as add:
-            try:
-                if p.format == detect.SEGMENT:
-                    self._read_segment(p, rep, add, notes)
-                else:
-                    self._read_lines(p, rep, add, notes)
-            except (DamagedInput, OSError) as exc:
-                # Keep what came before the damage (flushed below) and report it.
-                what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
-                if self._opts.strict:
-                    raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
-                rep.damage = f"{what}; the {rep.lines} {rep.unit}s before it were imported"
+        sink = _FileSink(rep, EventBatch(self._extractor, _source(p)), writer, self._opts)
+        try:
+            if p.format == detect.SEGMENT:
+                self._read_segment(p, rep, sink, notes)
+            elif (pool := self._pool_for(p)) is not None:
+                self._read_lines_parallel(p, rep, sink, notes, pool)
+            else:
+                self._read_lines(p, rep, sink, notes)
+        except (DamagedInput, OSError) as exc:
+            # Keep what came before the damage (stored below) and report it.
+            what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
+            if self._opts.strict:
+                raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
+            rep.damage = f"{what}; the {rep.lines} {rep.unit}s before it were imported"
+        sink.finish()
         rep.notes = dict(notes)
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, rep.records)
@@ -334,8 +350,9 @@ class Importer:
         )
         return rep
 
-    def _read_lines(self, p: Prepared, rep: FileReport, add: AddFn, notes: Counter[str]) -> None:
+    def _read_lines(self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str]) -> None:
         decoder = self._decoder(p)
+        add = sink.add
         progress = self._on_progress
         try:
             for lineno, line in enumerate(p.input.lines(), 1):
@@ -353,8 +370,47 @@ class Importer:
         finally:
             notes.update(decoder.notes)
 
-    def _read_segment(self, p: Prepared, rep: FileReport, add: AddFn, notes: Counter[str]) -> None:
+    def _read_lines_parallel(
+        self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str], pool: DecoderPool
+    ) -> None:
+        """Chunks of lines decoded by worker processes; results taken in order."""
+        spec = self._chunk_spec(p)
+        size = self._opts.chunk_lines
+
+        def take(results: Iterator[ChunkResult]) -> None:
+            for r in results:
+                for lineno, why in r.bad:
+                    self._bad(rep, lineno, why)
+                notes.update(r.notes)
+                if r.events is not None and r.identifiers is not None:
+                    sink.add_tables(r.events, r.identifiers)
+                if self._on_progress is not None:
+                    self._on_progress(p.input, p.input.raw_read, rep.records)
+
+        chunk: list[bytes] = []
+        first = 1
+        try:
+            for lineno, line in enumerate(p.input.lines(), 1):
+                rep.lines = lineno
+                chunk.append(line)
+                if len(chunk) >= size:
+                    take(pool.submit(spec, first, chunk))
+                    chunk, first = [], lineno + 1
+            if chunk:
+                take(pool.submit(spec, first, chunk))
+        except (DamagedInput, OSError):
+            if chunk:  # what was read before the damage is kept
+                take(pool.submit(spec, first, chunk))
+            take(pool.drain())
+            raise
+        except BaseException:
+            pool.discard()
+            raise
+        take(pool.drain())
+
+    def _read_segment(self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str]) -> None:
         rep.unit = "batch"
+        add = sink.add
         topic, partition = p.segment or ("", 0)
         reader = SegmentReader(topic, partition)
         try:
@@ -386,52 +442,76 @@ class Importer:
         if len(rep.bad_examples) < MAX_EXAMPLES:
             rep.bad_examples.append((where, reason))
 
-    @contextmanager
-    def _batches(self, rep: FileReport, source: str, writer: StoreWriter) -> Iterator[AddFn]:
-        """Yield ``add(record, size)``; hands full batches (by count or size) to
-        the writer, and the last one at the end (also when the input turned
-        out damaged), then waits until all of the file is stored."""
-        batch = EventBatch(self._extractor, source)
-        pending = 0
-        limit_n, limit_b = self._opts.batch_records, self._opts.batch_bytes
-        add_to_batch = batch.add
 
-        def collect_done() -> None:
-            """Count what the writer stored (and let go of its tables)."""
-            if writer.error is not None:
-                raise writer.error
-            while True:
-                try:
-                    job = writer.done.get_nowait()
-                except queue.Empty:
-                    return
-                if job.result is not None:
-                    rep.inserted += job.result.inserted
-                newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
-                if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-                    rep.newest_ts_ms = newest
+def _source(p: Prepared) -> str:
+    return f"import:{p.input.label}"
 
-        def flush() -> None:
-            nonlocal pending
-            if len(batch):
-                events, ids = batch.tables()
-                batch.clear()
-                pending = 0
-                writer.submit(Job(events, ids))
-            collect_done()
 
-        def add(record: Record, size: int) -> None:
-            nonlocal pending
-            add_to_batch(*record)
-            rep.records += 1
-            pending += size
-            if pending >= limit_b or len(batch) >= limit_n:
-                flush()
+class _FileSink:
+    """Where one file's records go: batches (by count or size) handed to the
+    store writer; counts what the writer stored as it reports back."""
 
-        yield add
-        flush()
-        writer.wait_idle()
-        collect_done()
+    def __init__(self, rep: FileReport, batch: EventBatch, writer: StoreWriter, opts: ImportOptions) -> None:
+        self._rep = rep
+        self._batch = batch
+        self._add = batch.add
+        self._writer = writer
+        self._limit_n = opts.batch_records
+        self._limit_b = opts.batch_bytes
+        self._pending = 0
+        self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
+        self._table_rows = 0
+
+    def add(self, record: Record, size: int) -> None:
+        self._add(*record)
+        self._rep.records += 1
+        self._pending += size
+        if self._pending >= self._limit_b or len(self._batch) >= self._limit_n:
+            self._flush()
+
+    def add_tables(self, events: pa.Table, identifiers: pa.Table) -> None:
+        """Records already decoded and extracted (by a worker process); gathered
+        into appends of the usual size."""
+        self._rep.records += events.num_rows
+        self._tables.append((events, identifiers))
+        self._table_rows += events.num_rows
+        if self._table_rows >= self._limit_n:
+            self._flush()
+
+    def finish(self) -> None:
+        """Store the rest and wait until all of the file is stored."""
+        self._flush()
+        self._writer.wait_idle()
+        self._collect_done()
+
+    def _flush(self) -> None:
+        if len(self._batch):
+            events, ids = self._batch.tables()
+            self._batch.clear()
+            self._pending = 0
+            self._writer.submit(Job(events, ids))
+        if self._tables:
+            events = pa.concat_tables([e for e, _ in self._tables])
+            ids = pa.concat_tables([i for _, i in self._tables])
+            self._tables, self._table_rows = [], 0
+            self._writer.submit(Job(events, ids))
+        self._collect_done()
+
+    def _collect_done(self) -> None:
+        """Count what the writer stored (and let go of its tables)."""
+        if self._writer.error is not None:
+            raise self._writer.error
+        rep = self._rep
+        while True:
+            try:
+                job = self._writer.done.get_nowait()
+            except queue.Empty:
+                return
+            if job.result is not None:
+                rep.inserted += job.result.inserted
+            newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
+            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
+                rep.newest_ts_ms = newest
 
 
 def import_files(
