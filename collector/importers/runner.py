@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
-
-import pyarrow as pa
-import pyarrow.compute as pc
+from dataclasses import dataclass
 
 from choreo.errors import InputError
 from choreo.logs import kv
@@ -31,10 +27,15 @@ from collector.importers import detect
 from collector.importers.compression import DamagedInput
 from collector.importers.decoders import Decoder, make_decoder
 from collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
-from collector.importers.record import BadLine, Record
-from collector.importers.segment import SegmentReader, coordinates_from_path, looks_like_segment
-from collector.importers.source import Input, expand, open_input
-from collector.writer import Job, StoreWriter
+from collector.importers.prepare import Prepared, prepare
+from collector.importers.record import BadLine
+from collector.importers.report import FileReport, ImportReport
+from collector.importers.segment import SegmentReader
+from collector.importers.sink import FileSink, source_of
+from collector.importers.source import Input, open_input
+from collector.writer import StoreWriter
+
+__all__ = ["FileReport", "ImportOptions", "ImportReport", "Importer", "Prepared", "import_files", "prepare"]
 
 log = logging.getLogger(__name__)
 
@@ -58,125 +59,8 @@ class ImportOptions:
     chunk_lines: int = 10_000  # lines per chunk handed to a worker
 
 
-@dataclass
-class FileReport:
-    name: str
-    format: str
-    compression: str
-    lines: int = 0  # lines read (segment files: batches)
-    records: int = 0  # records decoded and offered to the store
-    inserted: int = 0  # of those, new to the store
-    bad: int = 0  # bad lines (segment files: bad batches)
-    bad_examples: list[tuple[int, str]] = field(default_factory=list)  # (line or byte position, why)
-    notes: dict[str, int] = field(default_factory=dict)
-    damage: str | None = None
-    newest_ts_ms: int | None = None
-    unit: str = "line"  # what ``lines`` counts; segments are read in batches
-
-    def place(self, where: int) -> str:
-        """file:line, or file@byte for a segment batch."""
-        return f"{self.name}@{where}" if self.unit == "batch" else f"{self.name}:{where}"
-
-    @property
-    def duplicates(self) -> int:
-        return self.records - self.inserted
-
-
-@dataclass
-class ImportReport:
-    files: list[FileReport] = field(default_factory=list)
-
-    @property
-    def records(self) -> int:
-        return sum(f.records for f in self.files)
-
-    @property
-    def inserted(self) -> int:
-        return sum(f.inserted for f in self.files)
-
-    @property
-    def bad(self) -> int:
-        return sum(f.bad for f in self.files)
-
-    @property
-    def damaged(self) -> list[FileReport]:
-        return [f for f in self.files if f.damage]
-
-    @property
-    def newest_ts_ms(self) -> int | None:
-        times = [f.newest_ts_ms for f in self.files if f.newest_ts_ms is not None]
-        return max(times) if times else None
-
-
 # (input, raw bytes read so far, records decoded so far)
 ProgressFn = Callable[[Input, int, int], None]
-
-
-@dataclass
-class Prepared:
-    input: Input
-    format: str
-    segment: tuple[str, int] | None = None  # a segment file's (topic, partition)
-
-
-def prepare(
-    args: Sequence[str], forced_format: str | None = None, topic: str | None = None
-) -> list[Prepared]:
-    """Open every input and recognise its format; raise InputError (one line)
-    before anything is stored if one is missing, unreadable or unknown.
-    ``topic`` (NAME or NAME:PARTITION) names segment files outside a
-    ``<topic>-<partition>`` directory."""
-    names = expand(args)
-    if not names:
-        raise InputError("no input files given")
-    opened: list[Prepared] = []
-    try:
-        for name in names:
-            inp = open_input(name)
-            opened.append(Prepared(inp, ""))  # closed below if recognising it fails
-            opened[-1].format = _format_of(inp, forced_format)
-            if opened[-1].format == detect.SEGMENT:
-                opened[-1].segment = _segment_coordinates(inp, topic)
-    except BaseException:
-        for p in opened:
-            p.input.close()
-        raise
-    return opened
-
-
-def _segment_coordinates(inp: Input, topic: str | None) -> tuple[str, int]:
-    if topic:
-        name, _, part = topic.partition(":")
-        if part and not part.isdigit():
-            raise InputError(f"--topic {topic!r}: want NAME or NAME:PARTITION")
-        return name, int(part or 0)
-    found = coordinates_from_path(inp.label) if inp.label != "stdin" else None
-    if found is None:
-        raise InputError(
-            f"{inp.label}: a Kafka log segment outside a <topic>-<partition> directory; "
-            "give --topic NAME:PARTITION"
-        )
-    return found
-
-
-def _format_of(inp: Input, forced: str | None) -> str:
-    if forced is not None:
-        return forced
-    if inp.looks_binary():
-        if looks_like_segment(inp.peek(17)):
-            return detect.SEGMENT
-        raise InputError(f"{inp.label}: binary data, not a known dump format ({_KNOWN})")
-    try:
-        head = inp.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
-    except OSError as exc:
-        raise InputError(f"{inp.label}: cannot read ({exc.strerror or exc})") from None
-    found = detect.detect(head)
-    if found is None:
-        raise InputError(f"{inp.label}: not a known dump format (its first lines are not {_KNOWN})")
-    return found
-
-
-_KNOWN = "kcat -J, choreo JSONL, JSON lines or a Kafka log segment"
 
 
 class Importer:
@@ -301,7 +185,7 @@ class Importer:
         return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field)
 
     def _chunk_spec(self, p: Prepared) -> ChunkSpec:
-        return ChunkSpec(p.format, p.input.label, _source(p), self._opts.topic, self._opts.time_field)
+        return ChunkSpec(p.format, p.input.label, source_of(p), self._opts.topic, self._opts.time_field)
 
     def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
@@ -319,7 +203,13 @@ class Importer:
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, 0)
         notes: Counter[str] = Counter()
-        sink = _FileSink(rep, EventBatch(self._extractor, _source(p)), writer, self._opts)
+        sink = FileSink(
+            rep,
+            EventBatch(self._extractor, source_of(p)),
+            writer,
+            self._opts.batch_records,
+            self._opts.batch_bytes,
+        )
         try:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)
@@ -350,7 +240,7 @@ class Importer:
         )
         return rep
 
-    def _read_lines(self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str]) -> None:
+    def _read_lines(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
         decoder = self._decoder(p)
         add = sink.add
         progress = self._on_progress
@@ -371,7 +261,7 @@ class Importer:
             notes.update(decoder.notes)
 
     def _read_lines_parallel(
-        self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str], pool: DecoderPool
+        self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str], pool: DecoderPool
     ) -> None:
         """Chunks of lines decoded by worker processes; results taken in order."""
         spec = self._chunk_spec(p)
@@ -408,7 +298,7 @@ class Importer:
             raise
         take(pool.drain())
 
-    def _read_segment(self, p: Prepared, rep: FileReport, sink: _FileSink, notes: Counter[str]) -> None:
+    def _read_segment(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
         rep.unit = "batch"
         add = sink.add
         topic, partition = p.segment or ("", 0)
@@ -441,77 +331,6 @@ class Importer:
         rep.bad += 1
         if len(rep.bad_examples) < MAX_EXAMPLES:
             rep.bad_examples.append((where, reason))
-
-
-def _source(p: Prepared) -> str:
-    return f"import:{p.input.label}"
-
-
-class _FileSink:
-    """Where one file's records go: batches (by count or size) handed to the
-    store writer; counts what the writer stored as it reports back."""
-
-    def __init__(self, rep: FileReport, batch: EventBatch, writer: StoreWriter, opts: ImportOptions) -> None:
-        self._rep = rep
-        self._batch = batch
-        self._add = batch.add
-        self._writer = writer
-        self._limit_n = opts.batch_records
-        self._limit_b = opts.batch_bytes
-        self._pending = 0
-        self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
-        self._table_rows = 0
-
-    def add(self, record: Record, size: int) -> None:
-        self._add(*record)
-        self._rep.records += 1
-        self._pending += size
-        if self._pending >= self._limit_b or len(self._batch) >= self._limit_n:
-            self._flush()
-
-    def add_tables(self, events: pa.Table, identifiers: pa.Table) -> None:
-        """Records already decoded and extracted (by a worker process); gathered
-        into appends of the usual size."""
-        self._rep.records += events.num_rows
-        self._tables.append((events, identifiers))
-        self._table_rows += events.num_rows
-        if self._table_rows >= self._limit_n:
-            self._flush()
-
-    def finish(self) -> None:
-        """Store the rest and wait until all of the file is stored."""
-        self._flush()
-        self._writer.wait_idle()
-        self._collect_done()
-
-    def _flush(self) -> None:
-        if len(self._batch):
-            events, ids = self._batch.tables()
-            self._batch.clear()
-            self._pending = 0
-            self._writer.submit(Job(events, ids))
-        if self._tables:
-            events = pa.concat_tables([e for e, _ in self._tables])
-            ids = pa.concat_tables([i for _, i in self._tables])
-            self._tables, self._table_rows = [], 0
-            self._writer.submit(Job(events, ids))
-        self._collect_done()
-
-    def _collect_done(self) -> None:
-        """Count what the writer stored (and let go of its tables)."""
-        if self._writer.error is not None:
-            raise self._writer.error
-        rep = self._rep
-        while True:
-            try:
-                job = self._writer.done.get_nowait()
-            except queue.Empty:
-                return
-            if job.result is not None:
-                rep.inserted += job.result.inserted
-            newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
-            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-                rep.newest_ts_ms = newest
 
 
 def import_files(
