@@ -36,7 +36,8 @@ BOOL = npt.NDArray[np.bool_]
 @dataclass
 class Frame:
     n: int
-    pk: pa.Table  # topic, partition, offset (row i = eid i)
+    partition: npt.NDArray[np.int32]
+    offset: I64
     h: U64  # hash(topic, partition, offset)
     ts: I64
     typ: I64  # code into types (sorted by name)
@@ -56,11 +57,18 @@ class Frame:
     names: list[str]
     id_vh: U64  # hash(value)
     id_num: BOOL  # value is all digits
-    id_value: pa.Array  # the value text (for labels)
+    id_value: pa.ChunkedArray  # the value text (for labels)
 
     @property
     def is_dup(self) -> BOOL:
         return self.dup_of >= 0
+
+    def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """(topic, partition, offset) of these events; topics dictionary-encoded."""
+        topic = pa.DictionaryArray.from_arrays(
+            pa.array(self.topic[eids].astype(np.int32)), pa.array(self.topics, pa.string())
+        )
+        return topic, pa.array(self.partition[eids]), pa.array(self.offset[eids])
 
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
@@ -86,73 +94,119 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
 
 
 def _u64(col: pa.ChunkedArray) -> U64:
-    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=np.uint64)
+    return np.asarray(col.to_numpy(), dtype=np.uint64)
 
 
 def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
-    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=dtype)
+    return np.asarray(col.to_numpy(), dtype=dtype)
+
+
+def _register_codes(con: duckdb.DuckDBPyConnection, table: str, column: str, values: list[str]) -> list[str]:
+    """A small ``name -> code`` table to join against (codes follow sorted order)."""
+    names = sorted(values)
+    con.register(table, pa.table({column: pa.array(names, pa.string()), "code": pa.array(range(len(names)))}))
+    return names
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
     scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
-    ev = query_arrow(
-        con,
+    row = con.execute(
         f"""
-        SELECT hash(e.topic, e.partition, e."offset") AS h, e.topic, e.partition, e."offset",
-               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, e.event_type, e.service,
-               coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
-               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau,
-               CASE WHEN e.event_id IS NOT NULL THEN hash(e.event_type, e.event_id)
-                    ELSE hash(e.event_type, e.payload, e.key) END AS dkey
+        SELECT coalesce(list(DISTINCT e.topic), []), coalesce(list(DISTINCT e.event_type), []),
+               coalesce(list(DISTINCT e.service), []), count(*) FILTER (WHERE e.event_id IS NULL)
         FROM log_events e {scope}
-        """,
-    )
-    n = ev.num_rows
-    h = _u64(ev.column("h"))
-    typ, types = _codes(ev.column("event_type"))
-    svc, services = _codes(ev.column("service"))
-    topic, topics = _codes(ev.column("topic"))
-    keys = pa.table({"h": arrow_u64(h), "eid": pa.array(np.arange(n, dtype=np.int64))})
-    con.register("_r_keys", keys)
+        """
+    ).fetchall()[0]
+    id_row = con.execute(
+        f"SELECT coalesce(list(DISTINCT i.name), []) FROM log_identifiers i {scope}"
+    ).fetchall()[0]
+    topics = _register_codes(con, "_r_c_topic", "topic", row[0])
+    types = _register_codes(con, "_r_c_type", "event_type", row[1])
+    services = _register_codes(con, "_r_c_svc", "service", row[2])
+    names = _register_codes(con, "_r_c_name", "name", id_row[0])
     try:
-        ids = query_arrow(
+        # Strings never leave DuckDB: types, services, topics and names come
+        # back as codes, ids as 64-bit hashes.
+        ev = query_arrow(
             con,
             f"""
-            SELECT k.eid, i.name, hash(i.value) AS vh, i.value
-            FROM log_identifiers i {scope}
-            JOIN _r_keys k ON k.h = hash(i.topic, i.partition, i."offset")
+            SELECT hash(e.topic, e.partition, e."offset") AS h, ct.code AS topic, e.partition, e."offset",
+                   coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, cy.code AS typ, cs.code AS svc,
+                   coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
+                   coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
+            FROM log_events e {scope}
+            JOIN _r_c_topic ct USING (topic) JOIN _r_c_type cy USING (event_type)
+            JOIN _r_c_svc cs USING (service)
             """,
         )
+        n = ev.num_rows
+        h = _u64(ev.column("h"))
+        con.register("_r_keys", pa.table({"h": arrow_u64(h), "eid": pa.array(np.arange(n, dtype=np.int64))}))
+        try:
+            ids = query_arrow(
+                con,
+                f"""
+                SELECT k.eid, cn.code AS name, hash(i.value) AS vh, i.value
+                FROM log_identifiers i {scope}
+                JOIN _r_keys k ON k.h = hash(i.topic, i.partition, i."offset")
+                JOIN _r_c_name cn USING (name)
+                """,
+            )
+            # Events without an event id: the payload and key decide whether
+            # two of them are the same event.
+            no_id = (
+                query_arrow(
+                    con,
+                    f"""
+                    SELECT k.eid, hash(e.event_type, e.payload, e.key) AS dkey
+                    FROM log_events e {scope}
+                    JOIN _r_keys k ON k.h = hash(e.topic, e.partition, e."offset")
+                    WHERE e.event_id IS NULL
+                    """,
+                )
+                if row[3]
+                else None
+            )
+        finally:
+            con.unregister("_r_keys")
     finally:
-        con.unregister("_r_keys")
-    id_eid = np.asarray(_np(ids.column("eid"), np.int64), dtype=np.int64)
-    id_name, names = _codes(ids.column("name"))
-    id_vh = _u64(ids.column("vh"))
-    values = ids.column("value").combine_chunks()
+        for t in ("_r_c_topic", "_r_c_type", "_r_c_svc", "_r_c_name"):
+            con.unregister(t)
+    values = ids.column("value")
+    typ = np.asarray(_np(ev.column("typ"), np.int64), dtype=np.int64)
+    eid_h = _u64(ev.column("eid_h"))
     frame = Frame(
         n=n,
-        pk=ev.select(["topic", "partition", "offset"]),
+        partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
+        offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
         h=h,
         ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
         typ=typ,
         types=types,
-        svc=svc,
+        svc=np.asarray(_np(ev.column("svc"), np.int64), dtype=np.int64),
         services=services,
-        topic=topic,
+        topic=np.asarray(_np(ev.column("topic"), np.int64), dtype=np.int64),
         topics=topics,
-        eid_h=_u64(ev.column("eid_h")),
+        eid_h=eid_h,
         has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
         cau_h=_u64(ev.column("cau_h")),
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
         dup_of=np.full(n, -1, dtype=np.int64),
-        id_eid=id_eid,
-        id_name=id_name,
+        id_eid=np.asarray(_np(ids.column("eid"), np.int64), dtype=np.int64),
+        id_name=np.asarray(_np(ids.column("name"), np.int64), dtype=np.int64),
         names=names,
-        id_vh=id_vh,
-        id_num=np.asarray(pc.ascii_is_decimal(values).fill_null(False).to_numpy(zero_copy_only=False)),
+        id_vh=_u64(ids.column("vh")),
+        id_num=np.asarray(pc.ascii_is_decimal(values).to_numpy(), dtype=np.bool_),
         id_value=values,
     )
-    frame.dup_of = _duplicates(con, frame, _u64(ev.column("dkey")))
+    del ev, ids
+    # The same event twice: same type and event id, or (no event id) same type,
+    # payload, key and identifiers.
+    dkey = mix(eid_h, typ.astype(np.uint64))
+    if no_id is not None:
+        rows = np.asarray(_np(no_id.column("eid"), np.int64), dtype=np.int64)
+        dkey[rows] = _u64(no_id.column("dkey"))
+    frame.dup_of = _duplicates(frame, dkey)
     return frame
 
 
@@ -171,7 +225,7 @@ def mix(a: U64, b: U64 | np.uint64) -> U64:
     return x
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
+def _duplicates(f: Frame, dkey: U64) -> I64:
     dup_of = np.full(f.n, -1, dtype=np.int64)
     if f.n == 0:
         return dup_of
@@ -182,18 +236,15 @@ def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
         acc = np.zeros(f.n, dtype=np.uint64)
         np.bitwise_xor.at(acc, f.id_eid[rows], mix(f.id_vh[rows], f.id_name[rows].astype(np.uint64)))
         dkey = np.where(no_id, mix(dkey, acc), dkey)
-    # Only keys seen more than once matter: find them with a hash aggregate.
-    con.register("_r_dkeys", pa.table({"k": arrow_u64(dkey)}))
-    try:
-        repeated = con.execute("SELECT k FROM _r_dkeys GROUP BY k HAVING count(*) > 1").fetchnumpy()["k"]
-    finally:
-        con.unregister("_r_dkeys")
-    if len(repeated) == 0:
+    # Only keys seen more than once matter (few): find them by sorting the keys.
+    srt = np.sort(dkey)
+    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
+    if repeated.size == 0:
         return dup_of
     cand = np.nonzero(
-        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(np.asarray(repeated))).to_numpy(zero_copy_only=False)
+        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated)).to_numpy(zero_copy_only=False)
     )[0]
-    gid = pc.dictionary_encode(arrow_u64(dkey[cand])).indices.to_numpy().astype(np.int64)
+    gid = np.searchsorted(repeated, dkey[cand])
     order_ = np.lexsort((f.h[cand], f.ts[cand], gid))  # earliest copy; ties by coordinates
     order = cand[order_]
     g = gid[order_]

@@ -129,7 +129,7 @@ def _masked(a: npt.NDArray[np.int64]) -> pa.Array:
 def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants: bool = True) -> None:
     """instance_events, variants, and the instances into the temp ``_r_inst_out``."""
     types = pa.array(f.types, pa.string())
-    last_pk = f.pk.take(pa.array(b.last))
+    last_topic, last_partition, last_offset = f.coordinates(b.last)
     inst = pa.table(
         {
             "instance_id": b.instance_id,
@@ -144,9 +144,9 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
             "first_type": types.take(pa.array(f.typ[b.first])),
             "last_type": types.take(pa.array(f.typ[b.last])),
             "last_service": pa.array(f.services, pa.string()).take(pa.array(f.svc[b.last])),
-            "last_topic": last_pk.column("topic").combine_chunks(),
-            "last_partition": last_pk.column("partition").combine_chunks(),
-            "last_offset": last_pk.column("offset").combine_chunks(),
+            "last_topic": last_topic,
+            "last_partition": last_partition,
+            "last_offset": last_offset,
             "types": _types_lists(f, b),
             "variant": pa.array(b.variant.astype(np.int32)),
         }
@@ -157,13 +157,13 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.execute("INSERT INTO _r_inst_out SELECT * FROM _r_inst_src")
     finally:
         con.unregister("_r_inst_src")
-    pk = f.pk.take(pa.array(b.m_eid))
+    topic, partition, offset = f.coordinates(b.m_eid)
     events = pa.table(
         {
             "instance_id": pa.DictionaryArray.from_arrays(pa.array(b.m_inst.astype(np.int32)), b.instance_id),
-            "topic": pk.column("topic").combine_chunks(),
-            "partition": pk.column("partition").combine_chunks(),
-            "offset": pk.column("offset").combine_chunks(),
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
             "seq": pa.array(b.m_seq.astype(np.int32)),
             "adj_ts_ms": b.m_adj,
             "skew_ms": b.m_skew,
