@@ -101,79 +101,88 @@ def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
     return np.asarray(col.to_numpy(), dtype=dtype)
 
 
-def _register_codes(con: duckdb.DuckDBPyConnection, table: str, column: str, values: list[str]) -> list[str]:
-    """A small ``name -> code`` table to join against (codes follow sorted order)."""
-    names = sorted(values)
-    con.register(table, pa.table({column: pa.array(names, pa.string()), "code": pa.array(range(len(names)))}))
-    return names
+def _coder(values: list[str], hashes: list[int]) -> tuple[list[str], U64, I64]:
+    """Sorted names, and a lookup from DuckDB's hash of a name to its code.
+
+    Mapping hashes to codes in numpy keeps the scan a plain, order-preserving
+    projection (a join with a code table would reorder the rows).
+    """
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    names = [values[i] for i in order]
+    h = np.array([hashes[i] for i in order], dtype=np.uint64)
+    by_hash = np.argsort(h)
+    return names, h[by_hash], by_hash.astype(np.int64)
+
+
+def _encode(col: pa.ChunkedArray, coder: tuple[list[str], U64, I64]) -> I64:
+    _names, sorted_h, code = coder
+    if sorted_h.size == 0:
+        return np.zeros(len(col), dtype=np.int64)
+    return code[np.searchsorted(sorted_h, _u64(col))]
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
     scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
-    row = con.execute(
+    combos = con.execute(
         f"""
-        SELECT coalesce(list(DISTINCT e.topic), []), coalesce(list(DISTINCT e.event_type), []),
-               coalesce(list(DISTINCT e.service), []), count(*) FILTER (WHERE e.event_id IS NULL)
+        SELECT DISTINCT e.topic, hash(e.topic), e.event_type, hash(e.event_type), e.service, hash(e.service)
         FROM log_events e {scope}
         """
-    ).fetchall()[0]
-    id_row = con.execute(
-        f"SELECT coalesce(list(DISTINCT i.name), []) FROM log_identifiers i {scope}"
-    ).fetchall()[0]
-    topics = _register_codes(con, "_r_c_topic", "topic", row[0])
-    types = _register_codes(con, "_r_c_type", "event_type", row[1])
-    services = _register_codes(con, "_r_c_svc", "service", row[2])
-    names = _register_codes(con, "_r_c_name", "name", id_row[0])
-    try:
-        # Strings never leave DuckDB: types, services, topics and names come
-        # back as codes, ids as 64-bit hashes.
-        ev = query_arrow(
+    ).fetchall()
+    counted = con.execute(f"SELECT count(*) FROM log_events e {scope} WHERE e.event_id IS NULL").fetchall()
+    named = con.execute(f"SELECT DISTINCT i.name, hash(i.name) FROM log_identifiers i {scope}").fetchall()
+
+    def coder(pairs: set[tuple[str, int]]) -> tuple[list[str], U64, I64]:
+        ordered = sorted(pairs)
+        return _coder([p[0] for p in ordered], [p[1] for p in ordered])
+
+    topic_c = coder({(c[0], c[1]) for c in combos})
+    type_c = coder({(c[2], c[3]) for c in combos})
+    svc_c = coder({(c[4], c[5]) for c in combos})
+    name_c = coder({(r[0], r[1]) for r in named})
+    # Strings stay in DuckDB: types, services, topics and names come back as
+    # hashes of a handful of names (coded here), ids as 64-bit hashes.
+    ev = query_arrow(
+        con,
+        f"""
+        SELECT hash(e.topic, e.partition, e."offset") AS h, hash(e.topic) AS topic, e.partition, e."offset",
+               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, hash(e.event_type) AS typ,
+               hash(e.service) AS svc,
+               coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
+               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
+        FROM log_events e {scope}
+        """,
+    )
+    n = ev.num_rows
+    h = _u64(ev.column("h"))
+    ids = query_arrow(
+        con,
+        f"""
+        SELECT hash(i.topic, i.partition, i."offset") AS h, hash(i.name) AS name, hash(i.value) AS vh, i.value
+        FROM log_identifiers i {scope}
+        """,
+    )
+    # Events without an event id: the payload and key decide whether two of
+    # them are the same event.
+    no_id = (
+        query_arrow(
             con,
             f"""
-            SELECT hash(e.topic, e.partition, e."offset") AS h, ct.code AS topic, e.partition, e."offset",
-                   coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, cy.code AS typ, cs.code AS svc,
-                   coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
-                   coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
-            FROM log_events e {scope}
-            JOIN _r_c_topic ct USING (topic) JOIN _r_c_type cy USING (event_type)
-            JOIN _r_c_svc cs USING (service)
+            SELECT hash(e.topic, e.partition, e."offset") AS h,
+                   hash(e.event_type, e.payload, e.key) AS dkey
+            FROM log_events e {scope} WHERE e.event_id IS NULL
             """,
         )
-        n = ev.num_rows
-        h = _u64(ev.column("h"))
-        con.register("_r_keys", pa.table({"h": arrow_u64(h), "eid": pa.array(np.arange(n, dtype=np.int64))}))
-        try:
-            ids = query_arrow(
-                con,
-                f"""
-                SELECT k.eid, cn.code AS name, hash(i.value) AS vh, i.value
-                FROM log_identifiers i {scope}
-                JOIN _r_keys k ON k.h = hash(i.topic, i.partition, i."offset")
-                JOIN _r_c_name cn USING (name)
-                """,
-            )
-            # Events without an event id: the payload and key decide whether
-            # two of them are the same event.
-            no_id = (
-                query_arrow(
-                    con,
-                    f"""
-                    SELECT k.eid, hash(e.event_type, e.payload, e.key) AS dkey
-                    FROM log_events e {scope}
-                    JOIN _r_keys k ON k.h = hash(e.topic, e.partition, e."offset")
-                    WHERE e.event_id IS NULL
-                    """,
-                )
-                if row[3]
-                else None
-            )
-        finally:
-            con.unregister("_r_keys")
-    finally:
-        for t in ("_r_c_topic", "_r_c_type", "_r_c_svc", "_r_c_name"):
-            con.unregister(t)
+        if counted[0][0]
+        else None
+    )
+    topics, types, services, names = topic_c[0], type_c[0], svc_c[0], name_c[0]
+    id_eid = _event_of(h, _u64(ids.column("h")))
+    if (id_eid < 0).any():  # identifiers of records outside the frame
+        ids = ids.filter(pa.array(id_eid >= 0))
+        id_eid = id_eid[id_eid >= 0]
     values = ids.column("value")
-    typ = np.asarray(_np(ev.column("typ"), np.int64), dtype=np.int64)
+    typ = _encode(ev.column("typ"), type_c)
     eid_h = _u64(ev.column("eid_h"))
     frame = Frame(
         n=n,
@@ -183,17 +192,17 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
         typ=typ,
         types=types,
-        svc=np.asarray(_np(ev.column("svc"), np.int64), dtype=np.int64),
+        svc=_encode(ev.column("svc"), svc_c),
         services=services,
-        topic=np.asarray(_np(ev.column("topic"), np.int64), dtype=np.int64),
+        topic=_encode(ev.column("topic"), topic_c),
         topics=topics,
         eid_h=eid_h,
         has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
         cau_h=_u64(ev.column("cau_h")),
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
         dup_of=np.full(n, -1, dtype=np.int64),
-        id_eid=np.asarray(_np(ids.column("eid"), np.int64), dtype=np.int64),
-        id_name=np.asarray(_np(ids.column("name"), np.int64), dtype=np.int64),
+        id_eid=id_eid,
+        id_name=_encode(ids.column("name"), name_c),
         names=names,
         id_vh=_u64(ids.column("vh")),
         id_num=np.asarray(pc.ascii_is_decimal(values).to_numpy(), dtype=np.bool_),
@@ -204,10 +213,34 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     # payload, key and identifiers.
     dkey = mix(eid_h, typ.astype(np.uint64))
     if no_id is not None:
-        rows = np.asarray(_np(no_id.column("eid"), np.int64), dtype=np.int64)
+        rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
     frame.dup_of = _duplicates(frame, dkey)
     return frame
+
+
+def _event_of(ev_h: U64, row_h: U64) -> I64:
+    """The event (position in ``ev_h``) of each row, by coordinate hash.
+
+    Collectors and importers append a batch's identifiers in the order of
+    its events, so the rows usually come as runs in event order: then a
+    linear check suffices. Otherwise a hash lookup.
+    """
+    if row_h.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(row_h[1:] != row_h[:-1]) + 1]
+    runs = row_h[starts]
+    lengths = np.diff(np.r_[starts, row_h.size])
+    if runs.size == ev_h.size and np.array_equal(runs, ev_h):
+        return np.repeat(np.arange(ev_h.size, dtype=np.int64), lengths)
+    if runs.size < ev_h.size:
+        has = np.flatnonzero(
+            pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs)).to_numpy(zero_copy_only=False)
+        )
+        if has.size == runs.size and np.array_equal(ev_h[has], runs):
+            return np.repeat(has.astype(np.int64), lengths)
+    idx = pc.index_in(arrow_u64(row_h), value_set=arrow_u64(ev_h)).fill_null(-1)
+    return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def arrow_u64(a: U64) -> pa.Array:

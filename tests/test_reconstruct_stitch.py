@@ -123,7 +123,9 @@ def test_weak_trap_found_by_being_coarser_than_the_order_id(db_path: Path) -> No
         customer = f"cus-{i // 2}" if i < 20 else f"cus-{i}"  # ten customers with two orders
         t = T0 + i * 1000
         log.event("orders", "OrderCreated", t, service="o", orderId=f"ord-{i}", customerId=customer)
-        log.event("payments", "PaymentCompleted", t + 50, service="p", orderId=f"ord-{i}", customerId=customer)
+        log.event(
+            "payments", "PaymentCompleted", t + 50, service="p", orderId=f"ord-{i}", customerId=customer
+        )
         log.event("orders", "OrderCompleted", t + 90, service="o", orderId=f"ord-{i}")
     log.store(db_path)
     with Store.open(db_path) as s:
