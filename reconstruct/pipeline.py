@@ -79,20 +79,34 @@ class RebuildStats:
 
 
 # -- "now" and staleness ---------------------------------------------------
-def default_now(con: duckdb.DuckDBPyConnection) -> int:
-    """Newest event time for imported logs, wall clock otherwise."""
+@dataclass(frozen=True)
+class _LogFacts:
+    events: int
+    newest_ingested: int | None
+    newest_ts: int | None
+    all_imported: bool
+
+
+def _facts(con: duckdb.DuckDBPyConnection) -> _LogFacts:
     row = con.execute(
-        "SELECT bool_and(source LIKE 'import:%'), max(coalesce(ts_ms, event_time_ms)) FROM log_events"
-    ).fetchone()
-    if row and row[0] and row[1] is not None:
-        return int(row[1])
+        "SELECT count(*), max(ingested_ms), max(coalesce(ts_ms, event_time_ms)), "
+        "bool_and(starts_with(source, 'import:')) FROM log_events"
+    ).fetchall()[0]
+    return _LogFacts(int(row[0]), row[1], row[2], bool(row[3]))
+
+
+def _now(facts: _LogFacts) -> int:
+    if facts.all_imported and facts.newest_ts is not None:
+        return int(facts.newest_ts)
     return int(time.time() * 1000)
 
 
-def fingerprint(store: Store, config: ChoreoConfig) -> str:
-    """Changes when the raw log or the config changes."""
-    ensure_log_views(store)
-    row = store.con.execute("SELECT count(*), max(ingested_ms) FROM log_events").fetchone()
+def default_now(con: duckdb.DuckDBPyConnection) -> int:
+    """Newest event time for imported logs, wall clock otherwise."""
+    return _now(_facts(con))
+
+
+def _fingerprint(store: Store, config: ChoreoConfig, facts: _LogFacts) -> str:
     dbs = ",".join(
         str(r[0])
         for r in store.con.execute(
@@ -100,7 +114,13 @@ def fingerprint(store: Store, config: ChoreoConfig) -> str:
         ).fetchall()
     )
     cfg = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
-    return f"{row[0] if row else 0}:{row[1] if row else 0}:{cfg}:{dbs}"
+    return f"{facts.events}:{facts.newest_ingested or 0}:{cfg}:{dbs}"
+
+
+def fingerprint(store: Store, config: ChoreoConfig) -> str:
+    """Changes when the raw log or the config changes."""
+    ensure_log_views(store)
+    return _fingerprint(store, config, _facts(store.con))
 
 
 def is_stale(store: Store, config: ChoreoConfig) -> bool:
@@ -207,8 +227,9 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     cfg = config or ChoreoConfig()
     con = store.con
     ensure_log_views(store)
-    now = default_now(con) if now_ms is None else int(now_ms)
-    fp = fingerprint(store, cfg)
+    facts = _facts(con)
+    now = _now(facts) if now_ms is None else int(now_ms)
+    fp = _fingerprint(store, cfg, facts)
     f = load_frame(con)
     stats = analyse_keys(con, f, cfg.reconstruct)
     eid, link = link_keys(f, stats)
@@ -216,7 +237,6 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
     wfs = learn(con, f, b, cfg, now)
-    wm = con.execute("SELECT max(ingested_ms) FROM log_events").fetchone()
     try:
         with store.transaction():
             recreate_derived(con)
@@ -227,7 +247,7 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
             con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
             store.set_meta(META_FINGERPRINT, fp)
             store.set_meta(META_NOW, str(now))
-            store.set_meta(META_WATERMARK, str(wm[0] if wm and wm[0] is not None else 0))
+            store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
             store.set_meta(META_FULL_EVENTS, str(f.n))
     finally:
         con.execute("DROP TABLE IF EXISTS _r_inst_out")
