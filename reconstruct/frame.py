@@ -101,53 +101,40 @@ def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
     return np.asarray(col.to_numpy(), dtype=dtype)
 
 
-def _coder(values: list[str], hashes: list[int]) -> tuple[list[str], U64, I64]:
-    """Sorted names, and a lookup from DuckDB's hash of a name to its code.
-
-    Mapping hashes to codes in numpy keeps the scan a plain, order-preserving
-    projection (a join with a code table would reorder the rows).
-    """
-    order = sorted(range(len(values)), key=lambda i: values[i])
-    names = [values[i] for i in order]
-    h = np.array([hashes[i] for i in order], dtype=np.uint64)
-    by_hash = np.argsort(h)
-    return names, h[by_hash], by_hash.astype(np.int64)
+def _enum(values: list[str]) -> str:
+    """An inline ENUM type of these (sorted) values; codes follow their order."""
+    if not values:
+        return "VARCHAR"
+    return "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
 
 
-def _encode(col: pa.ChunkedArray, coder: tuple[list[str], U64, I64]) -> I64:
-    _names, sorted_h, code = coder
-    if sorted_h.size == 0:
+def _enum_codes(col: pa.ChunkedArray) -> I64:
+    if col.num_chunks == 0 or not pa.types.is_dictionary(col.type):
         return np.zeros(len(col), dtype=np.int64)
-    return code[np.searchsorted(sorted_h, _u64(col))]
+    return np.concatenate([c.indices.to_numpy().astype(np.int64) for c in col.chunks])
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
     scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
     combos = con.execute(
-        f"""
-        SELECT DISTINCT e.topic, hash(e.topic), e.event_type, hash(e.event_type), e.service, hash(e.service)
-        FROM log_events e {scope}
-        """
+        f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
     ).fetchall()
     counted = con.execute(f"SELECT count(*) FROM log_events e {scope} WHERE e.event_id IS NULL").fetchall()
-    named = con.execute(f"SELECT DISTINCT i.name, hash(i.name) FROM log_identifiers i {scope}").fetchall()
-
-    def coder(pairs: set[tuple[str, int]]) -> tuple[list[str], U64, I64]:
-        ordered = sorted(pairs)
-        return _coder([p[0] for p in ordered], [p[1] for p in ordered])
-
-    topic_c = coder({(c[0], c[1]) for c in combos})
-    type_c = coder({(c[2], c[3]) for c in combos})
-    svc_c = coder({(c[4], c[5]) for c in combos})
-    name_c = coder({(r[0], r[1]) for r in named})
+    names = sorted(
+        {str(r[0]) for r in con.execute(f"SELECT DISTINCT i.name FROM log_identifiers i {scope}").fetchall()}
+    )
+    topics = sorted({str(c[0]) for c in combos})
+    types = sorted({str(c[1]) for c in combos})
+    services = sorted({str(c[2]) for c in combos})
     # Strings stay in DuckDB: types, services, topics and names come back as
-    # hashes of a handful of names (coded here), ids as 64-bit hashes.
+    # ENUM codes (in sorted order: an order-preserving cast, where a join with
+    # a code table would reorder the rows), ids as 64-bit hashes.
     ev = query_arrow(
         con,
         f"""
-        SELECT hash(e.topic, e.partition, e."offset") AS h, hash(e.topic) AS topic, e.partition, e."offset",
-               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, hash(e.event_type) AS typ,
-               hash(e.service) AS svc,
+        SELECT hash(e.topic, e.partition, e."offset") AS h, e.topic::{_enum(topics)} AS topic,
+               e.partition, e."offset", coalesce(e.ts_ms, e.event_time_ms, 0) AS ts,
+               e.event_type::{_enum(types)} AS typ, e.service::{_enum(services)} AS svc,
                coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
                coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
         FROM log_events e {scope}
@@ -158,7 +145,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     ids = query_arrow(
         con,
         f"""
-        SELECT hash(i.topic, i.partition, i."offset") AS h, hash(i.name) AS name, hash(i.value) AS vh, i.value
+        SELECT hash(i.topic, i.partition, i."offset") AS h, i.name::{_enum(names)} AS name,
+               hash(i.value) AS vh, i.value
         FROM log_identifiers i {scope}
         """,
     )
@@ -176,13 +164,12 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         if counted[0][0]
         else None
     )
-    topics, types, services, names = topic_c[0], type_c[0], svc_c[0], name_c[0]
     id_eid = _event_of(h, _u64(ids.column("h")))
     if (id_eid < 0).any():  # identifiers of records outside the frame
         ids = ids.filter(pa.array(id_eid >= 0))
         id_eid = id_eid[id_eid >= 0]
     values = ids.column("value")
-    typ = _encode(ev.column("typ"), type_c)
+    typ = _enum_codes(ev.column("typ"))
     eid_h = _u64(ev.column("eid_h"))
     frame = Frame(
         n=n,
@@ -192,9 +179,9 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
         typ=typ,
         types=types,
-        svc=_encode(ev.column("svc"), svc_c),
+        svc=_enum_codes(ev.column("svc")),
         services=services,
-        topic=_encode(ev.column("topic"), topic_c),
+        topic=_enum_codes(ev.column("topic")),
         topics=topics,
         eid_h=eid_h,
         has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
@@ -202,7 +189,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
         dup_of=np.full(n, -1, dtype=np.int64),
         id_eid=id_eid,
-        id_name=_encode(ids.column("name"), name_c),
+        id_name=_enum_codes(ids.column("name")),
         names=names,
         id_vh=_u64(ids.column("vh")),
         id_num=np.asarray(pc.ascii_is_decimal(values).to_numpy(), dtype=np.bool_),
