@@ -63,6 +63,14 @@ class Frame:
     def is_dup(self) -> BOOL:
         return self.dup_of >= 0
 
+    def drop_identifiers(self) -> None:
+        """Free the identifier rows (the bulk of the frame) once stitched and labelled."""
+        self.id_eid = np.zeros(0, dtype=np.int64)
+        self.id_name = np.zeros(0, dtype=np.int64)
+        self.id_vh = np.zeros(0, dtype=np.uint64)
+        self.id_num = np.zeros(0, dtype=np.bool_)
+        self.id_value = pa.chunked_array([], pa.string())
+
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
         topic = pa.DictionaryArray.from_arrays(

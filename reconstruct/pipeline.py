@@ -5,7 +5,9 @@ API (used by the CLI, ``choreo tail`` and the demo)::
     from reconstruct.pipeline import rebuild, update, judge, LiveReconstructor
     stats = rebuild(store, config, now_ms=None)   # everything, from scratch
     stats = update(store, config, now_ms=None)    # live: only the touched instances
+    stats = update(store, config, keys=[("orders", 0, 4711)])   # ... or exactly these new records
     judge(store, config, now_ms)                  # re-judge open instances at a new "now"
+    live = LiveReconstructor(store, config); live.tick()   # the live loop's one call
 
 ``rebuild`` fills all derived tables (instances, instance_events, model_*,
 variants, stuck, identifier_stats) from the raw ones, replacing what was
@@ -15,6 +17,11 @@ events stored since the last rebuild/update touch (found through the
 model, and re-judges every open instance against ``now``. ``LiveReconstructor``
 wraps both for a live loop: it updates on each tick and relearns the model
 with a full rebuild when the log has grown by a quarter since the last one.
+Between full rebuilds the model (terminal types, latencies, variants) is
+the one learned last; instances, statuses and the stuck list are current.
+When a collector writes the same store from another thread, give
+reconstruction its own connection: ``Store(store.con.cursor(), store.path,
+read_only=False)`` (DuckDB serialises the two writers' transactions).
 
 "now": ``now_ms`` when given; else the newest event time when every event
 came from an import (a dump is judged as of when it was taken); else the
@@ -236,6 +243,10 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     parent = parents(f)
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
+    duplicates = int(f.is_dup[comp >= 0].sum())
+    # Peak memory: what stitching needed is not needed to learn and write.
+    del eid, link, comp, parent
+    f.drop_identifiers()
     wfs = learn(con, f, b, cfg, now)
     try:
         with store.transaction():
@@ -253,7 +264,6 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
         con.execute("DROP TABLE IF EXISTS _r_inst_out")
         con.execute("DROP TABLE IF EXISTS _r_eval")
     n = f.n
-    duplicates = int(f.is_dup[comp >= 0].sum())
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"
     ).fetchone()
