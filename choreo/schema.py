@@ -218,6 +218,16 @@ DERIVED_DDL = [
         now_ms BIGINT                  -- the "now" it was judged against
     )
     """,
+    # Which instance carries which identifier value, written sorted by
+    # hash(value) so that a search reads one row group (see reconstruct/instance_keys.py).
+    """
+    CREATE TABLE IF NOT EXISTS instance_keys (
+        key_hash UBIGINT NOT NULL,     -- DuckDB's hash(value)
+        value VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        instance_id VARCHAR NOT NULL
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS identifier_stats (
         name VARCHAR PRIMARY KEY,

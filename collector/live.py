@@ -67,6 +67,8 @@ _FATAL_AT_START = {
     KafkaError.GROUP_AUTHORIZATION_FAILED,
     KafkaError.CLUSTER_AUTHORIZATION_FAILED,
 }
+# Commit errors meaning the partitions moved on: nothing to retry.
+_SUPERSEDED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS}
 _QUIET_BEFORE_RESTORED = 5.0  # seconds without connection errors before "restored"
 _STILL_DOWN_EVERY = 30.0
 
@@ -118,6 +120,7 @@ def open_consumer(
     settings: CollectSettings,
     on_error: Callable[[KafkaError], None],
     fatal: Callable[[], KafkaError | None],
+    on_commit: Callable[[KafkaError | None, list[TopicPartition]], None] | None = None,
 ) -> Consumer:
     """A consumer for ``settings`` that has reached the cluster.
 
@@ -134,6 +137,8 @@ def open_consumer(
 
     conf = settings.consumer_config()
     conf["error_cb"] = error_cb
+    if on_commit is not None:
+        conf["on_commit"] = on_commit
     conf["logger"] = _KafkaLog(logging.getLogger("choreo.librdkafka"))
     try:
         consumer = Consumer(conf)
@@ -210,6 +215,7 @@ class Collector:
         self._writer: StoreWriter | None = None
         self._in_flight = 0  # batches handed to the writer, not yet reported done
         self._next_commit_try = 0.0
+        self._committing: dict[TP, int] | None = None  # an asynchronous commit under way
 
     # -- public -----------------------------------------------------------
     def run(self, stop: Any) -> CollectStats:
@@ -258,7 +264,7 @@ class Collector:
 
     # -- set-up -----------------------------------------------------------
     def _connect(self) -> Consumer:
-        return open_consumer(self.settings, self._on_error, lambda: self._fatal)
+        return open_consumer(self.settings, self._on_error, lambda: self._fatal, self._on_commit)
 
     def _close(self, consumer: Consumer) -> None:
         try:
@@ -296,7 +302,7 @@ class Collector:
                 self._flush()
             self._drain_done()
             if self._pending_commit and now >= self._next_commit_try:
-                self._commit()
+                self._commit(sync=False)
             if sampler is not None:
                 self._drain_samples(sampler)
             if self._down_since is not None:
@@ -313,7 +319,7 @@ class Collector:
 
     def _idle(self, now: float, last_record: float, t0: float) -> bool:
         assert self.settings.until_idle is not None
-        if self._batch or self._pending_commit or self._in_flight:
+        if self._batch or self._pending_commit or self._in_flight or self._committing is not None:
             return False
         # The idle clock starts once the group gave us partitions (joining can take seconds).
         since = max(last_record, self._first_assignment or t0)
@@ -410,37 +416,75 @@ class Collector:
             text = " ".join(str(err).split())
             raise StoreError(f"cannot write {self.store.path}: {text}") from err
 
-    def _commit(self) -> None:
-        """Commit stored offsets for partitions we still own (synchronously)."""
+    def _commit(self, sync: bool = True) -> None:
+        """Commit stored offsets for partitions we still own.
+
+        In the loop commits are asynchronous (one at a time): a commit caught
+        by a broker going down can wait for a request timeout, and the loop
+        must keep reporting and answering signals meanwhile. Before
+        partitions move and at the end, commits are synchronous.
+        """
         consumer = self._consumer
-        if consumer is None or not self._pending_commit:
+        if consumer is None:
+            return
+        if self._committing is not None:
+            if not sync:
+                return  # the previous one is still under way; these offsets go next
+            # A synchronous commit covers the asynchronous one's offsets too;
+            # that one's late answer is then ignored.
+            for tp, off in self._committing.items():
+                self._pending_commit[tp] = max(off, self._pending_commit.get(tp, 0))
+            self._committing = None
+        if not self._pending_commit:
             return
         owned = {tp: off for tp, off in self._pending_commit.items() if tp in self._assigned}
-        self._pending_commit = owned
+        self._pending_commit = {}
         if not owned:
             return
-        try:
-            consumer.commit(
-                offsets=[TopicPartition(t, p, off) for (t, p), off in owned.items()], asynchronous=False
-            )
-        except KafkaException as exc:
-            err = exc.args[0]
-            self.stats.commit_failures += 1
-            self._next_commit_try = time.monotonic() + 1.0
-            code = err.code() if isinstance(err, KafkaError) else None
-            text = err.str() if isinstance(err, KafkaError) else str(err)
-            if code in (KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID):
-                # A rebalance is under way; the partitions' next owner replays
-                # from the previous commit and the store absorbs the replay.
-                log.info("commit superseded by a rebalance %s", kv(error=text))
-                self._pending_commit.clear()
-            else:
-                log.info("commit deferred %s", kv(error=text))
+        offsets = [TopicPartition(t, p, off) for (t, p), off in owned.items()]
+        if not sync:
+            self._committing = owned
+            consumer.commit(offsets=offsets, asynchronous=True)
             return
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            self._commit_failed(exc.args[0], owned)
+            return
+        self._committed()
+
+    def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
+        owned = self._committing
+        if owned is None:
+            return  # a synchronous commit: handled where it was made
+        self._committing = None
+        if err is None:
+            self._committed()
+        else:
+            self._commit_failed(err, owned)
+
+    def _committed(self) -> None:
         self.stats.commits += 1
-        self._pending_commit.clear()
         if self._down_since is not None:
             self._maybe_restored(time.monotonic())
+
+    def _commit_failed(self, err: object, owned: dict[TP, int]) -> None:
+        self.stats.commit_failures += 1
+        self._next_commit_try = time.monotonic() + 1.0
+        code = err.code() if isinstance(err, KafkaError) else None
+        text = err.str() if isinstance(err, KafkaError) else str(err)
+        if code in (
+            KafkaError.ILLEGAL_GENERATION,
+            KafkaError.UNKNOWN_MEMBER_ID,
+            KafkaError.REBALANCE_IN_PROGRESS,
+        ):
+            # A rebalance is under way; the partitions' next owner replays
+            # from the previous commit and the store absorbs the replay.
+            log.info("commit superseded by a rebalance %s", kv(error=text))
+            return
+        log.info("commit deferred %s", kv(error=text))
+        for tp, off in owned.items():  # retried with (or superseded by) newer offsets
+            self._pending_commit[tp] = max(off, self._pending_commit.get(tp, 0))
 
     # -- callbacks (served inside consume/close, on this thread) -----------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:

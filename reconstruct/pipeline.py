@@ -53,6 +53,7 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame
+from reconstruct.instance_keys import write_instance_keys
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
@@ -203,6 +204,7 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
+    write_instance_keys(con, f, b)
     if not with_variants:
         return
     variants = pa.table(
@@ -442,6 +444,7 @@ def update(
                 con.execute(
                     "DELETE FROM instance_events WHERE instance_id IN (SELECT instance_id FROM _r_aff)"
                 )
+                con.execute("DELETE FROM instance_keys WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 _write(con, f, b, with_variants=False)
                 _variant_ranks(con)

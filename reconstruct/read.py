@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from choreo.store import Store
+from reconstruct.instance_keys import META_HASH_PROBE, hash_probe
 from reconstruct.keys import KeyStat, load_key_stats
 from reconstruct.log import ensure_log_views
 
@@ -170,21 +171,55 @@ def has_derived(store: Store) -> bool:
     return bool(row and row[0])
 
 
-def _search_clause(text: str) -> tuple[str, list[object]]:
-    """instances matching an instance id, label, identifier value or name=value."""
+def _has_instance_keys(store: Store) -> bool:
+    """instance_keys is there and hashed the way this DuckDB hashes."""
+    probe = store.get_meta(META_HASH_PROBE)
+    return probe is not None and probe == hash_probe(store.con)
+
+
+# A search names at most this many instances (a trap value such as a
+# customer id names many; the first ones are enough to page through).
+MAX_SEARCH_HITS = 10_000
+
+
+def search_ids(store: Store, text: str, limit: int = MAX_SEARCH_HITS) -> list[str]:
+    """Instances that ``text`` names: an instance id, a label, an identifier
+    value (``4711``) or ``name=value`` (``orderId=4711``)."""
+    text = text.strip()
     name, sep, value = text.partition("=")
-    base = (
-        "SELECT ie.instance_id FROM log_identifiers i "
-        'JOIN instance_events ie USING (topic, partition, "offset") WHERE '
-    )
-    if sep and name and value:
-        ident = base + "i.name = ? AND i.value = ?"
-        params: list[object] = [name, value]
+    by_name = bool(sep and name and value)
+    if _has_instance_keys(store):
+        # instance_keys is sorted by the value's hash: a lookup reads one row
+        # group, however large the log. A label is one of its name=value pairs.
+        sql = (
+            "SELECT instance_id FROM instances WHERE instance_id = ? "
+            "UNION SELECT instance_id FROM instance_keys WHERE key_hash = hash(?::VARCHAR) AND value = ?"
+        )
+        params: list[object] = [text, value, value] if by_name else [text, text, text]
+        if by_name:
+            sql += " AND name = ?"
+            params.append(name)
     else:
-        ident = base + "i.value = ?"
-        params = [text]
-    clause = f"(instance_id = ? OR label = ? OR instance_id IN ({ident}))"
-    return clause, [text, text, *params]
+        ident = (
+            "SELECT ie.instance_id FROM log_identifiers i "
+            'JOIN instance_events ie USING (topic, partition, "offset") WHERE '
+        )
+        if by_name:
+            ident += "i.name = ? AND i.value = ?"
+            params = [text, text, name, value]
+        else:
+            ident += "i.value = ?"
+            params = [text, text, text]
+        sql = f"SELECT instance_id FROM instances WHERE instance_id = ? OR label = ? UNION {ident}"
+    rows = store.con.execute(f"{sql} LIMIT ?", [*params, int(limit)]).fetchall()
+    return [str(r[0]) for r in rows]
+
+
+def _ids_clause(ids: list[str]) -> tuple[str, list[object]]:
+    if len(ids) <= 1000:
+        # Explicit equalities prune by the zone maps of instance_id.
+        return f"instance_id IN ({', '.join('?' * len(ids))})", list(ids)
+    return "list_contains(?, instance_id)", [ids]
 
 
 def instances_page(
@@ -210,7 +245,10 @@ def instances_page(
         where.append("workflow = ?")
         params.append(workflow)
     if search:
-        clause, p = _search_clause(search.strip())
+        ids = search_ids(store, search)
+        if not ids:
+            return Page([], 0, offset, limit)
+        clause, p = _ids_clause(ids)
         where.append(clause)
         params += p
     cond = " AND ".join(where) or "true"
@@ -228,9 +266,12 @@ def instances_page(
 
 
 def find_instances(store: Store, text: str, limit: int = 20) -> list[str]:
-    """Instance ids that ``text`` names (see ``_search_clause``), most recent first."""
+    """Instance ids that ``text`` names (see ``search_ids``), most recent first."""
     ensure_log_views(store)
-    clause, params = _search_clause(text.strip())
+    ids = search_ids(store, text)
+    if not ids:
+        return []
+    clause, params = _ids_clause(ids)
     rows = store.con.execute(
         f"SELECT instance_id FROM instances WHERE {clause} ORDER BY start_ms DESC LIMIT ?",
         [*params, int(limit)],
@@ -281,9 +322,12 @@ def stuck_list(
     """Stuck instances, most overdue first."""
     cond, params = ("s.workflow = ?", [workflow]) if workflow else ("true", [])
     lim = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
+    # The page is cut from `stuck` before the join: a few label lookups, not
+    # a join of every stuck instance with every instance.
+    order = "s.overdue_ms DESC NULLS LAST, s.instance_id"
     rows = store.con.execute(
-        f"SELECT {_STUCK_COLS} FROM stuck s JOIN instances i USING (instance_id) WHERE {cond} "
-        f"ORDER BY s.overdue_ms DESC NULLS LAST, s.instance_id{lim}",
+        f"SELECT {_STUCK_COLS} FROM (SELECT * FROM stuck s WHERE {cond} ORDER BY {order}{lim}) s "
+        f"JOIN instances i USING (instance_id) ORDER BY {order}",
         params,
     ).fetchall()
     return [_stuck(r) for r in rows]
@@ -297,24 +341,19 @@ def stuck_for(store: Store, instance_id: str) -> StuckInfo | None:
     return None if r is None else _stuck(r)
 
 
-def instance_detail(store: Store, instance_id: str) -> InstanceDetail | None:
-    """One instance: its events in causal order with everything needed to show them."""
+def instance_detail(
+    store: Store, instance_id: str, *, with_identifiers: bool = True
+) -> InstanceDetail | None:
+    """One instance: its events in causal order with everything needed to show them.
+
+    ``with_identifiers=False`` leaves each event's identifiers (and the
+    instance's) empty, for callers that fetch them per event on demand
+    (``event_identifiers``): on a large log that is most of the cost."""
     ensure_log_views(store)
     inst = get_instance(store, instance_id)
     if inst is None:
         return None
-    rows = store.con.execute(
-        """
-        SELECT ie.seq, ie.topic, ie.partition, ie."offset", e.event_type, e.service, e.ts_ms,
-               ie.adj_ts_ms, ie.skew_ms, ie.parent_seq, ie.duplicate_of_seq, e.event_id,
-               e.causation_id, e.trace_id, e.key, e.headers, e.payload, e.payload_kind,
-               (SELECT list([i.name, i.value] ORDER BY i.name, i.value) FROM log_identifiers i
-                WHERE i.topic = ie.topic AND i.partition = ie.partition AND i."offset" = ie."offset") AS ids
-        FROM instance_events ie JOIN log_events e USING (topic, partition, "offset")
-        WHERE ie.instance_id = ? ORDER BY ie.seq
-        """,
-        [instance_id],
-    ).fetchall()
+    rows = _timeline_rows(store, instance_id, with_identifiers)
     events: list[TimelineEvent] = []
     prev: int | None = None
     seen: dict[tuple[str, str], None] = {}
@@ -353,6 +392,90 @@ def instance_detail(store: Store, instance_id: str) -> InstanceDetail | None:
             )
         )
     return InstanceDetail(inst, events, stuck_for(store, instance_id), list(seen))
+
+
+# Up to this many events, an instance's records are fetched by their keys
+# (each lookup reads a row group or two); beyond, one join over the log is cheaper.
+_POINT_LOOKUPS = 500
+
+
+def _timeline_rows(store: Store, instance_id: str, with_identifiers: bool) -> list[tuple[Any, ...]]:
+    """The instance's events in ``seq`` order, joined with their records and identifiers."""
+    members = store.con.execute(
+        'SELECT seq, topic, partition, "offset", adj_ts_ms, skew_ms, parent_seq, duplicate_of_seq '
+        "FROM instance_events WHERE instance_id = ? ORDER BY seq",
+        [instance_id],
+    ).fetchall()
+    if not members:
+        return []
+    keys = [(str(m[1]), int(m[2]), int(m[3])) for m in members]
+    if len(members) <= _POINT_LOOKUPS:
+        # OR-ed key equalities prune by the zone maps of (topic, partition, offset).
+        cond = " OR ".join('(topic = ? AND partition = ? AND "offset" = ?)' for _ in keys)
+        flat = [x for k in keys for x in k]
+        src = f"FROM log_events WHERE {cond}"
+        id_src = f"FROM log_identifiers WHERE {cond}"
+    else:
+        flat = [instance_id]
+        mine = (
+            'SEMI JOIN (SELECT topic, partition, "offset" FROM instance_events WHERE instance_id = ?) '
+            'USING (topic, partition, "offset")'
+        )
+        src = f"FROM log_events {mine}"
+        id_src = f"FROM log_identifiers {mine}"
+    records = {
+        (str(r[0]), int(r[1]), int(r[2])): r[3:]
+        for r in store.con.execute(
+            'SELECT topic, partition, "offset", event_type, service, ts_ms, event_id, causation_id, '
+            f"trace_id, key, headers, payload, payload_kind {src}",
+            flat,
+        ).fetchall()
+    }
+    ids: dict[tuple[str, int, int], list[list[str]]] = {}
+    if with_identifiers:
+        for t, p, o, name, value in store.con.execute(
+            f'SELECT topic, partition, "offset", name, value {id_src} ORDER BY name, value', flat
+        ).fetchall():
+            ids.setdefault((str(t), int(p), int(o)), []).append([str(name), str(value)])
+    rows = []
+    for m, key in zip(members, keys, strict=True):
+        rec = records.get(key)
+        if rec is None:
+            continue  # a record of another shard that is not attached now
+        etype, service, ts_ms, event_id, causation_id, trace_id, rkey, headers, payload, kind = rec
+        rows.append(
+            (
+                m[0],
+                *key,
+                etype,
+                service,
+                ts_ms,
+                m[4],
+                m[5],
+                m[6],
+                m[7],
+                event_id,
+                causation_id,
+                trace_id,
+                rkey,
+                headers,
+                payload,
+                kind,
+                ids.get(key),
+            )
+        )
+    return rows
+
+
+def event_identifiers(store: Store, topic: str, partition: int, offset: int) -> list[tuple[str, str]]:
+    """The identifiers one event carries, by its key."""
+    ensure_log_views(store)
+    rows = store.con.execute(
+        'SELECT name, value FROM log_identifiers WHERE topic = ? AND partition = ? AND "offset" = ? '
+        "ORDER BY name, value",
+        [topic, partition, offset],
+    ).fetchall()
+    return [(str(n), str(v)) for n, v in rows]
 
 
 def workflow_counts(store: Store) -> dict[str, dict[str, int]]:

@@ -40,7 +40,7 @@ def test_brokers_down_and_up_lose_and_double_nothing(
         for i in range(300, 600):
             producer.produce(topic, key=f"o-{i}".encode(), value=_value(i))
         producer.poll(0)
-        wait_for(lambda: run.collector.stats.outages >= 1, timeout=60, what="collector noticed the outage")
+        wait_for(lambda: run.collector.stats.outages >= 1, timeout=60, what="the collector noticed")
         wait_for(
             lambda: any(p.connected is False for p in run.progress) or len(down) < 3,
             what="progress shows disconnected",

@@ -68,3 +68,11 @@ def test_importing_twice_stores_each_record_once(tmp_path: Path) -> None:
 def test_empty_file(tmp_path: Path) -> None:
     run = ok("import", "--db", tmp_path / "s.duckdb", write(tmp_path / "empty.json", [b"\n"]))
     assert "empty.json (empty): 0 records, 0 new" in run.out
+
+
+def test_progress_bar_on_stderr(tmp_path: Path) -> None:
+    run = ok("import", "--progress", "--db", tmp_path / "s.duckdb", write(tmp_path / "d.json", LINES))
+    assert "d.json" in run.err and "events/s" in run.err
+    assert "events/s" not in run.out  # stdout keeps only the summary
+    quiet = ok("import", "--db", tmp_path / "s.duckdb", write(tmp_path / "d.json", LINES))
+    assert quiet.err == ""  # small file, not a terminal: no bar

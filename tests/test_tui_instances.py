@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from tests.tui_fixtures import FixtureStore, mixed  # noqa: F401
-from tests.tui_helpers import overview_ready, wait_shown, wait_until
+from tests.tui_helpers import overview_ready, screen_text, wait_shown, wait_until
 from tui.app import make_app
 from tui.data.models import InstanceQuery, SortKey
 from tui.messages import OpenInstance
@@ -37,6 +37,17 @@ async def test_stuck_filter_shows_exactly_the_stuck_instances(mixed: FixtureStor
             assert rows and all("! stuck" in line for line in rows)
             shown = {label.split("=", 1)[1] for label in _labels(app)}
             assert shown == truth_stuck
+            # The same through the pickers: any status, then stuck again and a workflow.
+            await pilot.press("f", "home", "enter")
+            await wait_until(pilot, lambda: screen.query_state.status is None, what="any status")
+            await pilot.press("f", "end", "enter")
+            await wait_until(pilot, lambda: screen.query_state.status == "stuck", what="stuck picked")
+            await pilot.press("w", "down", "enter")
+            await wait_until(pilot, lambda: screen.query_state.workflow is not None, what="workflow picked")
+            wf = screen.query_state.workflow
+            n = sum(1 for i in mixed.truth["instances"] if i["outcome"] == "stuck" and i["workflow"] == wf)
+            await wait_shown(pilot, f"of {n} ·")
+            assert f"workflow: {wf}" in screen_text(app)
 
 
 async def test_search_finds_an_instance_by_a_shipment_id_only_one_event_carries(

@@ -12,7 +12,7 @@ import pytest
 from choreo.store import Store
 from collector.extract import Extractor
 from collector.live import Collector
-from reconstruct.pipeline import rebuild
+from reconstruct.pipeline import update
 from tests.collect_helpers import Record, produce, settings
 from tests.conftest import KafkaTarget
 from tests.tui_helpers import overview_ready, wait_until
@@ -50,7 +50,7 @@ async def test_live_events_arrive_and_quitting_commits(kafka: KafkaTarget, db_pa
         collector = Collector(
             settings(kafka.bootstrap, f"{kafka.prefix}.*", f"{kafka.prefix}tail"), store, Extractor()
         )
-        feed = LiveFeed(collector, lambda s, now: rebuild(s, now_ms=now), kafka.bootstrap)
+        feed = LiveFeed(collector, lambda s, now: update(s, now_ms=now), kafka.bootstrap)
         app = make_app(store, live=feed)
         async with app.run_test(size=(100, 30)) as pilot:
             await overview_ready(pilot)

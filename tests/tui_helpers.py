@@ -27,7 +27,7 @@ async def settle(pilot: Pilot[object]) -> None:
 
 
 async def wait_until(
-    pilot: Pilot[object], condition: Callable[[], object], timeout: float = 20.0, what: str = ""
+    pilot: Pilot[object], condition: Callable[[], object], timeout: float = 60.0, what: str = ""
 ) -> None:
     """Poll ``condition`` between event-loop turns until true; fail after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -45,7 +45,7 @@ def flat(text: str) -> str:
     return " ".join(text.replace("│", " ").split())
 
 
-async def wait_shown(pilot: Pilot[object], text: str, timeout: float = 20.0) -> str:
+async def wait_shown(pilot: Pilot[object], text: str, timeout: float = 60.0) -> str:
     """Wait until ``text`` is on screen (on one line, or wrapped); returns the screen."""
 
     def shown() -> bool:

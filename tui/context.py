@@ -33,3 +33,4 @@ class AppContext:
     export_dir: Path = field(default_factory=Path.cwd)
     log_path: str | None = None  # where logs go while the TUI runs
     version: int = 0  # bumped whenever live reconstruction changed the derived tables
+    workflows: list[str] | None = None  # as the overview last saw them

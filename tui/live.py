@@ -64,6 +64,11 @@ class LiveFeed:
         log.info("tail collector stopped %s", kv(consumed=self.stats.consumed if self.stats else 0))
         return self.stats
 
+    def wait_idle(self) -> None:
+        """Return once no reconstruction is running (before the store closes)."""
+        with self._update_lock:
+            pass
+
     def update(self) -> bool:
         """Reconstruct what arrived since the last call (and re-evaluate
         statuses now and then); True when the derived tables changed.

@@ -21,7 +21,7 @@ from collector.live import Collector, CollectProgress, CollectSettings, CollectS
 from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
-_DUCKDB_MEMORY = "256MB"
+_DUCKDB_MEMORY = "128MB"
 
 
 def _tune_gc() -> None:

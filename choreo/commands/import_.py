@@ -53,9 +53,13 @@ def _file_line(f: FileReport) -> str:
 def _details(f: FileReport) -> list[str]:
     out = []
     if f.bad:
-        named = "; ".join(f"{f.name}:{n}: {why}" for n, why in f.bad_examples)
+        named = "; ".join(f"{f.place(n)}: {why}" for n, why in f.bad_examples)
         more = f" (first {len(f.bad_examples)})" if f.bad > len(f.bad_examples) else ""
-        out.append(f"  {f.bad:,} bad line(s) skipped{more}: {named}")
+        out.append(
+            f"  {f.bad:,} bad {f.unit}(es) skipped{more}: {named}"
+            if f.unit == "batch"
+            else f"  {f.bad:,} bad line(s) skipped{more}: {named}"
+        )
     out.extend(f"  {n:,} record(s): {what}" for what, n in sorted(f.notes.items()))
     if f.damage:
         out.append(f"  DAMAGED: {f.damage}")
@@ -78,7 +82,9 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
                 "records": f.records,
                 "inserted": f.inserted,
                 "bad_lines": f.bad,
-                "bad_examples": [{"line": n, "reason": why} for n, why in f.bad_examples],
+                "bad_examples": [
+                    {"byte" if f.unit == "batch" else "line": n, "reason": why} for n, why in f.bad_examples
+                ],
                 "notes": f.notes,
                 "damage": f.damage,
             }
@@ -100,7 +106,11 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
     help="Dump format; auto recognises it from the content.",
 )
 @click.option("--strict", is_flag=True, help="Stop at the first bad line or damage: exit 2, store nothing.")
-@click.option("--topic", help="Plain JSON lines: the topic to file them under (default: the file's name).")
+@click.option(
+    "--topic",
+    help="Plain JSON lines: the topic to file them under (default: the file's name). "
+    "Segment files outside a <topic>-<partition> directory: NAME:PARTITION.",
+)
 @click.option(
     "--time-field",
     metavar="PATH",
@@ -150,7 +160,7 @@ def import_(
         topic=topic or cfg.import_.topic,
         time_field=time_field or cfg.import_.time_field,
     )
-    inputs = prepare(files, options.format)
+    inputs = prepare(files, options.format, options.topic)
     show = progress
     if show is None:
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)

@@ -5,6 +5,7 @@ bytes/s and events/s."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
@@ -29,10 +30,10 @@ class ImportProgress:
         if enabled:
             self._progress = Progress(
                 TextColumn("{task.description}"),
-                BarColumn(),
+                BarColumn(bar_width=20),
                 DownloadColumn(),
                 TransferSpeedColumn(),
-                TextColumn("{task.fields[eps]:>10,.0f} events/s"),
+                TextColumn("{task.fields[eps]:,.0f} events/s"),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
             )
@@ -42,7 +43,9 @@ class ImportProgress:
         if self._progress is None:
             return
         if inp.label not in self._tasks:
-            task = self._progress.add_task(inp.label, total=inp.size, eps=0.0)
+            name = Path(inp.label).name
+            short = name if len(name) <= 24 else name[:23] + "…"
+            task = self._progress.add_task(short, total=inp.size, eps=0.0)
             self._tasks[inp.label] = (task, time.monotonic())
         task, started = self._tasks[inp.label]
         elapsed = max(time.monotonic() - started, 1e-6)

@@ -23,13 +23,17 @@ _FINISH_TIMEOUT = 60.0  # seconds to wait for the collector's last batch at exit
 
 
 def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
-    """Reconstruction for the live loop, judged against the wall clock."""
-    from reconstruct.pipeline import rebuild
+    """Reconstruction for the live loop, judged against the wall clock: new
+    events update only the instances they touch; without new events the open
+    instances are re-judged at the new "now"."""
+    from reconstruct.pipeline import is_stale, judge, update
 
-    def update(store: Store, now_ms: int) -> object:
-        return rebuild(store, config, now_ms=now_ms)
+    def run(store: Store, now_ms: int) -> object:
+        if is_stale(store, config):
+            return update(store, config, now_ms=now_ms)
+        return judge(store, config, now_ms)
 
-    return update
+    return run
 
 
 @click.command()
@@ -126,6 +130,7 @@ def tail(
             # The dashboard is gone; the collector still stores its last batch.
             if not feed.stopped.wait(_FINISH_TIMEOUT):
                 raise ChoreoError(f"the collector did not finish within {_FINISH_TIMEOUT:g}s")
+            feed.wait_idle()  # a reconstruction still running in a worker ends first
     if feed.stats is not None:
         click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
     if result is not None:

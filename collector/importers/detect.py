@@ -11,7 +11,8 @@ from collector.importers.record import BadLine, parse_json_line
 KCAT = "kcat"
 CHOREO = "choreo"
 PLAIN = "plain"
-FORMATS = (KCAT, CHOREO, PLAIN)
+SEGMENT = "segment"  # Kafka log segment (binary); recognised from its bytes, not lines
+FORMATS = (KCAT, CHOREO, PLAIN, SEGMENT)
 EMPTY = "empty"
 
 HEAD_LINES = 16  # non-empty lines looked at

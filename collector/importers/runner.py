@@ -31,6 +31,7 @@ from collector.importers.jsonl import ChoreoDecoder
 from collector.importers.kcat import KcatDecoder
 from collector.importers.plain import PlainDecoder
 from collector.importers.record import BadLine, Record
+from collector.importers.segment import SegmentReader, coordinates_from_path, looks_like_segment
 from collector.importers.source import Input, default_topic, expand, open_input
 from collector.importers.writer import BatchWriter
 
@@ -63,14 +64,19 @@ class FileReport:
     name: str
     format: str
     compression: str
-    lines: int = 0
+    lines: int = 0  # lines read (segment files: batches)
     records: int = 0  # records decoded and offered to the store
     inserted: int = 0  # of those, new to the store
-    bad: int = 0
-    bad_examples: list[tuple[int, str]] = field(default_factory=list)
+    bad: int = 0  # bad lines (segment files: bad batches)
+    bad_examples: list[tuple[int, str]] = field(default_factory=list)  # (line or byte position, why)
     notes: dict[str, int] = field(default_factory=dict)
     damage: str | None = None
     newest_ts_ms: int | None = None
+    unit: str = "line"  # what ``lines`` counts; segments are read in batches
+
+    def place(self, where: int) -> str:
+        """file:line, or file@byte for a segment batch."""
+        return f"{self.name}@{where}" if self.unit == "batch" else f"{self.name}:{where}"
 
     @property
     def duplicates(self) -> int:
@@ -111,11 +117,19 @@ ProgressFn = Callable[[Input, int, int], None]
 class Prepared:
     input: Input
     format: str
+    segment: tuple[str, int] | None = None  # a segment file's (topic, partition)
 
 
-def prepare(args: Sequence[str], forced_format: str | None = None) -> list[Prepared]:
+AddFn = Callable[[Record, int], None]
+
+
+def prepare(
+    args: Sequence[str], forced_format: str | None = None, topic: str | None = None
+) -> list[Prepared]:
     """Open every input and recognise its format; raise InputError (one line)
-    before anything is stored if one is missing, unreadable or unknown."""
+    before anything is stored if one is missing, unreadable or unknown.
+    ``topic`` (NAME or NAME:PARTITION) names segment files outside a
+    ``<topic>-<partition>`` directory."""
     names = expand(args)
     if not names:
         raise InputError("no input files given")
@@ -123,7 +137,10 @@ def prepare(args: Sequence[str], forced_format: str | None = None) -> list[Prepa
     try:
         for name in names:
             inp = open_input(name)
-            opened.append(Prepared(inp, _format_of(inp, forced_format)))
+            opened.append(Prepared(inp, ""))  # closed below if recognising it fails
+            opened[-1].format = _format_of(inp, forced_format)
+            if opened[-1].format == detect.SEGMENT:
+                opened[-1].segment = _segment_coordinates(inp, topic)
     except BaseException:
         for p in opened:
             p.input.close()
@@ -131,25 +148,39 @@ def prepare(args: Sequence[str], forced_format: str | None = None) -> list[Prepa
     return opened
 
 
+def _segment_coordinates(inp: Input, topic: str | None) -> tuple[str, int]:
+    if topic:
+        name, _, part = topic.partition(":")
+        if part and not part.isdigit():
+            raise InputError(f"--topic {topic!r}: want NAME or NAME:PARTITION")
+        return name, int(part or 0)
+    found = coordinates_from_path(inp.label) if inp.label != "stdin" else None
+    if found is None:
+        raise InputError(
+            f"{inp.label}: a Kafka log segment outside a <topic>-<partition> directory; "
+            "give --topic NAME:PARTITION"
+        )
+    return found
+
+
 def _format_of(inp: Input, forced: str | None) -> str:
     if forced is not None:
         return forced
     if inp.looks_binary():
-        inp.close()
+        if looks_like_segment(inp.peek(17)):
+            return detect.SEGMENT
         raise InputError(f"{inp.label}: binary data, not a known dump format ({_KNOWN})")
     try:
         head = inp.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
     except OSError as exc:
-        inp.close()
         raise InputError(f"{inp.label}: cannot read ({exc.strerror or exc})") from None
     found = detect.detect(head)
     if found is None:
-        inp.close()
         raise InputError(f"{inp.label}: not a known dump format (its first lines are not {_KNOWN})")
     return found
 
 
-_KNOWN = "kcat -J, choreo JSONL or JSON lines"
+_KNOWN = "kcat -J, choreo JSONL, JSON lines or a Kafka log segment"
 
 
 class Importer:
@@ -201,32 +232,23 @@ class Importer:
                     raise InputError(f"{inp.label}: {exc} (--strict: nothing imported)") from None
                 rep.damage = f"{exc}; nothing before it"
             return rep
-        decoder = self._decoder(p)
         started = time.monotonic()
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, 0)
+        notes: Counter[str] = Counter()
         with self._batches(rep, f"import:{inp.label}", writer) as add:
-            lineno = 0
             try:
-                for lineno, line in enumerate(inp.lines(), 1):
-                    if len(line) <= 2 and not line.strip():
-                        continue
-                    try:
-                        record = decoder.decode(line, lineno)
-                    except BadLine as exc:
-                        self._bad_line(rep, lineno, str(exc))
-                        continue
-                    add(record, len(line))
-                    if self._on_progress is not None and not lineno & 0xFFF:
-                        self._on_progress(inp, inp.raw_read, rep.records)
+                if p.format == detect.SEGMENT:
+                    self._read_segment(p, rep, add, notes)
+                else:
+                    self._read_lines(p, rep, add, notes)
             except (DamagedInput, OSError) as exc:
                 # Keep what came before the damage (flushed below) and report it.
                 what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
                 if self._opts.strict:
                     raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
-                rep.damage = f"{what}; the {lineno} lines before it were imported"
-            rep.lines = lineno
-        rep.notes = dict(decoder.notes)
+                rep.damage = f"{what}; the {rep.lines} {rep.unit}s before it were imported"
+        rep.notes = dict(notes)
         if self._on_progress is not None:
             self._on_progress(inp, inp.raw_read, rep.records)
         log.info(
@@ -242,17 +264,60 @@ class Importer:
         )
         return rep
 
-    def _bad_line(self, rep: FileReport, lineno: int, reason: str) -> None:
+    def _read_lines(self, p: Prepared, rep: FileReport, add: AddFn, notes: Counter[str]) -> None:
+        decoder = self._decoder(p)
+        progress = self._on_progress
+        try:
+            for lineno, line in enumerate(p.input.lines(), 1):
+                rep.lines = lineno
+                if len(line) <= 2 and not line.strip():
+                    continue
+                try:
+                    record = decoder.decode(line, lineno)
+                except BadLine as exc:
+                    self._bad(rep, lineno, str(exc))
+                    continue
+                add(record, len(line))
+                if progress is not None and not lineno & 0xFFF:
+                    progress(p.input, p.input.raw_read, rep.records)
+        finally:
+            notes.update(decoder.notes)
+
+    def _read_segment(self, p: Prepared, rep: FileReport, add: AddFn, notes: Counter[str]) -> None:
+        rep.unit = "batch"
+        topic, partition = p.segment or ("", 0)
+        reader = SegmentReader(topic, partition)
+        try:
+            for pos, batch in reader.batches(p.input.stream):
+                rep.lines += 1
+                try:
+                    if isinstance(batch, BadLine):
+                        raise batch
+                    records = reader.records(batch)
+                except BadLine as exc:
+                    self._bad(rep, pos, str(exc))
+                    continue
+                size = len(batch) // max(len(records), 1)
+                for record in records:
+                    add(record, size)
+                if self._on_progress is not None:
+                    self._on_progress(p.input, p.input.raw_read, rep.records)
+        finally:
+            # Also before damage: open transactions read so far are kept, and said so.
+            for record in reader.finish():
+                add(record, 0)
+            notes.update(reader.notes)
+
+    def _bad(self, rep: FileReport, where: int, reason: str) -> None:
+        """A bad line (or segment batch, ``where`` its byte position)."""
         if self._opts.strict:
-            raise InputError(f"{rep.name}:{lineno}: {reason} (--strict: nothing imported)")
+            raise InputError(f"{rep.place(where)}: {reason} (--strict: nothing imported)")
         rep.bad += 1
         if len(rep.bad_examples) < MAX_EXAMPLES:
-            rep.bad_examples.append((lineno, reason))
+            rep.bad_examples.append((where, reason))
 
     @contextmanager
-    def _batches(
-        self, rep: FileReport, source: str, writer: BatchWriter
-    ) -> Iterator[Callable[[Record, int], None]]:
+    def _batches(self, rep: FileReport, source: str, writer: BatchWriter) -> Iterator[AddFn]:
         """Yield ``add(record, size)``; hands full batches (by count or size) to
         the writer, and the last one at the end (also when the input turned
         out damaged), then waits until all of the file is stored."""
@@ -298,5 +363,5 @@ def import_files(
 ) -> ImportReport:
     """Prepare and import in one call (the library entry point)."""
     opts = options or ImportOptions()
-    inputs = prepare(args, opts.format)
+    inputs = prepare(args, opts.format, opts.topic)
     return Importer(store, extractor or Extractor(), opts, on_progress).run(inputs)

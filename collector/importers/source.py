@@ -13,6 +13,7 @@ from typing import Any, BinaryIO
 
 from choreo.errors import InputError
 from collector.importers.compression import NONE, DamagedInput, decompressing, sniff
+from collector.importers.segment import COMPANION_SUFFIXES
 
 STDIN = "-"
 _GLOB_CHARS = frozenset("*?[")
@@ -21,13 +22,14 @@ _RAW_BUFFER = 1024 * 1024
 
 def expand(args: Sequence[str]) -> list[str]:
     """File arguments to paths: globs the shell left alone are expanded
-    (sorted); one that matches nothing is an error, as is stdin twice."""
+    (sorted; Kafka index files beside segments left out); one that matches
+    nothing is an error, as is stdin twice."""
     out: list[str] = []
     for arg in args:
         if arg != STDIN and _GLOB_CHARS & set(arg) and not Path(arg).exists():
             # glob.glob, not Path.glob: patterns may be absolute or contain '..'.
             found = glob.glob(arg, recursive=True)  # noqa: PTH207
-            matches = sorted(p for p in found if not Path(p).is_dir())
+            matches = sorted(p for p in found if not Path(p).is_dir() and not _kafka_companion(p))
             if not matches:
                 raise InputError(f"no file matches {arg!r}")
             out.extend(matches)
@@ -36,6 +38,12 @@ def expand(args: Sequence[str]) -> list[str]:
     if out.count(STDIN) > 1:
         raise InputError("'-' (stdin) given more than once")
     return out
+
+
+def _kafka_companion(path: str) -> bool:
+    """Index and checkpoint files beside segments in a Kafka partition directory."""
+    name = Path(path).name
+    return name.endswith(COMPANION_SUFFIXES) or name in ("leader-epoch-checkpoint", "partition.metadata")
 
 
 class _Counting(io.RawIOBase):
@@ -95,6 +103,13 @@ class Input:
             if line.strip():
                 nonempty += 1
         return self.head
+
+    def peek(self, n: int) -> bytes:
+        """The first n decompressed bytes, without consuming them ('' if damaged)."""
+        try:
+            return self.stream.peek(n)[:n]
+        except DamagedInput:
+            return b""
 
     def looks_binary(self) -> bool:
         """NUL bytes near the start: not a line-oriented text dump."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from reconstruct.read import InstanceDetail, InstanceRow, StuckInfo, WorkflowSummary
+from reconstruct.read import InstanceDetail, InstanceRow, WorkflowSummary
 
 STATUSES = ("completed", "failed", "compensated", "running", "stuck")
 
@@ -44,7 +44,6 @@ class Overview:
     events: int
     instances: int
     workflows: tuple[WorkflowSummary, ...]
-    stuck: tuple[StuckInfo, ...]  # the most overdue few
     stuck_total: int
     now_ms: int | None
 

@@ -59,17 +59,21 @@ class StoreReader:
         return events, int(row[0]) if row else 0
 
     # -- screens ----------------------------------------------------------
-    def overview(self, stuck_limit: int = 8) -> Overview:
+    def overview(self) -> Overview:
         with self.view() as s:
             workflows = tuple(read.workflow_summaries(s))
             return Overview(
                 events=s.count_events(),
                 instances=sum(w.instances for w in workflows),
                 workflows=workflows,
-                stuck=tuple(read.stuck_list(s, limit=stuck_limit)),
                 stuck_total=read.stuck_count(s),
                 now_ms=self._now(s),
             )
+
+    def most_stuck(self, limit: int = 8) -> tuple[read.StuckInfo, ...]:
+        """The most overdue stuck instances."""
+        with self.view() as s:
+            return tuple(read.stuck_list(s, limit=limit))
 
     def workflows(self) -> list[str]:
         with self.view() as s:
@@ -92,8 +96,13 @@ class StoreReader:
 
     def detail(self, instance_id: str) -> DetailView | None:
         with self.view() as s:
-            detail = read.instance_detail(s, instance_id)
+            # Identifiers are fetched per event when it is selected.
+            detail = read.instance_detail(s, instance_id, with_identifiers=False)
             return None if detail is None else DetailView(detail, self._now(s))
+
+    def event_identifiers(self, topic: str, partition: int, offset: int) -> list[tuple[str, str]]:
+        with self.view() as s:
+            return read.event_identifiers(s, topic, partition, offset)
 
     def model(self, workflow: str) -> read.WorkflowModel:
         with self.view() as s:

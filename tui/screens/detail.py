@@ -7,13 +7,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
 from tui.data.models import DetailView
 from tui.messages import OpenModel
 from tui.screens.base import DataScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.detail.event_pane import event_pane
 from tui.widgets.detail.events import EventsTable
 from tui.widgets.detail.summary import stuck_explanation, summary
@@ -31,6 +32,9 @@ class DetailScreen(DataScreen):
         super().__init__(ctx)
         self.instance_id = instance_id
         self.view: DetailView | None = None
+        # By record key: raw events never change, their place in the instance may.
+        self._identifiers: dict[tuple[str, int, int], list[tuple[str, str]]] = {}
+        self._selected: tuple[str, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,7 +45,7 @@ class DetailScreen(DataScreen):
             yield EventsTable(id="events")
             with VerticalScroll(id="event-scroll"):
                 yield Static(id="event-pane")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -86,7 +90,23 @@ class DetailScreen(DataScreen):
         if event is None:
             return
         self.query_one(Timeline).selected_seq = seq
-        self.query_one("#event-pane", Static).update(event_pane(detail, event))
+        record = (event.topic, event.partition, event.offset)
+        self._selected = record
+        ids = self._identifiers.get(record)
+        self.query_one("#event-pane", Static).update(event_pane(detail, event, ids))
+        if ids is None:
+            self._load_identifiers(record)
+
+    @work(thread=True, exclusive=True, group="identifiers")
+    def _load_identifiers(self, key: tuple[str, int, int]) -> None:
+        ids = self.ctx.reader.event_identifiers(*key)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._identifiers_loaded, key, ids)
+
+    def _identifiers_loaded(self, key: tuple[str, int, int], ids: list[tuple[str, str]]) -> None:
+        self._identifiers[key] = ids
+        if self._selected == key:
+            self._show_event(self.query_one(EventsTable).selected_key())
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_event(event.row_key.value)

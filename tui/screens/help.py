@@ -37,6 +37,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         "Instances",
         [
             ("Enter", "open the instance"),
+            ("w / f", "filter by workflow / by status (a list to pick from)"),
             ("o / r", "sort by start, age (time since last event), duration, events / reverse"),
             ("s", "stuck only, on and off"),
             ("[ / ]", "previous / next page"),
@@ -70,8 +71,8 @@ def help_text(log_path: str | None) -> Group:
         legend.append("  ")
     legend.append(
         "\nMarks: D a redelivered duplicate (counted once), ~ a clock-skew adjustment, "
-        "● an event on the timeline, ━ the time its service took to react, ┄? where a stuck "
-        "instance waits."
+        "● an event on the timeline, ━ the time its service took to react to its cause, ─ the time "
+        "since the event before (no causation link), ┄? where a stuck instance waits."
     )
     parts.append(legend)
     if log_path:

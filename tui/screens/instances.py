@@ -6,14 +6,16 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
 from tui.data.format import count
-from tui.data.models import InstancePage, InstanceQuery, SortKey
+from tui.data.models import STATUSES, InstancePage, InstanceQuery, SortKey
 from tui.messages import OpenInstance, OpenModel
 from tui.screens.base import DataScreen
+from tui.screens.pick import ANY, PickScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.instances.filters import FilterBar
 from tui.widgets.instances.table import SORT_COLUMNS, InstancesTable
 
@@ -49,6 +51,8 @@ def describe_page(page: InstancePage) -> str:
 
 class InstancesScreen(DataScreen):
     BINDINGS = [
+        Binding("w", "pick_workflow", "Workflow"),
+        Binding("f", "pick_status", "Status"),
         Binding("o", "sort", "Sort"),
         Binding("r", "reverse", "Reverse"),
         Binding("s", "toggle_stuck", "Stuck only"),
@@ -66,10 +70,10 @@ class InstancesScreen(DataScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield FilterBar(self.query_state, [])
+        yield FilterBar(self.query_state)
         yield InstancesTable(id="instances")
         yield Static("Loading…", id="page-bar")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -80,12 +84,13 @@ class InstancesScreen(DataScreen):
 
     # -- loading ----------------------------------------------------------
     def reload(self) -> None:
-        self._load(self.query_state, not self._workflows_loaded)
+        known = None if self._workflows_loaded else self.ctx.workflows
+        self._load(self.query_state, not self._workflows_loaded, known)
 
     @work(thread=True, exclusive=True, group="instances")
-    def _load(self, query: InstanceQuery, with_workflows: bool) -> None:
+    def _load(self, query: InstanceQuery, with_workflows: bool, known: list[str] | None) -> None:
         page = self.ctx.reader.instances(query)
-        workflows = self.ctx.reader.workflows() if with_workflows else None
+        workflows = (known or self.ctx.reader.workflows()) if with_workflows else None
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, page, workflows)
 
@@ -94,12 +99,7 @@ class InstancesScreen(DataScreen):
             return  # the user changed the query meanwhile; its own load follows
         if workflows is not None:
             self._workflows_loaded = True
-            select: Select[str] = self.query_one("#workflow-filter", Select)
-            current = self.query_state.workflow
-            with self.prevent(Select.Changed):
-                select.set_options([(w, w) for w in workflows])
-                if current is not None and current in workflows:
-                    select.value = current
+            self.ctx.workflows = workflows
         self.page = page
         self.query_one(InstancesTable).show(page)
         self.query_one("#page-bar", Static).update(describe_page(page))
@@ -108,19 +108,29 @@ class InstancesScreen(DataScreen):
         if query == self.query_state:
             return
         self.query_state = query
+        self.query_one(FilterBar).show(query)
         self.query_one("#page-bar", Static).update("Loading…")
         self.reload()
 
     # -- input ------------------------------------------------------------
-    @on(Select.Changed, "#workflow-filter")
-    def _workflow_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.NULL else str(event.value)
-        self.set_query(self.query_state.with_(workflow=value))
+    def action_pick_workflow(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.set_query(self.query_state.with_(workflow=None if value == ANY else value))
 
-    @on(Select.Changed, "#status-filter")
-    def _status_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.NULL else str(event.value)
-        self.set_query(self.query_state.with_(status=value))
+        workflows = self.ctx.workflows or []
+        self.app.push_screen(
+            PickScreen("workflow", "all workflows", workflows, self.query_state.workflow), chosen
+        )
+
+    def action_pick_status(self) -> None:
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.set_query(self.query_state.with_(status=None if value == ANY else value))
+
+        self.app.push_screen(
+            PickScreen("status", "any status", list(STATUSES), self.query_state.status), chosen
+        )
 
     @on(Input.Submitted, "#search")
     def _search(self, event: Input.Submitted) -> None:
@@ -158,9 +168,6 @@ class InstancesScreen(DataScreen):
 
     def action_toggle_stuck(self) -> None:
         status = None if self.query_state.status == "stuck" else "stuck"
-        select: Select[str] = self.query_one("#status-filter", Select)
-        with self.prevent(Select.Changed):
-            select.value = status if status is not None else Select.NULL
         self.set_query(self.query_state.with_(status=status))
 
     def action_page(self, delta: int) -> None:

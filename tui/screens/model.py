@@ -6,7 +6,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, Label, Static
+from textual.widgets import Header, Label, Static
 from textual.worker import get_current_worker
 
 from choreo.errors import ChoreoError
@@ -16,6 +16,7 @@ from tui.data.format import count
 from tui.data.models import InstanceQuery
 from tui.messages import ExportFinished, OpenInstances
 from tui.screens.base import DataScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.model.tables import EdgesTable, VariantsTable
 
 
@@ -38,7 +39,7 @@ class ModelScreen(DataScreen):
         yield Label("Directly-follows edges", classes="section", id="edges-title")
         yield EdgesTable(id="edges")
         yield Static(self._export_hint(), id="export-bar")
-        yield Footer()
+        yield KeyBar()
 
     def _export_hint(self) -> str:
         if self.ctx.export_workflow is None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
+
+from tui.widgets.common.keybar import KeyBar
 
 
 class NoticeScreen(Screen[None]):
@@ -20,7 +22,7 @@ class NoticeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         with Middle(), Center():
             yield Static(self._text, id="notice")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#notice").border_title = self._title

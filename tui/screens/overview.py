@@ -8,13 +8,14 @@ import time
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import get_current_worker
 
 from tui.context import AppContext
 from tui.data.models import InstanceQuery, Overview
 from tui.messages import OpenInstance, OpenInstances, OpenModel
 from tui.screens.base import DataScreen
+from tui.widgets.common.keybar import KeyBar
 from tui.widgets.common.storebar import store_line
 from tui.widgets.overview.stuck import StuckTable
 from tui.widgets.overview.workflows import WorkflowTable
@@ -41,7 +42,7 @@ class OverviewScreen(DataScreen):
         yield WorkflowTable(id="workflows")
         yield Label("Stuck, most overdue first", classes="section", id="stuck-title")
         yield StuckTable(id="stuck")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -50,7 +51,9 @@ class OverviewScreen(DataScreen):
             self.set_interval(1.0, self._show_store_bar)
 
     def reload(self) -> None:
+        # Two queries in parallel; each part shows as soon as it is there.
         self._load()
+        self._load_stuck()
 
     @work(thread=True, exclusive=True, group="overview")
     def _load(self) -> None:
@@ -58,15 +61,21 @@ class OverviewScreen(DataScreen):
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._show, ov)
 
+    @work(thread=True, exclusive=True, group="overview-stuck")
+    def _load_stuck(self) -> None:
+        stuck = self.ctx.reader.most_stuck()
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.query_one(StuckTable).show, stuck)
+
     def _show(self, ov: Overview) -> None:
         self.overview = ov
+        self.ctx.workflows = [w.workflow for w in ov.workflows]
         if self.ctx.live is not None:
             self._update_rates(ov)
         self._show_store_bar()
         self.query_one(WorkflowTable).show(ov.workflows, self._rates)
         title = f"Stuck, most overdue first ({ov.stuck_total:,} in all; s lists them)"
         self.query_one("#stuck-title", Label).update(title if ov.stuck_total else "Stuck: none")
-        self.query_one(StuckTable).show(ov.stuck)
 
     def _show_store_bar(self) -> None:
         if self.overview is None:

@@ -26,7 +26,10 @@ def causal_chain(detail: InstanceDetail, event: TimelineEvent) -> list[TimelineE
     return chain
 
 
-def event_pane(detail: InstanceDetail, event: TimelineEvent) -> RenderableType:
+def event_pane(
+    detail: InstanceDetail, event: TimelineEvent, identifiers: list[tuple[str, str]] | None
+) -> RenderableType:
+    """``identifiers`` None: still being fetched."""
     parts: list[RenderableType] = []
     title = Text(f"#{event.seq} {event.event_type}", style="bold")
     title.append(f"  by {event.service}")
@@ -68,9 +71,11 @@ def event_pane(detail: InstanceDetail, event: TimelineEvent) -> RenderableType:
         facts.append(header_value(event.key))
     parts.append(facts)
 
-    if event.identifiers:
-        parts.append(Text("identifiers", style="bold underline"))
-        parts.append(Text("\n".join(f"{n} = {v}" for n, v in event.identifiers)))
+    parts.append(Text("identifiers", style="bold underline"))
+    if identifiers is None:
+        parts.append(Text("…", style="dim"))
+    else:
+        parts.append(Text("\n".join(f"{n} = {v}" for n, v in identifiers) or "(none)"))
     parts.append(Text(f"headers ({len(event.headers)})", style="bold underline"))
     if event.headers:
         parts.append(Text("\n".join(f"{n}: {header_value(v)}" for n, v in event.headers)))

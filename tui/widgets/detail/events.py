@@ -20,14 +20,15 @@ def marks(seq_skew: int, duplicate_of: int | None) -> Text:
 
 class EventsTable(KeptTable):
     def on_mount(self) -> None:
-        for key, label in (
-            ("seq", "#"),
-            ("at", "at"),
-            ("type", "event type"),
-            ("service", "service"),
-            ("marks", "marks"),
+        # Fixed widths: the columns do not jump when another instance is shown.
+        for key, label, width in (
+            ("seq", "#", 3),
+            ("at", "at", 8),
+            ("type", "event type", 24),
+            ("service", "service", 20),
+            ("marks", "marks", 22),
         ):
-            self.add_column(label, key=key)
+            self.add_column(label, key=key, width=width)
 
     def show(self, detail: InstanceDetail) -> None:
         events = detail.events

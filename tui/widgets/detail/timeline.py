@@ -69,15 +69,20 @@ def layout(view: DetailView, width: int, selected_seq: int | None) -> Layout:
         return min(track - 1, max(0, round((ts - t0) * (track - 1) / span)))
 
     grid = {s: [(" ", "")] * width for s in services}
+    previous: TimelineEvent | None = None
     for e in events:
         if e.duplicate_of_seq is not None:
             continue
         parent = by_seq.get(e.parent_seq) if e.parent_seq is not None else None
+        # Without a causation link the event is placed by time: the span from
+        # the event before it is drawn thin, a causal reaction thick.
+        start, bar = (parent, ("━", "cyan")) if parent is not None else (previous, ("─", "dim cyan"))
         row = grid[e.service]
-        if parent is not None:
-            for c in range(col(parent.adj_ts_ms), col(e.adj_ts_ms)):
+        if start is not None:
+            for c in range(col(start.adj_ts_ms), col(e.adj_ts_ms)):
                 if row[c][0] == " ":
-                    row[c] = ("━", "cyan")
+                    row[c] = bar
+        previous = e
     for e in events:
         row = grid[e.service]
         if e.duplicate_of_seq is not None:
@@ -153,7 +158,8 @@ class Timeline(Widget):
             lines.append(t)
         lines.append(axis(lay, width, d.stuck.silent_ms if d.stuck is not None else None))
         legend = Text(
-            f"{MARK_EVENT} event  ━ reaction time  {MARK_DUPLICATE} duplicate  {MARK_SKEW} skew adjusted",
+            f"{MARK_EVENT} event  ━ reaction to its cause  ─ since the event before  "
+            f"{MARK_DUPLICATE} duplicate  {MARK_SKEW} skew adjusted",
             style="dim",
             no_wrap=True,
             overflow="ellipsis",

@@ -1,36 +1,47 @@
-"""The filter bar: workflow, status and the identifier search."""
+"""The filter bar: one line saying what is filtered, and the search box."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Input, Select
+from textual.widgets import Input, Static
 
-from tui.data.models import STATUSES, InstanceQuery
+from tui.data.models import InstanceQuery
 
 SEARCH_PLACEHOLDER = "/ search: order id, shipment id, trace id, any identifier value"
 
 
+def filters_text(query: InstanceQuery) -> Text:
+    t = Text(no_wrap=True)
+    t.append("w", style="bold reverse")
+    t.append(" workflow: ")
+    t.append(query.workflow or "all", style="bold" if query.workflow else "")
+    t.append("  ")
+    t.append("f", style="bold reverse")
+    t.append(" status: ")
+    t.append(
+        query.status or "any",
+        style="bold magenta" if query.status == "stuck" else "bold" if query.status else "",
+    )
+    t.append("  ")
+    return t
+
+
 class FilterBar(Horizontal):
-    def __init__(self, query: InstanceQuery, workflows: list[str]) -> None:
+    DEFAULT_CSS = """
+    FilterBar { height: 1; }
+    FilterBar #filter-state { width: auto; }
+    FilterBar #search { width: 1fr; height: 1; border: none; padding: 0 1; }
+    """
+
+    def __init__(self, query: InstanceQuery) -> None:
         super().__init__(id="filters")
         self._query = query
-        self._workflows = workflows
 
     def compose(self) -> ComposeResult:
-        wf_options = [(w, w) for w in self._workflows]
-        if self._query.workflow is not None and self._query.workflow not in self._workflows:
-            wf_options.append((self._query.workflow, self._query.workflow))
-        yield Select(
-            wf_options,
-            prompt="all workflows",
-            value=self._query.workflow if self._query.workflow is not None else Select.NULL,
-            id="workflow-filter",
-        )
-        yield Select(
-            [(s, s) for s in STATUSES],
-            prompt="any status",
-            value=self._query.status if self._query.status is not None else Select.NULL,
-            id="status-filter",
-        )
+        yield Static(filters_text(self._query), id="filter-state")
         yield Input(value=self._query.search or "", placeholder=SEARCH_PLACEHOLDER, id="search")
+
+    def show(self, query: InstanceQuery) -> None:
+        self.query_one("#filter-state", Static).update(filters_text(query))
