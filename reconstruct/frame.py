@@ -101,12 +101,20 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
     return remap[codes] if len(names) else codes, [names[i] for i in order]
 
 
+def _chunks(col: pa.ChunkedArray) -> npt.NDArray[np.generic]:
+    """One numpy array from a chunked Arrow column (chunk by chunk: ChunkedArray.to_numpy
+    goes through the pandas conversion layer, and imports pandas where installed)."""
+    if col.num_chunks == 0:
+        return np.zeros(0, dtype=col.type.to_pandas_dtype())
+    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in col.chunks])
+
+
 def _u64(col: pa.ChunkedArray) -> U64:
-    return np.asarray(col.to_numpy(), dtype=np.uint64)
+    return np.asarray(_chunks(col), dtype=np.uint64)
 
 
 def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
-    return np.asarray(col.to_numpy(), dtype=dtype)
+    return np.asarray(_chunks(col), dtype=dtype)
 
 
 def _enum(values: list[str]) -> str:
@@ -200,7 +208,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         id_name=_enum_codes(ids.column("name")),
         names=names,
         id_vh=_u64(ids.column("vh")),
-        id_num=np.asarray(pc.ascii_is_decimal(values).to_numpy(), dtype=np.bool_),
+        id_num=np.asarray(_chunks(pc.ascii_is_decimal(values)), dtype=np.bool_),
         id_value=values,
     )
     del ev, ids

@@ -36,6 +36,7 @@ scipy (connected components, causal ordering); no per-event Python loop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -53,7 +54,7 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame
-from reconstruct.instance_keys import write_instance_keys
+from reconstruct.instance_keys import insert_instance_keys, instance_keys_table
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
@@ -154,8 +155,11 @@ def _masked(a: npt.NDArray[np.int64]) -> pa.Array:
     return pa.array(a.astype(np.int32), mask=a < 0)
 
 
-def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants: bool = True) -> None:
-    """instance_events, variants, and the instances into the temp ``_r_inst_out``."""
+def _write(
+    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, keys: pa.Table, *, with_variants: bool = True
+) -> None:
+    """instance_events, instance_keys, variants; the instances are left registered
+    as the Arrow view ``_r_inst_src`` (status still to be judged)."""
     types = pa.array(f.types, pa.string())
     last_topic, last_partition, last_offset = f.coordinates(b.last)
     inst = pa.table(
@@ -180,11 +184,6 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         }
     )
     con.register("_r_inst_src", inst)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM instances LIMIT 0")
-        con.execute("INSERT INTO _r_inst_out SELECT * FROM _r_inst_src")
-    finally:
-        con.unregister("_r_inst_src")
     topic, partition, offset = f.coordinates(b.m_eid)
     events = pa.table(
         {
@@ -204,7 +203,7 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
-    write_instance_keys(con, f, b)
+    insert_instance_keys(con, keys)
     if not with_variants:
         return
     variants = pa.table(
@@ -221,6 +220,32 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.execute("INSERT INTO variants SELECT * FROM _r_var_src")
     finally:
         con.unregister("_r_var_src")
+
+
+_INSTANCE_COLUMNS = (
+    "instance_id",
+    "workflow",
+    "status",
+    "label",
+    "start_ms",
+    "end_ms",
+    "n_events",
+    "n_duplicates",
+    "n_skewed",
+    "first_type",
+    "last_type",
+    "last_service",
+    "last_topic",
+    "last_partition",
+    "last_offset",
+    "types",
+    "variant",
+)
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.unregister(name)
 
 
 def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -246,6 +271,7 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
     duplicates = int(f.is_dup[comp >= 0].sum())
+    keys = instance_keys_table(f, b)
     # Peak memory: what stitching needed is not needed to learn and write.
     del eid, link, comp, parent
     f.drop_identifiers()
@@ -253,17 +279,23 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     try:
         with store.transaction():
             recreate_derived(con)
-            _write(con, f, b)
+            _write(con, f, b, keys)
             write_model(con, wfs)
             write_key_stats(con, stats)
-            result = evaluate(con, cfg, now, relation="_r_inst_out")
-            con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
+            result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
+            cols = ", ".join(
+                "coalesce(e.status, 'running')" if c == "status" else f's."{c}"' for c in _INSTANCE_COLUMNS
+            )
+            con.execute(
+                f"INSERT INTO instances SELECT {cols} "
+                "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
+            )
             store.set_meta(META_FINGERPRINT, fp)
             store.set_meta(META_NOW, str(now))
             store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
             store.set_meta(META_FULL_EVENTS, str(f.n))
     finally:
-        con.execute("DROP TABLE IF EXISTS _r_inst_out")
+        _unregister(con, "_r_inst_src")
         con.execute("DROP TABLE IF EXISTS _r_eval")
     n = f.n
     row = con.execute(
@@ -446,9 +478,11 @@ def update(
                 )
                 con.execute("DELETE FROM instance_keys WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
-                _write(con, f, b, with_variants=False)
+                _write(con, f, b, instance_keys_table(f, b), with_variants=False)
+                con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM _r_inst_src")
                 _variant_ranks(con)
                 con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
+                _unregister(con, "_r_inst_src")
             evaluate(con, cfg, now, scope="status IN ('running', 'stuck')")
             store.set_meta(META_FINGERPRINT, fp)
             store.set_meta(META_NOW, str(now))
