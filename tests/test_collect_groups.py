@@ -135,6 +135,8 @@ def test_service_groups_are_sampled_read_only(kafka: KafkaTarget, db_path: Path)
     )
     try:
         wait_for(lambda: run.collector.stats.stored >= 40, what="stored")
+        # Caught up: the progress line's lag (high watermarks - position) is known and zero.
+        wait_for(lambda: run.progress and run.progress[-1].lag == 0, what="lag 0 reported")
         wait_for(
             lambda: run.query("SELECT count(*) FROM group_offsets")[0][0] == 2,
             what="group offsets sampled",

@@ -4,6 +4,7 @@ that leave the store as it was."""
 
 from __future__ import annotations
 
+import gzip
 import os
 from pathlib import Path
 
@@ -69,6 +70,16 @@ def test_strict_stops_at_the_first_bad_line_and_stores_nothing(tmp_path: Path) -
 def test_strict_passes_a_clean_file(tmp_path: Path) -> None:
     ok("import", "--strict", "--db", tmp_path / "s.duckdb", write(tmp_path / "d.json", GOOD))
     assert count(tmp_path / "s.duckdb") == 10
+
+
+def test_strict_from_stdin(tmp_path: Path) -> None:
+    # stdin is read twice under --strict (checked, then imported): spooled in between.
+    db = tmp_path / "s.duckdb"
+    run = choreo("import", "--strict", "--db", db, "-", stdin=gzip.compress(b"".join(_mixed())))
+    assert run.code == 2 and run.err.startswith("choreo: input: stdin:3: not JSON")
+    assert count(db) == 0
+    run = ok("import", "--strict", "--db", db, "-", stdin=gzip.compress(b"".join(GOOD)))
+    assert "stdin (kcat, gzip): 10 records, 10 new" in run.out
 
 
 def _error(tmp_path: Path, *args: str | Path) -> str:

@@ -68,3 +68,19 @@ async def test_too_small_terminal_is_explained_and_recovers(db_path: Path) -> No
             assert "60x20" in text
             await pilot.resize_terminal(100, 30)
             await wait_shown(pilot, "holds no events yet")
+
+
+async def test_a_store_opened_in_a_small_terminal_shows_once_it_grows(db_path: Path) -> None:
+    from tests.tui_fixtures import build_fixture_store
+    from tests.tui_helpers import overview_ready
+
+    fx = build_fixture_store("orders-clean", db_path.parent)
+    with fx.open() as store:
+        app = make_app(store)
+        async with app.run_test(size=(70, 20)) as pilot:
+            await wait_shown(pilot, "needs at least 80x24")
+            await pilot.resize_terminal(100, 30)
+            await overview_ready(pilot)
+            # Esc on the overview goes nowhere: the message is gone from the stack.
+            await pilot.press("escape")
+            await overview_ready(pilot)

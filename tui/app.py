@@ -60,6 +60,7 @@ class ChoreoApp(App[ChoreoError | None]):
             else NoticeScreen("Cannot open the store", f"{problem or 'no store given'}\n\nq quits.")
         )
         self._too_small: TooSmallScreen | None = None
+        self._overview_waits = False  # ready, but the terminal is too small to show it
         self._stop = threading.Event()
         self._updating = False
         self._quitting = False
@@ -116,6 +117,10 @@ class ChoreoApp(App[ChoreoError | None]):
 
     def _open_overview(self) -> None:
         assert self.ctx is not None
+        if self._too_small is not None:
+            # The message stays on top; the overview follows once there is room.
+            self._overview_waits = True
+            return
         self.push_screen(OverviewScreen(self.ctx))
 
     # -- navigation -------------------------------------------------------
@@ -145,9 +150,12 @@ class ChoreoApp(App[ChoreoError | None]):
             self._too_small = TooSmallScreen(MIN_SIZE)
             self.push_screen(self._too_small)
         elif not small and self._too_small is not None:
-            if self.screen is self._too_small:
-                self.pop_screen()
+            # Nothing else is pushed while it shows, so it is on top.
+            self.pop_screen()
             self._too_small = None
+            if self._overview_waits:
+                self._overview_waits = False
+                self._open_overview()
 
     # -- live -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="collector")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
@@ -19,6 +22,22 @@ from collector.importers.runner import FileReport, Importer, ImportOptions, Impo
 from reconstruct.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
+
+
+@contextmanager
+def _rare_gc() -> Iterator[None]:
+    """Collect cyclic garbage rarely: an import allocates millions of short-lived,
+    acyclic objects, and the default thresholds rescan them over and over.
+    Restored afterwards: the command may run inside a longer-lived process."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
 
 
 def parse_now(text: str) -> int:
@@ -167,7 +186,7 @@ def import_(
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
     try:
-        with Store.open(db) as store:
+        with Store.open(db) as store, _rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):

@@ -3,13 +3,15 @@
 its decoder, ``EventBatch`` and ``Store.append`` in bounded batches.
 
 Bad lines are skipped, counted and the first few named; with ``strict``
-the first one aborts the whole call and the store is left unchanged (all
-appends run in one transaction that is rolled back).
+every input is read through before anything is stored, and the first bad
+line (or damage) aborts the whole call with the store unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -17,7 +19,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.errors import InputError
@@ -33,7 +34,7 @@ from collector.importers.plain import PlainDecoder
 from collector.importers.record import BadLine, Record
 from collector.importers.segment import SegmentReader, coordinates_from_path, looks_like_segment
 from collector.importers.source import Input, default_topic, expand, open_input
-from collector.importers.writer import BatchWriter
+from collector.writer import Job, StoreWriter
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    # Measured: bigger batches and transactions save little CPU but cost memory.
+    # Measured: bigger batches save little CPU but cost memory.
     batch_records: int = 20_000
     batch_bytes: int = 16 * 1024 * 1024
-    commit_every: int = 200_000  # records per transaction (not under --strict: one for all)
+    duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
 
 
 @dataclass
@@ -203,14 +204,83 @@ class Importer:
         with ExitStack() as stack:
             for p in inputs:
                 stack.callback(p.input.close)
+            if self._opts.duckdb_memory:
+                stack.enter_context(self._memory_limit(self._opts.duckdb_memory))
             if self._opts.strict:
-                # One transaction for the whole call: the first bad line rolls back everything.
-                stack.enter_context(self._store.transaction())
-            commit_every = None if self._opts.strict else self._opts.commit_every
-            writer = stack.enter_context(BatchWriter(self._store, commit_every))
+                # Every input is read through once before anything is stored: the
+                # first bad line stops the call with the store unchanged. (One
+                # transaction for all would do it too, but DuckDB's memory for an
+                # open transaction grows with its size.)
+                inputs = [self._validated(p, stack) for p in inputs]
+            writer = StoreWriter(self._store)
+            writer.start()
+            stack.callback(writer.close)
             for p in inputs:
                 report.files.append(self._import_one(p, writer))
         return report
+
+    def _validated(self, p: Prepared, stack: ExitStack) -> Prepared:
+        """Decode all of ``p`` (InputError at the first bad line or damage) and
+        return it opened again from the start; stdin is spooled to a
+        temporary file (decompressed) on the way, to be read a second time."""
+        inp = p.input
+        spool = None
+        if not inp.rereadable:
+            # The ExitStack closes (and so deletes) it.
+            spool = stack.enter_context(
+                tempfile.NamedTemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
+            )
+        rep = FileReport(inp.label, p.format, inp.compression)
+        try:
+            if p.format == detect.SEGMENT:
+                reader = SegmentReader(*(p.segment or ("", 0)))
+                for pos, batch in reader.batches(inp.stream):
+                    if isinstance(batch, BadLine):
+                        self._bad(rep, pos, str(batch))
+                        continue
+                    try:
+                        reader.records(batch)
+                    except BadLine as exc:
+                        self._bad(rep, pos, str(exc))
+                    if spool is not None:
+                        spool.write(batch)
+            elif p.format != detect.EMPTY:
+                decoder = self._decoder(p)
+                for lineno, line in enumerate(inp.lines(), 1):
+                    if spool is not None:
+                        spool.write(line)
+                    if len(line) <= 2 and not line.strip():
+                        continue
+                    try:
+                        decoder.decode(line, lineno)
+                    except BadLine as exc:
+                        self._bad(rep, lineno, str(exc))
+            else:
+                for _ in inp.lines():  # nothing to decode, but damage must surface
+                    pass
+        except (DamagedInput, OSError) as exc:
+            what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
+            raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
+        inp.close()
+        if spool is not None:
+            spool.flush()
+        again = open_input(spool.name if spool is not None else inp.name, label=inp.label)
+        stack.callback(again.close)
+        if spool is not None:
+            again.compression = inp.compression  # as received, for the report
+        return Prepared(again, p.format, p.segment)
+
+    @contextmanager
+    def _memory_limit(self, limit: str) -> Iterator[None]:
+        """Cap DuckDB's buffer pool while importing: it would otherwise keep
+        every block it wrote, and memory would grow with the file."""
+        con = self._store.con
+        rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
+        con.execute(f"SET memory_limit = '{limit}'")
+        try:
+            yield
+        finally:
+            con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
     def _decoder(self, p: Prepared) -> Decoder:
         if p.format == detect.KCAT:
@@ -220,7 +290,7 @@ class Importer:
         topic = self._opts.topic or default_topic(p.input.label)
         return PlainDecoder(topic, self._opts.time_field)
 
-    def _import_one(self, p: Prepared, writer: BatchWriter) -> FileReport:
+    def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
         rep = FileReport(inp.label, p.format, inp.compression)
         if p.format == detect.EMPTY:
@@ -317,7 +387,7 @@ class Importer:
             rep.bad_examples.append((where, reason))
 
     @contextmanager
-    def _batches(self, rep: FileReport, source: str, writer: BatchWriter) -> Iterator[AddFn]:
+    def _batches(self, rep: FileReport, source: str, writer: StoreWriter) -> Iterator[AddFn]:
         """Yield ``add(record, size)``; hands full batches (by count or size) to
         the writer, and the last one at the end (also when the input turned
         out damaged), then waits until all of the file is stored."""
@@ -326,11 +396,20 @@ class Importer:
         limit_n, limit_b = self._opts.batch_records, self._opts.batch_bytes
         add_to_batch = batch.add
 
-        def appended(events: pa.Table, inserted: int) -> None:  # on the writer's thread
-            rep.inserted += inserted
-            newest = pc.max(events["ts_ms"]).as_py()
-            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-                rep.newest_ts_ms = newest
+        def collect_done() -> None:
+            """Count what the writer stored (and let go of its tables)."""
+            if writer.error is not None:
+                raise writer.error
+            while True:
+                try:
+                    job = writer.done.get_nowait()
+                except queue.Empty:
+                    return
+                if job.result is not None:
+                    rep.inserted += job.result.inserted
+                newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
+                if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
+                    rep.newest_ts_ms = newest
 
         def flush() -> None:
             nonlocal pending
@@ -338,7 +417,8 @@ class Importer:
                 events, ids = batch.tables()
                 batch.clear()
                 pending = 0
-                writer.submit(events, ids, appended)
+                writer.submit(Job(events, ids))
+            collect_done()
 
         def add(record: Record, size: int) -> None:
             nonlocal pending
@@ -348,10 +428,10 @@ class Importer:
             if pending >= limit_b or len(batch) >= limit_n:
                 flush()
 
-        # No flush when an error escapes: under --strict it is rolled back anyway.
         yield add
         flush()
-        writer.sync()
+        writer.wait_idle()
+        collect_done()
 
 
 def import_files(

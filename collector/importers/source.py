@@ -125,13 +125,19 @@ class Input:
             raise self._damage
         yield from self.stream
 
+    @property
+    def rereadable(self) -> bool:
+        """A regular file: can be opened again from the start."""
+        return self.name != STDIN and Path(self.name).is_file()
+
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
 
 
-def open_input(name: str) -> Input:
-    """Open a file (or stdin for '-') and detect its compression.
+def open_input(name: str, label: str | None = None) -> Input:
+    """Open a file (or stdin for '-') and detect its compression; ``label``
+    names it in messages instead of ``name``.
 
     Raises InputError with one line for a missing, unreadable or special file.
     """
@@ -154,7 +160,7 @@ def open_input(name: str) -> Input:
             raise InputError(f"{name}: cannot open ({exc.strerror or exc})") from None
         size = path.stat().st_size if path.is_file() else None
         raw = _Counting(handle)
-        label = name
+        label = label or name
     buffered = io.BufferedReader(raw, buffer_size=_RAW_BUFFER)
     try:
         head = buffered.peek(4)[:4]

@@ -38,13 +38,12 @@ def stuck_explanation(s: StuckInfo) -> RenderableType:
     head.append(s.explanation, style="bold")
     facts = Text(
         f"next: {', '.join(s.expected_types) or 'unknown'} · from: {s.responsible_service or 'unknown'}"
-        f" · silent {duration(s.silent_ms)}"
     )
     if s.overdue_ms is not None:
         facts.append(f" · overdue {duration(s.overdue_ms)}", style="bold")
-    facts.append(f" · reason: {s.reason}", style="dim")
     lines: list[RenderableType] = [head, facts]
-    if s.consumer_state is not None and s.consumer_state != "unknown":
+    said = s.consumer_group is not None and s.consumer_group in s.explanation
+    if s.consumer_state is not None and s.consumer_state != "unknown" and not said:
         group = s.consumer_group or "its consumer group"
         if s.consumer_state == "lagging":
             lag = f" (lag {s.group_lag:,})" if s.group_lag is not None else ""

@@ -158,8 +158,8 @@ class Timeline(Widget):
             lines.append(t)
         lines.append(axis(lay, width, d.stuck.silent_ms if d.stuck is not None else None))
         legend = Text(
-            f"{MARK_EVENT} event  ━ reaction to its cause  ─ since the event before  "
-            f"{MARK_DUPLICATE} duplicate  {MARK_SKEW} skew adjusted",
+            f"{MARK_EVENT} event  ━ reaction to its cause  ─ placed by time  "
+            f"{MARK_DUPLICATE} duplicate  {MARK_SKEW} skew",
             style="dim",
             no_wrap=True,
             overflow="ellipsis",
