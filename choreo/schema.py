@@ -95,8 +95,10 @@ RAW_DDL = [
 # on these columns; reconstruct may add columns but not rename or drop them.
 DERIVED_DDL = [
     """
+    -- instance_id is unique by construction; no index, so that a rebuild of
+    -- millions of instances does not spend its time building one.
     CREATE TABLE IF NOT EXISTS instances (
-        instance_id VARCHAR PRIMARY KEY,
+        instance_id VARCHAR NOT NULL,
         workflow VARCHAR NOT NULL,
         status VARCHAR NOT NULL,   -- completed | failed | compensated | running | stuck
         label VARCHAR NOT NULL,    -- the identifier people know it by, e.g. 'orderId=4711'

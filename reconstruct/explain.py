@@ -62,8 +62,11 @@ def explanation(
         head = f"Stuck after {last_type} ({last_service}): expected {_types(expected)}{who}"
     if reason == "timeout" and timeout_ms is not None:
         budget = f"the workflow timeout of {duration(timeout_ms)}"
-    elif p99_ms is not None:
+    elif p99_ms is not None and abs(within_ms - k * p99_ms) <= 1:
         budget = f"{duration(within_ms)} ({k:g} x learned p99 {duration(p99_ms)})"
+    elif p99_ms is not None:
+        # k x p99 is below the min_overdue floor: say which one applied.
+        budget = f"{duration(within_ms)} (min_overdue; learned p99 {duration(p99_ms)})"
     else:
         budget = duration(within_ms)
     text = (

@@ -36,7 +36,8 @@ BOOL = npt.NDArray[np.bool_]
 @dataclass
 class Frame:
     n: int
-    pk: pa.Table  # topic, partition, offset (row i = eid i)
+    partition: npt.NDArray[np.int32]
+    offset: I64
     h: U64  # hash(topic, partition, offset)
     ts: I64
     typ: I64  # code into types (sorted by name)
@@ -56,11 +57,26 @@ class Frame:
     names: list[str]
     id_vh: U64  # hash(value)
     id_num: BOOL  # value is all digits
-    id_value: pa.Array  # the value text (for labels)
+    id_value: pa.ChunkedArray  # the value text (for labels)
 
     @property
     def is_dup(self) -> BOOL:
         return self.dup_of >= 0
+
+    def drop_identifiers(self) -> None:
+        """Free the identifier rows (the bulk of the frame) once stitched and labelled."""
+        self.id_eid = np.zeros(0, dtype=np.int64)
+        self.id_name = np.zeros(0, dtype=np.int64)
+        self.id_vh = np.zeros(0, dtype=np.uint64)
+        self.id_num = np.zeros(0, dtype=np.bool_)
+        self.id_value = pa.chunked_array([], pa.string())
+
+    def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """(topic, partition, offset) of these events; topics dictionary-encoded."""
+        topic = pa.DictionaryArray.from_arrays(
+            pa.array(self.topic[eids].astype(np.int32)), pa.array(self.topics, pa.string())
+        )
+        return topic, pa.array(self.partition[eids]), pa.array(self.offset[eids])
 
 
 def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
@@ -85,75 +101,149 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
     return remap[codes] if len(names) else codes, [names[i] for i in order]
 
 
+def _chunks(col: pa.ChunkedArray) -> npt.NDArray[np.generic]:
+    """One numpy array from a chunked Arrow column (chunk by chunk: ChunkedArray.to_numpy
+    goes through the pandas conversion layer, and imports pandas where installed)."""
+    if col.num_chunks == 0:
+        return np.zeros(0, dtype=col.type.to_pandas_dtype())
+    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in col.chunks])
+
+
 def _u64(col: pa.ChunkedArray) -> U64:
-    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=np.uint64)
+    return np.asarray(_chunks(col), dtype=np.uint64)
 
 
 def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
-    return np.asarray(col.combine_chunks().to_numpy(zero_copy_only=False), dtype=dtype)
+    return np.asarray(_chunks(col), dtype=dtype)
+
+
+def _enum(values: list[str]) -> str:
+    """An inline ENUM type of these (sorted) values; codes follow their order."""
+    if not values:
+        return "VARCHAR"
+    return "ENUM(" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + ")"
+
+
+def _enum_codes(col: pa.ChunkedArray) -> I64:
+    if col.num_chunks == 0 or not pa.types.is_dictionary(col.type):
+        return np.zeros(len(col), dtype=np.int64)
+    return np.concatenate([c.indices.to_numpy().astype(np.int64) for c in col.chunks])
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
     scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
+    combos = con.execute(
+        f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
+    ).fetchall()
+    counted = con.execute(f"SELECT count(*) FROM log_events e {scope} WHERE e.event_id IS NULL").fetchall()
+    names = sorted(
+        {str(r[0]) for r in con.execute(f"SELECT DISTINCT i.name FROM log_identifiers i {scope}").fetchall()}
+    )
+    topics = sorted({str(c[0]) for c in combos})
+    types = sorted({str(c[1]) for c in combos})
+    services = sorted({str(c[2]) for c in combos})
+    # Strings stay in DuckDB: types, services, topics and names come back as
+    # ENUM codes (in sorted order: an order-preserving cast, where a join with
+    # a code table would reorder the rows), ids as 64-bit hashes.
     ev = query_arrow(
         con,
         f"""
-        SELECT hash(e.topic, e.partition, e."offset") AS h, e.topic, e.partition, e."offset",
-               coalesce(e.ts_ms, e.event_time_ms, 0) AS ts, e.event_type, e.service,
+        SELECT hash(e.topic, e.partition, e."offset") AS h, e.topic::{_enum(topics)} AS topic,
+               e.partition, e."offset", coalesce(e.ts_ms, e.event_time_ms, 0) AS ts,
+               e.event_type::{_enum(types)} AS typ, e.service::{_enum(services)} AS svc,
                coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
-               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau,
-               CASE WHEN e.event_id IS NOT NULL THEN hash(e.event_type, e.event_id)
-                    ELSE hash(e.event_type, e.payload, e.key) END AS dkey
+               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
         FROM log_events e {scope}
         """,
     )
     n = ev.num_rows
     h = _u64(ev.column("h"))
-    typ, types = _codes(ev.column("event_type"))
-    svc, services = _codes(ev.column("service"))
-    topic, topics = _codes(ev.column("topic"))
-    keys = pa.table({"h": arrow_u64(h), "eid": pa.array(np.arange(n, dtype=np.int64))})
-    con.register("_r_keys", keys)
-    try:
-        ids = query_arrow(
+    ids = query_arrow(
+        con,
+        f"""
+        SELECT hash(i.topic, i.partition, i."offset") AS h, i.name::{_enum(names)} AS name,
+               hash(i.value) AS vh, i.value
+        FROM log_identifiers i {scope}
+        """,
+    )
+    # Events without an event id: the payload and key decide whether two of
+    # them are the same event.
+    no_id = (
+        query_arrow(
             con,
             f"""
-            SELECT k.eid, i.name, hash(i.value) AS vh, i.value
-            FROM log_identifiers i {scope}
-            JOIN _r_keys k ON k.h = hash(i.topic, i.partition, i."offset")
+            SELECT hash(e.topic, e.partition, e."offset") AS h,
+                   hash(e.event_type, e.payload, e.key) AS dkey
+            FROM log_events e {scope} WHERE e.event_id IS NULL
             """,
         )
-    finally:
-        con.unregister("_r_keys")
-    id_eid = np.asarray(_np(ids.column("eid"), np.int64), dtype=np.int64)
-    id_name, names = _codes(ids.column("name"))
-    id_vh = _u64(ids.column("vh"))
-    values = ids.column("value").combine_chunks()
+        if counted[0][0]
+        else None
+    )
+    id_eid = _event_of(h, _u64(ids.column("h")))
+    if (id_eid < 0).any():  # identifiers of records outside the frame
+        ids = ids.filter(pa.array(id_eid >= 0))
+        id_eid = id_eid[id_eid >= 0]
+    values = ids.column("value")
+    typ = _enum_codes(ev.column("typ"))
+    eid_h = _u64(ev.column("eid_h"))
     frame = Frame(
         n=n,
-        pk=ev.select(["topic", "partition", "offset"]),
+        partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
+        offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
         h=h,
         ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
         typ=typ,
         types=types,
-        svc=svc,
+        svc=_enum_codes(ev.column("svc")),
         services=services,
-        topic=topic,
+        topic=_enum_codes(ev.column("topic")),
         topics=topics,
-        eid_h=_u64(ev.column("eid_h")),
+        eid_h=eid_h,
         has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
         cau_h=_u64(ev.column("cau_h")),
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
         dup_of=np.full(n, -1, dtype=np.int64),
         id_eid=id_eid,
-        id_name=id_name,
+        id_name=_enum_codes(ids.column("name")),
         names=names,
-        id_vh=id_vh,
-        id_num=np.asarray(pc.ascii_is_decimal(values).fill_null(False).to_numpy(zero_copy_only=False)),
+        id_vh=_u64(ids.column("vh")),
+        id_num=np.asarray(_chunks(pc.ascii_is_decimal(values)), dtype=np.bool_),
         id_value=values,
     )
-    frame.dup_of = _duplicates(con, frame, _u64(ev.column("dkey")))
+    del ev, ids
+    # The same event twice: same type and event id, or (no event id) same type,
+    # payload, key and identifiers.
+    dkey = mix(eid_h, typ.astype(np.uint64))
+    if no_id is not None:
+        rows = _event_of(h, _u64(no_id.column("h")))
+        dkey[rows] = _u64(no_id.column("dkey"))
+    frame.dup_of = _duplicates(frame, dkey)
     return frame
+
+
+def _event_of(ev_h: U64, row_h: U64) -> I64:
+    """The event (position in ``ev_h``) of each row, by coordinate hash.
+
+    Collectors and importers append a batch's identifiers in the order of
+    its events, so the rows usually come as runs in event order: then a
+    linear check suffices. Otherwise a hash lookup.
+    """
+    if row_h.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.r_[0, np.flatnonzero(row_h[1:] != row_h[:-1]) + 1]
+    runs = row_h[starts]
+    lengths = np.diff(np.r_[starts, row_h.size])
+    if runs.size == ev_h.size and np.array_equal(runs, ev_h):
+        return np.repeat(np.arange(ev_h.size, dtype=np.int64), lengths)
+    if runs.size < ev_h.size:
+        has = np.flatnonzero(
+            pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs)).to_numpy(zero_copy_only=False)
+        )
+        if has.size == runs.size and np.array_equal(ev_h[has], runs):
+            return np.repeat(has.astype(np.int64), lengths)
+    idx = pc.index_in(arrow_u64(row_h), value_set=arrow_u64(ev_h)).fill_null(-1)
+    return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def arrow_u64(a: U64) -> pa.Array:
@@ -171,7 +261,7 @@ def mix(a: U64, b: U64 | np.uint64) -> U64:
     return x
 
 
-def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
+def _duplicates(f: Frame, dkey: U64) -> I64:
     dup_of = np.full(f.n, -1, dtype=np.int64)
     if f.n == 0:
         return dup_of
@@ -182,18 +272,15 @@ def _duplicates(con: duckdb.DuckDBPyConnection, f: Frame, dkey: U64) -> I64:
         acc = np.zeros(f.n, dtype=np.uint64)
         np.bitwise_xor.at(acc, f.id_eid[rows], mix(f.id_vh[rows], f.id_name[rows].astype(np.uint64)))
         dkey = np.where(no_id, mix(dkey, acc), dkey)
-    # Only keys seen more than once matter: find them with a hash aggregate.
-    con.register("_r_dkeys", pa.table({"k": arrow_u64(dkey)}))
-    try:
-        repeated = con.execute("SELECT k FROM _r_dkeys GROUP BY k HAVING count(*) > 1").fetchnumpy()["k"]
-    finally:
-        con.unregister("_r_dkeys")
-    if len(repeated) == 0:
+    # Only keys seen more than once matter (few): find them by sorting the keys.
+    srt = np.sort(dkey)
+    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
+    if repeated.size == 0:
         return dup_of
     cand = np.nonzero(
-        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(np.asarray(repeated))).to_numpy(zero_copy_only=False)
+        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated)).to_numpy(zero_copy_only=False)
     )[0]
-    gid = pc.dictionary_encode(arrow_u64(dkey[cand])).indices.to_numpy().astype(np.int64)
+    gid = np.searchsorted(repeated, dkey[cand])
     order_ = np.lexsort((f.h[cand], f.ts[cand], gid))  # earliest copy; ties by coordinates
     order = cand[order_]
     g = gid[order_]

@@ -111,12 +111,9 @@ def build(
     path_hash = np.add.reduceat(term, starts) if cs.size else np.zeros(0, dtype=np.uint64)
     same = c_inst[1:] == c_inst[:-1]
     a, b = cs[:-1][same], cs[1:][same]
-    pk = f.pk.take(pa.array(members[first_m]))
+    topic, partition, offset = f.coordinates(members[first_m])
     instance_id = pc.binary_join_element_wise(
-        pk.column("topic").combine_chunks(),
-        pc.cast(pk.column("partition"), pa.string()),
-        pc.cast(pk.column("offset"), pa.string()),
-        ":",
+        topic.dictionary_decode(), pc.cast(partition, pa.string()), pc.cast(offset, pa.string()), ":"
     )
     first_eid, last_eid = members[first_m], members[last_m]
     if known is None:
@@ -251,7 +248,9 @@ def _labels(f: Frame, comp: I64, first: I64, k: int, instance_id: pa.Array, stat
     if best.size == 0:
         return instance_id
     text = pc.binary_join_element_wise(
-        pa.array(f.names, pa.string()).take(pa.array(f.id_name[best])), f.id_value.take(pa.array(best)), "="
+        pa.array(f.names, pa.string()).take(pa.array(f.id_name[best])),
+        f.id_value.take(pa.array(best)).combine_chunks(),
+        "=",
     )
     label = np.full(k, -1, dtype=np.int64)
     label[comp[f.id_eid[best]]] = np.arange(best.size)

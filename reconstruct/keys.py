@@ -57,6 +57,7 @@ _LABEL_LAST = {"trace_id": 3, "key": 2, "ce_subject": 1}
 _HEADER_NAMES = {"correlation-id", "x-correlation-id", "correlationid", "correlation_id"}
 _PAIR_ROWS = 300_000
 _COARSE_MULTI = 0.05
+_REPEAT_MIN = 1.01
 _FINE_MULTI = 0.02
 _WIDTH_RATIO = 0.7
 
@@ -200,11 +201,14 @@ def _coarser_than(
     trap_repeat: float,
 ) -> dict[str, str]:
     """name -> the finer instance-wide name it is coarser than."""
-    if len(base) < 2:
+    # Only a name whose values ever repeat an event type can be coarse; the
+    # others need no pairing at all.
+    candidates = [code for code, (_d, rep, _w) in base.items() if _REPEAT_MIN < rep <= trap_repeat]
+    if len(base) < 2 or not candidates:
         return {}
     rows = con.execute(
-        """
-        WITH s AS (SELECT eid, name, vh FROM _r_ids_s),
+        f"""
+        WITH s AS (SELECT eid, name, vh FROM _r_ids_s WHERE name IN ({", ".join(map(str, candidates))})),
         per_value AS (
             SELECT s.name AS a, s.vh AS av, o.name AS b, count(DISTINCT o.vh) AS nb
             FROM s JOIN _r_ids_all o ON o.eid = s.eid AND o.name <> s.name
@@ -216,6 +220,22 @@ def _coarser_than(
         -- are parts of one instance, several orders of one customer are not.
         SELECT p.a, p.b, avg((p.nb >= 2 AND v.n_ev > v.n_types)::INTEGER), count(*)
         FROM per_value p JOIN _r_vals v ON v.name = p.a AND v.vh = p.av
+        GROUP BY p.a, p.b
+        """
+    ).fetchall()
+    # The reverse direction (does a Y value span several X values?) for each pair.
+    rows += con.execute(
+        f"""
+        WITH s AS (SELECT eid, name, vh FROM _r_ids_s),
+        x AS (SELECT eid, name, vh FROM _r_ids_all WHERE name IN ({", ".join(map(str, candidates))})),
+        per_value AS (
+            SELECT s.name AS a, s.vh AS av, x.name AS b, count(DISTINCT x.vh) AS nb
+            FROM s JOIN x ON x.eid = s.eid AND x.name <> s.name
+            GROUP BY ALL
+        )
+        SELECT p.a, p.b, avg((p.nb >= 2 AND v.n_ev > v.n_types)::INTEGER), count(*)
+        FROM per_value p JOIN _r_vals v ON v.name = p.a AND v.vh = p.av
+        WHERE p.a NOT IN ({", ".join(map(str, candidates))})
         GROUP BY p.a, p.b
         """
     ).fetchall()

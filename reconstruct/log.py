@@ -95,6 +95,10 @@ def open_log(paths: Sequence[str | Path], *, out: str | Path | None = None, read
     """
     if not paths:
         raise StoreError("no store given")
+    # Reading commands must not create an empty store from a mistyped --db.
+    for p in paths:
+        if not Path(p).exists():
+            raise StoreError(f"{p} does not exist (no such store; collect or import into it first)")
     target = Path(out) if out is not None else Path(paths[0])
     rest = [p for p in paths if out is not None or Path(p) != target]
     store = Store.open(target, read_only=read_only)

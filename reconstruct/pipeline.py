@@ -5,7 +5,9 @@ API (used by the CLI, ``choreo tail`` and the demo)::
     from reconstruct.pipeline import rebuild, update, judge, LiveReconstructor
     stats = rebuild(store, config, now_ms=None)   # everything, from scratch
     stats = update(store, config, now_ms=None)    # live: only the touched instances
+    stats = update(store, config, keys=[("orders", 0, 4711)])   # ... or exactly these new records
     judge(store, config, now_ms)                  # re-judge open instances at a new "now"
+    live = LiveReconstructor(store, config); live.tick()   # the live loop's one call
 
 ``rebuild`` fills all derived tables (instances, instance_events, model_*,
 variants, stuck, identifier_stats) from the raw ones, replacing what was
@@ -15,6 +17,11 @@ events stored since the last rebuild/update touch (found through the
 model, and re-judges every open instance against ``now``. ``LiveReconstructor``
 wraps both for a live loop: it updates on each tick and relearns the model
 with a full rebuild when the log has grown by a quarter since the last one.
+Between full rebuilds the model (terminal types, latencies, variants) is
+the one learned last; instances, statuses and the stuck list are current.
+When a collector writes the same store from another thread, give
+reconstruction its own connection: ``Store(store.con.cursor(), store.path,
+read_only=False)`` (DuckDB serialises the two writers' transactions).
 
 "now": ``now_ms`` when given; else the newest event time when every event
 came from an import (a dump is judged as of when it was taken); else the
@@ -29,6 +36,7 @@ scipy (connected components, causal ordering); no per-event Python loop.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
@@ -46,7 +54,7 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame
-from reconstruct.instance_keys import write_instance_keys
+from reconstruct.instance_keys import insert_instance_keys, instance_keys_table
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
@@ -80,20 +88,34 @@ class RebuildStats:
 
 
 # -- "now" and staleness ---------------------------------------------------
-def default_now(con: duckdb.DuckDBPyConnection) -> int:
-    """Newest event time for imported logs, wall clock otherwise."""
+@dataclass(frozen=True)
+class _LogFacts:
+    events: int
+    newest_ingested: int | None
+    newest_ts: int | None
+    all_imported: bool
+
+
+def _facts(con: duckdb.DuckDBPyConnection) -> _LogFacts:
     row = con.execute(
-        "SELECT bool_and(source LIKE 'import:%'), max(coalesce(ts_ms, event_time_ms)) FROM log_events"
-    ).fetchone()
-    if row and row[0] and row[1] is not None:
-        return int(row[1])
+        "SELECT count(*), max(ingested_ms), max(coalesce(ts_ms, event_time_ms)), "
+        "bool_and(starts_with(source, 'import:')) FROM log_events"
+    ).fetchall()[0]
+    return _LogFacts(int(row[0]), row[1], row[2], bool(row[3]))
+
+
+def _now(facts: _LogFacts) -> int:
+    if facts.all_imported and facts.newest_ts is not None:
+        return int(facts.newest_ts)
     return int(time.time() * 1000)
 
 
-def fingerprint(store: Store, config: ChoreoConfig) -> str:
-    """Changes when the raw log or the config changes."""
-    ensure_log_views(store)
-    row = store.con.execute("SELECT count(*), max(ingested_ms) FROM log_events").fetchone()
+def default_now(con: duckdb.DuckDBPyConnection) -> int:
+    """Newest event time for imported logs, wall clock otherwise."""
+    return _now(_facts(con))
+
+
+def _fingerprint(store: Store, config: ChoreoConfig, facts: _LogFacts) -> str:
     dbs = ",".join(
         str(r[0])
         for r in store.con.execute(
@@ -101,7 +123,13 @@ def fingerprint(store: Store, config: ChoreoConfig) -> str:
         ).fetchall()
     )
     cfg = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
-    return f"{row[0] if row else 0}:{row[1] if row else 0}:{cfg}:{dbs}"
+    return f"{facts.events}:{facts.newest_ingested or 0}:{cfg}:{dbs}"
+
+
+def fingerprint(store: Store, config: ChoreoConfig) -> str:
+    """Changes when the raw log or the config changes."""
+    ensure_log_views(store)
+    return _fingerprint(store, config, _facts(store.con))
 
 
 def is_stale(store: Store, config: ChoreoConfig) -> bool:
@@ -127,10 +155,13 @@ def _masked(a: npt.NDArray[np.int64]) -> pa.Array:
     return pa.array(a.astype(np.int32), mask=a < 0)
 
 
-def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants: bool = True) -> None:
-    """instance_events, variants, and the instances into the temp ``_r_inst_out``."""
+def _write(
+    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, keys: pa.Table, *, with_variants: bool = True
+) -> None:
+    """instance_events, instance_keys, variants; the instances are left registered
+    as the Arrow view ``_r_inst_src`` (status still to be judged)."""
     types = pa.array(f.types, pa.string())
-    last_pk = f.pk.take(pa.array(b.last))
+    last_topic, last_partition, last_offset = f.coordinates(b.last)
     inst = pa.table(
         {
             "instance_id": b.instance_id,
@@ -145,26 +176,21 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
             "first_type": types.take(pa.array(f.typ[b.first])),
             "last_type": types.take(pa.array(f.typ[b.last])),
             "last_service": pa.array(f.services, pa.string()).take(pa.array(f.svc[b.last])),
-            "last_topic": last_pk.column("topic").combine_chunks(),
-            "last_partition": last_pk.column("partition").combine_chunks(),
-            "last_offset": last_pk.column("offset").combine_chunks(),
+            "last_topic": last_topic,
+            "last_partition": last_partition,
+            "last_offset": last_offset,
             "types": _types_lists(f, b),
             "variant": pa.array(b.variant.astype(np.int32)),
         }
     )
     con.register("_r_inst_src", inst)
-    try:
-        con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM instances LIMIT 0")
-        con.execute("INSERT INTO _r_inst_out SELECT * FROM _r_inst_src")
-    finally:
-        con.unregister("_r_inst_src")
-    pk = f.pk.take(pa.array(b.m_eid))
+    topic, partition, offset = f.coordinates(b.m_eid)
     events = pa.table(
         {
             "instance_id": pa.DictionaryArray.from_arrays(pa.array(b.m_inst.astype(np.int32)), b.instance_id),
-            "topic": pk.column("topic").combine_chunks(),
-            "partition": pk.column("partition").combine_chunks(),
-            "offset": pk.column("offset").combine_chunks(),
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
             "seq": pa.array(b.m_seq.astype(np.int32)),
             "adj_ts_ms": b.m_adj,
             "skew_ms": b.m_skew,
@@ -177,7 +203,7 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
-    write_instance_keys(con, f, b)
+    insert_instance_keys(con, keys)
     if not with_variants:
         return
     variants = pa.table(
@@ -196,6 +222,32 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
         con.unregister("_r_var_src")
 
 
+_INSTANCE_COLUMNS = (
+    "instance_id",
+    "workflow",
+    "status",
+    "label",
+    "start_ms",
+    "end_ms",
+    "n_events",
+    "n_duplicates",
+    "n_skewed",
+    "first_type",
+    "last_type",
+    "last_service",
+    "last_topic",
+    "last_partition",
+    "last_offset",
+    "types",
+    "variant",
+)
+
+
+def _unregister(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    with contextlib.suppress(duckdb.Error):
+        con.unregister(name)
+
+
 def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         str(s): int(n)
@@ -209,33 +261,43 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     cfg = config or ChoreoConfig()
     con = store.con
     ensure_log_views(store)
-    now = default_now(con) if now_ms is None else int(now_ms)
-    fp = fingerprint(store, cfg)
+    facts = _facts(con)
+    now = _now(facts) if now_ms is None else int(now_ms)
+    fp = _fingerprint(store, cfg, facts)
     f = load_frame(con)
     stats = analyse_keys(con, f, cfg.reconstruct)
     eid, link = link_keys(f, stats)
     parent = parents(f)
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
+    duplicates = int(f.is_dup[comp >= 0].sum())
+    keys = instance_keys_table(f, b)
+    # Peak memory: what stitching needed is not needed to learn and write.
+    del eid, link, comp, parent
+    f.drop_identifiers()
     wfs = learn(con, f, b, cfg, now)
-    wm = con.execute("SELECT max(ingested_ms) FROM log_events").fetchone()
     try:
         with store.transaction():
             recreate_derived(con)
-            _write(con, f, b)
+            _write(con, f, b, keys)
             write_model(con, wfs)
             write_key_stats(con, stats)
-            result = evaluate(con, cfg, now, relation="_r_inst_out")
-            con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
+            result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
+            cols = ", ".join(
+                "coalesce(e.status, 'running')" if c == "status" else f's."{c}"' for c in _INSTANCE_COLUMNS
+            )
+            con.execute(
+                f"INSERT INTO instances SELECT {cols} "
+                "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
+            )
             store.set_meta(META_FINGERPRINT, fp)
             store.set_meta(META_NOW, str(now))
-            store.set_meta(META_WATERMARK, str(wm[0] if wm and wm[0] is not None else 0))
+            store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
             store.set_meta(META_FULL_EVENTS, str(f.n))
     finally:
-        con.execute("DROP TABLE IF EXISTS _r_inst_out")
+        _unregister(con, "_r_inst_src")
         con.execute("DROP TABLE IF EXISTS _r_eval")
     n = f.n
-    duplicates = int(f.is_dup[comp >= 0].sum())
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"
     ).fetchone()
@@ -416,9 +478,11 @@ def update(
                 )
                 con.execute("DELETE FROM instance_keys WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
-                _write(con, f, b, with_variants=False)
+                _write(con, f, b, instance_keys_table(f, b), with_variants=False)
+                con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM _r_inst_src")
                 _variant_ranks(con)
                 con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
+                _unregister(con, "_r_inst_src")
             evaluate(con, cfg, now, scope="status IN ('running', 'stuck')")
             store.set_meta(META_FINGERPRINT, fp)
             store.set_meta(META_NOW, str(now))

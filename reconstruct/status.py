@@ -93,12 +93,14 @@ def evaluate(
     *,
     scope: str = "true",
     relation: str = "instances",
+    update: bool = True,
 ) -> EvalResult:
     """Judge the instances of ``relation`` matching ``scope`` (SQL) at ``now_ms``.
 
     Updates their status there and replaces their rows in ``stuck``.
-    ``relation`` is ``instances`` or a temp table of the same shape (a
-    rebuild judges before it stores).
+    ``relation`` is ``instances`` or a relation of the same shape (a
+    rebuild judges before it stores); with ``update=False`` the statuses are
+    left in ``_r_eval(instance_id, status)`` for the caller.
     """
     rc = cfg.reconstruct
     k = float(rc.stuck_factor)
@@ -198,14 +200,21 @@ def evaluate(
     )
     con.execute(
         f"""
-        UPDATE {relation} SET status = CASE
-            WHEN e.is_stuck THEN 'stuck'
-            WHEN e.ended AND e.branch IS NULL THEN
-                CASE WHEN e.has_comp THEN 'compensated' WHEN e.has_fail THEN 'failed' ELSE 'completed' END
+        ALTER TABLE _r_eval ADD COLUMN status VARCHAR;
+        UPDATE _r_eval SET status = CASE
+            WHEN due_at IS NOT NULL AND {int(now_ms)} > due_at THEN 'stuck'
+            WHEN ended AND branch IS NULL THEN
+                CASE WHEN has_comp THEN 'compensated' WHEN has_fail THEN 'failed' ELSE 'completed' END
             ELSE 'running' END
-        FROM _r_eval e WHERE e.instance_id = {relation}.instance_id
         """
     )
+    if update:
+        con.execute(
+            f"""
+            UPDATE {relation} SET status = e.status
+            FROM _r_eval e WHERE e.instance_id = {relation}.instance_id
+            """
+        )
     rows = con.execute(
         """
         WITH s AS (SELECT * FROM _r_eval WHERE is_stuck),

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from choreo.store import Store
 from tests.export_data import Recorded, build_store, run_choreo
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz 'dot' is not installed")
@@ -124,6 +125,7 @@ def test_bad_input_is_one_line_exit_2(
 
 def test_empty_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     empty = tmp_path / "empty.duckdb"
+    Store.open(empty).close()
     code, _, err = run_choreo(["export", "workflow", "--db", str(empty)], capsys)
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert code == 2 and "no reconstructed workflows" in err

@@ -111,3 +111,25 @@ def test_causation_link_joins_an_event_without_identifiers(db_path: Path) -> Non
             ("OrderCreated", None),
             ("MailSent", 0),
         ]
+
+
+def test_weak_trap_found_by_being_coarser_than_the_order_id(db_path: Path) -> None:
+    """Most customers ordered once: their ids repeat event types rarely
+    (1.2 events per value and type), yet merging through them would join
+    every second order of a returning customer."""
+    log = Log()
+    n = 50
+    for i in range(n):
+        customer = f"cus-{i // 2}" if i < 20 else f"cus-{i}"  # ten customers with two orders
+        t = T0 + i * 1000
+        log.event("orders", "OrderCreated", t, service="o", orderId=f"ord-{i}", customerId=customer)
+        log.event(
+            "payments", "PaymentCompleted", t + 50, service="p", orderId=f"ord-{i}", customerId=customer
+        )
+        log.event("orders", "OrderCompleted", t + 90, service="o", orderId=f"ord-{i}")
+    log.store(db_path)
+    with Store.open(db_path) as s:
+        stats = rebuild(s, now_ms=T0 + 3_600_000)
+        assert stats.instances == n and stats.traps == ["customerId"]
+        reason = s.query("SELECT reason FROM identifier_stats WHERE name = 'customerId'")[0][0]
+        assert reason == "trap: one value spans several orderId values"
