@@ -27,14 +27,21 @@ async def test_stuck_filter_shows_exactly_the_stuck_instances(mixed: FixtureStor
         async with app.run_test(size=(120, 40)) as pilot:
             await overview_ready(pilot)
             await pilot.press("s")
-            text = await wait_shown(pilot, f"of {len(truth_stuck)} ·")
+            await wait_shown(pilot, f"of {len(truth_stuck)} ·")
             screen = app.screen
             assert isinstance(screen, InstancesScreen)
             assert screen.query_state.status == "stuck"
             assert screen.page is not None and screen.page.total == len(truth_stuck)
-            # Every row says "stuck" in words, not only in colour.
-            rows = [line for line in text.splitlines() if "ord-" in line or "usr-" in line or "vid-" in line]
-            assert rows and all("! stuck" in line for line in rows)
+
+            # Every row says "stuck" in words, not only in colour. A frame can be painted
+            # after the rows arrive but before the columns widen to fit them (cells cut
+            # at the header's width), so wait for the settled table.
+            def rows_all_stuck() -> bool:
+                lines = screen_text(app).splitlines()
+                rows = [line for line in lines if "ord-" in line or "usr-" in line or "vid-" in line]
+                return bool(rows) and all("! stuck" in line for line in rows)
+
+            await wait_until(pilot, rows_all_stuck, what="rows that all say '! stuck'")
             shown = {label.split("=", 1)[1] for label in _labels(app)}
             assert shown == truth_stuck
             # The same through the pickers: any status, then stuck again and a workflow.

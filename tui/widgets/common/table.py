@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from rich.text import Text
+from textual import events
 from textual.binding import Binding
 from textual.widgets import DataTable
 
@@ -33,6 +34,16 @@ class KeptTable(DataTable[Cell]):
             target = index if index is not None else min(old_row, self.row_count - 1)
             self.move_cursor(row=target, animate=False, scroll=False)
         self.scroll_to(scroll_x, scroll_y, animate=False, immediate=True)
+
+    async def _on_idle(self, event: events.Idle) -> None:
+        # DataTable widens auto-width columns on idle but keeps line caches keyed
+        # without the widths: a frame painted between add_row and this idle stays
+        # on screen with every cell cut at its header's width. Invalidate and repaint.
+        widths = [c.content_width for c in self.ordered_columns]
+        await super()._on_idle(event)
+        if widths != [c.content_width for c in self.ordered_columns]:
+            self._update_count += 1
+            self.refresh()
 
     def selected_key(self) -> str | None:
         if not self.row_count or not self.is_valid_row_index(self.cursor_row):
