@@ -31,7 +31,7 @@ class SqlExtractor:
         """Store every record of ``relation`` (a table or view on ``store.con``
         with the columns of ``collector.raw.RAW_SCHEMA``); records already
         stored are ignored, as with ``Store.append``."""
-        table: pa.Table = store.con.execute(f"SELECT {RAW_COLUMNS} FROM {relation}").to_arrow_table()
+        table: pa.Table = store.con.sql(f"SELECT {RAW_COLUMNS} FROM {relation}").to_arrow_table()
         batches = table.to_batches(_FETCH_ROWS)
         offered = inserted = 0
         for rb in batches:
