@@ -10,22 +10,20 @@ import sys
 
 import click
 
-from choreo.commands import COMMANDS
+from choreo.commands import LazyGroup
 from choreo.errors import ChoreoError
 from choreo.logs import setup_logging
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.option("-v", "--verbose", count=True, help="More log detail on stderr (-vv for debug).")
 @click.option("--log-file", type=click.Path(dir_okay=False), help="Write logs here instead of stderr.")
 @click.version_option(package_name="choreo")
 def cli(verbose: int, log_file: str | None) -> None:
     """choreo: see what a Kafka choreography actually did."""
     setup_logging(verbose, log_file)
-
-
-for _command in COMMANDS():
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from choreo.config import ChoreoConfig
 from choreo.errors import InputError
 
 START_EARLIEST = "earliest"
@@ -93,6 +94,15 @@ class ServiceGroup:
     service: str
     group: str
     topics: tuple[str, ...] = ()  # topics it consumes; empty = every collected topic
+
+
+def service_groups(config: ChoreoConfig) -> tuple[ServiceGroup, ...]:
+    """The services whose consumer groups config names (for lag and the service map)."""
+    return tuple(
+        ServiceGroup(name, svc.group, tuple(svc.consumes))
+        for name, svc in sorted(config.services.items())
+        if svc.group
+    )
 
 
 @dataclass(frozen=True)

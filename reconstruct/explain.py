@@ -1,28 +1,8 @@
-"""Readable durations and the one-sentence explanation of a stuck instance."""
+"""The one-sentence explanation of a stuck instance."""
 
 from __future__ import annotations
 
-
-def duration(ms: float | int | None) -> str:
-    """Compact human duration: 850ms, 4.2s, 3m12s, 2h05m, 3d04h."""
-    if ms is None:
-        return "?"
-    v = float(ms)
-    sign = "-" if v < 0 else ""
-    v = abs(v)
-    if v < 1000:
-        return f"{sign}{v:.0f}ms"
-    s = v / 1000
-    if s < 60:
-        return f"{sign}{s:.1f}s" if s < 10 else f"{sign}{s:.0f}s"
-    m, sec = divmod(int(s), 60)
-    if m < 60:
-        return f"{sign}{m}m{sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{sign}{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{sign}{d}d{h:02d}h"
+from reconstruct.timefmt import duration
 
 
 def _types(names: list[str]) -> str:

@@ -14,7 +14,8 @@ import graphviz
 
 from choreo.errors import InputError
 from choreo.store import Store
-from reconstruct.export_fmt import duration, label
+from reconstruct.export_fmt import label
+from reconstruct.timefmt import duration
 
 # Colours per kind (normal | failure | compensation): (stroke, fill).
 KIND_COLOURS = {

@@ -14,9 +14,10 @@ import graphviz
 
 from choreo.errors import InputError
 from choreo.store import Store
-from reconstruct.export_fmt import clock_ms, duration, iso_ms, label
+from reconstruct.export_fmt import label
 from reconstruct.log import ensure_log_views
 from reconstruct.read import find_instances
+from reconstruct.timefmt import clock_ms, duration, iso_ms
 
 _STATUS_COLOURS = {
     "completed": "#2e7d32",

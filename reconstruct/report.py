@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 from choreo.store import Store
-from reconstruct.export_fmt import iso_ms
 from reconstruct.log import ensure_log_views
+from reconstruct.timefmt import iso_ms
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10

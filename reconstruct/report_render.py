@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from reconstruct.export_fmt import duration
+from reconstruct.timefmt import duration
 
 _SVG_START = re.compile(r"<svg\b")
 

@@ -1,4 +1,5 @@
-"""The SQL extraction stores exactly what the Python extractor would."""
+"""Raw records stored through SqlExtractor.append_raw get exactly what the
+Python extractor gives them, in-process and in worker processes."""
 
 from __future__ import annotations
 
@@ -37,7 +38,9 @@ def _stored(store: Store) -> tuple[list[tuple[object, ...]], list[tuple[object, 
     return events, ids
 
 
-def _compare(tmp_path: Path, records: list[Record], config: ExtractConfig | None = None) -> None:
+def _compare(
+    tmp_path: Path, records: list[Record], config: ExtractConfig | None = None, workers: int | None = None
+) -> None:
     with Store.open(tmp_path / "python.duckdb") as ref:
         batch = EventBatch(Extractor(config), "test")
         for r in records:
@@ -46,7 +49,8 @@ def _compare(tmp_path: Path, records: list[Record], config: ExtractConfig | None
         expected = _stored(ref)
     with Store.open(tmp_path / "sql.duckdb") as store:
         store.con.register("_test_raw", _raw_table(records))
-        result = SqlExtractor(config).append_raw(store, "_test_raw", "test")
+        with SqlExtractor(config, workers=workers) as sql:
+            result = sql.append_raw(store, "_test_raw", "test")
         store.con.unregister("_test_raw")
         assert result.offered == result.inserted == len(records)
         got = _stored(store)
@@ -94,3 +98,10 @@ def test_records_already_stored_are_ignored(tmp_path: Path) -> None:
         assert (first.inserted, again.inserted, again.offered) == (len(records), 0, len(records))
         n_ids = store.query("SELECT count(*) FROM identifiers")[0][0]
         assert n_ids == store.query("SELECT count(*) FROM (SELECT DISTINCT * FROM identifiers)")[0][0]
+
+
+def test_big_relations_are_extracted_in_worker_processes_with_the_same_result(tmp_path: Path) -> None:
+    base = edge_records() + fixture_records()
+    records = [(t, p, o + 1_000_000 * k, *rest) for k in range(24) for (t, p, o, *rest) in base]
+    assert len(records) > 40_000
+    _compare(tmp_path, records, workers=2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import signal
 import sys
 import threading
@@ -13,23 +12,16 @@ from types import FrameType
 
 import click
 
-from choreo.commands.options import config_option, db_option
+from choreo.commands.options import config_option, db_option, kafka_options
 from choreo.config import load_config
+from choreo.gc_tuning import rare_gc
 from choreo.store import Store
 from collector.extract import Extractor
 from collector.live import Collector, CollectProgress, CollectSettings, CollectStats, probe
-from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
+from collector.settings import default_group, parse_extra, parse_start, service_groups
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 _DUCKDB_MEMORY = "128MB"
-
-
-def _tune_gc() -> None:
-    """Collect cyclic garbage rarely: ingest allocates millions of short-lived,
-    acyclic objects, and default thresholds rescan them constantly (~20% of CPU)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
 
 
 class _ProgressLine:
@@ -87,40 +79,13 @@ def _summary(stats: CollectStats, db: str) -> str:
 
 
 @click.command()
-@click.option("-b", "--bootstrap", required=True, metavar="HOST:PORT[,...]", help="Kafka bootstrap servers.")
-@click.option(
-    "-t",
-    "--topics",
-    required=True,
-    metavar="REGEX",
-    help="Topics to tap: a regular expression matched against whole topic names; "
-    "topics created later are picked up.",
-)
-@click.option(
-    "-g", "--group", default=None, help="Consumer group of this collector [default: choreo-<host>]."
-)
-@click.option(
-    "--from",
-    "start",
-    default="earliest",
-    show_default=True,
-    metavar="earliest|latest|TIME",
-    help="Where to start where the group has no committed offset; an ISO-8601 time "
-    "seeks every partition to that time.",
-)
+@kafka_options
 @click.option(
     "--until-idle",
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
     help="Stop after this long without a new record (default: run until Ctrl-C).",
-)
-@click.option(
-    "-X",
-    "extra",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="librdkafka setting, e.g. -X security.protocol=SASL_SSL (repeatable).",
 )
 @click.option(
     "--batch-size",
@@ -136,13 +101,6 @@ def _summary(stats: CollectStats, db: str) -> str:
     show_default=True,
     help="Store and commit at least this often.",
 )
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Give up at start when the cluster cannot be reached for this long.",
-)
 @db_option
 @config_option
 def collect(
@@ -150,11 +108,11 @@ def collect(
     topics: str,
     group: str | None,
     start: str,
-    until_idle: float | None,
     extra: tuple[str, ...],
+    connect_timeout: float,
+    until_idle: float | None,
     batch_size: int,
     batch_seconds: float,
-    connect_timeout: float,
     db: str,
     config_path: str | None,
 ) -> None:
@@ -169,11 +127,7 @@ def collect(
     """
     config = load_config(config_path)
     extractor = Extractor(config.extract)
-    services = tuple(
-        ServiceGroup(name, svc.group, tuple(svc.consumes))
-        for name, svc in sorted(config.services.items())
-        if svc.group
-    )
+    services = service_groups(config)
     settings = CollectSettings(
         bootstrap=bootstrap,
         topics=topics,
@@ -190,11 +144,10 @@ def collect(
     probe(settings)
     stop = threading.Event()
     progress = _ProgressLine()
-    with Store.open(db) as store, _stop_on_signals(stop):
+    with Store.open(db) as store, _stop_on_signals(stop), rare_gc():
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
         store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
-        _tune_gc()
         collector = Collector(settings, store, extractor, on_progress=progress)
         try:
             stats = collector.run(stop)

@@ -10,8 +10,8 @@ import orjson
 from choreo.commands.derived import log_options, reconstructed
 from choreo.commands.options import json_option
 from choreo.errors import InputError
-from reconstruct.explain import duration
 from reconstruct.read import InstanceDetail, find_instances, instance_detail
+from reconstruct.timefmt import duration
 
 
 def _iso(ms: int) -> str:

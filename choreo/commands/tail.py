@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from choreo.commands.options import config_option, db_option
+from choreo.commands.options import config_option, db_option, kafka_options
 from choreo.config import ChoreoConfig, load_config
 from choreo.errors import ChoreoError
 from choreo.logs import default_log_file, logs_to_file
 from choreo.store import Store
 from collector.extract import Extractor
 from collector.live import Collector, CollectSettings, probe
-from collector.settings import ServiceGroup, default_group, parse_extra, parse_start
+from collector.settings import default_group, parse_extra, parse_start, service_groups
 
 # Live, events should reach the screen within about a second.
 _BATCH_SECONDS = 0.25
@@ -37,25 +37,7 @@ def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
 
 
 @click.command()
-@click.option("-b", "--bootstrap", required=True, metavar="HOST:PORT[,...]", help="Kafka bootstrap servers.")
-@click.option("-t", "--topics", required=True, metavar="REGEX", help="Topics to tap (whole-name regex).")
-@click.option("-g", "--group", default=None, help="Consumer group [default: choreo-<host>].")
-@click.option(
-    "--from",
-    "start",
-    default="earliest",
-    show_default=True,
-    metavar="earliest|latest|TIME",
-    help="Where to start where the group has no committed offset.",
-)
-@click.option("-X", "extra", multiple=True, metavar="KEY=VALUE", help="librdkafka setting (repeatable).")
-@click.option(
-    "--connect-timeout",
-    type=click.FloatRange(min=0, min_open=True),
-    default=10.0,
-    show_default=True,
-    help="Give up at start when the cluster cannot be reached for this long.",
-)
+@kafka_options
 @click.option(
     "--export-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -92,11 +74,7 @@ def tail(
     from tui.live import LiveFeed
 
     config = load_config(config_path)
-    services = tuple(
-        ServiceGroup(name, svc.group, tuple(svc.consumes))
-        for name, svc in sorted(config.services.items())
-        if svc.group
-    )
+    services = service_groups(config)
     settings = CollectSettings(
         bootstrap=bootstrap,
         topics=topics,

@@ -2,36 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from reconstruct import timefmt
 
 
 def duration(ms: float | None) -> str:
     """``850ms``, ``4.2s``, ``3m 04s``, ``2h 05m``, ``3d 04h``; ``-`` for unknown."""
-    if ms is None:
-        return "-"
-    sign = "-" if ms < 0 else ""
-    ms = abs(ms)
-    if ms < 1000:
-        return f"{sign}{ms:.0f}ms"
-    s = ms / 1000
-    if s < 60:
-        return f"{sign}{s:.1f}s"
-    m, sec = divmod(int(s), 60)
-    if m < 60:
-        return f"{sign}{m}m {sec:02d}s"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{sign}{h}h {m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{sign}{d}d {h:02d}h"
+    return timefmt.duration(ms, unknown="-", sep=" ")
 
 
 def timestamp(ms: int | None) -> str:
     """UTC time with milliseconds, e.g. ``2024-05-01 12:03:04.120``."""
-    if ms is None:
-        return "-"
-    dt = datetime.fromtimestamp(ms / 1000, tz=UTC)
-    return dt.strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+    return timefmt.timestamp(ms)
 
 
 def count(n: int) -> str:
