@@ -26,8 +26,8 @@ def _obj(**fields: Any) -> bytes:
 
 
 def _import(db: Path, dumps: list[Path], opts: ImportOptions) -> ImportReport:
-    with Store.open(db) as store:
-        return import_files(store, [str(d) for d in dumps], SqlExtractor(), opts)
+    with Store.open(db) as store, SqlExtractor() as sql:
+        return import_files(store, [str(d) for d in dumps], sql, opts)
 
 
 def _same(tmp_path: Path, *dumps: Path, strict: bool = False, block_bytes: int = 1 << 20) -> ImportReport:
@@ -186,10 +186,10 @@ def test_strict_stops_at_the_first_bad_line_and_stores_nothing(tmp_path: Path) -
     good = write(tmp_path / "good.json", [kcat_line("u", 0, i, "{}") for i in range(5)])
     messages = []
     for name, opts in (("sql", SQL), ("py", PYTHON)):
-        with Store.open(tmp_path / f"{name}.duckdb") as store:
+        with Store.open(tmp_path / f"{name}.duckdb") as store, SqlExtractor() as sql:
             strict = ImportOptions(workers=1, strict=True, sql_kcat=opts.sql_kcat)
             with pytest.raises(InputError) as err:
-                import_files(store, [str(good), str(dump)], SqlExtractor(), strict)
+                import_files(store, [str(good), str(dump)], sql, strict)
             messages.append(str(err.value))
             assert store.count_events() == 0
     assert messages[0] == messages[1]

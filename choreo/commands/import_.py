@@ -187,8 +187,8 @@ def import_(
     rebuilt: RebuildStats | None = None
     try:
         with Store.open(db) as store, _rare_gc():
-            with ImportProgress(enabled=show) as bar:
-                report = Importer(store, SqlExtractor(cfg.extract), options, bar.update).run(inputs)
+            with ImportProgress(enabled=show) as bar, SqlExtractor(cfg.extract) as sql:
+                report = Importer(store, sql, options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
                 # A dump is judged as of when it was taken: now = its newest event.
                 rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))

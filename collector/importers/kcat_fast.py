@@ -4,8 +4,8 @@ Each block of lines is split without per-line Python objects; lines with raw
 control bytes or invalid UTF-8 (kcat writes binary keys and payloads as raw
 bytes) and the lines the SQL turns away (``kcat_sql``) are decoded by the
 Python ``KcatDecoder``, so bad lines are counted, named and refused exactly
-as on the Python path. The caller stores what is staged (``staged_view``,
-in line order) whenever enough has gathered, and then ``clear``s it.
+as on the Python path. The caller ``take``s what is staged (in line order)
+whenever enough has gathered.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from collector.importers.record import BadLine, Record
 from collector.importers.source import Input
 from collector.raw import RAW_COLUMNS, RAW_SCHEMA
 
-RAW_VIEW = "_kcat_raw"  # the staged raw records, in line order
 _PY = "_kcat_python"
 
 _LINES_SCHEMA = pa.schema([("lineno", pa.int64()), ("line", pa.large_string())])
@@ -86,17 +85,12 @@ class KcatBlockDecoder:
             self._decode(block, bad)
             yield block.first_lineno + len(block) - 1
 
-    def staged_view(self) -> str:
-        """A view of the staged records in line order (RAW_COLUMNS)."""
+    def take(self) -> pa.Table:
+        """The staged records (RAW_SCHEMA, in line order), removed from the stage."""
         order = " ORDER BY lineno" if self._mixed else ""
-        self._con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {RAW_VIEW} AS SELECT {RAW_COLUMNS} FROM {STAGE}{order}"
-        )
-        return RAW_VIEW
-
-    def newest_staged_ts(self) -> int | None:
-        rows = self._con.execute(f"SELECT max(ts_ms) FROM {STAGE}").fetchall()
-        return None if rows[0][0] is None else int(rows[0][0])
+        raw = self._con.sql(f"SELECT {RAW_COLUMNS} FROM {STAGE}{order}").to_arrow_table()
+        self.clear()
+        return raw
 
     def clear(self) -> None:
         self._con.execute(f"DELETE FROM {STAGE}")
@@ -104,8 +98,7 @@ class KcatBlockDecoder:
         self._mixed = False
 
     def drop(self) -> None:
-        """Drop the temp tables (at the end of an input)."""
-        self._con.execute(f"DROP VIEW IF EXISTS {RAW_VIEW}")
+        """Drop the staging table (at the end of an input)."""
         self._con.execute(f"DROP TABLE IF EXISTS {STAGE}")
 
     def _decode(self, block: LineBlock, bad: BadFn) -> None:

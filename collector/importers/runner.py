@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from choreo.errors import InputError
 from choreo.logs import kv
 from choreo.store import Store
@@ -35,7 +38,7 @@ from collector.importers.segment import SegmentReader
 from collector.importers.sink import FileSink, source_of
 from collector.importers.source import Input, open_input
 from collector.sql_extract import SqlExtractor
-from collector.writer import StoreWriter
+from collector.writer import Job, StoreWriter
 
 __all__ = ["FileReport", "ImportOptions", "ImportReport", "Importer", "Prepared", "import_files", "prepare"]
 
@@ -138,12 +141,14 @@ class Importer:
                     if spool is not None:
                         spool.write(batch)
             elif self._sql_kcat(p):
-                blocks = KcatBlockDecoder(self._store.con, self._opts.sql_block_bytes)
+                con = self._store.con.cursor()
+                blocks = KcatBlockDecoder(con, self._opts.sql_block_bytes)
                 try:
                     for _ in blocks.blocks(inp, lambda n, why: self._bad(rep, n, why), spool):
                         blocks.clear()
                 finally:
                     blocks.drop()
+                    con.close()
             elif p.format != detect.EMPTY:
                 decoder = self._decoder(p)
                 for lineno, line in enumerate(inp.lines(), 1):
@@ -232,7 +237,7 @@ class Importer:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)
             elif self._sql_kcat(p):
-                self._read_kcat_sql(p, rep, notes)
+                self._read_kcat_sql(p, rep, sink, notes)
             elif (pool := self._pool_for(p)) is not None:
                 self._read_lines_parallel(p, rep, sink, notes, pool)
             else:
@@ -263,37 +268,48 @@ class Importer:
     def _sql_kcat(self, p: Prepared) -> bool:
         return self._sql is not None and self._opts.sql_kcat and p.format == detect.KCAT
 
-    def _read_kcat_sql(self, p: Prepared, rep: FileReport, notes: Counter[str]) -> None:
-        """kcat -J lines decoded and extracted in DuckDB: blocks of lines
-        decoded into a staging table, stored in appends of many blocks."""
-        if self._sql is None:
+    def _read_kcat_sql(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
+        """kcat -J lines decoded in DuckDB into a staging table (on a connection
+        of their own), handed in big batches to the store writer's thread to be
+        extracted and stored while the next ones are decoded."""
+        sql = self._sql
+        if sql is None:
             raise RuntimeError("kcat via SQL without a SqlExtractor")
-        blocks = KcatBlockDecoder(self._store.con, self._opts.sql_block_bytes)
+        source = source_of(p)
+
+        def store(raw: pa.Table) -> None:
+            job = Job()
+
+            def run(s: Store) -> None:
+                job.result = s.append(*sql.extract(raw, source))
+
+            job.run = run
+            newest = pc.max(raw["ts_ms"]).as_py()
+            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
+                rep.newest_ts_ms = newest
+            sink.add_job(job, raw.num_rows)
+
+        con = self._store.con.cursor()
         try:
+            blocks = KcatBlockDecoder(con, self._opts.sql_block_bytes)
             try:
                 for last in blocks.blocks(p.input, lambda n, why: self._bad(rep, n, why)):
                     rep.lines = last
                     if blocks.staged >= self._opts.sql_batch_records:
-                        self._store_staged(p, rep, blocks)
+                        store(blocks.take())
                     if self._on_progress is not None:
                         self._on_progress(p.input, p.input.raw_read, rep.records + blocks.staged)
+            except (DamagedInput, OSError):
+                if blocks.staged:  # what was read before the damage is kept
+                    store(blocks.take())
+                raise
             finally:
-                # Also at damage: what was read before it is kept.
-                self._store_staged(p, rep, blocks)
-        finally:
-            notes.update(blocks.notes)
+                notes.update(blocks.notes)
+            if blocks.staged:
+                store(blocks.take())
             blocks.drop()
-
-    def _store_staged(self, p: Prepared, rep: FileReport, blocks: KcatBlockDecoder) -> None:
-        if self._sql is None or not blocks.staged:
-            return
-        newest = blocks.newest_staged_ts()
-        result = self._sql.append_raw(self._store, blocks.staged_view(), source_of(p))
-        blocks.clear()
-        rep.records += result.offered
-        rep.inserted += result.inserted
-        if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-            rep.newest_ts_ms = newest
+        finally:
+            con.close()
 
     def _read_lines(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
         decoder = self._decoder(p)
@@ -398,4 +414,7 @@ def import_files(
     """Prepare and import in one call (the library entry point)."""
     opts = options or ImportOptions()
     inputs = prepare(args, opts.format, opts.topic)
-    return Importer(store, extractor or SqlExtractor(), opts, on_progress).run(inputs)
+    if extractor is not None:
+        return Importer(store, extractor, opts, on_progress).run(inputs)
+    with SqlExtractor() as sql:
+        return Importer(store, sql, opts, on_progress).run(inputs)
