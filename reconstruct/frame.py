@@ -97,24 +97,42 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
     order = np.argsort(np.array(names, dtype=object), kind="stable")
     remap = np.empty(len(names), dtype=np.int64)
     remap[order] = np.arange(len(names), dtype=np.int64)
-    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    codes = np_view(enc.indices).astype(np.int64)
     return remap[codes] if len(names) else codes, [names[i] for i in order]
 
 
-def _chunks(col: pa.ChunkedArray) -> npt.NDArray[np.generic]:
-    """One numpy array from a chunked Arrow column (chunk by chunk: ChunkedArray.to_numpy
-    goes through the pandas conversion layer, and imports pandas where installed)."""
+def np_view(arr: pa.Array) -> npt.NDArray[np.generic]:
+    """A numpy view of a fixed-width Arrow array without nulls (booleans are
+    unpacked). ``Array.to_numpy(zero_copy_only=False)`` goes through the pandas
+    conversion layer: it copies and imports pandas (a third of a second)."""
+    if pa.types.is_boolean(arr.type):
+        arr = pc.cast(arr, pa.uint8())
+        flags = np.frombuffer(arr.buffers()[1], dtype=np.uint8, count=len(arr), offset=arr.offset)
+        return flags.view(np.bool_)
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.indices
+    assert arr.null_count == 0, "np_view: nulls"
+    dtype = np.dtype(arr.type.to_pandas_dtype())
+    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+
+
+def np_chunks(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.generic]:
+    """One numpy array from a (chunked) Arrow column, fixed-width, without nulls."""
+    if isinstance(col, pa.Array):
+        return np_view(col)
     if col.num_chunks == 0:
-        return np.zeros(0, dtype=col.type.to_pandas_dtype())
-    return np.concatenate([c.to_numpy(zero_copy_only=False) for c in col.chunks])
+        return np.zeros(0, dtype=np.dtype(col.type.to_pandas_dtype()))
+    if col.num_chunks == 1:
+        return np_view(col.chunk(0))
+    return np.concatenate([np_view(c) for c in col.chunks])
 
 
 def _u64(col: pa.ChunkedArray) -> U64:
-    return np.asarray(_chunks(col), dtype=np.uint64)
+    return np.asarray(np_chunks(col), dtype=np.uint64)
 
 
 def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
-    return np.asarray(_chunks(col), dtype=dtype)
+    return np.asarray(np_chunks(col), dtype=dtype)
 
 
 def _enum(values: list[str]) -> str:
@@ -127,7 +145,7 @@ def _enum(values: list[str]) -> str:
 def _enum_codes(col: pa.ChunkedArray) -> I64:
     if col.num_chunks == 0 or not pa.types.is_dictionary(col.type):
         return np.zeros(len(col), dtype=np.int64)
-    return np.concatenate([c.indices.to_numpy().astype(np.int64) for c in col.chunks])
+    return np.asarray(np_chunks(col), dtype=np.int64)
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
@@ -208,7 +226,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         id_name=_enum_codes(ids.column("name")),
         names=names,
         id_vh=_u64(ids.column("vh")),
-        id_num=np.asarray(_chunks(pc.ascii_is_decimal(values)), dtype=np.bool_),
+        id_num=np.asarray(np_chunks(pc.ascii_is_decimal(values)), dtype=np.bool_),
         id_value=values,
     )
     del ev, ids
@@ -237,13 +255,11 @@ def _event_of(ev_h: U64, row_h: U64) -> I64:
     if runs.size == ev_h.size and np.array_equal(runs, ev_h):
         return np.repeat(np.arange(ev_h.size, dtype=np.int64), lengths)
     if runs.size < ev_h.size:
-        has = np.flatnonzero(
-            pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs)).to_numpy(zero_copy_only=False)
-        )
+        has = np.flatnonzero(np_view(pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs))))
         if has.size == runs.size and np.array_equal(ev_h[has], runs):
             return np.repeat(has.astype(np.int64), lengths)
     idx = pc.index_in(arrow_u64(row_h), value_set=arrow_u64(ev_h)).fill_null(-1)
-    return np.asarray(idx.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return np.asarray(np_view(idx), dtype=np.int64)
 
 
 def arrow_u64(a: U64) -> pa.Array:
@@ -252,12 +268,23 @@ def arrow_u64(a: U64) -> pa.Array:
 
 
 def mix(a: U64, b: U64 | np.uint64) -> U64:
-    """Combine two 64-bit hashes (order-sensitive), vectorised."""
+    """Combine two 64-bit hashes (order-sensitive), vectorised.
+
+    In place on one result array: on tens of millions of rows each temporary
+    costs page faults as well as a pass over memory.
+    """
     with np.errstate(over="ignore"):
-        x = a ^ (b + np.uint64(0x9E3779B97F4A7C15) + (a << np.uint64(6)) + (a >> np.uint64(2)))
-        x ^= x >> np.uint64(31)
+        x = np.left_shift(a, np.uint64(6))
+        t = np.right_shift(a, np.uint64(2))
+        x += t
+        x += b
+        x += np.uint64(0x9E3779B97F4A7C15)
+        x ^= a
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
         x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(29)
+        np.right_shift(x, np.uint64(29), out=t)
+        x ^= t
     return x
 
 
@@ -277,9 +304,7 @@ def _duplicates(f: Frame, dkey: U64) -> I64:
     repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
     if repeated.size == 0:
         return dup_of
-    cand = np.nonzero(
-        pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated)).to_numpy(zero_copy_only=False)
-    )[0]
+    cand = np.nonzero(np_view(pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated))))[0]
     gid = np.searchsorted(repeated, dkey[cand])
     order_ = np.lexsort((f.h[cand], f.ts[cand], gid))  # earliest copy; ties by coordinates
     order = cand[order_]

@@ -271,7 +271,7 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
     duplicates = int(f.is_dup[comp >= 0].sum())
-    keys = instance_keys_table(f, b)
+    keys = instance_keys_table(con, f, b)
     # Peak memory: what stitching needed is not needed to learn and write.
     del eid, link, comp, parent
     f.drop_identifiers()
@@ -478,7 +478,7 @@ def update(
                 )
                 con.execute("DELETE FROM instance_keys WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
-                _write(con, f, b, instance_keys_table(f, b), with_variants=False)
+                _write(con, f, b, instance_keys_table(con, f, b), with_variants=False)
                 con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM _r_inst_src")
                 _variant_ranks(con)
                 con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
