@@ -16,9 +16,9 @@ from choreo.commands.options import config_option, db_option, json_option
 from choreo.config import load_config
 from choreo.errors import InputError
 from choreo.store import Store
-from collector.extract import Extractor
 from collector.importers.detect import FORMATS
 from collector.importers.runner import FileReport, Importer, ImportOptions, ImportReport, prepare
+from collector.sql_extract import SqlExtractor
 from reconstruct.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
@@ -187,8 +187,8 @@ def import_(
     rebuilt: RebuildStats | None = None
     try:
         with Store.open(db) as store, _rare_gc():
-            with ImportProgress(enabled=show) as bar:
-                report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
+            with ImportProgress(enabled=show) as bar, SqlExtractor(cfg.extract) as sql:
+                report = Importer(store, sql, options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
                 # A dump is judged as of when it was taken: now = its newest event.
                 rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
