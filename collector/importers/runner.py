@@ -68,7 +68,7 @@ class ImportOptions:
     sql_block_bytes: int = 32 * 1024 * 1024  # bytes of lines decoded per SQL statement
     # Records per SqlExtractor.append_raw: DuckDB's inserts into the indexed
     # events table cost far less per record in big statements.
-    sql_batch_records: int = 256_000
+    sql_batch_records: int = 128_000
 
 
 # (input, raw bytes read so far, records decoded so far)
