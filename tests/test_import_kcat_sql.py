@@ -17,10 +17,10 @@ from choreo.store import Store
 from collector.importers.kcat_sql import create_stage, decode_lines
 from collector.importers.runner import ImportOptions, ImportReport, import_files
 from collector.sql_extract import SqlExtractor
-from tests.import_helpers import identifiers, kcat_line, records, write
+from tests.import_helpers import identifiers, kcat_line, ok, records, write
 
 ROOT = Path(__file__).resolve().parent.parent
-SQL = ImportOptions(workers=1)
+SQL = ImportOptions(workers=1, sql_kcat=True)
 PYTHON = ImportOptions(workers=1, sql_kcat=False)
 
 
@@ -36,7 +36,7 @@ def _import(db: Path, dumps: list[Path], opts: ImportOptions) -> ImportReport:
 def _same(tmp_path: Path, *dumps: Path, strict: bool = False, block_bytes: int = 1 << 20) -> ImportReport:
     """Import with both decoders; both stores and reports must be equal."""
     sql_db, py_db = tmp_path / "sql.duckdb", tmp_path / "py.duckdb"
-    opts = ImportOptions(workers=1, strict=strict, sql_block_bytes=block_bytes)
+    opts = ImportOptions(workers=1, strict=strict, sql_kcat=True, sql_block_bytes=block_bytes)
     sql = _import(sql_db, list(dumps), opts)
     py = _import(py_db, list(dumps), ImportOptions(workers=1, strict=strict, sql_kcat=False))
     assert records(sql_db) == records(py_db)
@@ -256,3 +256,20 @@ def test_kcat_form_is_decoded_in_sql() -> None:
         b'{"topic":"t","partition":0,"offset":1,"key":null,"payload":"\\u001f"}\n',  # DuckDB writes \u001F
     ]
     assert _left_for_python(others) == [1, 2, 3, 4, 5]
+
+
+def test_cli_decoder_choice(tmp_path: Path) -> None:
+    dump = ROOT / "fixtures" / "mixed" / "dump.kcat.jsonl"
+    for decoder in ("python", "duckdb"):
+        run = ok(
+            "import",
+            "--no-reconstruct",
+            "--kcat-decoder",
+            decoder,
+            "--db",
+            tmp_path / f"{decoder}.duckdb",
+            dump,
+        )
+        assert "records" in run.out
+    assert records(tmp_path / "python.duckdb") == records(tmp_path / "duckdb.duckdb")
+    assert identifiers(tmp_path / "python.duckdb") == identifiers(tmp_path / "duckdb.duckdb")
