@@ -29,6 +29,10 @@ from pathlib import Path
 
 import orjson
 
+ROOT = Path(__file__).resolve().parent.parent
+# bench/reconstruct.py is named like the package: keep bench/ off the path.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+
 BASE_MS = 1_714_557_600_000
 STEPS = [
     ("OrderPlaced", "order-service", "orders"),

@@ -18,7 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from reconstruct.frame import Frame, arrow_u64, mix, np_chunks, query_arrow
+from reconstruct.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
 from reconstruct.instances import Built
 
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -41,7 +41,7 @@ def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> p
     rows = np.nonzero(inst >= 0)[0]
     vh = f.id_vh[rows]
     combo = mix(mix(vh, f.id_name[rows].astype(np.uint64)), inst[rows].astype(np.uint64))
-    con.register("_r_ik_src", pa.table({"combo": arrow_u64(combo), "vh": arrow_u64(vh), "row": rows}))
+    register(con, "_r_ik_src", pa.table({"combo": arrow_u64(combo), "vh": arrow_u64(vh), "row": rows}))
     try:
         # The first row of each triple; ties in the hash keep the rows' order.
         picked = query_arrow(
@@ -79,7 +79,7 @@ def parallel_inserts(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def insert_instance_keys(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
-    con.register("_r_keys_src", table)
+    register(con, "_r_keys_src", table)
     try:
         with parallel_inserts(con):
             # Already distinct and in key_hash order.

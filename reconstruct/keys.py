@@ -46,7 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.config import ReconstructConfig
-from reconstruct.frame import Frame, arrow_u64, mix
+from reconstruct.frame import Frame, arrow_u64, mix, register
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -102,7 +102,7 @@ def analyse_keys(con: duckdb.DuckDBPyConnection, f: Frame, cfg: ReconstructConfi
     events = np.bincount(name, minlength=n_names)
     linked = (np.bincount(name * n_types + typ, minlength=n_names * n_types) > 0).reshape(n_names, n_types)
     # Distinct counts by HyperLogLog (exact for small counts, within ~2% for large ones).
-    con.register("_r_ids_all", pa.table({"eid": eid, "name": name, "vh": arrow_u64(vh), "typ": typ}))
+    register(con, "_r_ids_all", pa.table({"eid": eid, "name": name, "vh": arrow_u64(vh), "typ": typ}))
     try:
         counted = {
             int(r[0]): (int(r[1]), int(r[2]), int(r[3]))
@@ -122,8 +122,9 @@ def analyse_keys(con: duckdb.DuckDBPyConnection, f: Frame, cfg: ReconstructConfi
             multi = sel & (vals.n_ev >= 2)
             width = float(vals.n_types[multi].mean()) if multi.any() else 1.0
             base[code] = (distinct, rows / max(1, distinct_typed), width)
-        con.register("_r_ids_s", pa.table({"name": name[take], "vh": arrow_u64(vh[take]), "eid": eid[take]}))
-        con.register(
+        register(con, "_r_ids_s", pa.table({"name": name[take], "vh": arrow_u64(vh[take]), "eid": eid[take]}))
+        register(
+            con,
             "_r_vals",
             pa.table(
                 {

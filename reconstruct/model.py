@@ -36,7 +36,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.config import ChoreoConfig, WorkflowConfig
-from reconstruct.frame import Frame
+from reconstruct.frame import Frame, register
 from reconstruct.instances import Built
 
 _FAILURE_RE = re.compile(
@@ -142,7 +142,8 @@ def learn(
         wfs[b.workflows[wi]].nodes[f.types[t]] = Node(
             int(counts[code]), svc, first=int(firsts[code]), present=int(present[code])
         )
-    con.register(
+    register(
+        con,
         "_r_edge_src",
         pa.table({"wf": b.wf[b.e_inst], "src": b.e_src, "dst": b.e_dst, "lat": b.e_lat}),
     )
@@ -326,7 +327,8 @@ def _fan_out(
     pick = np.zeros(b.k, dtype=bool)
     pick[chosen] = True
     sel = pick[b.c_inst]
-    con.register(
+    register(
+        con,
         "_r_fan_src",
         pa.table(
             {"inst": b.c_inst[sel], "wf": b.wf[b.c_inst[sel]], "typ": f.typ[b.c_eid[sel]], "t": b.c_adj[sel]}

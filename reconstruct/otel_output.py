@@ -2,30 +2,27 @@
 
 The file is JSON Lines, one ExportTraceServiceRequest per line, as written by
 the OpenTelemetry Collector's file exporter and read by its ``otlpjsonfile``
-receiver. OTLP/JSON differs from protobuf's canonical JSON in two ways that
-matter: trace and span ids are hex, not base64, and enums are integers.
+receiver (encoded by reconstruct.otlp_json). OTLP/JSON differs from
+protobuf's canonical JSON in two ways that matter: trace and span ids are
+hex, not base64, and enums are integers.
 """
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from google.protobuf import json_format
-from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 
 from choreo.errors import ExportError, InputError
+from reconstruct.otlp_json import encode_request
 
-_ID_KEYS = ("traceId", "spanId", "parentSpanId")
 _EXPORTER_LOGGERS = ("opentelemetry.exporter.otlp.proto.http", "opentelemetry.exporter.otlp.common")
 
 
@@ -34,25 +31,6 @@ class OtelStats:
     traces: int = 0
     spans: int = 0
     requests: int = 0
-
-
-def _hex_ids(obj: dict[str, Any]) -> None:
-    for k in _ID_KEYS:
-        v = obj.get(k)
-        if isinstance(v, str) and v:
-            obj[k] = base64.b64decode(v).hex()
-
-
-def to_otlp_json(spans: Sequence[ReadableSpan]) -> dict[str, Any]:
-    """One ExportTraceServiceRequest as an OTLP/JSON object."""
-    doc: dict[str, Any] = json_format.MessageToDict(encode_spans(spans), use_integers_for_enums=True)
-    for rs in doc.get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                _hex_ids(span)
-                for link in span.get("links", []):
-                    _hex_ids(link)
-    return doc
 
 
 def _count(spans: Sequence[ReadableSpan], stats: OtelStats) -> None:
@@ -67,7 +45,7 @@ def write_file(pages: Iterable[Sequence[ReadableSpan]], path: Path) -> OtelStats
         with path.open("wb") as f:
             for spans in pages:
                 if spans:
-                    f.write(orjson.dumps(to_otlp_json(spans)) + b"\n")
+                    f.write(orjson.dumps(encode_request(spans)) + b"\n")
                     _count(spans, stats)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None

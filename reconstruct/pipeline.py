@@ -41,8 +41,9 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -53,7 +54,7 @@ from choreo.config import ChoreoConfig
 from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
-from reconstruct.frame import Frame, load_frame
+from reconstruct.frame import Frame, load_frame, register
 from reconstruct.instance_keys import insert_instance_keys, instance_keys_table
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
@@ -155,11 +156,9 @@ def _masked(a: npt.NDArray[np.int64]) -> pa.Array:
     return pa.array(a.astype(np.int32), mask=a < 0)
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, keys: pa.Table, *, with_variants: bool = True
-) -> None:
-    """instance_events, instance_keys, variants; the instances are left registered
-    as the Arrow view ``_r_inst_src`` (status still to be judged)."""
+def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants: bool = True) -> None:
+    """instance_events and variants; the instances are left registered as the
+    Arrow view ``_r_inst_src`` (status still to be judged)."""
     types = pa.array(f.types, pa.string())
     last_topic, last_partition, last_offset = f.coordinates(b.last)
     inst = pa.table(
@@ -183,7 +182,7 @@ def _write(
             "variant": pa.array(b.variant.astype(np.int32)),
         }
     )
-    con.register("_r_inst_src", inst)
+    register(con, "_r_inst_src", inst)
     topic, partition, offset = f.coordinates(b.m_eid)
     events = pa.table(
         {
@@ -198,12 +197,11 @@ def _write(
             "duplicate_of_seq": _masked(b.m_dup_seq),
         }
     )
-    con.register("_r_ie_src", events)
+    register(con, "_r_ie_src", events)
     try:
         con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
-    insert_instance_keys(con, keys)
     if not with_variants:
         return
     variants = pa.table(
@@ -220,6 +218,19 @@ def _write(
         con.execute("INSERT INTO variants SELECT * FROM _r_var_src")
     finally:
         con.unregister("_r_var_src")
+
+
+@contextlib.contextmanager
+def _background_keys(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> Iterator[Future[pa.Table]]:
+    """``instance_keys_table`` computed on a cursor in a worker thread."""
+    cursor = con.cursor()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-keys")
+    try:
+        # A shallow copy: the caller may drop the frame's identifier columns meanwhile.
+        yield pool.submit(instance_keys_table, cursor, replace(f), b)
+    finally:
+        pool.shutdown(wait=True)
+        cursor.close()
 
 
 _INSTANCE_COLUMNS = (
@@ -240,6 +251,11 @@ _INSTANCE_COLUMNS = (
     "last_offset",
     "types",
     "variant",
+)
+
+
+_JUDGED_COLUMNS = ", ".join(
+    "coalesce(e.status, 'running')" if c == "status" else f's."{c}"' for c in _INSTANCE_COLUMNS
 )
 
 
@@ -271,32 +287,33 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
     duplicates = int(f.is_dup[comp >= 0].sum())
-    keys = instance_keys_table(con, f, b)
     # Peak memory: what stitching needed is not needed to learn and write.
     del eid, link, comp, parent
-    f.drop_identifiers()
-    wfs = learn(con, f, b, cfg, now)
-    try:
-        with store.transaction():
-            recreate_derived(con)
-            _write(con, f, b, keys)
-            write_model(con, wfs)
-            write_key_stats(con, stats)
-            result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
-            cols = ", ".join(
-                "coalesce(e.status, 'running')" if c == "status" else f's."{c}"' for c in _INSTANCE_COLUMNS
-            )
-            con.execute(
-                f"INSERT INTO instances SELECT {cols} "
-                "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
-            )
-            store.set_meta(META_FINGERPRINT, fp)
-            store.set_meta(META_NOW, str(now))
-            store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
-            store.set_meta(META_FULL_EVENTS, str(f.n))
-    finally:
-        _unregister(con, "_r_inst_src")
-        con.execute("DROP TABLE IF EXISTS _r_eval")
+    # instance_keys is worked out on a second connection (its own thread; numpy
+    # and DuckDB release the GIL) while the model is learnt and the other
+    # tables are written; it only reads Arrow data, never the store.
+    with _background_keys(con, f, b) as keys:
+        f.drop_identifiers()  # the worker holds what it needs
+        wfs = learn(con, f, b, cfg, now)
+        try:
+            with store.transaction():
+                recreate_derived(con)
+                _write(con, f, b)
+                write_model(con, wfs)
+                write_key_stats(con, stats)
+                result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
+                con.execute(
+                    f"INSERT INTO instances SELECT {_JUDGED_COLUMNS} "
+                    "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
+                )
+                insert_instance_keys(con, keys.result())
+                store.set_meta(META_FINGERPRINT, fp)
+                store.set_meta(META_NOW, str(now))
+                store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
+                store.set_meta(META_FULL_EVENTS, str(f.n))
+        finally:
+            _unregister(con, "_r_inst_src")
+            con.execute("DROP TABLE IF EXISTS _r_eval")
     n = f.n
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"
@@ -478,7 +495,8 @@ def update(
                 )
                 con.execute("DELETE FROM instance_keys WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
                 con.execute("DELETE FROM instances WHERE instance_id IN (SELECT instance_id FROM _r_aff)")
-                _write(con, f, b, instance_keys_table(con, f, b), with_variants=False)
+                _write(con, f, b, with_variants=False)
+                insert_instance_keys(con, instance_keys_table(con, f, b))
                 con.execute("CREATE OR REPLACE TEMP TABLE _r_inst_out AS SELECT * FROM _r_inst_src")
                 _variant_ranks(con)
                 con.execute("INSERT INTO instances SELECT * FROM _r_inst_out")
