@@ -7,17 +7,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import orjson
+import pyarrow as pa
 import pytest
 
 from choreo.errors import InputError
 from choreo.store import Store
+from collector.importers.kcat_sql import create_stage, decode_lines
 from collector.importers.runner import ImportOptions, ImportReport, import_files
 from collector.sql_extract import SqlExtractor
-from tests.import_helpers import identifiers, kcat_line, records, write
+from tests.import_helpers import identifiers, kcat_line, ok, records, write
 
 ROOT = Path(__file__).resolve().parent.parent
-SQL = ImportOptions(workers=1)
+SQL = ImportOptions(workers=1, sql_kcat=True)
 PYTHON = ImportOptions(workers=1, sql_kcat=False)
 
 
@@ -33,7 +36,7 @@ def _import(db: Path, dumps: list[Path], opts: ImportOptions) -> ImportReport:
 def _same(tmp_path: Path, *dumps: Path, strict: bool = False, block_bytes: int = 1 << 20) -> ImportReport:
     """Import with both decoders; both stores and reports must be equal."""
     sql_db, py_db = tmp_path / "sql.duckdb", tmp_path / "py.duckdb"
-    opts = ImportOptions(workers=1, strict=strict, sql_block_bytes=block_bytes)
+    opts = ImportOptions(workers=1, strict=strict, sql_kcat=True, sql_block_bytes=block_bytes)
     sql = _import(sql_db, list(dumps), opts)
     py = _import(py_db, list(dumps), ImportOptions(workers=1, strict=strict, sql_kcat=False))
     assert records(sql_db) == records(py_db)
@@ -220,3 +223,53 @@ def test_reimport_and_duplicates_in_one_dump(tmp_path: Path) -> None:
 def test_fixture_dumps(tmp_path: Path, fixture: str) -> None:
     report = _same(tmp_path, ROOT / "fixtures" / fixture / "dump.kcat.jsonl")
     assert report.records > 0 and report.bad == 0
+
+
+def _left_for_python(lines: list[bytes]) -> list[int]:
+    """Which of ``lines`` (numbered from 1) the SQL leaves to the Python decoder."""
+    con = duckdb.connect()
+    create_stage(con)
+    table = pa.table(
+        {
+            "lineno": pa.array(range(1, len(lines) + 1), pa.int64()),
+            "line": pa.array([line.decode() for line in lines], pa.large_string()),
+        }
+    )
+    return decode_lines(con, table).tolist()
+
+
+def test_kcat_form_is_decoded_in_sql() -> None:
+    """Not a speed test: says which lines take the DuckDB path at all."""
+    fixture = (ROOT / "fixtures" / "orders-clean" / "dump.kcat.jsonl").read_bytes().splitlines(keepends=True)
+    kcat_form = [
+        *fixture[:20],
+        kcat_line("t", 0, 1, None),
+        kcat_line("t", 0, 2, '{"a":"\\u00fc \u00fc \\n"}', key="k", headers=["a", None, "b", ""]),
+        kcat_line("t", 0, 3, "x", ts=None, headers=[]),
+    ]
+    assert _left_for_python(kcat_form) == []
+    others = [
+        kcat_line("t", 0, 1, "x", headers={"a": ["1"]}),  # header maps: Python
+        b'{"topic": "t", "partition": 0, "offset": 1, "payload": "x"}\n',  # spaces
+        b'{"partition":0,"topic":"t","offset":1,"key":null,"payload":"x"}\n',  # field order
+        b'{"topic":"t","partition":0,"offset":1,"key":null,"payload":"x"}',  # no final newline
+        b'{"topic":"t","partition":0,"offset":1,"key":null,"payload":"\\u001f"}\n',  # DuckDB writes \u001F
+    ]
+    assert _left_for_python(others) == [1, 2, 3, 4, 5]
+
+
+def test_cli_decoder_choice(tmp_path: Path) -> None:
+    dump = ROOT / "fixtures" / "mixed" / "dump.kcat.jsonl"
+    for decoder in ("python", "duckdb"):
+        run = ok(
+            "import",
+            "--no-reconstruct",
+            "--kcat-decoder",
+            decoder,
+            "--db",
+            tmp_path / f"{decoder}.duckdb",
+            dump,
+        )
+        assert "records" in run.out
+    assert records(tmp_path / "python.duckdb") == records(tmp_path / "duckdb.duckdb")
+    assert identifiers(tmp_path / "python.duckdb") == identifiers(tmp_path / "duckdb.duckdb")

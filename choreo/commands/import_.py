@@ -152,6 +152,14 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
     metavar="TIME",
     help="'Now' for stuck detection: ISO-8601 or ms since epoch (default: the newest event time).",
 )
+@click.option(
+    "--kcat-decoder",
+    type=click.Choice(["python", "duckdb"]),
+    default="python",
+    show_default=True,
+    help="kcat -J lines: parsed by Python in worker processes, or inside DuckDB "
+    "(lines in kcat's exact form; the others by Python). Same records either way.",
+)
 @json_option
 def import_(
     files: tuple[str, ...],
@@ -164,6 +172,7 @@ def import_(
     progress: bool | None,
     reconstruct: bool,
     now_text: str | None,
+    kcat_decoder: str,
     as_json: bool,
 ) -> None:
     """Load dumps into the store: kcat -C -J output (any header shape), choreo
@@ -176,6 +185,7 @@ def import_(
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
+        sql_kcat=kcat_decoder == "duckdb",
         topic=topic or cfg.import_.topic,
         time_field=time_field or cfg.import_.time_field,
     )

@@ -93,7 +93,8 @@ class KcatBlockDecoder:
         return raw
 
     def clear(self) -> None:
-        self._con.execute(f"DELETE FROM {STAGE}")
+        # A new table, not DELETE: deleted rows keep their memory until a checkpoint.
+        create_stage(self._con)
         self.staged = 0
         self._mixed = False
 
