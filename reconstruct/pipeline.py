@@ -55,7 +55,7 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame, register
-from reconstruct.instance_keys import insert_instance_keys, instance_keys_table
+from reconstruct.instance_keys import insert_instance_keys, instance_keys_table, parallel_inserts
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
@@ -199,7 +199,8 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
     )
     register(con, "_r_ie_src", events)
     try:
-        con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
+        with parallel_inserts(con):  # readers order by (instance_id, seq) themselves
+            con.execute("INSERT INTO instance_events SELECT * FROM _r_ie_src")
     finally:
         con.unregister("_r_ie_src")
     if not with_variants:
