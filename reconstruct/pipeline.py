@@ -306,10 +306,11 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
                 write_model(con, wfs)
                 write_key_stats(con, stats)
                 result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
-                con.execute(
-                    f"INSERT INTO instances SELECT {_JUDGED_COLUMNS} "
-                    "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
-                )
+                with parallel_inserts(con):  # readers order instances themselves
+                    con.execute(
+                        f"INSERT INTO instances SELECT {_JUDGED_COLUMNS} "
+                        "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
+                    )
                 insert_instance_keys(con, keys.result())
                 store.set_meta(META_FINGERPRINT, fp)
                 store.set_meta(META_NOW, str(now))
