@@ -54,8 +54,10 @@ class ImportOptions:
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
     # Records per store append. Measured: DuckDB spends 2-3x less CPU per record
-    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints).
-    batch_records: int = 64_000
+    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints),
+    # and 256k ones cut the importing process's CPU by another third (1M-event
+    # kcat dump: 11.8 s instead of 19.1 s; peak RSS 930 MB instead of 730 MB).
+    batch_records: int = 256_000
     batch_bytes: int = 64 * 1024 * 1024
     duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
     # Worker processes decoding big line-format inputs; None: one per core (none on one core).
