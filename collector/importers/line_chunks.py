@@ -41,7 +41,7 @@ class LineBlock:
         start = int(self.ends[i - 1]) if i else 0
         return self.data[start : int(self.ends[i])]
 
-    def lines(self) -> pa.BinaryArray:
+    def lines(self) -> pa.LargeBinaryArray:
         """Every line (with its '\\n'), zero-copy over ``data``."""
         offsets = np.empty(len(self.ends) + 1, np.int64)
         offsets[0] = 0
