@@ -54,10 +54,10 @@ class ImportOptions:
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
     # Records per store append. Measured: DuckDB spends 2-3x less CPU per record
-    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints),
-    # and 256k ones cut the importing process's CPU by another third (1M-event
-    # kcat dump: 11.8 s instead of 19.1 s; peak RSS 930 MB instead of 730 MB).
-    batch_records: int = 256_000
+    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints).
+    # Bigger ones cost less CPU still, but DuckDB's memory then grows with the
+    # store (measured with 256k: 1.3 GB at 1M events, 2.9 GB at 5M).
+    batch_records: int = 64_000
     batch_bytes: int = 64 * 1024 * 1024
     duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
     # Worker processes decoding big line-format inputs; None: one per core (none on one core).
@@ -70,9 +70,8 @@ class ImportOptions:
     # (measured: README, Performance, Import).
     sql_kcat: bool = False
     sql_block_bytes: int = 32 * 1024 * 1024  # bytes of lines decoded per SQL statement
-    # Records per SqlExtractor.append_raw: DuckDB's inserts into the indexed
-    # events table cost far less per record in big statements.
-    sql_batch_records: int = 128_000
+    # Records per SqlExtractor.append_raw, as batch_records.
+    sql_batch_records: int = 64_000
 
 
 # (input, raw bytes read so far, records decoded so far)
