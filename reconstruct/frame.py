@@ -20,6 +20,7 @@ key and identifiers. The earliest stamped copy is the original.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -151,21 +152,58 @@ def _int_codes(col: pa.ChunkedArray) -> I64:
     return np.asarray(np_chunks(col), dtype=np.int64)
 
 
+def _cursor_with_log_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A second connection to the same database, with this one's ``log_*`` views
+    (temporary objects belong to one connection; attached shards are shared)."""
+    cursor = con.cursor()
+    for (sql,) in con.execute(
+        "SELECT sql FROM duckdb_views() WHERE temporary AND view_name LIKE 'log\\_%' ESCAPE '\\'"
+    ).fetchall():
+        cursor.execute(str(sql))
+    return cursor
+
+
+def _identifiers(
+    con: duckdb.DuckDBPyConnection, scope: str, *, close: bool = False
+) -> tuple[list[str], pa.Table]:
+    """The identifier names (sorted) and rows: coordinates hash, name code, value hash, value."""
+    try:
+        rows = con.execute(f"SELECT DISTINCT i.name FROM log_identifiers i {scope}").fetchall()
+        names = sorted({str(r[0]) for r in rows})
+        ids = query_arrow(
+            con,
+            f"""
+            SELECT hash(i.topic, i.partition, i."offset") AS h, {_code("i.name", names)} AS name,
+                   hash(i.value) AS vh, i.value
+            FROM log_identifiers i {scope}
+            """,
+        )
+    finally:
+        if close:
+            con.close()
+    return names, ids
+
+
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
     scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
     combos = con.execute(
         f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
     ).fetchall()
     counted = con.execute(f"SELECT count(*) FROM log_events e {scope} WHERE e.event_id IS NULL").fetchall()
-    names = sorted(
-        {str(r[0]) for r in con.execute(f"SELECT DISTINCT i.name FROM log_identifiers i {scope}").fetchall()}
-    )
     topics = sorted({str(c[0]) for c in combos})
     types = sorted({str(c[1]) for c in combos})
     services = sorted({str(c[2]) for c in combos})
     # Strings stay in DuckDB: types, services, topics and names come back as
     # codes (positions in the sorted lists: computed in place, where a join
     # with a code table would reorder the rows), ids as 64-bit hashes.
+    ids_job = None
+    if not scoped:  # (_r_scope is a temp table of this connection only)
+        # The identifiers, the bulk of the log, are read on a second connection
+        # while this one reads the events (DuckDB and pyarrow release the GIL).
+        cursor = _cursor_with_log_views(con)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-load")
+        ids_job = pool.submit(_identifiers, cursor, scope, close=True)
+        pool.shutdown(wait=False)
     ev = query_arrow(
         con,
         f"""
@@ -180,14 +218,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     )
     n = ev.num_rows
     h = _u64(ev.column("h"))
-    ids = query_arrow(
-        con,
-        f"""
-        SELECT hash(i.topic, i.partition, i."offset") AS h, {_code("i.name", names)} AS name,
-               hash(i.value) AS vh, i.value
-        FROM log_identifiers i {scope}
-        """,
-    )
+    names, ids = ids_job.result() if ids_job is not None else _identifiers(con, scope)
     # Events without an event id: the payload and key decide whether two of
     # them are the same event.
     no_id = (

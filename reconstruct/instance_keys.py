@@ -35,13 +35,21 @@ def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> p
     ``b``, sorted by value hash. DuckDB deduplicates and sorts (one 64-bit key
     per row, on every core): a hash kernel over millions of nearly distinct keys
     is the slowest step of a rebuild otherwise."""
-    inst_of = np.full(f.n, -1, dtype=np.int64)
+    # 32-bit where it fits: this runs while the rest of the rebuild holds its memory.
+    inst_of = np.full(f.n, -1, dtype=np.int32)
     inst_of[b.m_eid] = b.m_inst
     inst = inst_of[f.id_eid]
-    rows = np.nonzero(inst >= 0)[0]
-    vh = f.id_vh[rows]
-    combo = mix(mix(vh, f.id_name[rows].astype(np.uint64)), inst[rows].astype(np.uint64))
+    del inst_of
+    member = inst >= 0
+    if member.all():  # (usual: every identifier's event is in an instance)
+        rows, vh, names, owners = np.arange(inst.size, dtype=np.int32), f.id_vh, f.id_name, inst
+    else:
+        rows = np.nonzero(member)[0].astype(np.int32)
+        vh, names, owners = f.id_vh[rows], f.id_name[rows], inst[rows]
+    del member
+    combo = mix(mix(vh, names.astype(np.uint64)), owners.astype(np.uint64))
     register(con, "_r_ik_src", pa.table({"combo": arrow_u64(combo), "vh": arrow_u64(vh), "row": rows}))
+    del combo, rows, vh, names, owners
     try:
         # The first row of each triple; ties in the hash keep the rows' order.
         picked = query_arrow(
@@ -56,9 +64,7 @@ def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> p
             "key_hash": picked.column("vh"),
             "value": f.id_value.take(take),
             "name": pa.array(f.names, pa.string()).take(pa.array(f.id_name[unique])),
-            "instance_id": pa.DictionaryArray.from_arrays(
-                pa.array(inst[unique].astype(np.int32)), b.instance_id
-            ),
+            "instance_id": pa.DictionaryArray.from_arrays(pa.array(inst[unique]), b.instance_id),
         }
     )
 

@@ -281,9 +281,12 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     now = _now(facts) if now_ms is None else int(now_ms)
     fp = _fingerprint(store, cfg, facts)
     f = load_frame(con)
-    stats = analyse_keys(con, f, cfg.reconstruct)
-    eid, link = link_keys(f, stats)
-    parent = parents(f)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool:
+        # Causation links need only the events: found while the identifiers are analysed.
+        parent_job = pool.submit(parents, f)
+        stats = analyse_keys(con, f, cfg.reconstruct)
+        eid, link = link_keys(f, stats)
+        parent = parent_job.result()
     comp, _k = components(f, eid, link, parent)
     b = build(f, comp, parent, cfg, stats)
     duplicates = int(f.is_dup[comp >= 0].sum())

@@ -64,7 +64,18 @@ def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
     if "key" in f.names:
         ns = _key_namespaces(f, eid, name, vh, num, ns, norm)
     link = np.where(num, mix(vh, ns), vh)
-    return eid, link
+    return _distinct_within_events(eid, link)
+
+
+def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, U64]:
+    """Drop a row repeating an earlier row of its event (the record key is
+    usually also a payload field): the same edge twice. An event's rows are
+    adjacent, so comparing with the few rows before finds nearly all of them;
+    a repeat it misses only costs an edge."""
+    keep = np.ones(eid.size, dtype=bool)
+    for j in range(1, min(window, eid.size - 1) + 1):
+        keep[j:] &= (eid[j:] != eid[:-j]) | (link[j:] != link[:-j])
+    return eid[keep], link[keep]
 
 
 def _key_namespaces(
