@@ -27,20 +27,8 @@ from pathlib import Path
 
 import orjson
 import psutil
+from workload import PARTITIONS, TOPICS, event
 
-TOPICS = ("bench-orders", "bench-payments", "bench-inventory", "bench-shipping")
-PARTITIONS = 3
-TYPES = {
-    "bench-orders": ("OrderPlaced", "order-service"),
-    "bench-payments": ("PaymentCaptured", "payment-service"),
-    "bench-inventory": ("StockReserved", "inventory-service"),
-    "bench-shipping": ("ShipmentScheduled", "shipping-service"),
-}
-_PAYLOAD = (
-    '{"type":"%s","orderId":"o-%08d","customerId":"c-%05d","occurredAt":"2024-05-01T10:%02d:%02d.%03dZ",'
-    '"order":{"id":"o-%08d","items":[{"sku":"SKU-%04d","qty":%d,"price":%d.99}],'
-    '"total":%d.97,"currency":"EUR"},"metadata":{"eventId":"e-%012d","source":"%s","version":3}}'
-)
 T0 = 1_714_557_600_000  # 2024-05-01T10:00:00Z
 
 
@@ -51,28 +39,21 @@ def write_dump(path: Path, n: int) -> None:
     with tmp.open("wb") as out:
         lines = []
         for i in range(n):
-            topic = TOPICS[i % 4]
-            etype, service = TYPES[topic]
-            order = i // 4
-            partition = order % PARTITIONS
-            offset = next_offset[(topic, partition)]
-            next_offset[(topic, partition)] = offset + 1
-            payload = _PAYLOAD % (
-                etype, order, order % 50_000, i % 60, i % 60, i % 1000, order,
-                i % 9999, 1 + i % 5, 10 + i % 90, 30 + i % 300, i, service,
-            )  # fmt: skip
-            corr, traceparent = f"corr-{order:08d}", f"00-{order + 1:032x}-{i + 1:016x}-01"
+            ev = event(i)
+            partition = ev.order % PARTITIONS
+            offset = next_offset[(ev.topic, partition)]
+            next_offset[(ev.topic, partition)] = offset + 1
             record = {
-                "topic": topic,
+                "topic": ev.topic,
                 "partition": partition,
                 "offset": offset,
                 "tstype": "create",
                 "ts": T0 + i,
                 "broker": 1,
                 # kcat's flat header array: name, value, name, value, ...
-                "headers": ["correlation-id", corr, "traceparent", traceparent, "event-type", etype],
-                "key": f"o-{order:08d}",
-                "payload": payload,
+                "headers": [x for h in ev.headers for x in h],
+                "key": ev.key,
+                "payload": ev.payload,
             }
             lines.append(orjson.dumps(record))
             if len(lines) == 10_000:
