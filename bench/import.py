@@ -5,11 +5,10 @@ bytes, 3 headers, 4 topics x 3 partitions, exactly the lines kcat writes),
 then loads it (a) with DuckDB's ``read_json`` into a table of a fresh
 database file -- the floor: parsing and storing with no extraction, no
 primary keys -- and (b) with ``choreo import --no-reconstruct`` into a fresh
-store, once with each ``--kcat-decoder`` (Python, DuckDB). Each runs in its
-own process; prints the rates, the ratios and each one's peak RSS (summed
-over its process tree: choreo extracts in one worker process per core).
-Repeated at a second size to show that choreo's memory does not grow with
-the file.
+store. Each runs in its own process; prints both rates, the ratio and each
+one's peak RSS (summed over its process tree: choreo decodes big inputs in
+one worker process per core). Repeated at a second size to show that choreo's memory does
+not grow with the file.
 
     flock /tmp/choreo-bench.lock .venv/bin/python bench/import.py
     flock /tmp/choreo-bench.lock .venv/bin/python bench/import.py --events 200000 --compare 50000
@@ -28,20 +27,8 @@ from pathlib import Path
 
 import orjson
 import psutil
+from workload import PARTITIONS, TOPICS, event
 
-TOPICS = ("bench-orders", "bench-payments", "bench-inventory", "bench-shipping")
-PARTITIONS = 3
-TYPES = {
-    "bench-orders": ("OrderPlaced", "order-service"),
-    "bench-payments": ("PaymentCaptured", "payment-service"),
-    "bench-inventory": ("StockReserved", "inventory-service"),
-    "bench-shipping": ("ShipmentScheduled", "shipping-service"),
-}
-_PAYLOAD = (
-    '{"type":"%s","orderId":"o-%08d","customerId":"c-%05d","occurredAt":"2024-05-01T10:%02d:%02d.%03dZ",'
-    '"order":{"id":"o-%08d","items":[{"sku":"SKU-%04d","qty":%d,"price":%d.99}],'
-    '"total":%d.97,"currency":"EUR"},"metadata":{"eventId":"e-%012d","source":"%s","version":3}}'
-)
 T0 = 1_714_557_600_000  # 2024-05-01T10:00:00Z
 
 
@@ -52,28 +39,21 @@ def write_dump(path: Path, n: int) -> None:
     with tmp.open("wb") as out:
         lines = []
         for i in range(n):
-            topic = TOPICS[i % 4]
-            etype, service = TYPES[topic]
-            order = i // 4
-            partition = order % PARTITIONS
-            offset = next_offset[(topic, partition)]
-            next_offset[(topic, partition)] = offset + 1
-            payload = _PAYLOAD % (
-                etype, order, order % 50_000, i % 60, i % 60, i % 1000, order,
-                i % 9999, 1 + i % 5, 10 + i % 90, 30 + i % 300, i, service,
-            )  # fmt: skip
-            corr, traceparent = f"corr-{order:08d}", f"00-{order + 1:032x}-{i + 1:016x}-01"
+            ev = event(i)
+            partition = ev.order % PARTITIONS
+            offset = next_offset[(ev.topic, partition)]
+            next_offset[(ev.topic, partition)] = offset + 1
             record = {
-                "topic": topic,
+                "topic": ev.topic,
                 "partition": partition,
                 "offset": offset,
                 "tstype": "create",
                 "ts": T0 + i,
                 "broker": 1,
                 # kcat's flat header array: name, value, name, value, ...
-                "headers": ["correlation-id", corr, "traceparent", traceparent, "event-type", etype],
-                "key": f"o-{order:08d}",
-                "payload": payload,
+                "headers": [x for h in ev.headers for x in h],
+                "key": ev.key,
+                "payload": ev.payload,
             }
             lines.append(orjson.dumps(record))
             if len(lines) == 10_000:
@@ -131,39 +111,31 @@ print(con.execute("SELECT count(*) FROM dump").fetchone()[0])
 """
 
 
-DECODERS = ("python", "duckdb")  # choreo import --kcat-decoder ...
-
-
-def measure(dump: Path, n: int, work: Path) -> tuple[Run, dict[str, Run]]:
+def measure(dump: Path, n: int, work: Path) -> tuple[Run, Run]:
     for f in work.glob("*.duckdb*"):
         f.unlink()
     ref = timed([sys.executable, "-c", _DUCKDB, str(dump), str(work / "duckdb.duckdb")])
     if int(ref.output.strip()) != n:
         sys.exit(f"duckdb read {ref.output.strip()} rows, expected {n}")
-    imports = {}
-    for decoder in DECODERS:
-        imp = timed(
-            [
-                sys.executable, "-m", "choreo.cli", "import", "--no-reconstruct", "--no-progress",
-                "--kcat-decoder", decoder, "--db", str(work / f"choreo-{decoder}.duckdb"), str(dump),
-            ]
-        )  # fmt: skip
-        if f"{n:,} records, {n:,} new" not in imp.output:
-            sys.exit(f"choreo import did not store all {n} records:\n{imp.output}")
-        imports[decoder] = imp
-    return ref, imports
+    imp = timed(
+        [
+            sys.executable, "-m", "choreo.cli", "import", "--no-reconstruct", "--no-progress",
+            "--db", str(work / "choreo.duckdb"), str(dump),
+        ]
+    )  # fmt: skip
+    if f"{n:,} records, {n:,} new" not in imp.output:
+        sys.exit(f"choreo import did not store all {n} records:\n{imp.output}")
+    return ref, imp
 
 
-def report(n: int, size: int, ref: Run, imports: dict[str, Run]) -> None:
-    ref_rate = n / ref.seconds
+def report(n: int, size: int, ref: Run, imp: Run) -> float:
+    ref_rate, imp_rate = n / ref.seconds, n / imp.seconds
+    ratio = imp_rate / ref_rate
     print(f"{n:,} events, {size / 1e6:,.0f} MB kcat -J dump")
-    rows = [("duckdb read_json -> table", ref)]
-    rows += [(f"choreo import ({d} decoder)", run) for d, run in imports.items()]
-    for name, run in rows:
-        rate = n / run.seconds
-        ratio = "" if run is ref else f"  ratio {rate / ref_rate:.2f}x (target >= 0.5x)"
-        rss = f"peak RSS {run.peak_rss_mb:.0f} MB"
-        print(f"  {name:<31}: {run.seconds:7.2f} s {rate:10,.0f} events/s  {rss}{ratio}")
+    for name, run, rate in (("duckdb read_json -> table", ref, ref_rate), ("choreo import", imp, imp_rate)):
+        print(f"  {name:<26}: {run.seconds:7.2f} s {rate:10,.0f} events/s  peak RSS {run.peak_rss_mb:.0f} MB")
+    print(f"  ratio choreo/duckdb       : {ratio:.2f}x  (target >= 0.5x)")
+    return ratio
 
 
 def main() -> None:
@@ -174,26 +146,21 @@ def main() -> None:
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="choreo-bench-import-"))
     work.mkdir(parents=True, exist_ok=True)
-    rss: dict[str, dict[int, float]] = {d: {} for d in DECODERS}
+    rss: dict[int, float] = {}
     for n in [args.events] + ([args.compare] if args.compare else []):
         dump = work / f"kcat-{n}.json"
         if not dump.exists():
             t = time.perf_counter()
             write_dump(dump, n)
             print(f"(wrote {dump} in {time.perf_counter() - t:.0f} s)", file=sys.stderr)
-        ref, imports = measure(dump, n, work)
-        report(n, dump.stat().st_size, ref, imports)
-        for decoder, run in imports.items():
-            rss[decoder][n] = run.peak_rss_mb
+        ref, imp = measure(dump, n, work)
+        report(n, dump.stat().st_size, ref, imp)
+        rss[n] = imp.peak_rss_mb
         if not args.workdir:
             dump.unlink()
-    for decoder, by_size in rss.items():
-        if len(by_size) == 2:
-            (a, ra), (b, rb) = sorted(by_size.items())
-            print(
-                f"choreo peak RSS ({decoder} decoder): {ra:.0f} MB at {a:,} events, "
-                f"{rb:.0f} MB at {b:,} events ({rb / ra:.2f}x)"
-            )
+    if len(rss) == 2:
+        (a, ra), (b, rb) = sorted(rss.items())
+        print(f"choreo peak RSS: {ra:.0f} MB at {a:,} events, {rb:.0f} MB at {b:,} events ({rb / ra:.2f}x)")
     for f in work.glob("*.duckdb*"):
         f.unlink()
 

@@ -24,23 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from workload import PARTITIONS, TOPICS, event
 
 from choreo.embedded_cluster import EmbeddedCluster
 
-TOPICS = ("bench-orders", "bench-payments", "bench-inventory", "bench-shipping")
-PARTITIONS = 3
 IDLE = 2.0
-TYPES = {
-    "bench-orders": ("OrderPlaced", "order-service"),
-    "bench-payments": ("PaymentCaptured", "payment-service"),
-    "bench-inventory": ("StockReserved", "inventory-service"),
-    "bench-shipping": ("ShipmentScheduled", "shipping-service"),
-}
-_PAYLOAD = (
-    '{"type":"%s","orderId":"o-%08d","customerId":"c-%05d","occurredAt":"2024-05-01T10:%02d:%02d.%03dZ",'
-    '"order":{"id":"o-%08d","items":[{"sku":"SKU-%04d","qty":%d,"price":%d.99}],'
-    '"total":%d.97,"currency":"EUR"},"metadata":{"eventId":"e-%012d","source":"%s","version":3}}'
-)
 
 
 def _produce(bootstrap: str, start: int, count: int) -> None:
@@ -59,21 +47,13 @@ def _produce(bootstrap: str, start: int, count: int) -> None:
         }
     )
     for i in range(start, start + count):
-        topic = TOPICS[i % 4]
-        etype, service = TYPES[topic]
-        order = i // 4
-        payload = _PAYLOAD % (
-            etype, order, order % 50_000, i % 60, i % 60, i % 1000, order,
-            i % 9999, 1 + i % 5, 10 + i % 90, 30 + i % 300, i, service,
-        )  # fmt: skip
-        headers = [
-            ("correlation-id", b"corr-%08d" % order),
-            ("traceparent", b"00-%032x-%016x-01" % (order + 1, i + 1)),
-            ("event-type", etype.encode()),
-        ]
+        ev = event(i)
+        topic = ev.topic
+        payload = ev.payload
+        headers = [(name, value.encode()) for name, value in ev.headers]
         while True:
             try:
-                p.produce(topic, value=payload.encode(), key=b"o-%08d" % order, headers=headers)
+                p.produce(topic, value=payload.encode(), key=ev.key.encode(), headers=headers)
                 break
             except BufferError:
                 p.poll(0.05)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import gc
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import click
@@ -15,29 +12,14 @@ from choreo.commands.import_progress import ImportProgress
 from choreo.commands.options import config_option, db_option, json_option
 from choreo.config import load_config
 from choreo.errors import InputError
+from choreo.gc_tuning import rare_gc
 from choreo.store import Store
+from collector.extract import Extractor
 from collector.importers.detect import FORMATS
 from collector.importers.runner import FileReport, Importer, ImportOptions, ImportReport, prepare
-from collector.sql_extract import SqlExtractor
 from reconstruct.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
-
-
-@contextmanager
-def _rare_gc() -> Iterator[None]:
-    """Collect cyclic garbage rarely: an import allocates millions of short-lived,
-    acyclic objects, and the default thresholds rescan them over and over.
-    Restored afterwards: the command may run inside a longer-lived process."""
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
 
 
 def parse_now(text: str) -> int:
@@ -152,14 +134,6 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
     metavar="TIME",
     help="'Now' for stuck detection: ISO-8601 or ms since epoch (default: the newest event time).",
 )
-@click.option(
-    "--kcat-decoder",
-    type=click.Choice(["python", "duckdb"]),
-    default="python",
-    show_default=True,
-    help="kcat -J lines: parsed by Python in worker processes, or inside DuckDB "
-    "(lines in kcat's exact form; the others by Python). Same records either way.",
-)
 @json_option
 def import_(
     files: tuple[str, ...],
@@ -172,7 +146,6 @@ def import_(
     progress: bool | None,
     reconstruct: bool,
     now_text: str | None,
-    kcat_decoder: str,
     as_json: bool,
 ) -> None:
     """Load dumps into the store: kcat -C -J output (any header shape), choreo
@@ -185,7 +158,6 @@ def import_(
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
-        sql_kcat=kcat_decoder == "duckdb",
         topic=topic or cfg.import_.topic,
         time_field=time_field or cfg.import_.time_field,
     )
@@ -196,9 +168,9 @@ def import_(
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
     try:
-        with Store.open(db) as store, _rare_gc():
-            with ImportProgress(enabled=show) as bar, SqlExtractor(cfg.extract) as sql:
-                report = Importer(store, sql, options, bar.update).run(inputs)
+        with Store.open(db) as store, rare_gc():
+            with ImportProgress(enabled=show) as bar:
+                report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
                 # A dump is judged as of when it was taken: now = its newest event.
                 rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))

@@ -18,9 +18,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from choreo.errors import InputError
 from choreo.logs import kv
 from choreo.store import Store
@@ -29,7 +26,6 @@ from collector.extract import Extractor
 from collector.importers import detect
 from collector.importers.compression import DamagedInput
 from collector.importers.decoders import Decoder, make_decoder
-from collector.importers.kcat_fast import KcatBlockDecoder
 from collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
 from collector.importers.prepare import Prepared, prepare
 from collector.importers.record import BadLine
@@ -37,8 +33,7 @@ from collector.importers.report import FileReport, ImportReport
 from collector.importers.segment import SegmentReader
 from collector.importers.sink import FileSink, source_of
 from collector.importers.source import Input, open_input
-from collector.sql_extract import SqlExtractor
-from collector.writer import Job, StoreWriter
+from collector.writer import StoreWriter
 
 __all__ = ["FileReport", "ImportOptions", "ImportReport", "Importer", "Prepared", "import_files", "prepare"]
 
@@ -62,15 +57,6 @@ class ImportOptions:
     workers: int | None = None
     parallel_min_bytes: int = 32 * 1024 * 1024  # smaller inputs: in-process (no worker start-up)
     chunk_lines: int = 10_000  # lines per chunk handed to a worker
-    # kcat -J inputs decoded inside DuckDB (needs a SqlExtractor), not by the
-    # Python decoder. Off by default: while extraction is per-record Python,
-    # handing DuckDB's rows back to Python costs more than parsing in Python
-    # (measured: README, Performance, Import).
-    sql_kcat: bool = False
-    sql_block_bytes: int = 32 * 1024 * 1024  # bytes of lines decoded per SQL statement
-    # Records per SqlExtractor.append_raw: DuckDB's inserts into the indexed
-    # events table cost far less per record in big statements.
-    sql_batch_records: int = 128_000
 
 
 # (input, raw bytes read so far, records decoded so far)
@@ -78,19 +64,17 @@ ProgressFn = Callable[[Input, int, int], None]
 
 
 class Importer:
-    """Imports prepared inputs into ``store`` with one extractor; given a
-    ``SqlExtractor``, kcat -J inputs are decoded and extracted in DuckDB."""
+    """Imports prepared inputs into ``store`` with one ``extractor``."""
 
     def __init__(
         self,
         store: Store,
-        extractor: Extractor | SqlExtractor,
+        extractor: Extractor,
         options: ImportOptions | None = None,
         on_progress: ProgressFn | None = None,
     ) -> None:
         self._store = store
-        self._sql = extractor if isinstance(extractor, SqlExtractor) else None
-        self._extractor = extractor.extractor if isinstance(extractor, SqlExtractor) else extractor
+        self._extractor = extractor
         self._opts = options or ImportOptions()
         self._on_progress = on_progress
         self._pool: DecoderPool | None = None
@@ -142,15 +126,6 @@ class Importer:
                         self._bad(rep, pos, str(exc))
                     if spool is not None:
                         spool.write(batch)
-            elif self._sql_kcat(p):
-                con = self._store.con.cursor()
-                blocks = KcatBlockDecoder(con, self._opts.sql_block_bytes)
-                try:
-                    for _ in blocks.blocks(inp, lambda n, why: self._bad(rep, n, why), spool):
-                        blocks.clear()
-                finally:
-                    blocks.drop()
-                    con.close()
             elif p.format != detect.EMPTY:
                 decoder = self._decoder(p)
                 for lineno, line in enumerate(inp.lines(), 1):
@@ -238,8 +213,6 @@ class Importer:
         try:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)
-            elif self._sql_kcat(p):
-                self._read_kcat_sql(p, rep, sink, notes)
             elif (pool := self._pool_for(p)) is not None:
                 self._read_lines_parallel(p, rep, sink, notes, pool)
             else:
@@ -266,52 +239,6 @@ class Importer:
             ),
         )
         return rep
-
-    def _sql_kcat(self, p: Prepared) -> bool:
-        return self._sql is not None and self._opts.sql_kcat and p.format == detect.KCAT
-
-    def _read_kcat_sql(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
-        """kcat -J lines decoded in DuckDB into a staging table (on a connection
-        of their own), handed in big batches to the store writer's thread to be
-        extracted and stored while the next ones are decoded."""
-        sql = self._sql
-        if sql is None:
-            raise RuntimeError("kcat via SQL without a SqlExtractor")
-        source = source_of(p)
-
-        def store(raw: pa.Table) -> None:
-            job = Job()
-
-            def run(s: Store) -> None:
-                job.result = s.append(*sql.extract(raw, source))
-
-            job.run = run
-            newest = pc.max(raw["ts_ms"]).as_py()
-            if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
-                rep.newest_ts_ms = newest
-            sink.add_job(job, raw.num_rows)
-
-        con = self._store.con.cursor()
-        try:
-            blocks = KcatBlockDecoder(con, self._opts.sql_block_bytes)
-            try:
-                for last in blocks.blocks(p.input, lambda n, why: self._bad(rep, n, why)):
-                    rep.lines = last
-                    if blocks.staged >= self._opts.sql_batch_records:
-                        store(blocks.take())
-                    if self._on_progress is not None:
-                        self._on_progress(p.input, p.input.raw_read, rep.records + blocks.staged)
-            except (DamagedInput, OSError):
-                if blocks.staged:  # what was read before the damage is kept
-                    store(blocks.take())
-                raise
-            finally:
-                notes.update(blocks.notes)
-            if blocks.staged:
-                store(blocks.take())
-            blocks.drop()
-        finally:
-            con.close()
 
     def _read_lines(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
         decoder = self._decoder(p)
@@ -409,14 +336,11 @@ class Importer:
 def import_files(
     store: Store,
     args: Sequence[str],
-    extractor: Extractor | SqlExtractor | None = None,
+    extractor: Extractor | None = None,
     options: ImportOptions | None = None,
     on_progress: ProgressFn | None = None,
 ) -> ImportReport:
     """Prepare and import in one call (the library entry point)."""
     opts = options or ImportOptions()
     inputs = prepare(args, opts.format, opts.topic)
-    if extractor is not None:
-        return Importer(store, extractor, opts, on_progress).run(inputs)
-    with SqlExtractor() as sql:
-        return Importer(store, sql, opts, on_progress).run(inputs)
+    return Importer(store, extractor or Extractor(), opts, on_progress).run(inputs)

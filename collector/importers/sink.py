@@ -51,12 +51,6 @@ class FileSink:
         if self._table_rows >= self._limit_n:
             self._flush()
 
-    def add_job(self, job: Job, records: int) -> None:
-        """Records stored by ``job`` (its ``run`` sets ``job.result``)."""
-        self._rep.records += records
-        self._writer.submit(job)
-        self._collect_done()
-
     def finish(self) -> None:
         """Store the rest and wait until all of the file is stored."""
         self._flush()

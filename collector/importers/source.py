@@ -118,11 +118,6 @@ class Input:
         except DamagedInput:
             return False  # reported when the lines are read
 
-    def take_head(self) -> tuple[list[bytes], DamagedInput | None]:
-        """The lines already read (no longer kept) and the damage met reading them."""
-        head, self.head = self.head, []
-        return head, self._damage
-
     def lines(self) -> Iterator[bytes]:
         yield from self.head
         self.head = []
