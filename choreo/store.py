@@ -7,6 +7,7 @@ One process owns a store file for writing. Raw events are never modified;
 from __future__ import annotations
 
 import re
+import threading
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -54,8 +55,20 @@ class Store:
         self.path = path
         self.read_only = read_only
         self._in_transaction = False  # inside transaction(): append joins it
+        # DuckDB refuses concurrent calls on one connection, cursor() included:
+        # threads take their own connections through cursor(), one at a time.
+        self._cursor_lock = threading.Lock()
         # Highest stored offset per (topic, partition), loaded on first append.
         self._max_offsets: dict[tuple[str, int], int] | None = None
+
+    def cursor(self) -> Store:
+        """The same store on a connection of its own, for one thread's use; close
+        it with ``close()``. Safe to call from any thread while others use their
+        own cursors; the connection it is made from must not be running a query
+        meanwhile, so concurrent work all goes through cursors."""
+        with self._cursor_lock:
+            con = self.con.cursor()
+        return Store(con, self.path, self.read_only)
 
     # -- opening ----------------------------------------------------------
     @classmethod

@@ -229,7 +229,10 @@ class Collector:
         t0 = self._t0 = time.monotonic()
         consumer = self._connect()
         self._consumer = consumer
-        writer = self._writer = StoreWriter(self.store)
+        # The writer appends on a connection of its own: the store's may be
+        # handing cursors to other threads (the dashboard, reconstruction).
+        own = self.store.cursor()
+        writer = self._writer = StoreWriter(own)
         writer.start()
         sampler: GroupOffsetSampler | None = None
         try:
@@ -258,6 +261,7 @@ class Collector:
                     sampler.stop()
                 self._close(consumer)  # may call _on_revoke, which still needs the writer
                 writer.close()
+                own.close()
                 self.stats.elapsed = time.monotonic() - t0
         self._raise_write_error()
         return self.stats

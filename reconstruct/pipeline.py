@@ -20,8 +20,8 @@ with a full rebuild when the log has grown by a quarter since the last one.
 Between full rebuilds the model (terminal types, latencies, variants) is
 the one learned last; instances, statuses and the stuck list are current.
 When a collector writes the same store from another thread, give
-reconstruction its own connection: ``Store(store.con.cursor(), store.path,
-read_only=False)`` (DuckDB serialises the two writers' transactions).
+reconstruction its own connection: ``store.cursor()`` (DuckDB serialises the
+two writers' transactions).
 
 "now": ``now_ms`` when given; else the newest event time when every event
 came from an import (a dump is judged as of when it was taken); else the

@@ -76,16 +76,16 @@ class LiveFeed:
         Call from a worker thread; concurrent calls are serialised.
         """
         with self._update_lock:
-            con = self._store.con.cursor()
+            own = self._store.cursor()
             try:
-                row = con.execute("SELECT count(*) FROM events").fetchone()
+                row = own.con.execute("SELECT count(*) FROM events").fetchone()
                 events = int(row[0]) if row else 0
                 now = time.monotonic()
                 if events == self._seen_events and now - self._last_update < self._restatus_every:
                     return False
-                self._update(Store(con, self._store.path, read_only=False), int(time.time() * 1000))
+                self._update(own, int(time.time() * 1000))
                 self._seen_events = events
                 self._last_update = now
                 return True
             finally:
-                con.close()
+                own.close()

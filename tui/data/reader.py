@@ -36,11 +36,11 @@ class StoreReader:
     @contextmanager
     def view(self) -> Iterator[Store]:
         """The store on a connection of its own, for one worker's use."""
-        con = self.store.con.cursor()
+        view = self.store.cursor()
         try:
-            yield Store(con, self.store.path, self.store.read_only)
+            yield view
         finally:
-            con.close()
+            view.close()
 
     def _now(self, s: Store) -> int | None:
         if self.live:
