@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from choreo.config import ChoreoConfig
 from choreo.errors import InputError
@@ -96,10 +97,11 @@ class ServiceGroup:
     topics: tuple[str, ...] = ()  # topics it consumes; empty = every collected topic
 
 
-def service_groups(config: ChoreoConfig) -> tuple[ServiceGroup, ...]:
-    """The services whose consumer groups config names (for lag and the service map)."""
+def service_groups(config: ChoreoConfig, prefix: str = "") -> tuple[ServiceGroup, ...]:
+    """The services whose consumer groups config names (for lag and the service map);
+    ``prefix`` goes before group and topic names (the demo runs under one)."""
     return tuple(
-        ServiceGroup(name, svc.group, tuple(svc.consumes))
+        ServiceGroup(name, prefix + svc.group, tuple(prefix + t for t in svc.consumes))
         for name, svc in sorted(config.services.items())
         if svc.group
     )
@@ -201,3 +203,28 @@ class CollectSettings:
         conf["bootstrap.servers"] = self.bootstrap
         conf["client.id"] = "choreo-group-sampler"
         return conf
+
+
+def live_settings(
+    config: ChoreoConfig,
+    *,
+    bootstrap: str,
+    topics: str,
+    group: str | None,
+    start: str,
+    extra: Iterable[str],
+    connect_timeout: float,
+    **tuning: Any,
+) -> CollectSettings:
+    """CollectSettings from the command-line Kafka options (collect, tail);
+    ``tuning``: the other CollectSettings fields."""
+    return CollectSettings(
+        bootstrap=bootstrap,
+        topics=topics,
+        group=group or default_group(),
+        start=parse_start(start),
+        extra=parse_extra(extra),
+        connect_timeout=connect_timeout,
+        services=service_groups(config),
+        **tuning,
+    )

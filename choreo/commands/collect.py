@@ -17,8 +17,8 @@ from choreo.config import load_config
 from choreo.gc_tuning import rare_gc
 from choreo.store import Store
 from collector.extract import Extractor
-from collector.live import Collector, CollectProgress, CollectSettings, CollectStats, probe
-from collector.settings import default_group, parse_extra, parse_start, service_groups
+from collector.live import Collector, CollectProgress, CollectStats, probe
+from collector.settings import live_settings
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
 _DUCKDB_MEMORY = "128MB"
@@ -127,18 +127,17 @@ def collect(
     """
     config = load_config(config_path)
     extractor = Extractor(config.extract)
-    services = service_groups(config)
-    settings = CollectSettings(
+    settings = live_settings(
+        config,
         bootstrap=bootstrap,
         topics=topics,
-        group=group or default_group(),
-        start=parse_start(start),
+        group=group,
+        start=start,
+        extra=extra,
+        connect_timeout=connect_timeout,
         until_idle=until_idle,
-        extra=parse_extra(extra),
         batch_size=batch_size,
         batch_seconds=batch_seconds,
-        connect_timeout=connect_timeout,
-        services=services,
     )
     # Bad -X values and an unreachable cluster fail before the store is touched.
     probe(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import click
@@ -35,6 +36,16 @@ def config_option(f: F) -> F:
 
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(f)
+
+
+def export_dir_option(f: F) -> F:
+    return click.option(
+        "--export-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path(),
+        show_default=True,
+        help="Where the model view's Graphviz export writes.",
+    )(f)
 
 
 def kafka_options(f: F) -> F:

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import click
 
-from choreo.commands.options import config_option, db_option, kafka_options
+from choreo.commands.options import config_option, db_option, export_dir_option, kafka_options
 from choreo.config import ChoreoConfig, load_config
 from choreo.errors import ChoreoError
 from choreo.logs import default_log_file, logs_to_file
 from choreo.store import Store
 from collector.extract import Extractor
-from collector.live import Collector, CollectSettings, probe
-from collector.settings import default_group, parse_extra, parse_start, service_groups
+from collector.live import Collector, probe
+from collector.settings import live_settings
 
 # Live, events should reach the screen within about a second.
 _BATCH_SECONDS = 0.25
@@ -38,13 +38,7 @@ def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
 
 @click.command()
 @kafka_options
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=True,
-    help="Where the model view's Graphviz export writes.",
-)
+@export_dir_option
 @db_option
 @config_option
 def tail(
@@ -74,17 +68,16 @@ def tail(
     from tui.live import LiveFeed
 
     config = load_config(config_path)
-    services = service_groups(config)
-    settings = CollectSettings(
+    settings = live_settings(
+        config,
         bootstrap=bootstrap,
         topics=topics,
-        group=group or default_group(),
-        start=parse_start(start),
-        extra=parse_extra(extra),
+        group=group,
+        start=start,
+        extra=extra,
+        connect_timeout=connect_timeout,
         batch_seconds=_BATCH_SECONDS,
         progress_interval=_PROGRESS_SECONDS,
-        connect_timeout=connect_timeout,
-        services=services,
     )
     # Bad -X values and an unreachable cluster fail before the store is touched.
     probe(settings)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from choreo.commands.options import config_option, db_option
+from choreo.commands.options import config_option, db_option, export_dir_option
 from choreo.config import ChoreoConfig, load_config
 from choreo.errors import ChoreoError, StoreError
 from choreo.logs import default_log_file, logs_to_file
@@ -48,13 +48,7 @@ def reconstruction(config: ChoreoConfig) -> Reconstruction:
     is_flag=True,
     help="Open the store read-only (other readers may share it; nothing is reconstructed).",
 )
-@click.option(
-    "--export-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=True,
-    help="Where the model view's Graphviz export writes.",
-)
+@export_dir_option
 def tui(db: str, config_path: str | None, read_only: bool, export_dir: Path) -> None:
     """Browse workflows, instances and stuck sagas in a terminal dashboard.
 

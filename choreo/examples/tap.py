@@ -15,17 +15,9 @@ from choreo.store import Store
 from collector.extract import Extractor
 from collector.group_offsets import GroupOffsetSampler, write_sample
 from collector.live import Collector, CollectProgress, CollectSettings, CollectStats
-from collector.settings import ServiceGroup, topic_pattern
+from collector.settings import service_groups, topic_pattern
 
 DEMO_GROUP = "choreo-demo"
-
-
-def service_groups(config: ChoreoConfig, prefix: str = "") -> tuple[ServiceGroup, ...]:
-    return tuple(
-        ServiceGroup(name, prefix + svc.group, tuple(prefix + t for t in svc.consumes))
-        for name, svc in sorted(config.services.items())
-        if svc.group
-    )
 
 
 def collect_settings(

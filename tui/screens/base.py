@@ -3,6 +3,8 @@ live data changed (now if visible, on return otherwise), Esc goes back."""
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from textual.binding import Binding
 from textual.screen import Screen
 
@@ -22,9 +24,9 @@ class DataScreen(Screen[None]):
         self.ctx = ctx
         self.loaded_version = -1
 
+    @abstractmethod
     def reload(self) -> None:
-        """Start loading this screen's data (in a worker)."""
-        raise NotImplementedError
+        """Start loading this screen's data (in a worker); every data screen has its own."""
 
     def on_mount(self) -> None:
         self.loaded_version = self.ctx.version
