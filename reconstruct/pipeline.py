@@ -282,9 +282,10 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     now = _now(facts) if now_ms is None else int(now_ms)
     fp = _fingerprint(store, cfg, facts)
     f = load_frame(con)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool:
-        # Causation links need only the events: found while the identifiers are analysed.
-        parent_job = pool.submit(parents, f)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool, con.cursor() as cur:
+        # Causation links need only the events: found (on a second connection)
+        # while the identifiers are analysed.
+        parent_job = pool.submit(parents, f, cur)
         stats = analyse_keys(con, f, cfg.reconstruct)
         eid, link = link_keys(f, stats)
         parent = parent_job.result()
@@ -489,7 +490,7 @@ def update(
             _scope_affected(con, [s.name for s in stats if s.used_for_stitching])
             f = load_frame(con, scoped=True)
             eid, link = link_keys(f, stats)
-            parent = parents(f)
+            parent = parents(f, con)
             comp, _k = components(f, eid, link, parent)
             b = build(f, comp, parent, cfg, stats, known=_known_workflows(con))
         with store.transaction():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
+import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
@@ -21,6 +22,7 @@ from scipy.sparse.csgraph import connected_components
 
 from reconstruct.frame import Frame, arrow_u64, mix
 from reconstruct.keys import KeyStat, normalise_name
+from reconstruct.lookup import index_in
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -30,21 +32,16 @@ def _name_hash(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
-def _index_in(values: U64, value_set: U64) -> I64:
-    """Position of each value in ``value_set`` (first occurrence), -1 if absent."""
-    if values.size == 0 or value_set.size == 0:
-        return np.full(values.size, -1, dtype=np.int64)
-    idx = pc.index_in(arrow_u64(values), value_set=arrow_u64(value_set))
-    return np.asarray(idx.fill_null(-1).to_numpy(), dtype=np.int64)
+def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
+    """The original event each original names as its cause (-1: none known).
 
-
-def parents(f: Frame) -> I64:
-    """The original event each original names as its cause (-1: none known)."""
+    ``con``: a connection for the lookup join (its own, when run in a thread).
+    """
     out = np.full(f.n, -1, dtype=np.int64)
     orig = ~f.is_dup
     src = np.nonzero(orig & f.has_eid)[0]
     q = np.nonzero(orig & f.has_cau)[0]
-    idx = _index_in(f.cau_h[q], f.eid_h[src])
+    idx = index_in(con, f.cau_h[q], f.eid_h[src])
     hit = idx >= 0
     out[q[hit]] = src[idx[hit]]
     return out
@@ -89,7 +86,7 @@ def _key_namespaces(
         return ns
     o = np.nonzero(~is_key & num)[0]
     probe = mix(eid[k].astype(np.uint64), vh[k])
-    pos = _index_in(probe, mix(eid[o].astype(np.uint64), vh[o]))
+    pos = index_in(None, probe, mix(eid[o].astype(np.uint64), vh[o]))
     hit = pos >= 0
     n_names = len(f.names)
     topic = f.topic[eid[k]]
