@@ -222,8 +222,7 @@ DERIVED_DDL = [
     # hash(value) so that a search reads one row group (see reconstruct/instance_keys.py).
     """
     CREATE TABLE IF NOT EXISTS instance_keys (
-        key_hash UBIGINT NOT NULL,     -- DuckDB's hash(value)
-        value VARCHAR NOT NULL,
+        key_hash UBIGINT NOT NULL,     -- DuckDB's hash(value); the value itself is in log_identifiers
         name VARCHAR NOT NULL,
         instance_id VARCHAR NOT NULL
     )

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
-from reconstruct.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
+from reconstruct.frame import Frame, arrow_u64, query_arrow, register
 from reconstruct.instances import Built
 
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -30,43 +31,50 @@ def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
     return str(row[0]) if row else ""
 
 
-def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> pa.Table:
-    """The distinct (value hash, value, name, instance) rows of the instances in
-    ``b``, sorted by value hash. DuckDB deduplicates and sorts (one 64-bit key
-    per row, on every core): a hash kernel over millions of nearly distinct keys
-    is the slowest step of a rebuild otherwise."""
+def key_rows(con: duckdb.DuckDBPyConnection, f: Frame, inst_of: npt.NDArray[np.integer]) -> pa.Table:
+    """The distinct (value hash, name code, instance number) rows, sorted by
+    value hash; ``inst_of``: each event's instance number (-1: none).
+
+    DuckDB deduplicates and sorts (on every core): a hash kernel over millions
+    of nearly distinct keys is the slowest step of a rebuild otherwise. The
+    value itself is not kept: its 64-bit hash finds it (stitching already
+    relies on those hashes not colliding)."""
     # 32-bit where it fits: this runs while the rest of the rebuild holds its memory.
-    inst_of = np.full(f.n, -1, dtype=np.int32)
-    inst_of[b.m_eid] = b.m_inst
-    inst = inst_of[f.id_eid]
-    del inst_of
-    member = inst >= 0
-    if member.all():  # (usual: every identifier's event is in an instance)
-        rows, vh, names, owners = np.arange(inst.size, dtype=np.int32), f.id_vh, f.id_name, inst
-    else:
-        rows = np.nonzero(member)[0].astype(np.int32)
-        vh, names, owners = f.id_vh[rows], f.id_name[rows], inst[rows]
-    del member
-    combo = mix(mix(vh, names.astype(np.uint64)), owners.astype(np.uint64))
-    register(con, "_r_ik_src", pa.table({"combo": arrow_u64(combo), "vh": arrow_u64(vh), "row": rows}))
-    del combo, rows, vh, names, owners
+    inst = inst_of.astype(np.int32)[f.id_eid]
+    register(con, "_r_ik_src", pa.table({"vh": arrow_u64(f.id_vh), "name": f.id_name, "inst": inst}))
+    del inst
     try:
-        # The first row of each triple; ties in the hash keep the rows' order.
-        picked = query_arrow(
-            con, "SELECT min(row) AS row, min(vh) AS vh FROM _r_ik_src GROUP BY combo ORDER BY vh, row"
+        return query_arrow(
+            con,
+            "SELECT vh, name::INTEGER AS name, inst FROM _r_ik_src WHERE inst >= 0 GROUP BY ALL ORDER BY vh",
         )
     finally:
         con.unregister("_r_ik_src")
-    unique = np.asarray(np_chunks(picked.column("row")), dtype=np.int64)
-    take = pa.array(unique)
+
+
+def named(rows: pa.Table, names: list[str], instance_id: pa.Array) -> pa.Table:
+    """``key_rows`` with the names and instance ids the table stores."""
+
+    def decode(col: str, dictionary: pa.Array) -> pa.ChunkedArray:
+        return pa.chunked_array(
+            [pa.DictionaryArray.from_arrays(c, dictionary) for c in rows.column(col).chunks],
+            pa.dictionary(pa.int32(), pa.string()),
+        )
+
     return pa.table(
         {
-            "key_hash": picked.column("vh"),
-            "value": f.id_value.take(take),
-            "name": pa.array(f.names, pa.string()).take(pa.array(f.id_name[unique])),
-            "instance_id": pa.DictionaryArray.from_arrays(pa.array(inst[unique]), b.instance_id),
+            "key_hash": rows.column("vh"),
+            "name": decode("name", pa.array(names, pa.string())),
+            "instance_id": decode("inst", instance_id),
         }
     )
+
+
+def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> pa.Table:
+    """The distinct (value hash, name, instance) rows of the instances in ``b``, sorted by value hash."""
+    inst_of = np.full(f.n, -1, dtype=np.int32)
+    inst_of[b.m_eid] = b.m_inst
+    return named(key_rows(con, f, inst_of), f.names, b.instance_id)
 
 
 @contextlib.contextmanager
@@ -89,14 +97,12 @@ def insert_instance_keys(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Non
     try:
         with parallel_inserts(con):
             # Already distinct and in key_hash order.
-            con.execute(
-                "INSERT INTO instance_keys SELECT key_hash, value, name, instance_id FROM _r_keys_src"
-            )
+            con.execute("INSERT INTO instance_keys SELECT key_hash, name, instance_id FROM _r_keys_src")
     finally:
         con.unregister("_r_keys_src")
     con.execute("INSERT OR REPLACE INTO choreo_meta VALUES (?, ?)", [META_HASH_PROBE, hash_probe(con)])
 
 
 def write_instance_keys(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> None:
-    """Add the (value, name, instance) triples of the instances in ``b``."""
+    """Add the (value hash, name, instance) rows of the instances in ``b``."""
     insert_instance_keys(con, instance_keys_table(con, f, b))

@@ -80,15 +80,18 @@ def build(
     instead of learning them from this (partial) frame.
     """
     members = np.nonzero(comp >= 0)[0]
-    m = members.size
-    pos = np.full(f.n, -1, dtype=np.int64)
-    pos[members] = np.arange(m, dtype=np.int64)
-    par = parent[members]
-    par_m = np.where(par >= 0, pos[np.maximum(par, 0)], -1)
-    dup = f.dup_of[members]
-    dup_m = np.where(dup >= 0, pos[np.maximum(dup, 0)], -1)
-    comp_m = comp[members]
-    o = causal_order(comp_m, f.ts[members], f.svc[members], par_m, dup_m, f.h[members])
+    if members.size == f.n:
+        # Usual: every event is in an instance, so positions are event ids (no copies).
+        comp_m, par_m, dup_m, ts, svc, tie = comp, parent, f.dup_of, f.ts, f.svc, f.h
+    else:
+        pos = np.full(f.n, -1, dtype=np.int64)
+        pos[members] = np.arange(members.size, dtype=np.int64)
+        par = parent[members]
+        par_m = np.where(par >= 0, pos[np.maximum(par, 0)], -1)
+        dup = f.dup_of[members]
+        dup_m = np.where(dup >= 0, pos[np.maximum(dup, 0)], -1)
+        comp_m, ts, svc, tie = comp[members], f.ts[members], f.svc[members], f.h[members]
+    o = causal_order(comp_m, ts, svc, par_m, dup_m, tie)
     srt = o.order
     is_dup = dup_m >= 0
     parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)

@@ -61,9 +61,8 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: 
 
     One packed 64-bit key (43 bits of time since the earliest event, about
     278 years; 4 of depth; the top 16 bits of the tie value; 1 duplicate
-    flag) sorted once, then a stable sort by component: components are
-    numbered in discovery order, so that second pass is nearly sorted
-    already. Much cheaper than a multi-key lexsort on millions of events.
+    flag) sorted once, then grouped by component keeping that order. Much
+    cheaper than a multi-key lexsort on millions of events.
     """
     n = comp.size
     if n == 0:
@@ -76,7 +75,16 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: 
         | is_dup.astype(np.uint64)
     )
     first = np.argsort(key, kind="stable")
-    return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
+    if n >= 1 << 32 or int(comp.max()) >= 1 << 31:
+        return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
+    # Stable by component: the pairs (component, rank in ``first``) are unique,
+    # so one plain sort of them packed in 64 bits (a SIMD sort) does it.
+    packed = comp[first].astype(np.uint64)
+    packed <<= np.uint64(32)
+    packed |= np.arange(n, dtype=np.uint64)
+    packed.sort()
+    packed &= np.uint64(0xFFFFFFFF)
+    return np.asarray(first[packed.astype(np.int64)], dtype=np.int64)
 
 
 def causal_order(

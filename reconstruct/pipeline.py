@@ -55,7 +55,13 @@ from choreo.logs import kv
 from choreo.schema import DERIVED_DDL
 from choreo.store import Store
 from reconstruct.frame import Frame, load_frame, register
-from reconstruct.instance_keys import insert_instance_keys, instance_keys_table, parallel_inserts
+from reconstruct.instance_keys import (
+    insert_instance_keys,
+    instance_keys_table,
+    key_rows,
+    named,
+    parallel_inserts,
+)
 from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
@@ -70,6 +76,10 @@ META_FINGERPRINT = "reconstruct_fingerprint"
 META_NOW = "reconstruct_now_ms"
 META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
+# Bumped when the derived tables change shape: stores derived by older code
+# are rebuilt, never updated in place. 2: instance_keys without the value.
+META_SHAPE = "reconstruct_shape"
+DERIVED_SHAPE = "2"
 
 
 @dataclass(frozen=True)
@@ -134,7 +144,9 @@ def fingerprint(store: Store, config: ChoreoConfig) -> str:
 
 
 def is_stale(store: Store, config: ChoreoConfig) -> bool:
-    return store.get_meta(META_FINGERPRINT) != fingerprint(store, config)
+    return store.get_meta(META_SHAPE) != DERIVED_SHAPE or store.get_meta(META_FINGERPRINT) != fingerprint(
+        store, config
+    )
 
 
 # -- the pipeline ----------------------------------------------------------
@@ -222,13 +234,15 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
 
 
 @contextlib.contextmanager
-def _background_keys(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> Iterator[Future[pa.Table]]:
-    """``instance_keys_table`` computed on a cursor in a worker thread."""
+def _background_keys(
+    con: duckdb.DuckDBPyConnection, f: Frame, comp: npt.NDArray[np.int64]
+) -> Iterator[Future[pa.Table]]:
+    """``key_rows`` computed on a cursor in a worker thread."""
     cursor = con.cursor()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-keys")
     try:
         # A shallow copy: the caller may drop the frame's identifier columns meanwhile.
-        yield pool.submit(instance_keys_table, cursor, replace(f), b)
+        yield pool.submit(key_rows, cursor, replace(f), comp)
     finally:
         pool.shutdown(wait=True)
         cursor.close()
@@ -290,14 +304,16 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
         eid, link = link_keys(f, stats)
         parent = parent_job.result()
     comp, _k = components(f, eid, link, parent)
-    b = build(f, comp, parent, cfg, stats)
-    duplicates = int(f.is_dup[comp >= 0].sum())
-    # Peak memory: what stitching needed is not needed to learn and write.
-    del eid, link, comp, parent
+    # Peak memory: what stitching needed is not needed to order, learn and write.
+    del eid, link
     # instance_keys is worked out on a second connection (its own thread; numpy
-    # and DuckDB release the GIL) while the model is learnt and the other
-    # tables are written; it only reads Arrow data, never the store.
-    with _background_keys(con, f, b) as keys:
+    # and DuckDB release the GIL) while the instances are built, the model is
+    # learnt and the other tables are written; it only reads Arrow data, never
+    # the store. Instance numbers are component numbers.
+    with _background_keys(con, f, comp) as keys:
+        b = build(f, comp, parent, cfg, stats)
+        duplicates = int(f.is_dup[comp >= 0].sum())
+        del comp, parent
         f.drop_identifiers()  # the worker holds what it needs
         wfs = learn(con, f, b, cfg, now)
         try:
@@ -312,11 +328,12 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
                         f"INSERT INTO instances SELECT {_JUDGED_COLUMNS} "
                         "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
                     )
-                insert_instance_keys(con, keys.result())
+                insert_instance_keys(con, named(keys.result(), f.names, b.instance_id))
                 store.set_meta(META_FINGERPRINT, fp)
                 store.set_meta(META_NOW, str(now))
                 store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))
                 store.set_meta(META_FULL_EVENTS, str(f.n))
+                store.set_meta(META_SHAPE, DERIVED_SHAPE)
         finally:
             _unregister(con, "_r_inst_src")
             con.execute("DROP TABLE IF EXISTS _r_eval")
@@ -468,7 +485,7 @@ def update(
     con = store.con
     ensure_log_views(store)
     wm_text = store.get_meta(META_WATERMARK)
-    if wm_text is None or not has_model(con):
+    if wm_text is None or store.get_meta(META_SHAPE) != DERIVED_SHAPE or not has_model(con):
         return rebuild(store, cfg, now_ms=now_ms)
     now = default_now(con) if now_ms is None else int(now_ms)
     stats = load_key_stats(con)

@@ -193,9 +193,9 @@ def search_ids(store: Store, text: str, limit: int = MAX_SEARCH_HITS) -> list[st
         # group, however large the log. A label is one of its name=value pairs.
         sql = (
             "SELECT instance_id FROM instances WHERE instance_id = ? "
-            "UNION SELECT instance_id FROM instance_keys WHERE key_hash = hash(?::VARCHAR) AND value = ?"
+            "UNION SELECT instance_id FROM instance_keys WHERE key_hash = hash(?::VARCHAR)"
         )
-        params: list[object] = [text, value, value] if by_name else [text, text, text]
+        params: list[object] = [text, value] if by_name else [text, text]
         if by_name:
             sql += " AND name = ?"
             params.append(name)
