@@ -94,27 +94,36 @@ def analyse_keys(con: duckdb.DuckDBPyConnection, f: Frame, cfg: ReconstructConfi
     n_names, n_types = len(f.names), len(f.types)
     if n_names == 0:
         return []
-    canon = ~f.is_dup[f.id_eid]
-    name = f.id_name[canon]
-    vh = f.id_vh[canon]
-    eid = f.id_eid[canon]
+    # Duplicates' rows (about 1%) are left out by subtraction and filters, not
+    # by copying the identifier columns (the bulk of the frame) without them.
+    dup = f.is_dup[f.id_eid]
+    any_dup = bool(dup.any())
+    name, vh, eid = f.id_name, f.id_vh, f.id_eid
     typ = f.typ[eid]
     events = np.bincount(name, minlength=n_names)
-    linked = (np.bincount(name * n_types + typ, minlength=n_names * n_types) > 0).reshape(n_names, n_types)
+    pairs = np.bincount(name * n_types + typ, minlength=n_names * n_types)
+    if any_dup:
+        events -= np.bincount(name[dup], minlength=n_names)
+        pairs -= np.bincount(name[dup] * n_types + typ[dup], minlength=n_names * n_types)
+    linked = (pairs > 0).reshape(n_names, n_types)
     # Distinct counts by HyperLogLog (exact for small counts, within ~2% for large ones).
-    register(con, "_r_ids_all", pa.table({"eid": eid, "name": name, "vh": arrow_u64(vh), "typ": typ}))
+    register(
+        con, "_r_ids_all", pa.table({"eid": eid, "name": name, "vh": arrow_u64(vh), "typ": typ, "dup": dup})
+    )
     try:
         counted = {
             int(r[0]): (int(r[1]), int(r[2]), int(r[3]))
             for r in con.execute(
                 """
                 SELECT name, count(*), approx_count_distinct(vh), approx_count_distinct(hash(vh, typ))
-                FROM _r_ids_all GROUP BY name
+                FROM _r_ids_all WHERE NOT dup GROUP BY name
                 """
             ).fetchall()
         }
-        pair_mod = max(1, name.size // _PAIR_ROWS)
+        pair_mod = max(1, int(events.sum()) // _PAIR_ROWS)
         take = (vh % np.uint64(pair_mod)) == 0 if pair_mod > 1 else np.ones(name.size, dtype=bool)
+        if any_dup:
+            take &= ~dup
         vals = _value_stats(name[take], vh[take], typ[take])
         base: dict[int, tuple[int, float, float]] = {}
         for code, (rows, distinct, distinct_typed) in counted.items():

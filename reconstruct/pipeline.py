@@ -66,7 +66,7 @@ from reconstruct.instances import Built, KnownWorkflows, build
 from reconstruct.keys import analyse_keys, load_key_stats, write_key_stats
 from reconstruct.log import ensure_log_views
 from reconstruct.model import learn, write_model
-from reconstruct.status import evaluate
+from reconstruct.status import evaluate, judge_sql, store_stuck, stuck_table
 from reconstruct.stitch import components, link_keys, parents
 
 log = logging.getLogger(__name__)
@@ -296,7 +296,7 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     now = _now(facts) if now_ms is None else int(now_ms)
     fp = _fingerprint(store, cfg, facts)
     f = load_frame(con)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool, con.cursor() as cur:
+    with con.cursor() as cur, ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool:
         # Causation links need only the events: found (on a second connection)
         # while the identifiers are analysed.
         parent_job = pool.submit(parents, f, cur)
@@ -310,25 +310,35 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     # and DuckDB release the GIL) while the instances are built, the model is
     # learnt and the other tables are written; it only reads Arrow data, never
     # the store. Instance numbers are component numbers.
-    with _background_keys(con, f, comp) as keys:
+    with (
+        _background_keys(con, f, comp) as keys,
+        con.cursor() as side_con,  # (closed after the pool has finished with it)
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-side") as side,
+    ):
         b = build(f, comp, parent, cfg, stats)
         duplicates = int(f.is_dup[comp >= 0].sum())
         del comp, parent
         f.drop_identifiers()  # the worker holds what it needs
-        wfs = learn(con, f, b, cfg, now)
+        # Python-heavy work runs beside DuckDB's writes (which release the GIL):
+        # the model is learnt while instance_events is written, the stuck
+        # instances are explained while instances and instance_keys are.
+        model = side.submit(learn, side_con, f, b, cfg, now)
         try:
             with store.transaction():
                 recreate_derived(con)
                 _write(con, f, b)
+                wfs = model.result()
                 write_model(con, wfs)
                 write_key_stats(con, stats)
-                result = evaluate(con, cfg, now, relation="_r_inst_src", update=False)
+                verdicts = judge_sql(con, cfg, now, relation="_r_inst_src", update=False)
+                explained = side.submit(stuck_table, verdicts)
                 with parallel_inserts(con):  # readers order instances themselves
                     con.execute(
                         f"INSERT INTO instances SELECT {_JUDGED_COLUMNS} "
                         "FROM _r_inst_src s LEFT JOIN _r_eval e USING (instance_id)"
                     )
                 insert_instance_keys(con, named(keys.result(), f.names, b.instance_id))
+                result = store_stuck(con, verdicts, explained.result(), relation="_r_inst_src")
                 store.set_meta(META_FINGERPRINT, fp)
                 store.set_meta(META_NOW, str(now))
                 store.set_meta(META_WATERMARK, str(facts.newest_ingested or 0))

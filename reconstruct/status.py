@@ -102,6 +102,31 @@ def evaluate(
     rebuild judges before it stores); with ``update=False`` the statuses are
     left in ``_r_eval(instance_id, status)`` for the caller.
     """
+    verdicts = judge_sql(con, cfg, now_ms, scope=scope, relation=relation, update=update)
+    return store_stuck(con, verdicts, stuck_table(verdicts), relation=relation, scope=scope)
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What the SQL decided: statuses (in ``_r_eval``), and the stuck
+    instances' facts, still to be explained (``stuck_table``)."""
+
+    judged: int
+    stuck_rows: list[tuple[object, ...]]
+    now_ms: int
+    k: float
+
+
+def judge_sql(
+    con: duckdb.DuckDBPyConnection,
+    cfg: ChoreoConfig,
+    now_ms: int,
+    *,
+    scope: str = "true",
+    relation: str = "instances",
+    update: bool = True,
+) -> Verdicts:
+    """The SQL part of ``evaluate``: statuses decided, stuck facts fetched."""
     rc = cfg.reconstruct
     k = float(rc.stuck_factor)
     floor_ms = float(rc.min_overdue * 1000)
@@ -239,12 +264,28 @@ def evaluate(
         """
     ).fetchall()
     con.unregister("_r_cfg_groups")
-    out = [_stuck_row(r, now_ms, k) for r in rows]
+    judged = con.execute("SELECT count(*) FROM _r_eval").fetchone()
+    return Verdicts(int(judged[0]) if judged else 0, rows, now_ms, k)
+
+
+def stuck_table(verdicts: Verdicts) -> pa.Table:
+    """The ``stuck`` rows, explained (plain Python: a rebuild runs it in a
+    thread while DuckDB writes the other tables)."""
+    out = [_stuck_row(r, verdicts.now_ms, verdicts.k) for r in verdicts.stuck_rows]
+    return pa.Table.from_pylist([dict(zip(_STUCK_NAMES, r, strict=True)) for r in out], schema=_STUCK_SCHEMA)
+
+
+def store_stuck(
+    con: duckdb.DuckDBPyConnection,
+    verdicts: Verdicts,
+    table: pa.Table,
+    *,
+    relation: str = "instances",
+    scope: str = "true",
+) -> EvalResult:
+    """Replace the ``stuck`` rows of the judged instances with ``table``."""
     con.execute(f"DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM {relation} WHERE {scope})")
-    if out:
-        table = pa.Table.from_pylist(
-            [dict(zip(_STUCK_NAMES, r, strict=True)) for r in out], schema=_STUCK_SCHEMA
-        )
+    if table.num_rows:
         con.register("_r_stuck_src", table)
         try:
             con.execute(f"INSERT INTO stuck ({STUCK_COLUMNS}) SELECT * FROM _r_stuck_src")
@@ -257,8 +298,7 @@ def evaluate(
              AND s.last_type = model_nodes.event_type), 0)
         """
     )
-    judged = con.execute("SELECT count(*) FROM _r_eval").fetchone()
-    return EvalResult(int(judged[0]) if judged else 0, len(out))
+    return EvalResult(verdicts.judged, table.num_rows)
 
 
 def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ...]:
