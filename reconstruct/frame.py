@@ -137,15 +137,16 @@ def _np(col: pa.ChunkedArray, dtype: type) -> npt.NDArray[np.generic]:
 
 
 def _code(column: str, values: list[str]) -> str:
-    """SQL: the position of ``column`` in ``values`` (sorted), from 0.
+    """SQL: the position of ``column`` in ``values`` (sorted), from 0, as BIGINT.
 
     ``list_position`` on a constant list is evaluated once per distinct value
     of a dictionary-compressed column: several times cheaper than an ENUM cast.
     """
     if not values:
-        return "0::INTEGER"
+        return "0::BIGINT"
     items = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"(list_position([{items}], {column}) - 1)::INTEGER"
+    # BIGINT: numpy indexes with 64-bit integers, so one copy out of Arrow suffices.
+    return f"(list_position([{items}], {column}) - 1)::BIGINT"
 
 
 def _int_codes(col: pa.ChunkedArray) -> I64:
@@ -284,11 +285,16 @@ def _event_of(ev_h: U64, row_h: U64) -> I64:
     """
     if row_h.size == 0:
         return np.zeros(0, dtype=np.int64)
-    starts = np.r_[0, np.flatnonzero(row_h[1:] != row_h[:-1]) + 1]
-    runs = row_h[starts]
-    lengths = np.diff(np.r_[starts, row_h.size])
+    new_run = np.empty(row_h.size, dtype=bool)
+    new_run[0] = True
+    np.not_equal(row_h[1:], row_h[:-1], out=new_run[1:])
+    runs = row_h[new_run]
     if runs.size == ev_h.size and np.array_equal(runs, ev_h):
-        return np.repeat(np.arange(ev_h.size, dtype=np.int64), lengths)
+        out = np.cumsum(new_run, dtype=np.int64)
+        out -= 1
+        return out
+    starts = np.flatnonzero(new_run)
+    lengths = np.diff(np.r_[starts, row_h.size])
     if runs.size < ev_h.size:
         has = np.flatnonzero(np_view(pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs))))
         if has.size == runs.size and np.array_equal(ev_h[has], runs):

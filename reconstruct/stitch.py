@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from reconstruct.frame import Frame, arrow_u64, mix
+from reconstruct.frame import Frame, arrow_u64, mix, np_chunks
 from reconstruct.keys import KeyStat, normalise_name
 from reconstruct.lookup import index_in
 
@@ -102,21 +102,29 @@ def _key_namespaces(
 def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     """Instance number per event (-1: in no instance; duplicates follow their original)."""
     n = f.n
-    vid = (
-        pc.dictionary_encode(arrow_u64(link)).indices.to_numpy().astype(np.int64)
-        if link.size
-        else np.zeros(0, dtype=np.int64)
-    )
-    n_values = int(vid.max()) + 1 if vid.size else 0
     child = np.nonzero(parent >= 0)[0]
-    a = np.concatenate([eid, child])
-    b = np.concatenate([n + vid, parent[child]])
+    # 32-bit node numbers where they fit (scipy's own index type): no 64-bit
+    # copies of the tens of millions of edges.
+    idx = np.int32 if n + link.size < 2**31 else np.int64
+    if link.size:
+        vid = np.asarray(np_chunks(pc.dictionary_encode(arrow_u64(link)).indices), dtype=idx)
+    else:
+        vid = np.zeros(0, dtype=idx)
+    n_values = int(vid.max()) + 1 if vid.size else 0
+    a = np.empty(eid.size + child.size, dtype=idx)
+    a[: eid.size] = eid
+    a[eid.size :] = child
+    b = np.empty(a.size, dtype=idx)
+    np.add(vid, idx(n), out=b[: vid.size])
+    b[vid.size :] = parent[child]
+    del vid
     linked = np.zeros(n, dtype=bool)
     linked[eid] = True
     linked[child] = True
     linked[parent[child]] = True
     size = n + n_values
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size)).tocsr()
+    del a, b
     _, labels = connected_components(graph, directed=True, connection="weak")
     labels = np.asarray(labels[:n], dtype=np.int64)
     out = np.full(n, -1, dtype=np.int64)
