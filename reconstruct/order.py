@@ -67,13 +67,20 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: 
     n = comp.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    rel = np.clip(adj - adj.min(), 0, (1 << 43) - 1).astype(np.uint64)
-    key = (
-        (rel << np.uint64(21))
-        | (np.minimum(depth, 15).astype(np.uint64) << np.uint64(17))
-        | ((tie >> np.uint64(48)) << np.uint64(1))
-        | is_dup.astype(np.uint64)
-    )
+    # Built in place on one array (each temporary of tens of millions of
+    # values costs fresh pages as well as a pass over memory).
+    rel = adj - adj.min()
+    np.clip(rel, 0, (1 << 43) - 1, out=rel)
+    key = rel.view(np.uint64)
+    key <<= np.uint64(21)
+    part = np.minimum(depth, 15).view(np.uint64)
+    part <<= np.uint64(17)
+    key |= part
+    np.right_shift(tie, np.uint64(48), out=part)
+    part <<= np.uint64(1)
+    key |= part
+    key |= is_dup
+    del part
     first = np.argsort(key, kind="stable")
     if n >= 1 << 32 or int(comp.max()) >= 1 << 31:
         return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
