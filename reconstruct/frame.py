@@ -20,7 +20,7 @@ key and identifiers. The earliest stamped copy is the original.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -164,10 +164,22 @@ def _cursor_with_log_views(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyCon
     return cursor
 
 
+@dataclass
+class _Ids:
+    names: list[str]  # sorted
+    eid: I64
+    name: I64  # code into names
+    vh: U64
+    num: BOOL
+    value: pa.ChunkedArray
+
+
 def _identifiers(
-    con: duckdb.DuckDBPyConnection, scope: str, *, close: bool = False
-) -> tuple[list[str], pa.Table]:
-    """The identifier names (sorted) and rows: coordinates hash, name code, value hash, value."""
+    con: duckdb.DuckDBPyConnection, scope: str, ev_h: Future[U64], *, close: bool = False
+) -> _Ids:
+    """The identifier rows as columns, each row's event found by its
+    coordinates (``ev_h``: the events' coordinate hashes, which the caller
+    works out meanwhile)."""
     try:
         rows = con.execute(f"SELECT DISTINCT i.name FROM log_identifiers i {scope}").fetchall()
         names = sorted({str(r[0]) for r in rows})
@@ -182,7 +194,14 @@ def _identifiers(
     finally:
         if close:
             con.close()
-    return names, ids
+    name, vh, value = _int_codes(ids.column("name")), _u64(ids.column("vh")), ids.column("value")
+    eid = _event_of(ev_h.result(), _u64(ids.column("h")))
+    del ids
+    if (eid < 0).any():  # identifiers of records outside the frame
+        keep = eid >= 0
+        eid, name, vh, value = eid[keep], name[keep], vh[keep], value.filter(pa.array(keep))
+    num = np.asarray(np_chunks(pc.ascii_is_decimal(value)), dtype=np.bool_)
+    return _Ids(names, eid, name, vh, num, value)
 
 
 def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
@@ -191,39 +210,55 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
     ).fetchall()
     counted = con.execute(f"SELECT count(*) FROM log_events e {scope} WHERE e.event_id IS NULL").fetchall()
+    without_id = int(counted[0][0])
     topics = sorted({str(c[0]) for c in combos})
     types = sorted({str(c[1]) for c in combos})
     services = sorted({str(c[2]) for c in combos})
     # Strings stay in DuckDB: types, services, topics and names come back as
     # codes (positions in the sorted lists: computed in place, where a join
     # with a code table would reorder the rows), ids as 64-bit hashes.
+    ev_h: Future[U64] = Future()
     ids_job = None
     if not scoped:  # (_r_scope is a temp table of this connection only)
-        # The identifiers, the bulk of the log, are read on a second connection
-        # while this one reads the events (DuckDB and pyarrow release the GIL).
+        # The identifiers, the bulk of the log, are read and turned into
+        # columns on a second connection while this one does the events
+        # (DuckDB, pyarrow and numpy release the GIL).
         cursor = _cursor_with_log_views(con)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-load")
-        ids_job = pool.submit(_identifiers, cursor, scope, close=True)
+        ids_job = pool.submit(_identifiers, cursor, scope, ev_h, close=True)
         pool.shutdown(wait=False)
-    ev = query_arrow(
-        con,
-        f"""
-        SELECT hash(e.topic, e.partition, e."offset") AS h, {_code("e.topic", topics)} AS topic,
-               e.partition, e."offset", coalesce(e.ts_ms, e.event_time_ms, 0) AS ts,
-               {_code("e.event_type", types)} AS typ,
-               {_code("e.service", services)} AS svc,
-               coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
-               coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
-        FROM log_events e {scope}
-        """,
-    )
+    try:
+        ev = query_arrow(
+            con,
+            f"""
+            SELECT hash(e.topic, e.partition, e."offset") AS h, {_code("e.topic", topics)} AS topic,
+                   e.partition, e."offset", coalesce(e.ts_ms, e.event_time_ms, 0) AS ts,
+                   {_code("e.event_type", types)} AS typ,
+                   {_code("e.service", services)} AS svc,
+                   coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
+                   coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
+            FROM log_events e {scope}
+            """,
+        )
+        h = _u64(ev.column("h"))
+    except BaseException as exc:
+        ev_h.set_exception(exc)  # (the identifier worker waits for it)
+        raise
+    ev_h.set_result(h)
     n = ev.num_rows
-    h = _u64(ev.column("h"))
-    names, ids = ids_job.result() if ids_job is not None else _identifiers(con, scope)
-    # Events without an event id: the payload and key decide whether two of
-    # them are the same event.
-    no_id = (
-        query_arrow(
+    typ = _int_codes(ev.column("typ"))
+    eid_h = _u64(ev.column("eid_h"))
+    has_eid = np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_)
+    ts = np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64)
+    # The same event twice: same type and event id, or (no event id) same type,
+    # payload, key and identifiers.
+    dkey = mix(eid_h, typ.astype(np.uint64))
+    dup_of = _duplicates(dkey, h, ts) if not without_id else None
+    ids = ids_job.result() if ids_job is not None else _identifiers(con, scope, ev_h)
+    if dup_of is None:
+        # Events without an event id: the payload and key decide whether two of
+        # them are the same event.
+        no_id = query_arrow(
             con,
             f"""
             SELECT hash(e.topic, e.partition, e."offset") AS h,
@@ -231,22 +266,15 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
             FROM log_events e {scope} WHERE e.event_id IS NULL
             """,
         )
-        if counted[0][0]
-        else None
-    )
-    id_eid = _event_of(h, _u64(ids.column("h")))
-    if (id_eid < 0).any():  # identifiers of records outside the frame
-        ids = ids.filter(pa.array(id_eid >= 0))
-        id_eid = id_eid[id_eid >= 0]
-    values = ids.column("value")
-    typ = _int_codes(ev.column("typ"))
-    eid_h = _u64(ev.column("eid_h"))
+        rows = _event_of(h, _u64(no_id.column("h")))
+        dkey[rows] = _u64(no_id.column("dkey"))
+        dup_of = _duplicates(_with_identifiers(dkey, ~has_eid, ids), h, ts)
     frame = Frame(
         n=n,
         partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
         offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
         h=h,
-        ts=np.asarray(_np(ev.column("ts"), np.int64), dtype=np.int64),
+        ts=ts,
         typ=typ,
         types=types,
         svc=_int_codes(ev.column("svc")),
@@ -254,25 +282,17 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         topic=_int_codes(ev.column("topic")),
         topics=topics,
         eid_h=eid_h,
-        has_eid=np.asarray(_np(ev.column("has_eid"), np.bool_), dtype=np.bool_),
+        has_eid=has_eid,
         cau_h=_u64(ev.column("cau_h")),
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
-        dup_of=np.full(n, -1, dtype=np.int64),
-        id_eid=id_eid,
-        id_name=_int_codes(ids.column("name")),
-        names=names,
-        id_vh=_u64(ids.column("vh")),
-        id_num=np.asarray(np_chunks(pc.ascii_is_decimal(values)), dtype=np.bool_),
-        id_value=values,
+        dup_of=dup_of,
+        id_eid=ids.eid,
+        id_name=ids.name,
+        names=ids.names,
+        id_vh=ids.vh,
+        id_num=ids.num,
+        id_value=ids.value,
     )
-    del ev, ids
-    # The same event twice: same type and event id, or (no event id) same type,
-    # payload, key and identifiers.
-    dkey = mix(eid_h, typ.astype(np.uint64))
-    if no_id is not None:
-        rows = _event_of(h, _u64(no_id.column("h")))
-        dkey[rows] = _u64(no_id.column("dkey"))
-    frame.dup_of = _duplicates(frame, dkey)
     return frame
 
 
@@ -342,17 +362,20 @@ def mix(a: U64, b: U64 | np.uint64) -> U64:
     return x
 
 
-def _duplicates(f: Frame, dkey: U64) -> I64:
-    dup_of = np.full(f.n, -1, dtype=np.int64)
-    if f.n == 0:
+def _with_identifiers(dkey: U64, no_id: BOOL, ids: _Ids) -> U64:
+    """Without an event id, the identifiers are part of what makes it the same event."""
+    rows = no_id[ids.eid]
+    acc = np.zeros(dkey.size, dtype=np.uint64)
+    np.bitwise_xor.at(acc, ids.eid[rows], mix(ids.vh[rows], ids.name[rows].astype(np.uint64)))
+    return np.where(no_id, mix(dkey, acc), dkey)
+
+
+def _duplicates(dkey: U64, h: U64, ts: I64) -> I64:
+    """The original of each copy (-1: not a copy): same key, earliest stamped first."""
+    n = dkey.size
+    dup_of = np.full(n, -1, dtype=np.int64)
+    if n == 0:
         return dup_of
-    no_id = ~f.has_eid
-    if no_id.any():
-        # Without an event id, the identifiers are part of what makes it the same event.
-        rows = no_id[f.id_eid]
-        acc = np.zeros(f.n, dtype=np.uint64)
-        np.bitwise_xor.at(acc, f.id_eid[rows], mix(f.id_vh[rows], f.id_name[rows].astype(np.uint64)))
-        dkey = np.where(no_id, mix(dkey, acc), dkey)
     # Only keys seen more than once matter (few): find them by sorting the keys.
     srt = np.sort(dkey)
     repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
@@ -360,7 +383,7 @@ def _duplicates(f: Frame, dkey: U64) -> I64:
         return dup_of
     cand = np.nonzero(np_view(pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated))))[0]
     gid = np.searchsorted(repeated, dkey[cand])
-    order_ = np.lexsort((f.h[cand], f.ts[cand], gid))  # earliest copy; ties by coordinates
+    order_ = np.lexsort((h[cand], ts[cand], gid))  # earliest copy; ties by coordinates
     order = cand[order_]
     g = gid[order_]
     first = np.r_[True, g[1:] != g[:-1]]
