@@ -219,18 +219,15 @@ def judge_sql(
                f.last_offset, f.end_ms, f.ended, f.has_fail, f.has_comp,
                j.expected, j.p99, j.service, j.timeout_ms, j.base_ms, j.t_topic, j.t_partition,
                j.t_offset, j.comp, j.branch, j.overdue_at, j.timeout_at, j.due_at,
-               (j.due_at IS NOT NULL AND {int(now_ms)} > j.due_at) AS is_stuck
+               (j.due_at IS NOT NULL AND {int(now_ms)} > j.due_at) AS is_stuck,
+               CASE
+                   WHEN j.due_at IS NOT NULL AND {int(now_ms)} > j.due_at THEN 'stuck'
+                   WHEN f.ended AND j.branch IS NULL THEN
+                       CASE WHEN f.has_comp THEN 'compensated' WHEN f.has_fail THEN 'failed'
+                            ELSE 'completed' END
+                   ELSE 'running'
+               END AS status
         FROM f LEFT JOIN judged j USING (instance_id)
-        """
-    )
-    con.execute(
-        f"""
-        ALTER TABLE _r_eval ADD COLUMN status VARCHAR;
-        UPDATE _r_eval SET status = CASE
-            WHEN due_at IS NOT NULL AND {int(now_ms)} > due_at THEN 'stuck'
-            WHEN ended AND branch IS NULL THEN
-                CASE WHEN has_comp THEN 'compensated' WHEN has_fail THEN 'failed' ELSE 'completed' END
-            ELSE 'running' END
         """
     )
     if update:
