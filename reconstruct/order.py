@@ -36,7 +36,7 @@ def _children_index(parent: I64) -> tuple[I64, I64]:
     """CSR of children: kids[ptr[p]:ptr[p+1]] are the children of p."""
     n = parent.size
     has = np.nonzero(parent >= 0)[0]
-    kids = has[np.argsort(parent[has], kind="stable")]
+    kids = has[np.argsort(parent[has], kind="stable")]  # (nearly sorted already: timsort is linear)
     counts = np.bincount(parent[has], minlength=n)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -56,7 +56,7 @@ def _gather(ptr: I64, kids: I64, frontier: I64) -> tuple[I64, I64]:
     return kids[np.repeat(starts, counts) + offs], par
 
 
-def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: npt.NDArray[np.bool_]) -> I64:
+def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], dup_of: I64) -> I64:
     """Positions sorted by (component, adjusted time, causal depth, tie, duplicate last).
 
     One packed 64-bit key (43 bits of time since the earliest event, about
@@ -69,6 +69,7 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: 
         return np.zeros(0, dtype=np.int64)
     # Built in place on one array (each temporary of tens of millions of
     # values costs fresh pages as well as a pass over memory).
+    is_dup = dup_of >= 0
     rel = adj - adj.min()
     np.clip(rel, 0, (1 << 43) - 1, out=rel)
     key = rel.view(np.uint64)
@@ -79,8 +80,10 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], is_dup: 
     np.right_shift(tie, np.uint64(48), out=part)
     part <<= np.uint64(1)
     key |= part
-    key |= is_dup
     del part
+    # A duplicate sorts by its original's key, right after it.
+    dups = np.flatnonzero(is_dup)
+    key[dups] = key[dup_of[dups]] | np.uint64(1)
     first = np.argsort(key, kind="stable")
     if n >= 1 << 32 or int(comp.max()) >= 1 << 31:
         return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
@@ -133,11 +136,7 @@ def causal_order(
     unreached = ~reached & ~is_dup
     parent = np.where(unreached, -1, parent)
     skew = adj - ts
-    # Sort keys: a duplicate sorts by its original's keys, after it.
-    canon = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
-    order = _sort(
-        comp, adj[canon], depth[canon], (np.arange(n, dtype=np.uint64) if tie is None else tie)[canon], is_dup
-    )
+    order = _sort(comp, adj, depth, np.arange(n, dtype=np.uint64) if tie is None else tie, dup_of)
     sorted_comp = comp[order]
     starts = np.r_[0, np.nonzero(np.diff(sorted_comp))[0] + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, n]))
