@@ -80,7 +80,12 @@ def build(
     instead of learning them from this (partial) frame.
     """
     members = np.nonzero(comp >= 0)[0]
-    if members.size == f.n:
+    every = members.size == f.n
+
+    def eids(positions: I64) -> I64:
+        return positions if every else members[positions]
+
+    if every:
         # Usual: every event is in an instance, so positions are event ids (no copies).
         comp_m, par_m, dup_m, ts, svc, tie = comp, parent, f.dup_of, f.ts, f.svc, f.h
     else:
@@ -102,7 +107,7 @@ def build(
     starts = np.r_[0, np.nonzero(np.diff(c_inst))[0] + 1] if cs.size else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], cs.size] if cs.size else np.zeros(0, dtype=np.int64)
     first_m, last_m = cs[starts], cs[ends - 1] if cs.size else cs[:0]
-    c_eid = members[cs]
+    c_eid = eids(cs)
     c_typ = f.typ[c_eid]
     n_types = len(f.types)
     presence = np.zeros((k, n_types), dtype=bool)
@@ -114,11 +119,11 @@ def build(
     path_hash = np.add.reduceat(term, starts) if cs.size else np.zeros(0, dtype=np.uint64)
     same = c_inst[1:] == c_inst[:-1]
     a, b = cs[:-1][same], cs[1:][same]
-    topic, partition, offset = f.coordinates(members[first_m])
+    topic, partition, offset = f.coordinates(eids(first_m))
     instance_id = pc.binary_join_element_wise(
         topic.dictionary_decode(), pc.cast(partition, pa.string()), pc.cast(offset, pa.string()), ":"
     )
-    first_eid, last_eid = members[first_m], members[last_m]
+    first_eid, last_eid = eids(first_m), eids(last_m)
     if known is None:
         wf, workflows = assign_workflows(f, presence, f.typ[first_eid], cfg)
     else:
@@ -126,7 +131,7 @@ def build(
     label = _labels(f, comp, first_eid, k, instance_id, stats)
     variant, variants = _variants(f, wf, workflows, path_hash, starts, ends, c_typ)
     return Built(
-        m_eid=members[srt],
+        m_eid=eids(srt),
         m_inst=comp_m[srt],
         m_seq=o.seq[srt],
         m_adj=o.adj[srt],
@@ -152,8 +157,8 @@ def build(
         label=label,
         variant=variant,
         e_inst=comp_m[b],
-        e_src=f.typ[members[a]],
-        e_dst=f.typ[members[b]],
+        e_src=f.typ[eids(a)],
+        e_dst=f.typ[eids(b)],
         e_lat=o.adj[b] - o.adj[a],
         variants=variants,
     )
