@@ -55,12 +55,15 @@ def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
         s = by_name.get(nm)
         used[code] = bool(s and s.used_for_stitching)
     rows = used[f.id_name] & ~f.is_dup[f.id_eid]
-    eid, name, vh, num = f.id_eid[rows], f.id_name[rows], f.id_vh[rows], f.id_num[rows]
-    norm = np.array([_name_hash(normalise_name(n)) for n in f.names], dtype=np.uint64)
-    ns = norm[name]
-    if "key" in f.names:
-        ns = _key_namespaces(f, eid, name, vh, num, ns, norm)
-    link = np.where(num, mix(vh, ns), vh)
+    eid, name, link = f.id_eid[rows], f.id_name[rows], f.id_vh[rows]
+    # Only numeric values are namespaced (the link of a text value is its hash).
+    k = np.flatnonzero(f.id_num[rows])
+    if k.size:
+        norm = np.array([_name_hash(normalise_name(n)) for n in f.names], dtype=np.uint64)
+        vh, ns = link[k], norm[name[k]]
+        if "key" in f.names:
+            ns = _key_namespaces(f, eid[k], name[k], vh, ns, norm)
+        link[k] = mix(vh, ns)
     return _distinct_within_events(eid, link)
 
 
@@ -75,16 +78,17 @@ def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, 
     return eid[keep], link[keep]
 
 
-def _key_namespaces(
-    f: Frame, eid: I64, name: I64, vh: U64, num: npt.NDArray[np.bool_], ns: U64, norm: U64
-) -> U64:
-    """A numeric record key takes the namespace of the name it usually equals on its topic."""
+def _key_namespaces(f: Frame, eid: I64, name: I64, vh: U64, ns: U64, norm: U64) -> U64:
+    """A numeric record key takes the namespace of the name it usually equals on its topic.
+
+    The rows are the numeric identifier rows only.
+    """
     key_code = f.names.index("key")
     is_key = name == key_code
-    k = np.nonzero(is_key & num)[0]
+    k = np.nonzero(is_key)[0]
     if k.size == 0:
         return ns
-    o = np.nonzero(~is_key & num)[0]
+    o = np.nonzero(~is_key)[0]
     probe = mix(eid[k].astype(np.uint64), vh[k])
     pos = index_in(None, probe, mix(eid[o].astype(np.uint64), vh[o]))
     hit = pos >= 0
