@@ -99,23 +99,25 @@ def analyse_keys(con: duckdb.DuckDBPyConnection, f: Frame, cfg: ReconstructConfi
     dup = f.is_dup[f.id_eid]
     any_dup = bool(dup.any())
     name, vh, eid = f.id_name, f.id_vh, f.id_eid
-    typ = f.typ[eid]
-    events = np.bincount(name, minlength=n_names)
-    pairs = np.bincount(name * n_types + typ, minlength=n_names * n_types)
-    if any_dup:
-        events -= np.bincount(name[dup], minlength=n_names)
-        pairs -= np.bincount(name[dup] * n_types + typ[dup], minlength=n_names * n_types)
-    linked = (pairs > 0).reshape(n_names, n_types)
-    # Distinct counts by HyperLogLog (exact for small counts, within ~2% for large ones).
+    typ = f.typ.astype(np.int16 if n_types < 2**15 else np.int64)[eid]
     register(
         con, "_r_ids_all", pa.table({"eid": eid, "name": name, "vh": arrow_u64(vh), "typ": typ, "dup": dup})
     )
     try:
+        # Counted by DuckDB on every core, over the registered columns as they are.
+        events = np.zeros(n_names, dtype=np.int64)
+        linked = np.zeros((n_names, n_types), dtype=bool)
+        for nm, t, c in con.execute(
+            "SELECT name, typ::BIGINT, count(*) FROM _r_ids_all WHERE NOT dup GROUP BY ALL"
+        ).fetchall():
+            events[int(nm)] += int(c)
+            linked[int(nm), int(t)] = True
+        # Distinct counts by HyperLogLog (exact for small counts, within ~2% for large ones).
         counted = {
             int(r[0]): (int(r[1]), int(r[2]), int(r[3]))
             for r in con.execute(
                 """
-                SELECT name, count(*), approx_count_distinct(vh), approx_count_distinct(hash(vh, typ))
+                SELECT name, count(*), approx_count_distinct(vh), approx_count_distinct(hash(vh, typ::BIGINT))
                 FROM _r_ids_all WHERE NOT dup GROUP BY name
                 """
             ).fetchall()
