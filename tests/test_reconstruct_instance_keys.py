@@ -8,7 +8,7 @@ from pathlib import Path
 from choreo.config import ChoreoConfig
 from choreo.store import Store
 from reconstruct.instance_keys import META_HASH_PROBE
-from reconstruct.pipeline import rebuild, update
+from reconstruct.pipeline import META_SHAPE, is_stale, rebuild, update
 from reconstruct.read import find_instances, instances_page, search_ids
 from tests.saga_builder import T0, Log, order_saga
 
@@ -41,3 +41,25 @@ def test_search_uses_the_sorted_keys_and_follows_updates(db_path: Path) -> None:
         s.set_meta(META_HASH_PROBE, "0")
         assert search_ids(s, "shp-11") == expected
         assert find_instances(s, "shp-11") == expected
+
+
+def test_a_store_derived_by_older_code_is_rebuilt_not_updated(db_path: Path) -> None:
+    log = Log()
+    for i in range(3):
+        order_saga(log, i, T0 + i * 1000, "ok")
+    log.store(db_path)
+    with Store.open(db_path) as s:
+        rebuild(s, CFG, now_ms=T0 + 600_000)
+        assert not is_stale(s, CFG)
+        # What an older choreo left: instance_keys with the value column, no shape mark.
+        s.con.execute("DELETE FROM choreo_meta WHERE key = ?", [META_SHAPE])
+        s.con.execute("ALTER TABLE instance_keys ADD COLUMN value VARCHAR")
+        assert is_stale(s, CFG)
+        stats = update(s, CFG, now_ms=T0 + 600_000)
+        assert not stats.incremental and not is_stale(s, CFG)
+        columns = [
+            r[0]
+            for r in s.query("SELECT column_name FROM duckdb_columns() WHERE table_name = 'instance_keys'")
+        ]
+        assert columns == ["key_hash", "name", "instance_id"]
+        assert search_ids(s, "shp-1") == search_ids(s, "ord-1") != []
