@@ -270,7 +270,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
         dup_of = _duplicates(_with_identifiers(dkey, ~has_eid, ids), h, ts)
-    frame = Frame(
+    return Frame(
         n=n,
         partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
         offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
@@ -294,7 +294,6 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         id_num=ids.num,
         id_value=ids.value,
     )
-    return frame
 
 
 def _event_of(ev_h: U64, row_h: U64) -> I64:

@@ -15,13 +15,20 @@ from tests.saga_builder import T0, Log, order_saga
 CFG = ChoreoConfig.model_validate({"reconstruct": {"min_overdue": 1}})
 
 
-def test_search_uses_the_sorted_keys_and_follows_updates(db_path: Path) -> None:
+def _rebuilt(db_path: Path, sagas: int) -> Log:
+    """A store of ``sagas`` completed orders, reconstructed."""
     log = Log()
-    for i in range(10):
+    for i in range(sagas):
         order_saga(log, i, T0 + i * 1000, "ok")
     log.store(db_path)
     with Store.open(db_path) as s:
         rebuild(s, CFG, now_ms=T0 + 600_000)
+    return log
+
+
+def test_search_uses_the_sorted_keys_and_follows_updates(db_path: Path) -> None:
+    log = _rebuilt(db_path, 10)
+    with Store.open(db_path) as s:
         hashes = [r[0] for r in s.query("SELECT key_hash FROM instance_keys")]
         assert hashes == sorted(hashes) and len(hashes) == len(set(s.query("SELECT * FROM instance_keys")))
         assert instances_page(s, search="shp-7").rows[0].label == "orderId=ord-7"
@@ -44,12 +51,8 @@ def test_search_uses_the_sorted_keys_and_follows_updates(db_path: Path) -> None:
 
 
 def test_a_store_derived_by_older_code_is_rebuilt_not_updated(db_path: Path) -> None:
-    log = Log()
-    for i in range(3):
-        order_saga(log, i, T0 + i * 1000, "ok")
-    log.store(db_path)
+    _rebuilt(db_path, 3)
     with Store.open(db_path) as s:
-        rebuild(s, CFG, now_ms=T0 + 600_000)
         assert not is_stale(s, CFG)
         # What an older choreo left: instance_keys with the value column, no shape mark.
         s.con.execute("DELETE FROM choreo_meta WHERE key = ?", [META_SHAPE])
