@@ -5,14 +5,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+# The native extension (choreo._native) is rebuilt when the crate changes.
+NATIVE_SRC := native/Cargo.toml native/Cargo.lock $(shell find native/src -name '*.rs' 2>/dev/null)
+NATIVE := $(VENV)/.native-built
 UV_READY := (test -x .tools/bin/uv || ($(PYTHON) -m venv .tools && .tools/bin/pip install --quiet uv==0.13.9) >/dev/null 2>&1)
 
-.PHONY: demo test lint bench env tools lock clean
+.PHONY: demo test lint bench env native tools lock clean
 
 demo: env tools
 	$(BIN)/choreo demo
 
 test: env tools
+	cd native && cargo fmt --check && cargo clippy --release --locked -q -- -D warnings && cargo test --release --locked -q
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest -n 2 --dist loadfile -q
@@ -22,7 +26,7 @@ lint: env
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-env: $(STAMP)
+env: $(STAMP) $(NATIVE)
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "choreo needs Python 3.11 or newer")'
@@ -34,8 +38,16 @@ $(STAMP): requirements.lock pyproject.toml
 	else \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock; \
 	fi
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-* $(NATIVE)
+	touch $@
+
+# pip installs choreo in development mode through maturin, which builds the
+# crate (release profile, exactly Cargo.lock's versions) into choreo/_native*.so.
+# Python edits need no rebuild; a change under native/ rebuilds it.
+$(NATIVE): $(STAMP) $(NATIVE_SRC)
+	@command -v cargo >/dev/null 2>&1 || { echo "choreo needs a Rust toolchain (cargo) to build its native core: https://rustup.rs" >&2; exit 2; }
+	@echo "building choreo's native core with maturin (Rust, release; the first build takes a minute or two)..." >&2
+	MATURIN_PEP517_ARGS="--locked" $(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
 tools:
