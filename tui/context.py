@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from choreo.store import Store
-from tui.data.reader import StoreReader
-from tui.live import LiveFeed
+from choreo.cli.live_feed import LiveFeed
+from choreo.core.store import Store
+from choreo.tui.data.reader import StoreReader
 
 # (store, workflow, directory) -> path of the written file. Raises ChoreoError on failure.
 WorkflowExporter = Callable[[Store, str, Path], Path]

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import orjson
 
-from collector.extract import Header
-from collector.importers.record import (
+from choreo.collector.extract import Header
+from choreo.collector.importers.record import (
     INT32_MAX,
     BadLine,
     Record,

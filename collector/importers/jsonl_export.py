@@ -12,9 +12,9 @@ from typing import BinaryIO
 
 import zstandard
 
-from choreo.errors import InputError
-from choreo.store import Store
-from collector.importers.jsonl import encode_record
+from choreo.collector.importers.jsonl import encode_record
+from choreo.core.errors import InputError
+from choreo.core.store import Store
 
 _FETCH_ROWS = 10_000
 

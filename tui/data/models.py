@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from reconstruct.read import InstanceDetail, InstanceRow, WorkflowSummary
+from choreo.reconstruct.query.read import InstanceDetail, InstanceRow, WorkflowSummary
 
 STATUSES = ("completed", "failed", "compensated", "running", "stuck")
 

@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from choreo.store import Store
-from reconstruct import read
-from reconstruct.pipeline import META_NOW
-from tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
+from choreo.core.store import Store
+from choreo.reconstruct.engine.pipeline import META_NOW
+from choreo.reconstruct.query import read
+from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
 # Our sort keys in terms of read.instances_page: "age" here is the time since
 # the last event, so the longest silent (oldest end) come first.

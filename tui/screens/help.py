@@ -11,7 +11,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.widgets.common.status import status_text
+from choreo.tui.widgets.common.status import status_text
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconstruct.read import WorkflowSummary
-from tui.data.format import count, rate
-from tui.data.models import STATUSES
-from tui.widgets.common.status import count_text
-from tui.widgets.common.table import OpenableTable
+from choreo.reconstruct.query.read import WorkflowSummary
+from choreo.tui.data.format import count, rate
+from choreo.tui.data.models import STATUSES
+from choreo.tui.widgets.common.status import count_text
+from choreo.tui.widgets.common.table import OpenableTable
 
 _HEADERS = {
     "completed": "✓ done",
