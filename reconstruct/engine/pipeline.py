@@ -462,19 +462,13 @@ def _scope_affected(con: duckdb.DuckDBPyConnection, used: list[str]) -> None:
 
 
 def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
-    by_start = {
-        str(t): str(w)
-        for t, w in con.execute(
-            "SELECT event_type, arg_max(workflow, count) FROM model_nodes WHERE is_start GROUP BY 1"
-        ).fetchall()
-    }
     by_member = {
         str(t): str(w)
         for t, w in con.execute(
             "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
         ).fetchall()
     }
-    return KnownWorkflows(by_start, by_member)
+    return KnownWorkflows(by_member)
 
 
 def update(
