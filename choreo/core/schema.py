@@ -125,7 +125,8 @@ DERIVED_DDL = [
         "offset" BIGINT NOT NULL,
         seq INTEGER NOT NULL,          -- position in causal order within the instance
         adj_ts_ms BIGINT NOT NULL,     -- timestamp after clock-skew adjustment
-        skew_ms BIGINT NOT NULL,       -- adjustment applied (0 when none)
+        skew_ms BIGINT NOT NULL,       -- adj_ts_ms - ts_ms: its producer's clock offset (clock_offsets)
+                                       -- plus any move after its cause (0 when none)
         parent_seq INTEGER,            -- causal parent within the instance, if known
         duplicate_of_seq INTEGER       -- set on a redelivered duplicate
         -- No primary key: (topic, partition, offset) is unique here, but
@@ -176,11 +177,39 @@ DERIVED_DDL = [
         src_type VARCHAR NOT NULL,
         dst_type VARCHAR NOT NULL,
         count BIGINT NOT NULL,
-        p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,
+        p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,  -- latency, clock offsets corrected
         kind VARCHAR NOT NULL,         -- normal | failure | compensation
         concurrent BOOLEAN NOT NULL DEFAULT false,  -- both orders seen: parallel branches
         declared BOOLEAN NOT NULL DEFAULT false,    -- from choreo.toml steps
         PRIMARY KEY (workflow, src_type, dst_type)
+    )
+    """,
+    # Each producer's clock offset as reconstruction estimated it from the
+    # data (reconstruct/engine/precedence.py): the effect cannot precede its
+    # cause, so every cause-effect pair of event types from two services
+    # bounds their offset difference. instance_events.skew_ms includes it.
+    """
+    CREATE TABLE IF NOT EXISTS clock_offsets (
+        service VARCHAR PRIMARY KEY,
+        estimate_ms BIGINT NOT NULL,   -- how far its clock runs ahead (negative: behind)
+        applied_ms BIGINT NOT NULL,    -- subtracted from its timestamps: 0 when weak, capped
+                                       -- at reconstruct.max_clock_offset
+        pairs BIGINT NOT NULL,         -- cause-effect pairs of event types bounding it
+        status VARCHAR NOT NULL        -- ok | weak (too few pairs) | capped | conflict
+    )
+    """,
+    # Learned precedence: per workflow, which event type comes right before
+    # which, oriented by the most certain evidence available.
+    """
+    CREATE TABLE IF NOT EXISTS model_precedence (
+        workflow VARCHAR NOT NULL,
+        parent_type VARCHAR NOT NULL,
+        child_type VARCHAR NOT NULL,
+        support BIGINT NOT NULL,       -- sampled instances holding both
+        share DOUBLE NOT NULL,         -- of them with the parent first, clock offsets applied
+        evidence VARCHAR NOT NULL,     -- causation | position | clock | timestamps: what oriented it
+        enforced BOOLEAN NOT NULL,     -- an order constraint on every instance holding the parent once
+        PRIMARY KEY (workflow, parent_type, child_type)
     )
     """,
     """

@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 from choreo.core.config import ChoreoConfig
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix
 from choreo.reconstruct.engine.keys import label_priority
-from choreo.reconstruct.engine.order import causal_order
+from choreo.reconstruct.engine.order import Constraints, causal_order, partition_chain
+from choreo.reconstruct.engine.precedence import Precedence, learn_precedence
 from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters
 from choreo.reconstruct.query.records import KeyStat
 
@@ -64,6 +65,7 @@ class Built:
     e_dst: I64
     e_lat: I64
     variants: list[tuple[str, int, list[str], int, float]]  # workflow, rank, path, count, share
+    precedence: Precedence | None = None  # learned links and clock offsets (per cluster = workflow)
 
 
 def build(
@@ -87,7 +89,7 @@ def build(
 
     if every:
         # Usual: every event is in an instance, so positions are event ids (no copies).
-        comp_m, par_m, dup_m, ts, svc, tie = comp, parent, f.dup_of, f.ts, f.svc, f.h
+        comp_m, par_m, dup_m, ts, svc = comp, parent, f.dup_of, f.ts, f.svc
     else:
         pos = np.full(f.n, -1, dtype=np.int64)
         pos[members] = np.arange(members.size, dtype=np.int64)
@@ -95,7 +97,7 @@ def build(
         par_m = np.where(par >= 0, pos[np.maximum(par, 0)], -1)
         dup = f.dup_of[members]
         dup_m = np.where(dup >= 0, pos[np.maximum(dup, 0)], -1)
-        comp_m, ts, svc, tie = comp[members], f.ts[members], f.svc[members], f.h[members]
+        comp_m, ts, svc = comp[members], f.ts[members], f.svc[members]
     is_dup = dup_m >= 0
     k = int(comp_m.max()) + 1 if comp_m.size else 0
     n_types = len(f.types)
@@ -103,7 +105,26 @@ def build(
     orig_pos = np.flatnonzero(~is_dup)
     presence[comp_m[orig_pos], f.typ[eids(orig_pos)]] = True
     cl = clusters(presence, f.types, cfg) if known is None else known.clusters(presence, f.types)
-    o = causal_order(comp_m, ts, svc, par_m, dup_m, tie)
+    tp = _tp_codes(f) if every else _tp_codes(f)[members]
+    off_m = f.offset if every else f.offset[members]
+    typ_m = f.typ if every else f.typ[members]
+    prev = partition_chain(comp_m, tp, off_m, ~is_dup)
+    prec = learn_precedence(
+        comp_m,
+        cl.cluster,
+        typ_m,
+        svc,
+        ts,
+        tp,
+        off_m,
+        par_m,
+        ~is_dup,
+        n_types=n_types,
+        services=f.services,
+        cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
+    )
+    constraints = Constraints(parent=par_m, prev=prev, learned=prec.learned, clock=prec.clock[svc])
+    o = causal_order(comp_m, ts, svc, dup_m, tp, constraints)
     srt = o.order
     parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)
     dup_seq = np.where(is_dup, o.seq[np.maximum(dup_m, 0)], -1)
@@ -160,7 +181,14 @@ def build(
         e_dst=f.typ[eids(b)],
         e_lat=o.adj[b] - o.adj[a],
         variants=variants,
+        precedence=prec,
     )
+
+
+def _tp_codes(f: Frame) -> I64:
+    """A code per (topic, partition) of every event, ordered by topic name then partition."""
+    width = int(f.partition.max()) + 1 if f.n else 1
+    return f.topic.astype(np.int64) * max(width, 1) + f.partition.astype(np.int64)
 
 
 @dataclass

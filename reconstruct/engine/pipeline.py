@@ -65,6 +65,7 @@ from choreo.reconstruct.engine.instance_keys import (
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
 from choreo.reconstruct.engine.keys import analyse_keys, load_key_stats, write_key_stats
 from choreo.reconstruct.engine.model import learn, write_model
+from choreo.reconstruct.engine.precedence import write_precedence
 from choreo.reconstruct.engine.status import evaluate, judge_sql, store_stuck, stuck_table
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.query.event_log import ensure_log_views
@@ -78,8 +79,9 @@ META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
+# 3: clock_offsets and model_precedence.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "2"
+DERIVED_SHAPE = "3"
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,7 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
                 _write(con, f, b)
                 wfs = model.result()
                 write_model(con, wfs)
+                write_precedence(con, b.precedence, b.workflows, f.types)
                 write_key_stats(con, stats)
                 verdicts = judge_sql(con, cfg, now, relation="_r_inst_src", update=False)
                 explained = side.submit(stuck_table, verdicts)
