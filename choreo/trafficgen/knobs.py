@@ -46,6 +46,9 @@ class Knobs(BaseModel):
     retention_lead_ms: int = Field(
         default=20 * MINUTE, ge=0, description="traffic before the window, deleted by retention (cut starts)"
     )
+    retention_skew_ms: int = Field(
+        default=10 * MINUTE, ge=0, description="topics' retention differs: each is cut up to this much later"
+    )
 
     # -- workflow shapes ------------------------------------------------------
     steps: IntRange = Field(default=(2, 5), description="sequential steps after the start")
@@ -179,7 +182,12 @@ CORNERS: dict[str, dict[str, Any]] = {
         "dup_rate": 0.05,
     },
     # 3. Starts cut off by retention, a minority start type in every workflow.
-    "retention": {"retention_lead_ms": 3 * HOUR, "alt_start_share": 1.0, "alt_start_rate": 0.2},
+    "retention": {
+        "retention_lead_ms": 3 * HOUR,
+        "retention_skew_ms": 2 * HOUR,
+        "alt_start_share": 1.0,
+        "alt_start_rate": 0.2,
+    },
     # 4. Identifier names that do not look like ids; secondary ids everywhere.
     "names": {
         "id_suffix": 0.0,

@@ -194,7 +194,7 @@ class _Scorer:
 
     def workflows(self) -> None:
         s = self.s
-        s.workflows_true = len(self.t.workflows)
+        s.workflows_true = len({i.workflow for i in self.inst.values()})
         names = Counter(self.st.workflow.values())
         s.workflows_found = len(names)
         starts = {t for w in self.t.workflows for t in w.start_types} | {w.name for w in self.t.workflows}

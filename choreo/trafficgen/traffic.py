@@ -77,6 +77,16 @@ class _Gen:
         self.svc = {s.name: s for s in spec.services}
         self.enc = {s.name: Encoder(s) for s in spec.services}
         self.topics = {t.name: t for t in spec.topics}
+        # Topics keep different retention: each lost what came before its own cut.
+        self.cut = {
+            t.name: self.start
+            + (
+                self.rng.randint(0, min(knobs.retention_skew_ms, knobs.duration_ms // 2))
+                if knobs.retention_lead_ms
+                else 0
+            )
+            for t in spec.topics
+        }
         self.recs: list[_Rec] = []
         self.insts: list[_Instance] = []
         self.outages = Outages()
@@ -229,7 +239,8 @@ class _Gen:
         return rec
 
     def copy(self, rec: _Rec, at: int, same_ts: bool) -> None:
-        if at > self.end:
+        # Retention deletes whole old segments: a copy of a record it deleted is gone as well.
+        if at > self.end or rec.at < self.cut[rec.topic]:
             return
         dup = _Rec(
             rec.topic,
@@ -305,7 +316,7 @@ class _Gen:
             recs.sort(key=lambda r: r.at)  # stable: equal times keep production order
             for offset, r in enumerate(recs):
                 r.offset = offset
-                if r.at >= self.start:
+                if r.at >= self.cut[r.topic]:
                     kept.append(r)
         return kept
 
@@ -369,12 +380,20 @@ class _Gen:
             inst = self.insts[n]
             v = inst.verdict
             ev0 = inst.plan.events[0]
+            first_kept = min(r.at for r in recs)
+            # Retention took events from after its first record in the dump (topics keep different
+            # spans): what is left cannot show how it ended.
+            hole = any(
+                (n, i) not in first and first_kept < e.at <= self.end for i, e in enumerate(inst.plan.events)
+            )
+            why = "stalled recently" if v.ambiguous else "retention hole" if hole else None
             insts.append(
                 InstanceTruth(
                     id=inst.ids.primary,
                     workflow=inst.wf.name,
                     status=v.status,
-                    ambiguous=v.ambiguous,
+                    ambiguous=why is not None,
+                    ambiguous_why=why,
                     start_cut=(n, 0) not in first and ev0.at <= self.end,
                     start_type=ev0.type,
                     expected=list(dict.fromkeys(t for t, _ in v.expected)),
