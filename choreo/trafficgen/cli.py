@@ -15,7 +15,7 @@ from choreo.errors import ChoreoError, InputError
 from choreo.trafficgen.knobs import CORNERS, Knobs, corner, parse_knobs
 from choreo.trafficgen.report import markdown_table, text_report
 from choreo.trafficgen.run import DB, choreo_import, round_trip, write
-from choreo.trafficgen.score import Score, as_dict, score
+from choreo.trafficgen.score import Score, as_dict, read_store, score, score_store
 from choreo.trafficgen.spec import load_spec
 from choreo.trafficgen.traffic import generate
 from choreo.trafficgen.truth import load_truth
@@ -117,7 +117,8 @@ def score_cmd(db: str, truth_file: str, failures: int, as_json: bool) -> None:
     """Score a reconstructed store against a truth file."""
     if not Path(db).exists():
         raise InputError(f"{db} does not exist")
-    _emit(score(load_truth(truth_file), db), as_json, failures)
+    st = read_store(db)
+    _emit(score_store(load_truth(truth_file), st), as_json, failures)
 
 
 @cli.command("run")
