@@ -77,15 +77,31 @@ def partition_chain(comp: I64, tp: I64, offset: I64, original: BOOL) -> I64:
         return prev
     n_tp = int(tp.max()) + 1 if tp.size else 1
     group = comp[pos] * n_tp + tp[pos]
-    ids = np.asarray(np_chunks(pc.dictionary_encode(pa.array(group)).indices), dtype=np.int64)
-    counts = np.bincount(ids)
-    multi = counts[ids] >= 2
-    if not multi.any():
-        return prev
-    sel, gid = pos[multi], ids[multi]
-    srt = np.lexsort((offset[sel], gid))
-    s, g = sel[srt], gid[srt]
+    width = max(1, int(pos.size - 1).bit_length())
+    if int(group.max()).bit_length() + width <= 64:
+        # One packed sort (group, rank in ``pos``): much cheaper than an argsort.
+        packed = group.astype(np.uint64)
+        packed <<= np.uint64(width)
+        packed |= np.arange(pos.size, dtype=np.uint64)
+        packed.sort()
+        rank = (packed & np.uint64((1 << width) - 1)).astype(np.int64)
+        packed >>= np.uint64(width)
+        g = packed.astype(np.int64)
+        s = pos[rank]
+    else:
+        srt = np.lexsort((pos, group))
+        s, g = pos[srt], group[srt]
     same = g[1:] == g[:-1]
+    if not same.any():
+        return prev
+    # Within a group the events are in scan order; offsets usually agree (a
+    # topic-partition is stored in order): sort the groups where they do not.
+    bad = same & (offset[s[1:]] < offset[s[:-1]])
+    if bad.any():
+        fix = np.isin(g, np.unique(g[1:][bad]))
+        idx = np.flatnonzero(fix)
+        order = np.lexsort((offset[s[idx]], g[idx]))
+        s[idx] = s[idx][order]
     prev[s[1:][same]] = s[:-1][same]
     return prev
 
@@ -134,6 +150,7 @@ def _levels(
     done = ~original
     released = np.zeros(n, dtype=bool)
     frontier = np.flatnonzero(original & (indeg == 0))
+    csrs = [c for c in csrs if c[1].size]
     while True:
         while frontier.size:
             done[frontier] = True
@@ -144,17 +161,23 @@ def _levels(
                 if child.size == 0:
                     continue
                 keep = ~done[child]
-                child, par = child[keep], par[keep]
+                if not keep.all():
+                    child, par = child[keep], par[keep]
                 same = service[child] == service[par]
                 inh[child] = np.maximum(inh[child], np.where(same, adj[par] - cts[par], 0))
                 pmax[child] = np.maximum(pmax[child], adj[par])
                 depth[child] = np.maximum(depth[child], depth[par] + 1)
                 indeg[child] -= 1
-                touched.append(child)
+                touched.append(child[indeg[child] == 0])
             if not touched:
                 break
-            cand = np.concatenate(touched)
-            frontier = np.unique(cand[(indeg[cand] == 0) & ~done[cand]])
+            # A child with two parents in this level appears twice: keep one.
+            cand = touched[0] if len(touched) == 1 else np.concatenate(touched)
+            if len(touched) > 1:
+                mark = np.zeros(n, dtype=bool)
+                mark[cand] = True
+                cand = np.flatnonzero(mark)
+            frontier = cand
         left = np.flatnonzero(~done)
         if left.size == 0:
             break
