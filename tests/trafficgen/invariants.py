@@ -9,7 +9,7 @@ import orjson
 from choreo.trafficgen.kafka import TS_CREATE, partition_for
 from choreo.trafficgen.traffic import Generated
 from choreo.trafficgen.truth import RecordTruth
-from collector.extract import Extractor
+from choreo.collector.extract import Extractor
 
 
 def check_truth(g: Generated) -> None:

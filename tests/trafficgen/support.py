@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from choreo.store import Store
+from choreo.core.store import Store
 from choreo.trafficgen.knobs import MINUTE, Knobs
 from choreo.trafficgen.run import DB, write
 from choreo.trafficgen.score import Score, score
