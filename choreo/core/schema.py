@@ -179,8 +179,12 @@ DERIVED_DDL = [
         count BIGINT NOT NULL,
         p50_ms DOUBLE, p95_ms DOUBLE, p99_ms DOUBLE,  -- latency, clock offsets corrected
         kind VARCHAR NOT NULL,         -- normal | failure | compensation
-        concurrent BOOLEAN NOT NULL DEFAULT false,  -- both orders seen: parallel branches
+        concurrent BOOLEAN NOT NULL DEFAULT false,  -- parallel branches: both orders of their first
+                                                    -- events common (a loop's repeats do not count)
         declared BOOLEAN NOT NULL DEFAULT false,    -- from choreo.toml steps
+        share DOUBLE NOT NULL DEFAULT 0,            -- of the source type's occurrences followed by it
+        supported BOOLEAN NOT NULL DEFAULT false,   -- a step, not noise: share and count above the
+                                                    -- thresholds, not concurrent (or declared)
         PRIMARY KEY (workflow, src_type, dst_type)
     )
     """,

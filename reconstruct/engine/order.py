@@ -34,10 +34,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import pyarrow as pa
-import pyarrow.compute as pc
-
-from choreo.reconstruct.engine.frame import np_chunks
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]

@@ -157,7 +157,7 @@ def judge_sql(
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
             LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
-            WHERE NOT e.concurrent AND (e.declared OR d.src_type IS NULL)
+            WHERE e.supported AND (e.declared OR d.src_type IS NULL)
             GROUP BY 1, 2
         ),
         open_steps AS (
