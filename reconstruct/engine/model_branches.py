@@ -99,7 +99,7 @@ def fan_out(
         ),
     )
     try:
-        buckets = f"""
+        sql = f"""
             WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
             cnt AS (SELECT wf, typ, count(*) AS n FROM ft GROUP BY ALL),
             pt AS (
@@ -109,7 +109,7 @@ def fan_out(
             )
         """
         rows = con.execute(
-            buckets
+            sql
             + """
             SELECT p.wf, p.typ, c.typ, p.bucket, count(*) AS n,
                    count(c.typ) FILTER (WHERE c.t >= p.t) AS after,
@@ -122,7 +122,7 @@ def fan_out(
         per_bucket = {
             (int(w), int(t), int(bk)): int(n)
             for w, t, bk, n in con.execute(
-                buckets + "SELECT wf, typ, bucket, count(*) FROM pt GROUP BY ALL"
+                sql + "SELECT wf, typ, bucket, count(*) FROM pt GROUP BY ALL"
             ).fetchall()
         }
     finally:
