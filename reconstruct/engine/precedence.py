@@ -249,13 +249,14 @@ def learn_precedence(
         cl = _Cluster(c, rows, nodes, svc_of, ev)
         clusters.append((cl, present[c * n_types + np.asarray(nodes, dtype=np.int64)]))
         certain += [(c, a, b, "hard") for (a, b), _w in ev.certain.items() if (a, b) in ev.hard]
-    known: I64 | None = None
+    clock: I64 | None = None
     oriented: list[tuple[int, int, int, str]] = []
     for _pass in range(2):
-        oriented = [link for cl, counts in clusters for link in lr.links(cl, counts, known)]
+        oriented = [link for cl, counts in clusters for link in lr.links(cl, counts, clock)]
         bounds, support = lr.bounds(oriented + certain)
-        known, prec.offsets = _offsets(bounds, support, services, cap_ms)
-    clock = prec.clock = known
+        clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
+    assert clock is not None
+    prec.clock = clock
     # Which links become order constraints.
     for c, u, v, src in oriented:
         r = lr.row(c, u, v)
