@@ -33,7 +33,7 @@ _PER_BUCKET = 50
 _ACTIVE = 0.25  # a stretch where the branch came this often: its service was working
 _COVERAGE = 0.2  # working stretches must hold this share of the parent's occurrences
 _PARENT_FIRST = 0.95
-_PAIRED = 0.05  # a parallel partner holding both in this share of the rarer one's instances
+_PAIRED = 0.05  # parallel partners together in this share of the more frequent one's instances
 
 
 def branch_types(s: Structure, w: int, codes: list[int]) -> set[int]:
@@ -41,7 +41,9 @@ def branch_types(s: Structure, w: int, codes: list[int]) -> set[int]:
     out: set[int] = set()
     for i, a in enumerate(codes):
         for bb in codes[i + 1 :]:
-            n = min(int(s.present[w, a]), int(s.present[w, bb]))
+            # Together in a good share of the more frequent one's instances: a
+            # rare noisy type in either order does not make a step a branch.
+            n = max(int(s.present[w, a]), int(s.present[w, bb]))
             if s.concurrent(w, a, bb) and s.together(w, a, bb) >= max(MIN_SUPPORT, _PAIRED * n):
                 out |= {a, bb}
     return out
