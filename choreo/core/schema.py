@@ -8,8 +8,24 @@ SCHEMA_VERSION is refused (a newer choreo wrote it).
 
 from __future__ import annotations
 
+import duckdb
+
 SCHEMA_VERSION = 1
 APP_ID = "choreo"
+
+# Keys of choreo_meta written by reconstruction, read by the query layer.
+META_FINGERPRINT = "reconstruct_fingerprint"  # what the derived tables were built from
+META_NOW = "reconstruct_now_ms"  # the "now" statuses were judged against
+META_WATERMARK = "reconstruct_ingested_ms"
+META_FULL_EVENTS = "reconstruct_full_events"
+# Bumped when the derived tables change shape: stores derived by older code
+# are rebuilt, never updated in place. 2: instance_keys without the value.
+META_SHAPE = "reconstruct_shape"
+DERIVED_SHAPE = "2"
+# instance_keys holds DuckDB's hash of each value; this probe's hash, stored
+# when it was written, tells whether this DuckDB hashes the same way.
+META_HASH_PROBE = "instance_keys_hash_probe"
+_HASH_PROBE_TEXT = "choreo"
 
 # Payload classification, stored in events.payload_kind.
 PAYLOAD_JSON = "json"  # a JSON object or array
@@ -239,3 +255,9 @@ DERIVED_DDL = [
     )
     """,
 ]
+
+
+def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
+    """This DuckDB's hash of a fixed text (see META_HASH_PROBE)."""
+    row = con.execute("SELECT hash(?::VARCHAR)", [_HASH_PROBE_TEXT]).fetchone()
+    return str(row[0]) if row else ""

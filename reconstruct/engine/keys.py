@@ -273,13 +273,3 @@ def write_key_stats(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> Non
         con.execute("INSERT INTO identifier_stats SELECT * FROM _r_stats_src")
     finally:
         con.unregister("_r_stats_src")
-
-
-def load_key_stats(con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
-    rows = con.execute(
-        "SELECT name, events, distinct_values, mean_events_per_value, event_types, "
-        "used_for_stitching, reason FROM identifier_stats ORDER BY name"
-    ).fetchall()
-    return [
-        KeyStat(str(r[0]), int(r[1]), int(r[2]), float(r[3]), list(r[4]), bool(r[5]), str(r[6])) for r in rows
-    ]

@@ -18,10 +18,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from choreo.core.event_log import ensure_log_views
+from choreo.core.schema import META_HASH_PROBE, META_NOW, hash_probe
 from choreo.core.store import Store
-from choreo.reconstruct.engine.instance_keys import META_HASH_PROBE, hash_probe
-from choreo.reconstruct.engine.keys import load_key_stats
-from choreo.reconstruct.query.event_log import ensure_log_views
 from choreo.reconstruct.query.records import (
     InstanceDetail,
     InstanceRow,
@@ -66,6 +65,12 @@ def _row(r: Sequence[Any]) -> InstanceRow:
         str(r[10]),
         str(r[11]),
     )
+
+
+def judged_now_ms(store: Store) -> int | None:
+    """The "now" the stored statuses were judged against, if reconstructed."""
+    value = store.get_meta(META_NOW)
+    return None if value is None else int(value)
 
 
 def has_derived(store: Store) -> bool:
@@ -407,7 +412,7 @@ def workflow_counts(store: Store) -> dict[str, dict[str, int]]:
 
 
 def key_stats(store: Store) -> list[KeyStat]:
-    return load_key_stats(store.con)
+    return KeyStat.load_all(store.con)
 
 
 def workflow_summaries(store: Store) -> list[WorkflowSummary]:
