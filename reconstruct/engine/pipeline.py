@@ -2,19 +2,19 @@
 
 API (used by the CLI, ``choreo tail`` and the demo)::
 
-    from choreo.reconstruct.engine.pipeline import rebuild, update, judge, LiveReconstructor
+    from choreo.reconstruct.engine.pipeline import rebuild, update, judge, IncrementalReconstructor
     stats = rebuild(store, config, now_ms=None)   # everything, from scratch
     stats = update(store, config, now_ms=None)    # live: only the touched instances
     stats = update(store, config, keys=[("orders", 0, 4711)])   # ... or exactly these new records
     judge(store, config, now_ms)                  # re-judge open instances at a new "now"
-    live = LiveReconstructor(store, config); live.tick()   # the live loop's one call
+    live = IncrementalReconstructor(store, config); live.tick()   # the live loop's one call
 
 ``rebuild`` fills all derived tables (instances, instance_events, model_*,
 variants, stuck, identifier_stats) from the raw ones, replacing what was
 there, in one transaction. ``update`` re-stitches only the instances that
 events stored since the last rebuild/update touch (found through the
 ``ingested_ms`` watermark, or given explicitly as ``keys``), keeps the learned
-model, and re-judges every open instance against ``now``. ``LiveReconstructor``
+model, and re-judges every open instance against ``now``. ``IncrementalReconstructor``
 wraps both for a live loop: it updates on each tick and relearns the model
 with a full rebuild when the log has grown by a quarter since the last one.
 Between full rebuilds the model (terminal types, latencies, variants) is
@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -51,8 +50,17 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.event_log import ensure_log_views
 from choreo.core.logsetup import kv
-from choreo.core.schema import DERIVED_DDL
+from choreo.core.schema import (
+    DERIVED_SHAPE,
+    DERIVED_TABLES,
+    META_FINGERPRINT,
+    META_FULL_EVENTS,
+    META_NOW,
+    META_SHAPE,
+    META_WATERMARK,
+)
 from choreo.core.store import Store
 from choreo.reconstruct.engine.frame import Frame, load_frame, register
 from choreo.reconstruct.engine.instance_keys import (
@@ -63,25 +71,14 @@ from choreo.reconstruct.engine.instance_keys import (
     parallel_inserts,
 )
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
-from choreo.reconstruct.engine.keys import analyse_keys, load_key_stats, write_key_stats
+from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
 from choreo.reconstruct.engine.model import learn, write_model
 from choreo.reconstruct.engine.precedence import write_precedence
 from choreo.reconstruct.engine.status import evaluate, judge_sql, store_stuck, stuck_table
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
-from choreo.reconstruct.query.event_log import ensure_log_views
+from choreo.reconstruct.query.records import KeyStat
 
 log = logging.getLogger(__name__)
-
-_DDL = {re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", d).group(1): d for d in DERIVED_DDL}  # type: ignore[union-attr]
-META_FINGERPRINT = "reconstruct_fingerprint"
-META_NOW = "reconstruct_now_ms"
-META_WATERMARK = "reconstruct_ingested_ms"
-META_FULL_EVENTS = "reconstruct_full_events"
-# Bumped when the derived tables change shape: stores derived by older code
-# are rebuilt, never updated in place. 2: instance_keys without the value.
-# 3: clock_offsets and model_precedence.
-META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "3"
 
 
 @dataclass(frozen=True)
@@ -154,9 +151,9 @@ def is_stale(store: Store, config: ChoreoConfig) -> bool:
 # -- the pipeline ----------------------------------------------------------
 def recreate_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Drop and create the derived tables (owned by reconstruct; always current shape)."""
-    for name, ddl in _DDL.items():
-        con.execute(f"DROP TABLE IF EXISTS main.{name}")
-        con.execute(ddl)
+    for table in DERIVED_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS main.{table.name}")
+        con.execute(table.ddl())
 
 
 def _types_lists(f: Frame, b: Built) -> pa.Array:
@@ -495,7 +492,7 @@ def update(
     if wm_text is None or store.get_meta(META_SHAPE) != DERIVED_SHAPE or not has_model(con):
         return rebuild(store, cfg, now_ms=now_ms)
     now = default_now(con) if now_ms is None else int(now_ms)
-    stats = load_key_stats(con)
+    stats = KeyStat.load_all(con)
     known_names = {s.name for s in stats}
     n_new = _scope_new_events(con, keys, int(wm_text))
     new_names = {
@@ -587,7 +584,7 @@ def has_model(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(row and row[0])
 
 
-class LiveReconstructor:
+class IncrementalReconstructor:
     """Keeps the derived tables current while events stream in.
 
     ``tick()`` folds in what was stored since the previous tick (only the
@@ -619,13 +616,12 @@ class LiveReconstructor:
 
 
 __all__ = [
-    "LiveReconstructor",
+    "IncrementalReconstructor",
     "RebuildStats",
     "default_now",
     "fingerprint",
     "is_stale",
     "judge",
-    "load_key_stats",
     "rebuild",
     "update",
 ]

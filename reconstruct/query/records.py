@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import duckdb
+
 
 class Status(StrEnum):
     """An instance's status (a ``str``: compares and prints as its value)."""
@@ -43,6 +45,17 @@ class KeyStat:
     event_types: list[str]
     used_for_stitching: bool
     reason: str
+
+    @classmethod
+    def load_all(cls, con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
+        """Every row of ``identifier_stats``, by name."""
+        rows = con.execute(
+            "SELECT name, events, distinct_values, mean_events_per_value, event_types, "
+            "used_for_stitching, reason FROM identifier_stats ORDER BY name"
+        ).fetchall()
+        return [
+            cls(str(r[0]), int(r[1]), int(r[2]), float(r[3]), list(r[4]), bool(r[5]), str(r[6])) for r in rows
+        ]
 
 
 @dataclass(frozen=True)
