@@ -18,7 +18,7 @@ from choreo.trafficgen.run import DB, write
 from choreo.trafficgen.score import Score, score
 from choreo.trafficgen.traffic import Generated, generate
 from choreo.trafficgen.truth import Coord, RecordTruth, Truth
-from tests.import_helpers import ok
+from tests.support.import_helpers import ok
 
 SMALL = {
     "instances": 60,
