@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.clock_offsets import solve_offsets
+from choreo.reconstruct.engine.clock_offsets import Bound, solve_offsets
 from choreo.reconstruct.engine.frame import np_chunks
 from choreo.reconstruct.engine.precedence_orient import Evidence, evidence, orient, spanning_tree
 from choreo.reconstruct.engine.precedence_pairs import (
@@ -45,6 +45,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
 
 PAIR_SHARE = 0.05  # a link needs this share of the rarer type's instances
 MIN_OFFSET_PAIRS = 20  # an offset bounded by fewer pairs is weak
+WEAK_SHARE = 0.02  # ... or by fewer than this share of the typical producer's pairs
 LEARNED_SHARE = 0.95  # parent first in this share of instances (after offsets)
 _HARD_AGREE = 0.9
 
@@ -150,27 +151,28 @@ class _Learner:
             out.append((cl.c, u, v, source))
         return out
 
-    def bounds(
-        self, oriented: list[tuple[int, int, int, str]]
-    ) -> tuple[dict[tuple[int, int], tuple[int, int]], dict[int, int]]:
-        bounds: dict[tuple[int, int], tuple[int, int]] = {}
+    def bounds(self, oriented: list[tuple[int, int, int, str]]) -> tuple[list[Bound], dict[int, int]]:
+        bounds: list[Bound] = []
         support: dict[int, int] = {}
+        seen: set[tuple[int, int, int]] = set()
         for c, u, v, _src in oriented:
             su, sv = self.svc(c, u), self.svc(c, v)
             r = self.row(c, u, v)
-            if su is None or sv is None or su == sv or r is None:
+            if su is None or sv is None or su == sv or r is None or (c, u, v) in seen:
                 continue
+            seen.add((c, u, v))
             m, n = low_latency(self.p, r, flip=u > v)
-            prev = bounds.get((su, sv))
-            total = n + (prev[1] if prev else 0)
-            bounds[(su, sv)] = (m if prev is None else min(m, prev[0]), total)
+            shape = float(self.p.shape[r]) * (-1.0 if u > v else 1.0)
+            # A long right tail (a latency's, log-normal-like): its floor is near zero.
+            lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+            bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(self.p.var[r])), lognormal))
             support[su] = support.get(su, 0) + n
             support[sv] = support.get(sv, 0) + n
         return bounds, support
 
 
 def _offsets(
-    bounds: dict[tuple[int, int], tuple[int, int]],
+    bounds: list[Bound],
     support: dict[int, int],
     services: list[str],
     cap_ms: int | None,
@@ -179,11 +181,15 @@ def _offsets(
     est, conflict = solve_offsets(n_svc, bounds)
     clock = np.zeros(n_svc, dtype=np.int64)
     out: list[ClockOffset] = []
+    # Few pairs, or few next to the other producers (an odd record typed and
+    # attributed by its topic), make a weak estimate.
+    typical = float(np.median(list(support.values()))) if support else 0.0
+    enough = max(MIN_OFFSET_PAIRS, WEAK_SHARE * typical)
     for sv in range(n_svc):
         e = round(float(est[sv]))
         pairs_ = support.get(sv, 0)
         applied, status = e, "ok"
-        if e and pairs_ < MIN_OFFSET_PAIRS:
+        if e and pairs_ < enough:
             applied, status = 0, "weak"
         elif cap_ms is not None and abs(e) > cap_ms:
             applied, status = int(np.sign(e)) * cap_ms, "capped"
