@@ -8,9 +8,10 @@ retention or a minority start type cannot split one choreography in several:
    instances of the more frequent of the two (and in at least
    ``MIN_SUPPORT`` instances): they are steps of one choreography. The
    components of core links are the candidate clusters.
-2. a smaller candidate whose instances nearly always (``ATTACH_SHARE``) also
-   hold a larger candidate's types is part of it: failure and compensation
-   paths, minority start types, rare steps, the odd noisy type.
+2. a smaller candidate whose instances nearly always (``ATTACH_SHARE`` of
+   those holding any other candidate's types) also hold a larger candidate's
+   types is part of it: failure and compensation paths, minority start
+   types, rare steps, the odd noisy type.
 3. an instance belongs to the cluster holding most of its types (ties: the
    larger cluster). A cluster that ends up with (almost) no instance of its
    own holds types shared by several choreographies (a notification
@@ -94,18 +95,32 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     pres = np.asarray((x @ member).toarray() > 0)  # sampled instances x candidates
     size = pres.sum(axis=0)
     target = np.arange(n_comp, dtype=np.int64)
-    for c in np.argsort(size, kind="stable"):
-        if size[c] == 0:
-            continue
-        rows = pres[:, c]
-        share = pres[rows].sum(axis=0) / float(size[c])
-        share[c] = 0.0
-        share[size < size[c]] = 0.0  # only into larger ones (equal: either way)
-        d = int(np.argmax(share))
-        if share[d] >= ATTACH_SHARE and (size[d] > size[c] or d < c):
-            pres[:, d] |= rows
-            size[d] = int(pres[:, d].sum())
-            target[c] = d
+    alive = size > 0
+    # Passes until nothing merges: a merge can make a larger candidate what a
+    # smaller one's instances hold (a minority start type joining first).
+    merged = True
+    while merged:
+        merged = False
+        for c in np.argsort(size, kind="stable"):
+            if not alive[c]:
+                continue
+            rows = pres[:, c]
+            # Only its instances holding another candidate's types tell where it
+            # belongs (a saga whose start was lost to retention may hold only these).
+            others = pres[rows] & alive[None, :]
+            others[:, c] = False
+            informative = int(others.any(axis=1).sum())
+            if informative < MIN_SUPPORT:
+                continue
+            share = others.sum(axis=0) / float(informative)
+            share[size < size[c]] = 0.0  # only into larger ones (equal: either way)
+            d = int(np.argmax(share))
+            if share[d] >= ATTACH_SHARE and (size[d] > size[c] or d < c):
+                pres[:, d] |= rows
+                size[d] = int(pres[:, d].sum())
+                target[c] = d
+                alive[c] = False
+                merged = True
     # Follow merge chains to their end.
     for _ in range(n_comp):
         nxt = target[target]
