@@ -328,6 +328,13 @@ MODEL_EDGES = Table(
             default="false",
             doc="a step, not noise: share and count above the thresholds, not concurrent (or declared)",
         ),
+        Column(
+            "next_step",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="expected next after its source: the main step, its alternatives, a repeat (or declared)",
+        ),
     ),
     primary_key=("workflow", "src_type", "dst_type"),
 )

@@ -43,6 +43,7 @@ class Bound:
     spread: float
     floor_near_zero: bool  # the latency looks log-normal-like (long right tail): its floor is small
 
+
 def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | None:
     nb = len(bounds)
     # Variables: p, q (o = p - q), then per bound e+ and e- (deviation from its

@@ -22,6 +22,8 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from choreo.core.config import ChoreoConfig, WorkflowConfig
 from choreo.reconstruct.engine.frame import Frame, register
@@ -35,6 +37,7 @@ from choreo.reconstruct.engine.model_kinds import (
     after_failure_kinds,
     edge_kinds,
     named_kinds,
+    next_steps,
     starts,
     structural_failures,
     supported,
@@ -119,6 +122,7 @@ def learn(
         starts(w.nodes, d)
         if not named_kinds(w.nodes, d):
             structural_failures(w.nodes, w.edges, st, wi, tcode)
+        next_steps(w.nodes, w.edges, st, wi, tcode)
     _after_failure(f, b, wfs)
     for name, w in wfs.items():
         d = _declared(cfg, name)
@@ -173,15 +177,34 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
         for (x, y), e in w.edges.items():
             if e.supported:
                 edge_ok[(wi * n_types + code[x]) * n_types + code[y]] = True
+    # Types running in parallel (a fan-out's branches) form a group: what
+    # follows an occurrence is what follows its run of the group, so a branch
+    # followed by its sibling is not an end, nor one whose group always ends.
+    group = np.tile(np.arange(n_types, dtype=np.int64), (n_wf, 1))
+    for wi, name in enumerate(b.workflows):
+        pairs = [(code[x], code[y]) for (x, y), e in wfs[name].edges.items() if e.concurrent]
+        if pairs:
+            a_, b_ = np.asarray(pairs, dtype=np.int64).T
+            graph = coo_matrix((np.ones(a_.size, dtype=np.int8), (a_, b_)), shape=(n_types, n_types))
+            _, labels = connected_components(graph, directed=False)
+            group[wi] = labels
     c_typ = f.typ[b.c_eid]
     c_wf = b.wf[b.c_inst]
     n = c_typ.size
-    nxt_same = np.zeros(n, dtype=bool)
+    g = group[c_wf, c_typ]
+    new_run = np.ones(n, dtype=bool)
     if n > 1:
-        nxt_same[:-1] = b.c_inst[1:] == b.c_inst[:-1]
+        new_run[1:] = (b.c_inst[1:] != b.c_inst[:-1]) | (g[1:] != g[:-1])
+    run_start = np.flatnonzero(new_run)
+    run_end = np.r_[run_start[1:], n] - 1 if n else run_start
+    last_of_run = np.repeat(run_end, np.diff(np.r_[run_start, n]))
+    nxt = last_of_run + 1
+    has_next = nxt < n
+    has_next[has_next] = b.c_inst[nxt[has_next]] == b.c_inst[has_next]
     followed = np.zeros(n, dtype=bool)
-    idx = np.flatnonzero(nxt_same)
-    followed[idx] = edge_ok[(c_wf[idx] * n_types + c_typ[idx]) * n_types + c_typ[idx + 1]]
+    idx = np.flatnonzero(has_next)
+    src, dst = c_typ[last_of_run[idx]], c_typ[nxt[idx]]
+    followed[idx] = edge_ok[(c_wf[idx] * n_types + src) * n_types + dst]
     out = [Followers() for _ in range(n_wf)]
     # Latencies of supported steps, per (workflow, source type).
     e_wf = b.wf[b.e_inst]
@@ -192,6 +215,10 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
     un = ~followed
     ages = np.maximum(now_ms - b.c_adj[un], 0)
     _group(out, (c_wf * n_types + c_typ)[un], ages, n_types, f.types, latencies=False)
+    counts = np.bincount((c_wf * n_types + c_typ)[followed], minlength=n_wf * n_types)
+    for code_ in np.flatnonzero(counts):
+        wi, t = divmod(int(code_), n_types)
+        out[wi].followed[f.types[t]] = int(counts[code_])
     return out
 
 
@@ -257,9 +284,9 @@ def _declared_steps(wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:
         for a, b in zip(d.steps, d.steps[1:], strict=False):
             e = w.edges.get((a, b))
             if e is None:
-                w.edges[(a, b)] = Edge(0, None, None, None, declared=True, supported=True)
+                w.edges[(a, b)] = Edge(0, None, None, None, declared=True, supported=True, next_step=True)
             else:
-                e.declared = e.supported = True
+                e.declared = e.supported = e.next_step = True
         if d.steps:
             first = d.steps[0]
             for later in d.steps[1:]:
@@ -274,7 +301,7 @@ def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> Non
         for t, n in w.nodes.items():
             nodes.append((w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share))
         for (a, b), e in w.edges.items():
-            flags = (e.kind, e.concurrent, e.declared, e.share, e.supported)
+            flags = (e.kind, e.concurrent, e.declared, e.share, e.supported, e.next_step)
             edges.append((w.name, a, b, e.count, e.p50, e.p95, e.p99, *flags))
         for (p, c), (share, p99, svc, src) in w.expect.items():
             expect.append((w.name, p, c, share, p99, svc, src))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.config import ChoreoConfig
@@ -34,6 +35,17 @@ _ACTIVE = 0.25  # a stretch where the branch came this often: its service was wo
 _COVERAGE = 0.2  # working stretches must hold this share of the parent's occurrences
 _PARENT_FIRST = 0.95
 _PAIRED = 0.05  # parallel partners together in this share of the more frequent one's instances
+
+
+def normal_latencies(lat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Latencies within five median absolute deviations of the median in log space
+    (a service down for hours delays its reactions by hours: not its latency)."""
+    if lat.size < 20:
+        return lat
+    log = np.log(np.maximum(lat, 1.0))
+    med = float(np.median(log))
+    mad = max(float(np.median(np.abs(log - med))), 0.2)
+    return lat[log <= med + 5.0 * mad]
 
 
 def branch_types(s: Structure, w: int, codes: list[int]) -> set[int]:
@@ -154,7 +166,7 @@ def fan_out(
         share = sum(x[1] for x in active) / n_act
         if share < share_min:
             continue
-        lat = np.sort(np.asarray([v for x in active for v in x[3]], dtype=np.float64))
+        lat = normal_latencies(np.asarray([v for x in active for v in x[3]], dtype=np.float64))
         if lat.size == 0:
             continue
         p50, p99 = float(np.quantile(lat, 0.5)), float(np.quantile(lat, 0.99))

@@ -82,15 +82,19 @@ class Edge:
     declared: bool = False
     share: float = 0.0  # of the source type's occurrences followed by it
     supported: bool = False
+    next_step: bool = False  # expected next when the source type is an instance's last event
 
 
 @dataclass
 class Followers:
-    """Per type: the learned latency of its supported next steps (sorted) and the
-    ages of its occurrences not followed by one (``settled``: too old to count)."""
+    """Per type: the learned latency of its supported next steps (sorted), how many
+    of its occurrences one followed, and how long the others have waited. A
+    type running in parallel with others counts as followed by what follows
+    its run of parallel types."""
 
     latencies: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     ages: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    followed: dict[str, int] = field(default_factory=dict)  # occurrences a supported step followed
 
 
 def supported(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:
@@ -98,6 +102,31 @@ def supported(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> Non
         n = nodes[a].count if a in nodes else 0
         e.share = e.count / n if n else 0.0
         e.supported = not e.concurrent and e.count >= MIN_SUPPORT and e.share >= EDGE_SHARE
+
+
+def next_steps(
+    nodes: dict[str, Node], edges: dict[tuple[str, str], Edge], s: Structure, w: int, code: dict[str, int]
+) -> None:
+    """Per type, what is expected next: the most frequent supported step, the
+    alternatives to it (types never in one instance with it: a failure, a
+    rejection) and a repeat of itself (a loop). A supported step that occurs
+    in the same instances as the main one is an ordering accident (a skewed
+    clock, a step seen before its turn), not what comes next."""
+    by_src: dict[str, list[tuple[str, Edge]]] = {}
+    for (a, b), e in edges.items():
+        e.next_step = e.declared
+        if e.supported:
+            by_src.setdefault(a, []).append((b, e))
+    for a, outs in by_src.items():
+        outs.sort(key=lambda x: (-x[1].count, x[0]))
+        chosen: list[str] = []
+        for b, e in outs:
+            if b == a:
+                e.next_step = True
+                continue
+            if all(s.exclusive(w, code[b], code[c]) for c in chosen):
+                e.next_step = True
+                chosen.append(b)
 
 
 def followed_share(followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[np.int64]) -> float:
@@ -139,7 +168,7 @@ def terminals(
     nodes: dict[str, Node], edges: dict[tuple[str, str], Edge], fol: Followers, d: WorkflowConfig | None
 ) -> None:
     for t, node in nodes.items():
-        followed = sum(e.count for (a, _b), e in edges.items() if a == t and e.supported)
+        followed = fol.followed.get(t, 0)
         empty = np.zeros(0, dtype=np.int64)
         node.followed_share = followed_share(followed, fol.ages.get(t, empty), fol.latencies.get(t, empty))
         if d is not None and d.terminal:

@@ -127,7 +127,7 @@ def judge_sql(
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
             LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
-            WHERE e.supported AND (e.declared OR d.src_type IS NULL)
+            WHERE e.next_step AND (e.declared OR d.src_type IS NULL)
             GROUP BY 1, 2
         ),
         open_steps AS (
@@ -142,7 +142,7 @@ def judge_sql(
         missing AS (
             SELECT f.instance_id, x.parent_type, x.child_type, x.p99_ms, x.service
             FROM f JOIN model_expect x ON x.workflow = f.workflow
-            WHERE f.ended AND NOT f.has_fail AND NOT f.has_comp
+            WHERE NOT f.has_fail AND NOT f.has_comp
               AND list_contains(f.types, x.parent_type) AND NOT list_contains(f.types, x.child_type)
         ),
         parents AS (
@@ -171,7 +171,10 @@ def judge_sql(
             GROUP BY m.instance_id, w.timeout_ms
         ),
         steps AS (
+            -- A branch its parent expects and that has not come is what the
+            -- instance waits for (before a join, too); otherwise its next step.
             SELECT *, false AS branch FROM open_steps
+            WHERE instance_id NOT IN (SELECT instance_id FROM branch_steps)
             UNION ALL BY NAME
             SELECT *, true AS branch FROM branch_steps
         ),
