@@ -227,6 +227,13 @@ INSTANCES = Table(
         Column("last_offset", "BIGINT", null=False),
         Column("types", "VARCHAR[]", null=False, doc="distinct event types it contains"),
         Column("variant", "INTEGER", doc="its variants.rank within the workflow"),
+        Column(
+            "last_repeats",
+            "INTEGER",
+            null=False,
+            default="1",
+            doc="events of its last type it holds (a repeat may be what comes next: a lifecycle's complete)",
+        ),
     ),
 )
 INSTANCE_EVENTS = Table(
@@ -268,6 +275,7 @@ MODEL_NODES = Table(
         Column("kind", "VARCHAR", null=False, doc="normal | failure | compensation"),
         Column("stuck_after", "BIGINT", null=False, doc="instances stuck with this as last event"),
         Column("followed_share", "DOUBLE", doc="share of its settled occurrences followed by a next step"),
+        Column("repeats", "DOUBLE", doc="events of this type per instance holding it (median)"),
     ),
     primary_key=("workflow", "event_type"),
 )
@@ -297,6 +305,16 @@ MODEL_EXPECT = Table(
         Column("p99_ms", "DOUBLE", doc="learned latency parent -> child"),
         Column("service", "VARCHAR", doc="who emits the child"),
         Column("source", "VARCHAR", null=False, doc="fan-out | declared"),
+        Column(
+            "past",
+            "VARCHAR[]",
+            null=False,
+            default="[]",
+            doc=(
+                "types that come after the child: an instance holding one has moved past it (empty: a "
+                "parallel branch, missing whenever the parent happened and it did not)"
+            ),
+        ),
     ),
     primary_key=("workflow", "parent_type", "child_type"),
 )

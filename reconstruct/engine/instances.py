@@ -9,7 +9,7 @@ cluster's instances. Incremental updates use the stored model's clusters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -66,6 +66,7 @@ class Built:
     e_lat: I64
     variants: list[tuple[str, int, list[str], int, float]]  # workflow, rank, path, count, share
     precedence: Precedence | None = None  # learned links and clock offsets (per cluster = workflow)
+    last_repeats: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events of its last type
 
 
 def build(
@@ -182,7 +183,16 @@ def build(
         e_lat=o.adj[b] - o.adj[a],
         variants=variants,
         precedence=prec,
+        last_repeats=_last_repeats(c_inst, c_typ, starts, ends),
     )
+
+
+def _last_repeats(c_inst: I64, c_typ: I64, starts: I64, ends: I64) -> I64:
+    """Per instance, how many of its originals have its last event's type."""
+    if c_typ.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    last = np.repeat(c_typ[ends - 1], ends - starts)
+    return np.add.reduceat((c_typ == last).astype(np.int64), starts)
 
 
 def _tp_codes(f: Frame) -> I64:

@@ -31,6 +31,7 @@ from choreo.reconstruct.engine.instances import Built
 from choreo.reconstruct.engine.model_branches import fan_out
 from choreo.reconstruct.engine.model_kinds import (
     Edge,
+    Expect,
     Followers,
     Node,
     Workflow,
@@ -106,6 +107,7 @@ def learn(
         q = q or [None, None, None]
         wfs[b.workflows[w]].edges[(f.types[src], f.types[dst])] = Edge(int(n), q[0], q[1], q[2])
 
+    _repeats(f, b, wfs)
     last_type = f.typ[b.last]
     st = structure(b.c_inst, f.typ[b.c_eid], b.wf, last_type, n_types)
     tcode = {t: i for i, t in enumerate(f.types)}
@@ -134,6 +136,27 @@ def learn(
     _declared_steps(wfs, cfg)
     fan_out(con, f, b, wfs, cfg, st)
     return wfs
+
+
+def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
+    """Median events of each type per instance holding it."""
+    n_types = len(f.types)
+    c_typ = f.typ[b.c_eid]
+    if c_typ.size == 0:
+        return
+    key, counts = np.unique(b.c_inst * n_types + c_typ, return_counts=True)
+    inst, typ = np.divmod(key, n_types)
+    wt = b.wf[inst] * n_types + typ
+    order = np.lexsort((counts, wt))
+    wt, counts = wt[order], counts[order]
+    starts = np.r_[0, np.flatnonzero(wt[1:] != wt[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, wt.size])
+    med = counts[starts + (sizes - 1) // 2]
+    for k, m in zip(wt[starts].tolist(), med.tolist(), strict=True):
+        wi, t = divmod(k, n_types)
+        node = wfs[b.workflows[wi]].nodes.get(f.types[t])
+        if node is not None:
+            node.repeats = float(m)
 
 
 _CUT_SAMPLE = 200_000
@@ -289,9 +312,9 @@ def _declared_steps(wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:
                 e.declared = e.supported = e.next_step = True
         if d.steps:
             first = d.steps[0]
-            for later in d.steps[1:]:
+            for i, later in enumerate(d.steps[1:], start=1):
                 svc = w.nodes[later].service if later in w.nodes else None
-                w.expect[(first, later)] = (1.0, None, svc, "declared")
+                w.expect[(first, later)] = Expect(1.0, None, svc, "declared", tuple(d.steps[i + 1 :]))
 
 
 def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> None:
@@ -299,12 +322,14 @@ def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> Non
     for w in wfs.values():
         flows.append((w.name, w.instances, w.timeout_ms, w.step_p99_ms, w.declared))
         for t, n in w.nodes.items():
-            nodes.append((w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share))
+            nodes.append(
+                (w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share, n.repeats)
+            )
         for (a, b), e in w.edges.items():
             flags = (e.kind, e.concurrent, e.declared, e.share, e.supported, e.next_step)
             edges.append((w.name, a, b, e.count, e.p50, e.p95, e.p99, *flags))
-        for (p, c), (share, p99, svc, src) in w.expect.items():
-            expect.append((w.name, p, c, share, p99, svc, src))
+        for (p, c), x in w.expect.items():
+            expect.append((w.name, p, c, x.share, x.p99, x.service, x.source, list(x.past)))
     _insert(con, "model_nodes", nodes)
     _insert(con, "model_edges", edges)
     _insert(con, "model_workflows", flows)

@@ -24,16 +24,18 @@ import pyarrow as pa
 from choreo.core.config import ChoreoConfig
 from choreo.reconstruct.engine.frame import Frame, register
 from choreo.reconstruct.engine.instances import Built
-from choreo.reconstruct.engine.model_kinds import Workflow
+from choreo.reconstruct.engine.model_kinds import Expect, Workflow
 from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, Structure
 from choreo.reconstruct.engine.workflows import I64
 
 _SAMPLE = 20_000  # finished instances per workflow
 _BUCKETS = 20
-_PER_BUCKET = 50
+_PER_BUCKET = 20
 _ACTIVE = 0.25  # a stretch where the branch came this often: its service was working
-_COVERAGE = 0.2  # working stretches must hold this share of the parent's occurrences
+_COVERAGE = 0.05  # working stretches must hold this share of the parent's occurrences
+_MIN_WORKING = 20  # ... and this many
 _PARENT_FIRST = 0.95
+_SEQUENTIAL_SHARE = 0.99
 _PAIRED = 0.05  # parallel partners together in this share of the more frequent one's instances
 
 
@@ -46,6 +48,20 @@ def normal_latencies(lat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     med = float(np.median(log))
     mad = max(float(np.median(np.abs(log - med))), 0.2)
     return lat[log <= med + 5.0 * mad]
+
+
+def _working(n: npt.NDArray[np.int64], got: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """The stretches where the branch's service was working: the branch came in
+    at least ``_ACTIVE`` of them; a stretch next to one where it did not is
+    left out when others remain (an outage starting or ending inside it)."""
+    share = np.where(n > 0, got / np.maximum(n, 1), 0.0)
+    active = (n > 0) & (share >= _ACTIVE)
+    idle = ~active
+    edge = np.zeros(active.size, dtype=bool)
+    edge[1:] |= idle[:-1]
+    edge[:-1] |= idle[1:]
+    inner = active & ~edge
+    return inner if inner.any() else active
 
 
 def branch_types(s: Structure, w: int, codes: list[int]) -> set[int]:
@@ -96,12 +112,10 @@ def fan_out(
     branches: dict[int, set[int]] = {}
     for wi, name in enumerate(b.workflows):
         kinds = [code[t] for t in wfs[name].nodes]
-        got = branch_types(s, wi, kinds)
-        if got:
-            branches[wi] = got
-    if not branches:
-        return
-    chosen = _chosen(b, f, wfs, sorted(branches))
+        par = branch_types(s, wi, kinds)
+        if par:
+            branches[wi] = par
+    chosen = _chosen(b, f, wfs, list(range(len(b.workflows))))
     pick = np.zeros(b.k, dtype=bool)
     pick[chosen] = True
     sel = pick[b.c_inst]
@@ -141,42 +155,72 @@ def fan_out(
         }
     finally:
         con.unregister("_r_fan_src")
-    stats: dict[tuple[int, int, int], list[tuple[int, int, int, list[int]]]] = {}
+    stats: dict[tuple[int, int, int], dict[int, tuple[int, int, list[int]]]] = {}
     for w, p, c, bk, _n, after, before, lat in rows:
-        if c is None or int(w) not in branches or int(c) not in branches[int(w)]:
+        if c is None:
             continue
-        n_b = per_bucket.get((int(w), int(p), int(bk)), 0)
-        stats.setdefault((int(w), int(p), int(c)), []).append((n_b, int(after), int(before), list(lat or [])))
-    best: dict[tuple[int, int], tuple[float, float, float]] = {}  # (w, c) -> (p50, share, p99)
-    parent_of: dict[tuple[int, int], int] = {}
+        stats.setdefault((int(w), int(p), int(c)), {})[int(bk)] = (int(after), int(before), list(lat or []))
+    n_buckets: dict[tuple[int, int], int] = {}
+    for w, t, bk in per_bucket:
+        n_buckets[(w, t)] = max(n_buckets.get((w, t), 0), bk + 1)
     share_min = cfg.reconstruct.branch_share
-    learned = {(lk.cluster, lk.child): lk.parent for lk in (b.precedence.links if b.precedence else [])}
-    for (w, p, c), buckets in stats.items():
-        if p in branches[w] and s.concurrent(w, p, c):
+    found: dict[
+        tuple[int, int], list[tuple[int, float, float, float]]
+    ] = {}  # (w, c) -> [(p, p50, share, p99)]
+    for (w, p, c), by_bucket in stats.items():
+        parallel = c in branches.get(w, set())
+        if parallel and p in branches[w] and s.concurrent(w, p, c):
             continue
-        n_p = sum(x[0] for x in buckets)
-        after = sum(x[1] for x in buckets)
-        before = sum(x[2] for x in buckets)
+        nb = n_buckets.get((w, p), 0)
+        n = np.array([per_bucket.get((w, p, i), 0) for i in range(nb)], dtype=np.int64)
+        got = np.array([by_bucket.get(i, (0, 0, []))[0] for i in range(nb)], dtype=np.int64)
+        before = sum(x[1] for x in by_bucket.values())
+        n_p, after = int(n.sum()), int(got.sum())
         if n_p < MIN_SUPPORT or after + before == 0 or after < _PARENT_FIRST * (after + before):
             continue
-        active = [x for x in buckets if x[0] and x[1] / x[0] >= _ACTIVE]
-        n_act = sum(x[0] for x in active)
-        if n_act < max(MIN_SUPPORT, _COVERAGE * n_p):
+        if not parallel and n_p - after - before == 0:
+            continue  # a step every finished instance has: the next-step rules cover it
+        working = _working(n, got)
+        n_act = int(n[working].sum())
+        if n_act < max(_MIN_WORKING, _COVERAGE * n_p):
             continue
-        share = sum(x[1] for x in active) / n_act
-        if share < share_min:
+        share = float(got[working].sum()) / n_act
+        # A step that is not parallel to another is expected when, while its
+        # service worked, it (nearly) never was skipped.
+        if share < (share_min if parallel else max(share_min, _SEQUENTIAL_SHARE)):
             continue
-        lat = normal_latencies(np.asarray([v for x in active for v in x[3]], dtype=np.float64))
+        active = [by_bucket.get(i, (0, 0, [])) for i in np.flatnonzero(working).tolist()]
+        lat = normal_latencies(np.asarray([v for x in active for v in x[2]], dtype=np.float64))
         if lat.size == 0:
             continue
         p50, p99 = float(np.quantile(lat, 0.5)), float(np.quantile(lat, 0.99))
-        # The parent that fans out: the learned precedence says which, else
-        # the nearest in time that is not a branch itself.
-        rank = 0.0 if learned.get((w, c)) == p else p50 + (1e15 if p in branches[w] else 0.0)
-        if (w, c) not in best or rank < best[(w, c)][0]:
-            best[(w, c)] = (rank, share, p99)
-            parent_of[(w, c)] = p
-    for (w, c), (_p50, share, p99) in best.items():
+        found.setdefault((w, c), []).append((p, p50, share, p99))
+    children = {(w, c) for (w, c) in found}
+    learned = {(lk.cluster, lk.child): lk.parent for lk in (b.precedence.links if b.precedence else [])}
+    for (w, c), cands in found.items():
+        # The parent that fans out: not a branch nor itself expected (it may be
+        # missing too); among those the learned precedence's, else the nearest.
+        def rank(x: tuple[int, float, float, float], w: int = w, c: int = c) -> tuple[int, int, float]:
+            p = x[0]
+            return (
+                int(p in branches.get(w, set())) + int((w, p) in children),
+                0 if learned.get((w, c)) == p else 1,
+                x[1],
+            )
+
+        p, _p50, share, p99 = min(cands, key=rank)
         wf = wfs[b.workflows[w]]
-        p_name, c_name = f.types[parent_of[(w, c)]], f.types[c]
-        wf.expect.setdefault((p_name, c_name), (share, p99, wf.nodes[c_name].service, "fan-out"))
+        p_name, c_name = f.types[p], f.types[c]
+        past: tuple[str, ...] = ()
+        if c not in branches.get(w, set()):
+            # A step that is not parallel is missing only once the instance has
+            # moved past it (else it is simply the next step, not yet due).
+            later = [
+                t
+                for t in wf.nodes
+                if code[t] != c
+                and s.together(w, c, code[t]) >= MIN_SUPPORT
+                and s.before[w, c, code[t]] >= _PARENT_FIRST * s.together(w, c, code[t])
+            ]
+            past = tuple(sorted(later))
+        wf.expect.setdefault((p_name, c_name), Expect(share, p99, wf.nodes[c_name].service, "fan-out", past))

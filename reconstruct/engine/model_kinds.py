@@ -69,6 +69,7 @@ class Node:
     terminal: bool = False
     start: bool = False
     followed_share: float | None = None
+    repeats: float = 1.0  # events of this type per instance holding it (median)
 
 
 @dataclass
@@ -83,6 +84,19 @@ class Edge:
     share: float = 0.0  # of the source type's occurrences followed by it
     supported: bool = False
     next_step: bool = False  # expected next when the source type is an instance's last event
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A step expected once its parent happened (model_expect)."""
+
+    share: float
+    p99: float | None
+    service: str | None
+    source: str  # fan-out | declared
+    # The instance has moved past the step once it holds one of these types
+    # (empty: a parallel branch, expected any time after its parent).
+    past: tuple[str, ...] = ()
 
 
 @dataclass
@@ -256,7 +270,7 @@ class Workflow:
     instances: int = 0
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[tuple[str, str], Edge] = field(default_factory=dict)
-    expect: dict[tuple[str, str], tuple[float, float | None, str | None, str]] = field(default_factory=dict)
+    expect: dict[tuple[str, str], Expect] = field(default_factory=dict)
     timeout_ms: int | None = None
     step_p99_ms: float | None = None
     declared: bool = False

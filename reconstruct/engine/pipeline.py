@@ -191,6 +191,7 @@ def _write(con: duckdb.DuckDBPyConnection, f: Frame, b: Built, *, with_variants:
             "last_offset": last_offset,
             "types": _types_lists(f, b),
             "variant": pa.array(b.variant.astype(np.int32)),
+            "last_repeats": pa.array(b.last_repeats.astype(np.int32)),
         }
     )
     register(con, "_r_inst_src", inst)
@@ -265,6 +266,7 @@ _INSTANCE_COLUMNS = (
     "last_offset",
     "types",
     "variant",
+    "last_repeats",
 )
 
 
