@@ -6,10 +6,10 @@ from collections import defaultdict
 
 import orjson
 
+from choreo.collector.extract import Extractor
 from choreo.trafficgen.kafka import TS_CREATE, partition_for
 from choreo.trafficgen.traffic import Generated
 from choreo.trafficgen.truth import RecordTruth
-from collector.extract import Extractor
 
 
 def check_truth(g: Generated) -> None:

@@ -12,13 +12,13 @@ from typing import Any
 import pyarrow as pa
 from hypothesis import strategies as st
 
-from choreo.store import Store
+from choreo.core.store import Store
 from choreo.trafficgen.knobs import MINUTE, Knobs
 from choreo.trafficgen.run import DB, write
 from choreo.trafficgen.score import Score, score
 from choreo.trafficgen.traffic import Generated, generate
 from choreo.trafficgen.truth import Coord, RecordTruth, Truth
-from tests.import_helpers import ok
+from tests.support.import_helpers import ok
 
 SMALL = {
     "instances": 60,

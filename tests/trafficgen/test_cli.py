@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from choreo.trafficgen.cli import main
 from choreo.trafficgen.knobs import Knobs
-from tests.import_helpers import Run, ok, records
+from tests.support.import_helpers import Run, ok, records
 
 SMALL_ARGS = ["--instances", "40", "--set", "duration_ms=1800000", "--set", "outage_ms=300000,600000"]
 

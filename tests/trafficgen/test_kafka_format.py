@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
+from choreo.collector.importers.kcat import decode_kcat_obj
+from choreo.collector.importers.record import parse_json_line
 from choreo.trafficgen.kafka import KafkaRecord, json_string, kcat_line, murmur2, partition_for
 from choreo.trafficgen.traffic import generate
-from collector.importers.kcat import decode_kcat_obj
-from collector.importers.record import parse_json_line
 from tests.conftest import KafkaTarget
-from tests.import_helpers import require_kcat
+from tests.support.import_helpers import require_kcat
 from tests.trafficgen.support import small
 
 

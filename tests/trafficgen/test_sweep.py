@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
-from choreo.store import Store
+from choreo.core.store import Store
 from choreo.trafficgen.knobs import Knobs
 from choreo.trafficgen.run import DB
 from choreo.trafficgen.score import Score
