@@ -58,7 +58,8 @@ class Knobs(BaseModel):
     loop_share: Share = Field(default=0.4, description="workflows with a retry/rework loop")
     loop_max: int = Field(default=4, ge=1, le=50, description="most iterations of a loop")
     bare_loop_share: Share = Field(
-        default=0.5, description="loops whose repeats are equal payloads without event id (not duplicates)"
+        default=0.5,
+        description="loops repeating equal payloads without event id, 2x+ the redelivery delay apart",
     )
     lifecycle_share: Share = Field(default=0.15, description="activities with start+complete events")
     instant_share: Share = Field(default=0.3, description="lifecycle activities taking 0 ms (equal ts)")

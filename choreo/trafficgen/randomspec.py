@@ -263,8 +263,12 @@ class _Builder:
         svc = rng.choice(plain) if bare and plain else rng.choice(pool)
         used.append(svc)
         act = self.activity(svc, (rng.choice(nm.LOOP_VERBS),))
-        if bare:  # repeats minutes apart, equal payloads: not duplicates
-            act = act.model_copy(update={"bare": True, "lifecycle": None, "latency": self.latency(slow=True)})
+        if bare:
+            # Equal payloads that are not duplicates: they repeat well after any redelivery could
+            # (at least twice its longest delay), so the two can be told apart.
+            late = k.redelivery_delay_ms[1]
+            spaced = Latency(median_ms=3 * late, sigma=0.3, min_ms=2 * late)
+            act = act.model_copy(update={"bare": True, "lifecycle": None, "latency": spaced})
         return Loop(body=[act], max_iterations=k.loop_max)
 
     def parallel(self, pool: list[str], used: list[str], start_svc: str, entity: str) -> Parallel:
