@@ -311,6 +311,8 @@ class _Builder:
         rng, k = self.rng, self.k
         start_svc = self.service(entity, own_topic=True)
         self.subject[start_svc] = entity
+        # The instance's own id is the start service's id: it mints no second one.
+        self.services[start_svc] = self.services[start_svc].model_copy(update={"local_id_at": None})
         used: list[str] = [start_svc]
         items: list[Item] = []
         for _ in range(rng.randint(*k.steps)):
