@@ -180,6 +180,17 @@ def baseline_cmd(out: str, n: int, seeds: str, corner_names: str) -> None:
     click.echo(markdown_table(scored))
 
 
+@cli.command("table")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+def table_cmd(runs: tuple[str, ...]) -> None:
+    """The Markdown table of runs already imported (each RUN holds truth.json and s.duckdb), no re-import."""
+    scored = [
+        (Path(r).name.replace("seed-", "seed "), score(load_truth(Path(r) / "truth.json"), Path(r) / DB))
+        for r in runs
+    ]
+    click.echo(markdown_table(scored))
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         cli.main(args=argv, prog_name="python -m choreo.trafficgen", standalone_mode=False)

@@ -152,8 +152,9 @@ def parse_knobs(data: dict[str, Any]) -> Knobs:
 
 # Each corner pushes one condition of issue 12 to its extreme, alone.
 CORNERS: dict[str, dict[str, Any]] = {
-    # Control: no skew, every service links causes, no noise or faults.
+    # Control: no skew, every service links causes and stamps event ids, no noise or faults.
     "clean": {
+        "bare_loop_share": 0.0,
         "skew_ms": (0, 0),
         "causation_payload_share": 1.0,
         "event_id_share": 1.0,
