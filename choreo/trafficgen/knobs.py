@@ -58,7 +58,8 @@ class Knobs(BaseModel):
     loop_share: Share = Field(default=0.4, description="workflows with a retry/rework loop")
     loop_max: int = Field(default=4, ge=1, le=50, description="most iterations of a loop")
     bare_loop_share: Share = Field(
-        default=0.5, description="loops whose repeats are equal payloads without event id (not duplicates)"
+        default=0.5,
+        description="loops repeating equal payloads without event id, 2x+ the redelivery delay apart",
     )
     lifecycle_share: Share = Field(default=0.15, description="activities with start+complete events")
     instant_share: Share = Field(default=0.3, description="lifecycle activities taking 0 ms (equal ts)")
@@ -151,8 +152,9 @@ def parse_knobs(data: dict[str, Any]) -> Knobs:
 
 # Each corner pushes one condition of issue 12 to its extreme, alone.
 CORNERS: dict[str, dict[str, Any]] = {
-    # Control: no skew, every service links causes, no noise or faults.
+    # Control: no skew, every service links causes and stamps event ids, no noise or faults.
     "clean": {
+        "bare_loop_share": 0.0,
         "skew_ms": (0, 0),
         "causation_payload_share": 1.0,
         "event_id_share": 1.0,

@@ -4,15 +4,20 @@ The instrument's own properties must always hold. The targets of issue 12
 are asserted too; those the engine does not meet yet are xfail (not
 strict), with what was measured, so that they turn into plain assertions
 (drop the mark) once the engine is fixed. Small sizes: each example is one
-import of a few hundred records.
+import of a few hundred records. The examples are fixed (derandomized from
+each test's source); the numbers in the reasons come from
+
+    TRAFFICGEN_SWEEP_LOG=/tmp/m.jsonl .venv/bin/pytest tests/trafficgen/test_sweep.py -k instrument
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
@@ -41,10 +46,19 @@ def _run(knobs: Knobs) -> Score:
     return s
 
 
+def _log(s: Score) -> None:
+    """TRAFFICGEN_SWEEP_LOG=FILE appends each example's measures: how the xfail reasons were measured."""
+    path = os.environ.get("TRAFFICGEN_SWEEP_LOG")
+    if path:
+        with Path(path).open("ab") as fh:
+            fh.write(orjson.dumps({**s.measures(), "true_instances": s.true_instances}) + b"\n")
+
+
 @SWEEP
 @given(knobs=knob_sweep())
 def test_the_instrument_is_consistent(knobs: Knobs) -> None:
     s = _run(knobs)
+    _log(s)
     assert 0 <= s.exact <= s.true_instances and s.true_instances > 0
     assert s.status_right <= s.status_judged <= s.exact
     assert s.order_right <= s.order_judged <= s.exact and s.pairs_right <= s.pairs
@@ -70,38 +84,38 @@ def _at_least(key: str, floor: float) -> Callable[[Score], bool]:
     return ok
 
 
-_M = "issue 12; main 8a2b8ec on the 6 examples of test_the_instrument_is_consistent: "
+_M = "issue 12; main d036e55 on the 6 examples of test_the_instrument_is_consistent: "
 # (name, check, xfail reason or None): when the engine meets a target, drop its reason.
 TARGETS: list[tuple[str, Callable[[Score], bool], str | None]] = [
-    ("exact membership 100 %", lambda s: s.exact == s.true_instances, _M + "exact 0.14-1.00, mean 0.73"),
+    ("exact membership 100 %", lambda s: s.exact == s.true_instances, _M + "exact 0.23-1.00, mean 0.74"),
     (
         "workflows found = truth",
         lambda s: s.workflows_found == s.workflows_true,
-        _M + "found 4 of 1, 4 of 1, 6 of 3, 8 of 3 on 4 examples",
+        _M + "found 5 of 1, 3 of 2, 6 of 2, 6 of 3 on 4 examples",
     ),
     (
         "no workflow named after a non-start type",
         lambda s: not s.workflow_names_not_start,
-        _M + "2, 2, 2, 5 workflows named after non-start types on 4 examples",
+        _M + "4, 1, 5, 2 workflows named after non-start types on 4 examples",
     ),
-    ("status right >= 99.5 %", _at_least("status_right", 0.995), _M + "status right 0.20-1.00, mean 0.68"),
-    ("cause before effect >= 99.5 %", _at_least("cause_before_effect", 0.995), _M + "0.28-1.00, mean 0.72"),
-    ("stuck recall >= 0.99", _at_least("stuck_recall", 0.99), _M + "stuck recall 0.00-1.00, mean 0.29"),
+    ("status right >= 99.5 %", _at_least("status_right", 0.995), _M + "status right 0.43-1.00, mean 0.73"),
+    ("cause before effect >= 99.5 %", _at_least("cause_before_effect", 0.995), _M + "0.18-1.00, mean 0.58"),
+    ("stuck recall >= 0.99", _at_least("stuck_recall", 0.99), _M + "stuck recall 0.11-0.93, mean 0.41"),
     (
         "stuck precision >= 0.99",
         _at_least("stuck_precision", 0.99),
-        _M + "stuck precision 0.00-1.00, mean 0.64",
+        _M + "stuck precision 0.50-1.00, mean 0.85",
     ),
     (
         "stuck expected event and service >= 0.99",
         _at_least("stuck_right_expected", 0.99),
-        _M + "0.00-1.00, mean 0.21",
+        _M + "0.00-0.36, mean 0.17",
     ),
-    ("no not-event attached", lambda s: s.not_events_attached == 0, _M + "41 of 54 not-events attached"),
+    ("no not-event attached", lambda s: s.not_events_attached == 0, _M + "38 of 45 not-events attached"),
     (
         "duplicates collapsed, none invented",
         lambda s: s.dup_groups_marked == s.dup_groups and s.false_duplicates == 0,
-        _M + "collapsed 0.65-1.00, mean 0.93; 1 distinct event marked a duplicate",
+        _M + "redeliveries all collapsed; 7 distinct events marked duplicates in 1 example",
     ),
 ]
 
