@@ -138,13 +138,30 @@ def learn(
     return wfs
 
 
-def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
-    """Median events of each type per instance holding it."""
+def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000) -> None:
+    """Median events of each type per instance holding it (types that never
+    repeat in an instance: 1, without counting; the others from a sample)."""
+    for w in wfs.values():
+        for node in w.nodes.values():
+            node.repeats = 1.0
     n_types = len(f.types)
     c_typ = f.typ[b.c_eid]
     if c_typ.size == 0:
         return
-    key, counts = np.unique(b.c_inst * n_types + c_typ, return_counts=True)
+    wt_all = b.wf[b.c_inst] * n_types + c_typ
+    occurrences = np.bincount(wt_all, minlength=len(b.workflows) * n_types)
+    rows, cols = np.nonzero(b.presence)
+    holding = np.bincount(b.wf[rows] * n_types + cols, minlength=len(b.workflows) * n_types)
+    repeating = occurrences > holding
+    if not repeating.any():
+        return
+    sel = np.flatnonzero(repeating[wt_all])
+    if b.k > sample:
+        # A sample of instances (all events of each: counts per instance stay whole).
+        keep = np.zeros(b.k, dtype=bool)
+        keep[np.random.default_rng(3).choice(b.k, sample, replace=False)] = True
+        sel = sel[keep[b.c_inst[sel]]]
+    key, counts = np.unique(b.c_inst[sel] * n_types + c_typ[sel], return_counts=True)
     inst, typ = np.divmod(key, n_types)
     wt = b.wf[inst] * n_types + typ
     order = np.lexsort((counts, wt))
@@ -154,9 +171,9 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
     med = counts[starts + (sizes - 1) // 2]
     for k, m in zip(wt[starts].tolist(), med.tolist(), strict=True):
         wi, t = divmod(k, n_types)
-        node = wfs[b.workflows[wi]].nodes.get(f.types[t])
-        if node is not None:
-            node.repeats = float(m)
+        found = wfs[b.workflows[wi]].nodes.get(f.types[t])
+        if found is not None:
+            found.repeats = float(m)
 
 
 _CUT_SAMPLE = 200_000

@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 I64 = npt.NDArray[np.int64]
 
-PER_WORKFLOW = 20_000
+PER_WORKFLOW = 10_000
 MIN_SUPPORT = 3
 CONCURRENT_SHARE = 0.1  # both orders each in at least this share: parallel branches
 

@@ -41,7 +41,7 @@ BOOL2 = npt.NDArray[np.bool_]
 MIN_SUPPORT = 3  # instances: fewer is noise, whatever the share
 CORE_SHARE = 0.5  # of the more frequent type's instances
 ATTACH_SHARE = 0.8  # of the smaller candidate's instances
-_SAMPLE = 200_000  # instances used to learn the clusters (all of them below that)
+_SAMPLE = 100_000  # instances used to learn the clusters (all of them below that)
 
 
 @dataclass(frozen=True)
