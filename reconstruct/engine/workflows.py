@@ -87,21 +87,27 @@ def _candidates(x: csr_matrix) -> tuple[I64, int]:
 
 
 def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
-    """Merge each smaller candidate into a larger one its instances nearly always involve."""
+    """Merge a candidate into a stronger one its instances nearly always involve.
+
+    Stronger: more types (then more instances). A failure path or a minority
+    start type joins the choreography it belongs to; a type several
+    choreographies share (their instances split among them) joins none, or
+    the one it mostly occurs in, never gluing them together."""
     member = csr_matrix(
         (np.ones(labels.size, dtype=np.int32), (np.arange(labels.size), labels)),
         shape=(labels.size, n_comp),
     )
     pres = np.asarray((x @ member).toarray() > 0)  # sampled instances x candidates
     size = pres.sum(axis=0)
+    n_kinds = np.bincount(labels, minlength=n_comp)
     target = np.arange(n_comp, dtype=np.int64)
     alive = size > 0
-    # Passes until nothing merges: a merge can make a larger candidate what a
-    # smaller one's instances hold (a minority start type joining first).
+    # Passes until nothing merges: a merge can make a candidate what another
+    # one's instances hold (a minority start type joining first).
     merged = True
     while merged:
         merged = False
-        for c in np.argsort(size, kind="stable"):
+        for c in np.lexsort((-np.arange(n_comp), size, n_kinds)):
             if not alive[c]:
                 continue
             rows = pres[:, c]
@@ -113,11 +119,13 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             if informative < MIN_SUPPORT:
                 continue
             share = others.sum(axis=0) / float(informative)
-            share[size < size[c]] = 0.0  # only into larger ones (equal: either way)
+            stronger = (n_kinds > n_kinds[c]) | ((n_kinds == n_kinds[c]) & (size > size[c]))
+            share[~stronger] = 0.0
             d = int(np.argmax(share))
-            if share[d] >= ATTACH_SHARE and (size[d] > size[c] or d < c):
+            if share[d] >= ATTACH_SHARE:
                 pres[:, d] |= rows
                 size[d] = int(pres[:, d].sum())
+                n_kinds[d] += n_kinds[c]
                 target[c] = d
                 alive[c] = False
                 merged = True
