@@ -57,6 +57,28 @@ def test_demo_no_tui_exits_0_prints_the_summary_and_leaves_the_store(tmp_path: P
     assert orjson.loads(status.stdout)["events"] == truth["counts"]["records"]
 
 
+@pytest.mark.parametrize(
+    "faults",
+    [
+        ["--seed", "3", "--stall", "recommendation-service:0.5"],
+        ["--seed", "6", "--stall", "notification-service:0.4", "--stall", "analytics-service:0.6"],
+    ],
+)
+def test_demo_finds_every_stuck_saga_and_flags_no_completed_one(tmp_path: Path, faults: list[str]) -> None:
+    """A fan-out branch's service stops for half the run (two of them, from
+    different points): its branch stays expected, every saga that lost it is
+    stuck, no saga whose branches all arrived is; the closing line says so."""
+    proc = _choreo("demo", "--no-tui", *faults, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    last = proc.stdout.strip().splitlines()[-1]
+    m = re.fullmatch(
+        r"stuck: choreo found (\d+), (\d+) truly stuck and (\d+) false; missed (\d+) of the (\d+) .*", last
+    )
+    assert m, last
+    found, true, false, missed, known = (int(g) for g in m.groups())
+    assert false == 0 and missed == 0 and found == true == known > 0, last
+
+
 def test_demo_replaces_its_own_store_but_no_other(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "demo.duckdb"
     args = ["demo", "--no-tui", "--instances", "5", "--workflow", "signup", "--no-faults", "--db", str(db)]
