@@ -262,19 +262,32 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
     return out
 
 
+_KEEP = 20_000  # values kept per type (a sample beyond): enough for a distribution
+
+
 def _group(
     out: list[Followers], key: I64, val: I64, n_types: int, types: list[str], *, latencies: bool
 ) -> None:
+    """Per (workflow, type) key, its values sorted (at most ``_KEEP`` of them, a
+    random sample of the rest) and, for ages, how many there were."""
     if key.size == 0:
         return
+    counts = np.bincount(key)
+    if counts.max() > _KEEP:
+        keep = np.random.default_rng(4).random(key.size) < _KEEP / counts[key]
+        key, val = key[keep], val[keep]
     order = np.lexsort((val, key))
     k, v = key[order], val[order]
     starts_ = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
     ends = np.r_[starts_[1:], k.size]
     for s0, e0 in zip(starts_.tolist(), ends.tolist(), strict=True):
-        wi, t = divmod(int(k[s0]), n_types)
-        target = out[wi].latencies if latencies else out[wi].ages
-        target[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
+        code_ = int(k[s0])
+        wi, t = divmod(code_, n_types)
+        if latencies:
+            out[wi].latencies[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
+        else:
+            out[wi].ages[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
+            out[wi].unfollowed[types[t]] = int(counts[code_])
 
 
 def _mode_service(

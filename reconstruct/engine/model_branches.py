@@ -136,44 +136,56 @@ def fan_out(
                 FROM ft JOIN cnt USING (wf, typ)
             )
         """
+        con.execute("CREATE OR REPLACE TEMP TABLE _r_fan_pt AS " + sql + "SELECT * FROM pt")
         rows = con.execute(
-            sql
-            + """
-            SELECT p.wf, p.typ, c.typ, p.bucket, count(*) AS n,
-                   count(c.typ) FILTER (WHERE c.t >= p.t) AS after,
-                   count(c.typ) FILTER (WHERE c.t < p.t) AS before,
-                   list(c.t - p.t) FILTER (WHERE c.t >= p.t) AS lat
-            FROM pt p LEFT JOIN ft c ON c.inst = p.inst AND c.typ <> p.typ
+            """
+            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL)
+            SELECT p.wf, p.typ, c.typ, p.bucket,
+                   count(*) FILTER (WHERE c.t >= p.t) AS after, count(*) FILTER (WHERE c.t < p.t) AS before
+            FROM _r_fan_pt p JOIN ft c ON c.inst = p.inst AND c.typ <> p.typ
             GROUP BY ALL
             """
         ).fetchall()
         per_bucket = {
             (int(w), int(t), int(bk)): int(n)
             for w, t, bk, n in con.execute(
-                sql + "SELECT wf, typ, bucket, count(*) FROM pt GROUP BY ALL"
+                "SELECT wf, typ, bucket, count(*) FROM _r_fan_pt GROUP BY ALL"
             ).fetchall()
         }
+        found = _candidates(rows, per_bucket, branches, s, cfg.reconstruct.branch_share)
+        latency = _latencies(con, found)
     finally:
+        con.execute("DROP TABLE IF EXISTS _r_fan_pt")
         con.unregister("_r_fan_src")
-    stats: dict[tuple[int, int, int], dict[int, tuple[int, int, list[int]]]] = {}
-    for w, p, c, bk, _n, after, before, lat in rows:
-        if c is None:
-            continue
-        stats.setdefault((int(w), int(p), int(c)), {})[int(bk)] = (int(after), int(before), list(lat or []))
+    _expect(f, b, wfs, s, branches, found, latency)
+
+
+# (workflow, child) -> candidate parents: (parent, share, working buckets)
+_Found = dict[tuple[int, int], list[tuple[int, float, list[int]]]]
+
+
+def _candidates(
+    rows: list[tuple[int, int, int, int, int, int]],
+    per_bucket: dict[tuple[int, int, int], int],
+    branches: dict[int, set[int]],
+    s: Structure,
+    share_min: float,
+) -> _Found:
+    """Which (parent, child) pairs are expected, on the counts per stretch of time."""
+    stats: dict[tuple[int, int, int], dict[int, tuple[int, int]]] = {}
+    for w, p, c, bk, after, before in rows:
+        stats.setdefault((int(w), int(p), int(c)), {})[int(bk)] = (int(after), int(before))
     n_buckets: dict[tuple[int, int], int] = {}
     for w, t, bk in per_bucket:
         n_buckets[(w, t)] = max(n_buckets.get((w, t), 0), bk + 1)
-    share_min = cfg.reconstruct.branch_share
-    found: dict[
-        tuple[int, int], list[tuple[int, float, float, float]]
-    ] = {}  # (w, c) -> [(p, p50, share, p99)]
+    found: _Found = {}
     for (w, p, c), by_bucket in stats.items():
         parallel = c in branches.get(w, set())
         if parallel and p in branches[w] and s.concurrent(w, p, c):
             continue
         nb = n_buckets.get((w, p), 0)
         n = np.array([per_bucket.get((w, p, i), 0) for i in range(nb)], dtype=np.int64)
-        got = np.array([by_bucket.get(i, (0, 0, []))[0] for i in range(nb)], dtype=np.int64)
+        got = np.array([by_bucket.get(i, (0, 0))[0] for i in range(nb)], dtype=np.int64)
         before = sum(x[1] for x in by_bucket.values())
         n_p, after = int(n.sum()), int(got.sum())
         if n_p < MIN_SUPPORT or after + before == 0 or after < _PARENT_FIRST * (after + before):
@@ -189,26 +201,73 @@ def fan_out(
         # service worked, it (nearly) never was skipped.
         if share < (share_min if parallel else max(share_min, _SEQUENTIAL_SHARE)):
             continue
-        active = [by_bucket.get(i, (0, 0, [])) for i in np.flatnonzero(working).tolist()]
-        lat = normal_latencies(np.asarray([v for x in active for v in x[2]], dtype=np.float64))
-        if lat.size == 0:
-            continue
-        p50, p99 = float(np.quantile(lat, 0.5)), float(np.quantile(lat, 0.99))
-        found.setdefault((w, c), []).append((p, p50, share, p99))
-    children = {(w, c) for (w, c) in found}
+        found.setdefault((w, c), []).append((p, share, np.flatnonzero(working).tolist()))
+    return found
+
+
+def _latencies(
+    con: duckdb.DuckDBPyConnection, found: _Found
+) -> dict[tuple[int, int, int], tuple[float, float]]:
+    """(p50, p99) of parent -> child over the working stretches, outage delays left out."""
+    keys = [(w, p, c, bk) for (w, c), cands in found.items() for p, _sh, buckets in cands for bk in buckets]
+    if not keys:
+        return {}
+    con.register(
+        "_r_fan_keys",
+        pa.table({k: [x[i] for x in keys] for i, k in enumerate(("wf", "p", "c", "bucket"))}),
+    )
+    try:
+        rows = con.execute(
+            """
+            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL)
+            SELECT k.wf, k.p, k.c, list(c.t - p.t)
+            FROM _r_fan_keys k JOIN _r_fan_pt p ON p.wf = k.wf AND p.typ = k.p AND p.bucket = k.bucket
+            JOIN ft c ON c.inst = p.inst AND c.typ = k.c AND c.t >= p.t
+            GROUP BY ALL
+            """
+        ).fetchall()
+    finally:
+        con.unregister("_r_fan_keys")
+    out: dict[tuple[int, int, int], tuple[float, float]] = {}
+    for w, p, c, lat in rows:
+        normal = normal_latencies(np.asarray(lat, dtype=np.float64))
+        if normal.size:
+            out[(int(w), int(p), int(c))] = (
+                float(np.quantile(normal, 0.5)),
+                float(np.quantile(normal, 0.99)),
+            )
+    return out
+
+
+def _expect(
+    f: Frame,
+    b: Built,
+    wfs: dict[str, Workflow],
+    s: Structure,
+    branches: dict[int, set[int]],
+    found: _Found,
+    latency: dict[tuple[int, int, int], tuple[float, float]],
+) -> None:
+    code = {t: i for i, t in enumerate(f.types)}
+    children = set(found)
     learned = {(lk.cluster, lk.child): lk.parent for lk in (b.precedence.links if b.precedence else [])}
     for (w, c), cands in found.items():
+        timed = [(p, share) for p, share, _b in cands if (w, p, c) in latency]
+        if not timed:
+            continue
+
         # The parent that fans out: not a branch nor itself expected (it may be
         # missing too); among those the learned precedence's, else the nearest.
-        def rank(x: tuple[int, float, float, float], w: int = w, c: int = c) -> tuple[int, int, float]:
+        def rank(x: tuple[int, float], w: int = w, c: int = c) -> tuple[int, int, float]:
             p = x[0]
             return (
                 int(p in branches.get(w, set())) + int((w, p) in children),
                 0 if learned.get((w, c)) == p else 1,
-                x[1],
+                latency[(w, p, c)][0],
             )
 
-        p, _p50, share, p99 = min(cands, key=rank)
+        p, share = min(timed, key=rank)
+        p99 = latency[(w, p, c)][1]
         wf = wfs[b.workflows[w]]
         p_name, c_name = f.types[p], f.types[c]
         past: tuple[str, ...] = ()

@@ -109,6 +109,7 @@ class Followers:
     latencies: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     ages: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     followed: dict[str, int] = field(default_factory=dict)  # occurrences a supported step followed
+    unfollowed: dict[str, int] = field(default_factory=dict)  # the others (``ages`` may be a sample)
 
 
 def supported(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:
@@ -143,7 +144,9 @@ def next_steps(
                 chosen.append(b)
 
 
-def followed_share(followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[np.int64]) -> float:
+def followed_share(
+    followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[np.int64], unfollowed: int | None = None
+) -> float:
     """Maximum-likelihood share of occurrences that will be followed.
 
     ``followed`` occurrences were; each other one has waited ``ages[i]`` ms.
@@ -155,9 +158,10 @@ def followed_share(followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[
         return 0.0
     if ages.size == 0:
         return 1.0
-    scale = 1.0
+    # ``ages`` may be a sample of the ``unfollowed`` occurrences.
+    scale = (unfollowed or ages.size) / ages.size
     if ages.size > _AGES:
-        scale = ages.size / _AGES
+        scale *= ages.size / _AGES
         ages = ages[:: max(1, ages.size // _AGES)][:_AGES]
     big_f = (
         np.searchsorted(lat, ages, side="right") / float(lat.size) if lat.size else np.ones(ages.size)
@@ -184,7 +188,9 @@ def terminals(
     for t, node in nodes.items():
         followed = fol.followed.get(t, 0)
         empty = np.zeros(0, dtype=np.int64)
-        node.followed_share = followed_share(followed, fol.ages.get(t, empty), fol.latencies.get(t, empty))
+        node.followed_share = followed_share(
+            followed, fol.ages.get(t, empty), fol.latencies.get(t, empty), fol.unfollowed.get(t)
+        )
         if d is not None and d.terminal:
             node.terminal = t in d.terminal
         else:
