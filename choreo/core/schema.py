@@ -394,7 +394,10 @@ MODEL_PRECEDENCE = Table(
             "enforced",
             "BOOLEAN",
             null=False,
-            doc="an order constraint on every instance holding the parent type once",
+            doc=(
+                "an order constraint on every instance holding the parent type once (not where the "
+                "corrected times agreed in every sampled instance: it would change nothing)"
+            ),
         ),
     ),
     primary_key=("workflow", "parent_type", "child_type"),

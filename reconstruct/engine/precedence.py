@@ -275,7 +275,10 @@ def learn_precedence(
         d = (-run if u > v else run) - shift
         # Equal times count half: they do not say which came first.
         share = float(np.mean(d > 0) + 0.5 * np.mean(d == 0)) if n_pair else 0.0
-        enforced = src in ("causation", "position") or share >= LEARNED_SHARE
+        # Applied where needed: in a sample where the corrected times already
+        # agree every time (no inversion, no tie) the constraint changes nothing.
+        needed = share < 1.0
+        enforced = needed and (src in ("causation", "position") or share >= LEARNED_SHARE)
         prec.links.append(Link(c, u, v, n_pair, share, src, enforced))
     prec.learned = _learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
     return prec
