@@ -2,19 +2,19 @@
 
 The effect cannot come before its cause, so every pair (a emitted by service
 A, b by service B, a before b) bounds their offset difference:
-``o_B - o_A <= m``, with m a robust minimum of ``ts_b - ts_a``. A step's
-shortest latency is a small part of its spread (a fifth of it for a
-log-normal latency), so each bound also *estimates* the difference:
-``o_B - o_A ~ m - FLOOR x spread``, the more precisely the tighter the step.
-The offsets are the weighted-L1 best fit of those estimates (weight: one over
-the spread, so a 50 ms step counts forty times a two-second one) that breaks
-no bound (bounds that cannot all hold get slack: their services are marked),
-against a pull towards zero of one ``TIGHT`` ms step: only steps faster than
-that move a clock that no bound forces to move. Spread and bounds are both
-unaffected by the clocks, so a fast step between two hosts ties their clocks
-together to within its latency; slow steps (whose shortest latency says
-little) only ever move a clock as far as their bound forces it, as in
-Jaeger's adjuster.
+``o_B - o_A <= m``, with m a robust minimum of ``ts_b - ts_a``. For a step
+whose latency looks log-normal (a long right tail) the shortest latency is a
+small part of its spread (a fifth of it), so its bound also *estimates* the
+difference: ``o_B - o_A ~ m - FLOOR x spread``, the more precisely the
+tighter the step. Around clocks that are off for sure (some effect stamped
+before its cause) the offsets are the weighted-L1 best fit of those
+estimates (weight: one over the spread: a 50 ms step counts forty times a
+two-second one); elsewhere, and for steps whose shortest latency may simply
+be long, a clock moves only as far as a bound forces it, as in Jaeger's
+adjuster; among equally good answers as few clocks move as possible. No
+bound is broken unless they contradict each other (their services are then
+marked). Spread and bounds are both unaffected by the clocks, so a fast step
+between two hosts ties their clocks together to within its latency.
 """
 
 from __future__ import annotations
@@ -49,8 +49,14 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
     # Variables: p, q (o = p - q), then per bound e+ and e- (deviation from its
     # estimate) and a slack that breaks it.
     n_var = 2 * n_svc + 3 * nb
+    # Only around clocks that are off for sure (an effect stamped before its
+    # cause): elsewhere a step's shortest latency may simply be long.
+    off = {x for bd in bounds if bd.m < 0 for x in (bd.a, bd.b)}
     weight = np.array(
-        [min(1.0, b.pairs / _FULL) / max(b.spread, 1.0) if b.floor_near_zero else 0.0 for b in bounds]
+        [
+            min(1.0, b.pairs / _FULL) / max(b.spread, 1.0) if b.floor_near_zero and {b.a, b.b} & off else 0.0
+            for b in bounds
+        ]
     )
     c = np.r_[np.full(2 * n_svc, _PULL), weight, weight, np.full(nb, _HARD)]
     a_eq = np.zeros((nb, n_var))

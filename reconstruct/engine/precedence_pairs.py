@@ -157,11 +157,18 @@ def causation(comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, n_
 
 def low_latency(p: Pairs, r: int, flip: bool) -> tuple[int, int]:
     """A robust minimum of the latency a -> b of pair row r (b -> a when ``flip``),
-    and its support: the k-th smallest, k = max(MIN_SUPPORT, 1 %): a clock offset
-    shifts every pair of its producer, so one odd instance (a clock that jumped
-    once) must not set it."""
+    and its support: the k-th smallest, k = max(MIN_SUPPORT, 1 %), of the bulk
+    (within six spreads of the median). A clock offset shifts every pair of its
+    producer; a clock that jumped once, or one host of several running late for
+    some instances, only shifts a minority: the constraints on each instance
+    put those right, they must not move the whole service."""
     n = int(p.n[r])
     run = p.d_sorted[int(p.start[r]) : int(p.start[r]) + n]
     vals = -run[::-1] if flip else run
-    k = min(n, max(MIN_SUPPORT, int(np.ceil(0.01 * n))))
-    return int(vals[k - 1]), n
+    med = -float(p.med[r]) if flip else float(p.med[r])
+    floor = med - 6.0 * max(float(np.sqrt(p.var[r])), 1.0)
+    bulk = vals[int(np.searchsorted(vals, floor)) :]
+    if bulk.size < MIN_SUPPORT:
+        bulk = vals
+    k = min(bulk.size, max(MIN_SUPPORT, int(np.ceil(0.01 * bulk.size))))
+    return int(bulk[k - 1]), n
