@@ -241,11 +241,16 @@ def assign_workflows(
 
 def _labels(f: Frame, comp: I64, first: I64, k: int, instance_id: pa.Array, stats: list[KeyStat]) -> pa.Array:
     """'name=value' of the best identifier its first event carries (business ids first)."""
-    by_name = {s.name: s for s in stats if s.used_for_stitching}
+    # The statistics describe the whole log; a scoped frame (live updates)
+    # holds only the names its events carry.
+    code = {name: i for i, name in enumerate(f.names)}
     prio = np.full(len(f.names), 1 << 40, dtype=np.int64)
-    ranked = sorted(by_name.values(), key=lambda s: label_priority(s.name, s.events))
+    ranked = sorted(
+        (s for s in stats if s.used_for_stitching), key=lambda s: label_priority(s.name, s.events)
+    )
     for rank, s in enumerate(ranked):
-        prio[f.names.index(s.name)] = rank
+        if s.name in code:
+            prio[code[s.name]] = rank
     is_first = np.zeros(f.n, dtype=bool)
     is_first[first] = True
     rows = np.nonzero(is_first[f.id_eid] & (prio[f.id_name] < (1 << 40)))[0]

@@ -106,3 +106,7 @@ def tail(
         click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
     if result is not None:
         raise result
+    if app.return_code:
+        # The dashboard ended on an error (printed above, e.g. a failed live
+        # reconstruction): scripts and supervisors must see it failed.
+        raise click.exceptions.Exit(app.return_code)
