@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 
 from choreo.demo.runtime import Choreography, Outbound
+from choreo.reconstruct.query.records import STATUS_ORDER
 
 TRUTH_VERSION = 1
-OUTCOMES = ("completed", "failed", "compensated", "stuck", "running")
 
 
 @dataclass
@@ -174,7 +174,7 @@ class GroundTruth:
         with self._lock:
             out: dict[str, dict[str, int]] = {}
             for inst in self._instances.values():
-                per = out.setdefault(inst.workflow, dict.fromkeys(OUTCOMES, 0))
+                per = out.setdefault(inst.workflow, dict.fromkeys(STATUS_ORDER, 0))
                 per[self.outcome_of(inst)] += 1
             return out
 

@@ -20,8 +20,9 @@ import pyarrow.compute as pc
 
 from choreo.core.config import ChoreoConfig
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix
-from choreo.reconstruct.engine.keys import KeyStat, label_priority
+from choreo.reconstruct.engine.keys import label_priority
 from choreo.reconstruct.engine.order import causal_order
+from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]

@@ -47,6 +47,7 @@ import pyarrow.compute as pc
 
 from choreo.core.config import ReconstructConfig
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, register
+from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -60,17 +61,6 @@ _COARSE_MULTI = 0.05
 _REPEAT_MIN = 1.01
 _FINE_MULTI = 0.02
 _WIDTH_RATIO = 0.7
-
-
-@dataclass(frozen=True)
-class KeyStat:
-    name: str
-    events: int
-    distinct_values: int
-    mean_events_per_value: float
-    event_types: list[str]
-    used_for_stitching: bool
-    reason: str
 
 
 def normalise_name(name: str) -> str:

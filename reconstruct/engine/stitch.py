@@ -21,8 +21,9 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks
-from choreo.reconstruct.engine.keys import KeyStat, normalise_name
+from choreo.reconstruct.engine.keys import normalise_name
 from choreo.reconstruct.engine.lookup import index_in
+from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]

@@ -8,14 +8,14 @@ instances are stuck after it. Output is stable: nodes and edges are sorted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import graphviz
 
 from choreo.core.errors import InputError
 from choreo.core.store import Store
 from choreo.core.timefmt import duration
 from choreo.reconstruct.export.dot_labels import label
+from choreo.reconstruct.query.read import workflow_model, workflow_names
+from choreo.reconstruct.query.records import ModelEdge, ModelNode, WorkflowModel
 
 # Colours per kind (normal | failure | compensation): (stroke, fill).
 KIND_COLOURS = {
@@ -24,59 +24,6 @@ KIND_COLOURS = {
     "compensation": ("#d35400", "#fdebd9"),
 }
 STUCK_FILL = "#ffd6d6"
-
-
-@dataclass(frozen=True)
-class Node:
-    event_type: str
-    count: int
-    service: str | None
-    is_start: bool
-    is_terminal: bool
-    kind: str
-    stuck_after: int
-
-
-@dataclass(frozen=True)
-class Edge:
-    src: str
-    dst: str
-    count: int
-    p95_ms: float | None
-    kind: str
-
-
-@dataclass(frozen=True)
-class WorkflowModel:
-    name: str
-    instances: int
-    nodes: tuple[Node, ...]
-    edges: tuple[Edge, ...]
-
-
-def workflow_names(store: Store) -> list[str]:
-    return [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM model_nodes ORDER BY 1")]
-
-
-def load_model(store: Store, workflow: str) -> WorkflowModel:
-    nodes = tuple(
-        Node(str(t), int(c), None if s is None else str(s), bool(st), bool(te), str(k), int(sa))
-        for t, c, s, st, te, k, sa in store.query(
-            "SELECT event_type, count, service, is_start, is_terminal, kind, stuck_after "
-            "FROM model_nodes WHERE workflow = ? ORDER BY event_type",
-            [workflow],
-        )
-    )
-    edges = tuple(
-        Edge(str(a), str(b), int(c), None if p is None else float(p), str(k))
-        for a, b, c, p, k in store.query(
-            "SELECT src_type, dst_type, count, p95_ms, kind FROM model_edges "
-            "WHERE workflow = ? ORDER BY src_type, dst_type",
-            [workflow],
-        )
-    )
-    row = store.query("SELECT count(*) FROM instances WHERE workflow = ?", [workflow])
-    return WorkflowModel(workflow, int(row[0][0]) if row else 0, nodes, edges)
 
 
 def resolve_workflows(store: Store, name: str | None) -> list[str]:
@@ -91,21 +38,24 @@ def resolve_workflows(store: Store, name: str | None) -> list[str]:
     return [name]
 
 
-def visible(model: WorkflowModel, min_share: float) -> tuple[list[Node], list[Edge], int]:
+def visible(model: WorkflowModel, min_share: float) -> tuple[list[ModelNode], list[ModelEdge], int]:
     """Nodes and edges left after hiding edges taken by fewer than ``min_share``
     of the instances; returns (nodes, edges, hidden edge count)."""
+    # Sorted by name, so that the diagram's text is stable.
+    all_nodes = sorted(model.nodes, key=lambda n: n.event_type)
+    all_edges = sorted(model.edges, key=lambda e: (e.src_type, e.dst_type))
     if min_share <= 0 or model.instances == 0:
-        return list(model.nodes), list(model.edges), 0
-    edges = [e for e in model.edges if e.count / model.instances >= min_share]
-    touched = {e.src for e in edges} | {e.dst for e in edges}
-    nodes = [n for n in model.nodes if n.event_type in touched or (not edges and n.is_start)]
+        return all_nodes, all_edges, 0
+    edges = [e for e in all_edges if e.count / model.instances >= min_share]
+    touched = {e.src_type for e in edges} | {e.dst_type for e in edges}
+    nodes = [n for n in all_nodes if n.event_type in touched or (not edges and n.is_start)]
     return nodes, edges, len(model.edges) - len(edges)
 
 
 def _add_workflow(g: graphviz.Digraph, model: WorkflowModel, prefix: str, min_share: float) -> None:
     nodes, edges, hidden = visible(model, min_share)
     ids = {n.event_type: f"{prefix}n{i}" for i, n in enumerate(nodes)}
-    title = f"{model.name}: {model.instances} instances"
+    title = f"{model.workflow}: {model.instances} instances"
     if hidden:
         title += f" ({hidden} edges under {min_share:.0%} hidden)"
     g.attr(label=label(title), labelloc="t", fontsize="16")
@@ -131,14 +81,14 @@ def _add_workflow(g: graphviz.Digraph, model: WorkflowModel, prefix: str, min_sh
             g.node(start, "", shape="point", width="0.12", color="#333333")
             g.edge(start, ids[n.event_type], color="#333333")
     for e in edges:
-        if e.src not in ids or e.dst not in ids:
+        if e.src_type not in ids or e.dst_type not in ids:
             continue
         stroke, _ = KIND_COLOURS.get(e.kind, KIND_COLOURS["normal"])
         text = f"{e.count}x" if e.p95_ms is None else f"{e.count}x  p95 {duration(e.p95_ms)}"
         width = 1 + 4 * e.count / max_count
         g.edge(
-            ids[e.src],
-            ids[e.dst],
+            ids[e.src_type],
+            ids[e.dst_type],
             label(text),
             color=stroke,
             fontcolor=stroke,
@@ -159,9 +109,9 @@ def _base_graph(name: str) -> graphviz.Digraph:
 def workflow_dot(store: Store, workflow: str | None = None, *, min_share: float = 0.0) -> str:
     """DOT source of one workflow, or of every workflow (one cluster each)."""
     names = resolve_workflows(store, workflow)
-    models = [load_model(store, n) for n in names]
+    models = [workflow_model(store, n, variant_limit=0) for n in names]
     if len(models) == 1:
-        g = _base_graph(models[0].name)
+        g = _base_graph(models[0].workflow)
         _add_workflow(g, models[0], "", min_share)
         return str(g.source)
     g = _base_graph("workflows")

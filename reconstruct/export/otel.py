@@ -29,6 +29,8 @@ from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.query.event_log import ensure_log_views
+from choreo.reconstruct.query.read import instances_after
+from choreo.reconstruct.query.records import InstanceRow
 
 _MS = 1_000_000  # ns per ms
 _SAMPLED = TraceFlags(TraceFlags.SAMPLED)
@@ -51,19 +53,6 @@ class _Row:
     headers: list[dict[str, Any]]
     event_id: str | None
     trace_id: str | None
-
-
-@dataclass(frozen=True)
-class _Instance:
-    instance_id: str
-    workflow: str
-    status: str
-    label: str
-    start_ms: int
-    end_ms: int
-    n_events: int
-    n_duplicates: int
-    n_skewed: int
 
 
 def _id(text: str, size: int) -> int:
@@ -134,21 +123,13 @@ class TraceBuilder:
         cond, params = flt.sql()
         after = ""
         while True:
-            heads = [
-                _Instance(str(r[0]), str(r[1]), str(r[2]), str(r[3]), *(int(x) for x in r[4:]))
-                for r in self._store.query(
-                    "SELECT instance_id, workflow, status, label, start_ms, end_ms, n_events, "
-                    "n_duplicates, n_skewed FROM instances "
-                    f"WHERE instance_id > ? AND {cond} ORDER BY instance_id LIMIT ?",
-                    [after, *params, page_size],
-                )
-            ]
+            heads = instances_after(self._store, after, where=cond, params=params, limit=page_size)
             if not heads:
                 return
             yield self._spans_for(heads)
             after = heads[-1].instance_id
 
-    def _spans_for(self, heads: list[_Instance]) -> list[ReadableSpan]:
+    def _spans_for(self, heads: list[InstanceRow]) -> list[ReadableSpan]:
         ids = [h.instance_id for h in heads]
         rows: dict[str, list[_Row]] = defaultdict(list)
         for r in self._store.query(
@@ -173,7 +154,9 @@ class TraceBuilder:
             spans.extend(self._trace(h, rows.get(h.instance_id, []), stuck.get(h.instance_id)))
         return spans
 
-    def _trace(self, inst: _Instance, rows: list[_Row], stuck: tuple[Any, ...] | None) -> list[ReadableSpan]:
+    def _trace(
+        self, inst: InstanceRow, rows: list[_Row], stuck: tuple[Any, ...] | None
+    ) -> list[ReadableSpan]:
         trace_id = next((int(r.trace_id, 16) for r in rows if r.trace_id), None)
         if trace_id is None:
             trace_id = _id(f"choreo-trace:{inst.instance_id}", 16)

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 from choreo.core.errors import InputError
 from choreo.core.store import Store
-
-STATUSES = ("completed", "failed", "compensated", "running", "stuck")
+from choreo.reconstruct.query.records import STATUS_ORDER
 
 
 @dataclass(frozen=True)
@@ -17,8 +16,8 @@ class InstanceFilter:
 
     def check(self, store: Store) -> None:
         """InputError for a status or workflow that cannot match."""
-        if self.status is not None and self.status not in STATUSES:
-            raise InputError(f"unknown status {self.status!r} (use one of {', '.join(STATUSES)})")
+        if self.status is not None and self.status not in STATUS_ORDER:
+            raise InputError(f"unknown status {self.status!r} (use one of {', '.join(STATUS_ORDER)})")
         if self.workflow is not None and not store.query(
             "SELECT 1 FROM instances WHERE workflow = ? LIMIT 1", [self.workflow]
         ):

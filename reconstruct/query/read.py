@@ -16,15 +16,26 @@ Works on one store or on several opened with ``reconstruct.log.open_log``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from choreo.core.store import Store
 from choreo.reconstruct.engine.instance_keys import META_HASH_PROBE, hash_probe
-from choreo.reconstruct.engine.keys import KeyStat, load_key_stats
+from choreo.reconstruct.engine.keys import load_key_stats
 from choreo.reconstruct.query.event_log import ensure_log_views
+from choreo.reconstruct.query.records import (
+    InstanceDetail,
+    InstanceRow,
+    KeyStat,
+    ModelEdge,
+    ModelNode,
+    Page,
+    StuckInfo,
+    TimelineEvent,
+    Variant,
+    WorkflowModel,
+    WorkflowSummary,
+)
 
-STATUSES = ("stuck", "running", "failed", "compensated", "completed")
 SORTS = {
     "start": "start_ms",
     "end": "end_ms",
@@ -38,112 +49,6 @@ _INSTANCE_COLS = (
     "instance_id, workflow, status, label, start_ms, end_ms, n_events, n_duplicates, n_skewed, "
     "first_type, last_type, last_service"
 )
-
-
-@dataclass(frozen=True)
-class InstanceRow:
-    instance_id: str
-    workflow: str
-    status: str
-    label: str
-    start_ms: int
-    end_ms: int
-    n_events: int
-    n_duplicates: int
-    n_skewed: int
-    first_type: str
-    last_type: str
-    last_service: str
-
-    @property
-    def duration_ms(self) -> int:
-        return self.end_ms - self.start_ms
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["duration_ms"] = self.duration_ms
-        return d
-
-
-@dataclass(frozen=True)
-class Page:
-    rows: list[InstanceRow]
-    total: int  # rows matching the filters
-    offset: int
-    limit: int
-
-
-@dataclass(frozen=True)
-class StuckInfo:
-    instance_id: str
-    workflow: str
-    reason: str
-    last_type: str
-    last_service: str
-    last_topic: str
-    last_partition: int
-    last_offset: int
-    expected_types: list[str]
-    responsible_service: str | None
-    silent_ms: int
-    expected_within_ms: int | None
-    overdue_ms: int | None
-    consumer_group: str | None
-    consumer_state: str | None
-    group_lag: int | None
-    explanation: str
-    label: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    seq: int
-    topic: str
-    partition: int
-    offset: int
-    event_type: str
-    service: str
-    ts_ms: int | None  # as stamped
-    adj_ts_ms: int  # after clock-skew adjustment
-    skew_ms: int
-    since_prev_ms: int | None  # latency from the previous original event
-    since_start_ms: int
-    parent_seq: int | None
-    duplicate_of_seq: int | None
-    event_id: str | None
-    causation_id: str | None
-    trace_id: str | None
-    key: bytes | None
-    headers: list[tuple[str, bytes | None]]
-    payload: bytes | None
-    payload_kind: str
-    identifiers: list[tuple[str, str]] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = dict(self.__dict__)
-        d["key"] = None if self.key is None else self.key.decode("utf-8", "replace")
-        d["payload"] = None if self.payload is None else self.payload.decode("utf-8", "replace")
-        d["headers"] = [(n, None if v is None else v.decode("utf-8", "replace")) for n, v in self.headers]
-        return d
-
-
-@dataclass(frozen=True)
-class InstanceDetail:
-    instance: InstanceRow
-    events: list[TimelineEvent]
-    stuck: StuckInfo | None
-    identifiers: list[tuple[str, str]]  # distinct (name, value) over its events
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "instance": self.instance.as_dict(),
-            "identifiers": [list(p) for p in self.identifiers],
-            "stuck": None if self.stuck is None else self.stuck.as_dict(),
-            "events": [e.as_dict() for e in self.events],
-        }
 
 
 def _row(r: Sequence[Any]) -> InstanceRow:
@@ -263,6 +168,19 @@ def instances_page(
     ).fetchall()
     total = store.con.execute(f"SELECT count(*) FROM instances WHERE {cond}", params).fetchone()
     return Page([_row(r) for r in rows], int(total[0]) if total else 0, offset, limit)
+
+
+def instances_after(
+    store: Store, after: str, *, where: str = "true", params: Sequence[object] = (), limit: int = 500
+) -> list[InstanceRow]:
+    """The next ``limit`` instances with ids above ``after`` matching ``where``, in id
+    order: keyset paging for exports that walk every instance."""
+    rows = store.con.execute(
+        f"SELECT {_INSTANCE_COLS} FROM instances WHERE instance_id > ? AND {where} "
+        "ORDER BY instance_id LIMIT ?",
+        [after, *params, int(limit)],
+    ).fetchall()
+    return [_row(r) for r in rows]
 
 
 def find_instances(store: Store, text: str, limit: int = 20) -> list[str]:
@@ -492,18 +410,6 @@ def key_stats(store: Store) -> list[KeyStat]:
     return load_key_stats(store.con)
 
 
-@dataclass(frozen=True)
-class WorkflowSummary:
-    workflow: str
-    instances: int
-    events: int  # distinct events of its instances
-    by_status: dict[str, int]
-
-    @property
-    def stuck(self) -> int:
-        return self.by_status.get("stuck", 0)
-
-
 def workflow_summaries(store: Store) -> list[WorkflowSummary]:
     """Per workflow: instances by status and events, one GROUP BY."""
     rows = store.con.execute(
@@ -520,45 +426,6 @@ def workflow_summaries(store: Store) -> list[WorkflowSummary]:
 def stuck_count(store: Store) -> int:
     row = store.con.execute("SELECT count(*) FROM stuck").fetchone()
     return int(row[0]) if row else 0
-
-
-@dataclass(frozen=True)
-class ModelNode:
-    event_type: str
-    count: int
-    service: str | None
-    is_start: bool
-    is_terminal: bool
-    kind: str
-    stuck_after: int
-
-
-@dataclass(frozen=True)
-class ModelEdge:
-    src_type: str
-    dst_type: str
-    count: int
-    p50_ms: float | None
-    p95_ms: float | None
-    p99_ms: float | None
-    kind: str
-
-
-@dataclass(frozen=True)
-class Variant:
-    rank: int
-    path: list[str]
-    count: int
-    share: float
-
-
-@dataclass(frozen=True)
-class WorkflowModel:
-    workflow: str
-    nodes: list[ModelNode]
-    edges: list[ModelEdge]  # most frequent first
-    variants: list[Variant]  # the most frequent ``variant_limit``
-    variants_total: int
 
 
 def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> WorkflowModel:
@@ -579,10 +446,17 @@ def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> W
         [workflow, int(variant_limit)],
     ).fetchall()
     total = con.execute("SELECT count(*) FROM variants WHERE workflow = ?", [workflow]).fetchone()
+    instances = con.execute("SELECT count(*) FROM instances WHERE workflow = ?", [workflow]).fetchone()
     return WorkflowModel(
         workflow,
+        int(instances[0]) if instances else 0,
         [ModelNode(str(n[0]), int(n[1]), n[2], bool(n[3]), bool(n[4]), str(n[5]), int(n[6])) for n in nodes],
         [ModelEdge(str(e[0]), str(e[1]), int(e[2]), e[3], e[4], e[5], str(e[6])) for e in edges],
         [Variant(int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3])) for v in variants],
         int(total[0]) if total else 0,
     )
+
+
+def workflow_names(store: Store) -> list[str]:
+    """Every workflow with a learned model, by name."""
+    return [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM model_nodes ORDER BY 1")]

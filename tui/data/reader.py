@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from choreo.core.store import Store
 from choreo.reconstruct.engine.pipeline import META_NOW
 from choreo.reconstruct.query import read
+from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
 from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
 # Our sort keys in terms of read.instances_page: "age" here is the time since
@@ -70,7 +71,7 @@ class StoreReader:
                 now_ms=self._now(s),
             )
 
-    def most_stuck(self, limit: int = 8) -> tuple[read.StuckInfo, ...]:
+    def most_stuck(self, limit: int = 8) -> tuple[StuckInfo, ...]:
         """The most overdue stuck instances."""
         with self.view() as s:
             return tuple(read.stuck_list(s, limit=limit))
@@ -104,6 +105,6 @@ class StoreReader:
         with self.view() as s:
             return read.event_identifiers(s, topic, partition, offset)
 
-    def model(self, workflow: str) -> read.WorkflowModel:
+    def model(self, workflow: str) -> WorkflowModel:
         with self.view() as s:
             return read.workflow_model(s, workflow)

@@ -9,9 +9,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
+from choreo.reconstruct.query.records import STATUS_ORDER
 from choreo.tui.context import AppContext
 from choreo.tui.data.format import count
-from choreo.tui.data.models import STATUSES, InstancePage, InstanceQuery, SortKey
+from choreo.tui.data.models import InstancePage, InstanceQuery, SortKey
 from choreo.tui.messages import OpenInstance, OpenModel
 from choreo.tui.screens.base import DataScreen
 from choreo.tui.screens.pick import ANY, PickScreen
@@ -129,7 +130,7 @@ class InstancesScreen(DataScreen):
                 self.set_query(self.query_state.with_(status=None if value == ANY else value))
 
         self.app.push_screen(
-            PickScreen("status", "any status", list(STATUSES), self.query_state.status), chosen
+            PickScreen("status", "any status", list(STATUS_ORDER), self.query_state.status), chosen
         )
 
     @on(Input.Submitted, "#search")

@@ -10,7 +10,7 @@ from textual.widgets import Header, Label, Static
 from textual.worker import get_current_worker
 
 from choreo.core.errors import ChoreoError
-from choreo.reconstruct.query.read import WorkflowModel
+from choreo.reconstruct.query.records import WorkflowModel
 from choreo.tui.context import AppContext
 from choreo.tui.data.format import count
 from choreo.tui.data.models import InstanceQuery

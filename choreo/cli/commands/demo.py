@@ -26,12 +26,12 @@ from choreo.demo.tap import collect_settings
 from choreo.demo.truth import load_truth
 from choreo.reconstruct.engine.pipeline import is_stale, judge, rebuild
 from choreo.reconstruct.query.read import stuck_list, workflow_counts
+from choreo.reconstruct.query.records import STATUS_ORDER
 
 if TYPE_CHECKING:
     from choreo.tui.app import ChoreoApp
 
 LIVE_GROUP = "choreo-demo-live"
-STATUSES = ("completed", "failed", "compensated", "running", "stuck")
 _SHOW_STUCK = 8
 
 
@@ -106,11 +106,13 @@ def _summary(result: DemoResult) -> list[str]:
         counts = workflow_counts(store)
         stuck = stuck_list(store, limit=_SHOW_STUCK)
         n_stuck = len(stuck_list(store))
-    header = f"  {'workflow':<12}{'sagas':>7}" + "".join(f"{s:>13}" for s in STATUSES)
+    header = f"  {'workflow':<12}{'sagas':>7}" + "".join(f"{s:>13}" for s in STATUS_ORDER)
     lines.append(header)
     for wf in sorted(counts):
         per = counts[wf]
-        lines.append(f"  {wf:<12}{sum(per.values()):>7}" + "".join(f"{per.get(s, 0):>13}" for s in STATUSES))
+        lines.append(
+            f"  {wf:<12}{sum(per.values()):>7}" + "".join(f"{per.get(s, 0):>13}" for s in STATUS_ORDER)
+        )
     if result.rebuild.traps:
         traps = ", ".join(sorted(result.rebuild.traps))
         lines += ["", f"identifiers not used for stitching (see `choreo keys`): {traps}"]

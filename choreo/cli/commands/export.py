@@ -17,7 +17,8 @@ from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
-from choreo.reconstruct.export.selection import STATUSES, InstanceFilter
+from choreo.reconstruct.export.selection import InstanceFilter
+from choreo.reconstruct.query.records import STATUS_ORDER
 
 F = TypeVar("F", bound=Callable[..., object])
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -145,7 +146,7 @@ def export_services(
 
 
 _status_option = click.option(
-    "--status", type=click.Choice(STATUSES), help="Only instances with this status."
+    "--status", type=click.Choice([s.value for s in STATUS_ORDER]), help="Only instances with this status."
 )
 _workflow_option = click.option("--workflow", help="Only instances of this workflow.")
 

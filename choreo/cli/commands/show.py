@@ -11,7 +11,8 @@ from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
 from choreo.core.errors import InputError
 from choreo.core.timefmt import duration
-from choreo.reconstruct.query.read import InstanceDetail, find_instances, instance_detail
+from choreo.reconstruct.query.read import find_instances, instance_detail
+from choreo.reconstruct.query.records import InstanceDetail
 
 
 def _iso(ms: int) -> str:

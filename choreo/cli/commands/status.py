@@ -11,7 +11,8 @@ from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
 from choreo.core.schema import POISON_KINDS
 from choreo.core.store import Store
-from choreo.reconstruct.query.read import STATUSES, workflow_counts
+from choreo.reconstruct.query.read import workflow_counts
+from choreo.reconstruct.query.records import BY_URGENCY
 
 
 @click.command()
@@ -38,7 +39,7 @@ def status(
         click.echo(f"  {topic:<30} {n:>10}")
     click.echo(f"{summary['instances']} instances, {stuck} stuck")
     for wf, counts in flows.items():
-        parts = "  ".join(f"{s} {counts[s]}" for s in STATUSES if s in counts)
+        parts = "  ".join(f"{s} {counts[s]}" for s in BY_URGENCY if s in counts)
         click.echo(f"  {wf:<30} {sum(counts.values()):>8}  {parts}")
     if stuck:
         click.echo("see `choreo stuck` for whose move it is")

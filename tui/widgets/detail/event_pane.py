@@ -7,7 +7,7 @@ from rich.syntax import Syntax
 from rich.text import Text
 
 from choreo.core.schema import PAYLOAD_JSON
-from choreo.reconstruct.query.read import InstanceDetail, TimelineEvent
+from choreo.reconstruct.query.records import InstanceDetail, TimelineEvent
 from choreo.tui.data.format import duration, timestamp
 from choreo.tui.data.payload import header_value, pretty_payload
 

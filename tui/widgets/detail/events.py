@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from choreo.reconstruct.query.read import InstanceDetail
+from choreo.reconstruct.query.records import InstanceDetail
 from choreo.tui.data.format import duration
 from choreo.tui.widgets.common.table import Cell, KeptTable
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from choreo.reconstruct.query.read import StuckInfo
+from choreo.reconstruct.query.records import StuckInfo
 from choreo.tui.data.format import count, duration, timestamp
 from choreo.tui.data.models import DetailView
 from choreo.tui.widgets.common.status import status_text

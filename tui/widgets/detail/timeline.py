@@ -17,7 +17,7 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from choreo.reconstruct.query.read import TimelineEvent
+from choreo.reconstruct.query.records import TimelineEvent
 from choreo.tui.data.format import duration
 from choreo.tui.data.models import DetailView
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from choreo.reconstruct.query.read import ModelEdge, Variant
+from choreo.reconstruct.query.records import ModelEdge, Variant
 from choreo.tui.data.format import count, duration, share
 from choreo.tui.widgets.common.table import KeptTable
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from choreo.reconstruct.query.read import StuckInfo
+from choreo.reconstruct.query.records import StuckInfo
 from choreo.tui.data.format import duration
 from choreo.tui.widgets.common.table import OpenableTable
 
