@@ -14,14 +14,14 @@ Duplicates: two records are the same event redelivered when they have the
 same type and event id, or, without an event id, the same type, payload,
 key and identifiers. The earliest stamped copy is the original.
 
-``scoped=True`` restricts the frame to the records listed in the temp table
-``_r_scope(topic, partition, offset)`` (incremental updates).
+``scope`` (incremental updates) restricts the frame to the records listed in
+that temporary relation ``(topic, partition, offset)``.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -64,13 +64,17 @@ class Frame:
     def is_dup(self) -> BOOL:
         return self.dup_of >= 0
 
-    def drop_identifiers(self) -> None:
-        """Free the identifier rows (the bulk of the frame) once stitched and labelled."""
-        self.id_eid = np.zeros(0, dtype=np.int64)
-        self.id_name = np.zeros(0, dtype=np.int64)
-        self.id_vh = np.zeros(0, dtype=np.uint64)
-        self.id_num = np.zeros(0, dtype=np.bool_)
-        self.id_value = pa.chunked_array([], pa.string())
+    def without_identifiers(self) -> Frame:
+        """The same events without the identifier rows (the bulk of the frame),
+        for the stages after stitching and labelling."""
+        return replace(
+            self,
+            id_eid=np.zeros(0, dtype=np.int64),
+            id_name=np.zeros(0, dtype=np.int64),
+            id_vh=np.zeros(0, dtype=np.uint64),
+            id_num=np.zeros(0, dtype=np.bool_),
+            id_value=pa.chunked_array([], pa.string()),
+        )
 
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
@@ -205,8 +209,9 @@ def _identifiers(
     return _Ids(names, eid, name, vh, num, value)
 
 
-def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
-    scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
+def load_frame(con: duckdb.DuckDBPyConnection, *, scope_relation: str | None = None) -> Frame:
+    scoped = scope_relation is not None
+    scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scoped else ""
     combos = con.execute(
         f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
     ).fetchall()
@@ -220,7 +225,7 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     # with a code table would reorder the rows), ids as 64-bit hashes.
     ev_h: Future[U64] = Future()
     ids_job = None
-    if not scoped:  # (_r_scope is a temp table of this connection only)
+    if not scoped:  # (the scope is a temporary relation of this connection only)
         # The identifiers, the bulk of the log, are read and turned into
         # columns on a second connection while this one does the events
         # (DuckDB, pyarrow and numpy release the GIL).

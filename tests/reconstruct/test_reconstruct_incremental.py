@@ -10,7 +10,7 @@ from choreo.collector.batch import EventBatch
 from choreo.collector.extract import Extractor
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import LiveReconstructor, rebuild, update
+from choreo.reconstruct.engine.pipeline import IncrementalReconstructor, rebuild, update
 from tests.support.saga_builder import T0, Log, order_saga
 
 CFG = ChoreoConfig.model_validate({"reconstruct": {"min_overdue": 1}})
@@ -101,7 +101,7 @@ def test_live_reconstructor_turns_waiting_instances_stuck(tmp_path: Path) -> Non
     _append(db, log.records)
     clock = [T0 + 40_300]
     with Store.open(db) as s:
-        live = LiveReconstructor(s, CFG, now=lambda: clock[0])
+        live = IncrementalReconstructor(s, CFG, now=lambda: clock[0])
         assert live.tick().stuck == 0  # first tick: full rebuild
         clock[0] += 60_000
         stats = live.tick()

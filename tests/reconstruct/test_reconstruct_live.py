@@ -16,7 +16,7 @@ from confluent_kafka import Consumer, Producer
 from choreo.collector.settings import ServiceGroup
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import LiveReconstructor
+from choreo.reconstruct.engine.pipeline import IncrementalReconstructor
 from choreo.reconstruct.query.read import stuck_list
 from tests.conftest import KafkaTarget
 from tests.support.collect_helpers import FAST_GROUP, settings, start_collector
@@ -117,7 +117,7 @@ def test_stopped_service_turns_waiting_instances_stuck(kafka: KafkaTarget, tmp_p
             # The shipping service is down now; three more orders get paid and wait for it.
             place(3, 12)
             wait_for(lambda: _count(store, "PaymentCompleted") == 15, 60, what="15 payments collected")
-        live = LiveReconstructor(store, cfg)
+        live = IncrementalReconstructor(store, cfg)
         wait_for(lambda: live.tick().stuck == 3, 60, interval=0.2, what="three overdue instances")
         stuck = stuck_list(store)
     finally:

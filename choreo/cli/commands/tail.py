@@ -24,13 +24,14 @@ _FINISH_TIMEOUT = 60.0  # seconds to wait for the collector's last batch at exit
 
 def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
     """Reconstruction for the live loop, judged against the wall clock: new
-    events update only the instances they touch; without new events the open
-    instances are re-judged at the new "now"."""
-    from choreo.reconstruct.engine.pipeline import is_stale, judge, update
+    events update only the instances they touch (the model is relearnt as
+    the log grows); without new events the open instances are re-judged at
+    the new "now"."""
+    from choreo.reconstruct.engine.pipeline import IncrementalReconstructor, is_stale, judge
 
     def run(store: Store, now_ms: int) -> object:
         if is_stale(store, config):
-            return update(store, config, now_ms=now_ms)
+            return IncrementalReconstructor(store, config).tick(now_ms)
         return judge(store, config, now_ms)
 
     return run

@@ -1,0 +1,195 @@
+"""What flows between the engine's stages (slots and relations) and what each
+stage does. The order, and what each stage needs and gives, is declared in
+``pipeline.py``; the work itself is in the modules these call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from choreo.reconstruct.engine.frame import Frame, load_frame
+from choreo.reconstruct.engine.instance_keys import insert_instance_keys, instance_keys_table, key_rows, named
+from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
+from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
+from choreo.reconstruct.engine.model import Workflow, learn, write_model
+from choreo.reconstruct.engine.scope import affected, new_events
+from choreo.reconstruct.engine.stages import Relation, Slot, Work
+from choreo.reconstruct.engine.status import (
+    EvalResult,
+    Verdicts,
+    evaluate,
+    judge_sql,
+    store_stuck,
+    stuck_table,
+)
+from choreo.reconstruct.engine.stitch import components, link_keys, parents
+from choreo.reconstruct.engine.write import (
+    insert_judged,
+    instances_table,
+    keep_variant_ranks,
+    recreate_derived,
+    write_instance_events,
+    write_variants,
+)
+from choreo.reconstruct.query.records import KeyStat
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+
+@dataclass(frozen=True)
+class Tally:
+    events: int  # records in the frame
+    members: int  # of them in an instance (duplicates included)
+    duplicates: int  # duplicates in an instance
+
+
+# -- slots ------------------------------------------------------------------
+FRAME = Slot[Frame]("frame", "the events in scope and their identifier rows, as numpy arrays")
+EVENTS = Slot[Frame]("events", "the frame without its identifier rows (after stitching and labelling)")
+KEY_STATS = Slot[list[KeyStat]]("key_stats", "per identifier name: statistics, stitching or not and why")
+PARENT = Slot[I64]("parent", "the original event each original names as its cause (-1: none)")
+LINKS = Slot[tuple[I64, U64]]("links", "(event, namespaced value) of every stitching identifier")
+COMP = Slot[I64]("comp", "each event's instance number (-1: in none)")
+KEY_ROWS = Slot[pa.Table]("key_rows", "distinct (value hash, name code, instance number), by value hash")
+KNOWN = Slot[KnownWorkflows]("known", "the stored model's workflows (live updates)")
+BUILT = Slot[Built](
+    "built", "the instances: ordered members, per-instance facts, workflows, labels, variants"
+)
+TALLY = Slot[Tally]("tally", "counts for the run's summary")
+MODEL = Slot[dict[str, Workflow]]("model", "the learned workflow models")
+VERDICTS = Slot[Verdicts]("verdicts", "statuses decided; the stuck instances' facts")
+STUCK_ROWS = Slot[pa.Table]("stuck_rows", "the stuck instances, explained")
+JUDGED = Slot[EvalResult]("judged", "how many instances were judged and how many are stuck")
+NEW_KEYS = Slot[Sequence[tuple[str, int, int]] | None]("new_keys", "the new events' coordinates, if given")
+WATERMARK = Slot[int]("watermark", "ingested_ms up to which events were folded in")
+STITCH_NAMES = Slot[list[str]]("stitch_names", "the identifier names used for stitching")
+N_NEW = Slot[int]("n_new", "how many events are new")
+
+# -- relations --------------------------------------------------------------
+BUILT_INSTANCES = Relation("_r_inst_src", "the built instances, status not yet judged")
+EVAL = Relation("_r_eval", "each judged instance's status and what it waits for")
+NEW = Relation("_r_new", "the events to fold in: coordinates, event id, causation id")
+TOUCH = Relation("_r_touch", "events linked to a new one by a stitching value or causation")
+AFFECTED = Relation("_r_aff", "stored instances the new events touch")
+SCOPE = Relation("_r_scope", "every event of the affected instances, and the touched ones")
+REPLACED = Relation("_r_inst_out", "the rebuilt affected instances, variants ranked as stored")
+
+
+# -- stitching --------------------------------------------------------------
+def load(w: Work) -> None:
+    w.put(FRAME, load_frame(w.con))
+
+
+def load_scope(w: Work) -> None:
+    w.put(FRAME, load_frame(w.con, scope_relation=SCOPE.name))
+
+
+def causation(w: Work) -> None:
+    w.put(PARENT, parents(w.get(FRAME), w.con))
+
+
+def key_stats(w: Work) -> None:
+    w.put(KEY_STATS, analyse_keys(w.con, w.get(FRAME), w.config.reconstruct))
+
+
+def links(w: Work) -> None:
+    w.put(LINKS, link_keys(w.get(FRAME), w.get(KEY_STATS)))
+
+
+def stitch(w: Work) -> None:
+    eid, link = w.get(LINKS)
+    comp, _k = components(w.get(FRAME), eid, link, w.get(PARENT))
+    w.put(COMP, comp)
+
+
+def index(w: Work) -> None:
+    comp: I64 = w.get(COMP)
+    w.put(KEY_ROWS, key_rows(w.con, w.get(FRAME), comp))
+
+
+def _build(w: Work, known: KnownWorkflows | None) -> None:
+    f, comp = w.get(FRAME), w.get(COMP)
+    b = build(f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known)
+    w.put(BUILT, b)
+    w.put(TALLY, Tally(f.n, int(b.m_eid.size), int(b.n_dup.sum())))
+    w.put(EVENTS, f.without_identifiers())
+
+
+def build_instances(w: Work) -> None:
+    _build(w, None)
+
+
+def build_known(w: Work) -> None:
+    _build(w, w.get(KNOWN))
+
+
+def learn_model(w: Work) -> None:
+    w.put(MODEL, learn(w.con, w.get(EVENTS), w.get(BUILT), w.config, w.now_ms))
+
+
+# -- writing (a rebuild) ----------------------------------------------------
+def store_instances(w: Work) -> None:
+    f, b = w.get(EVENTS), w.get(BUILT)
+    recreate_derived(w.con)
+    write_instance_events(w.con, f, b)
+    write_variants(w.con, b)
+    w.register(BUILT_INSTANCES, instances_table(f, b))
+
+
+def store_model(w: Work) -> None:
+    write_model(w.con, w.get(MODEL))
+    write_key_stats(w.con, w.get(KEY_STATS))
+
+
+def judge_built(w: Work) -> None:
+    w.put(VERDICTS, judge_sql(w.con, w.config, w.now_ms, relation=BUILT_INSTANCES.name, update=False))
+    w.adopt(EVAL)
+
+
+def explain(w: Work) -> None:
+    w.put(STUCK_ROWS, stuck_table(w.get(VERDICTS)))
+
+
+def store_judged(w: Work) -> None:
+    insert_judged(w.con, BUILT_INSTANCES.name, EVAL.name)
+
+
+def store_index(w: Work) -> None:
+    f, b = w.get(EVENTS), w.get(BUILT)
+    insert_instance_keys(w.con, named(w.get(KEY_ROWS), f.names, b.instance_id))
+
+
+def store_stuck_rows(w: Work) -> None:
+    w.put(JUDGED, store_stuck(w.con, w.get(VERDICTS), w.get(STUCK_ROWS), relation=BUILT_INSTANCES.name))
+
+
+# -- live updates -----------------------------------------------------------
+def scope_new(w: Work) -> None:
+    w.put(N_NEW, new_events(w, NEW, w.get(NEW_KEYS), w.get(WATERMARK)))
+
+
+def scope_affected(w: Work) -> None:
+    affected(w, NEW, w.get(STITCH_NAMES), TOUCH, AFFECTED, SCOPE)
+
+
+def replace_affected(w: Work) -> None:
+    """Delete the affected instances' rows and write them again from the built ones."""
+    con, f, b = w.con, w.get(FRAME), w.get(BUILT)
+    for table in ("stuck", "instance_events", "instance_keys", "instances"):
+        con.execute(f"DELETE FROM {table} WHERE instance_id IN (SELECT instance_id FROM {AFFECTED.name})")
+    write_instance_events(con, f, b)
+    insert_instance_keys(con, instance_keys_table(con, f, b))
+    w.register(BUILT_INSTANCES, instances_table(f, b))
+    w.table(REPLACED, f"SELECT * FROM {BUILT_INSTANCES.name}")
+    keep_variant_ranks(con, REPLACED.name)
+    con.execute(f"INSERT INTO instances SELECT * FROM {REPLACED.name}")
+
+
+def judge_open(w: Work) -> None:
+    w.put(JUDGED, evaluate(w.con, w.config, w.now_ms, scope="status IN ('running', 'stuck')"))
+    w.adopt(EVAL)
