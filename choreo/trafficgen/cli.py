@@ -11,7 +11,7 @@ from typing import Any
 import click
 import orjson
 
-from choreo.errors import ChoreoError, InputError
+from choreo.core.errors import ChoreoError, InputError
 from choreo.trafficgen.knobs import CORNERS, Knobs, corner, parse_knobs
 from choreo.trafficgen.report import markdown_table, text_report
 from choreo.trafficgen.run import DB, choreo_import, round_trip, write

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from choreo.errors import InputError
+from choreo.core.errors import InputError
 
 HOUR = 3_600_000
 MINUTE = 60_000

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from choreo.errors import InputError
+from choreo.core.errors import InputError
 from choreo.trafficgen.kafka import write_jsonl, write_kcat
 from choreo.trafficgen.knobs import Knobs
 from choreo.trafficgen.score import Score, score

@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from choreo.errors import InputError
-from choreo.store import Store
+from choreo.core.errors import InputError
+from choreo.core.store import Store
 from choreo.trafficgen.truth import Coord, InstanceTruth, RecordTruth, Truth
 
 _DERIVED = ("instances", "instance_events", "stuck")

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from choreo.errors import InputError
+from choreo.core.errors import InputError
 
 # A stall is unambiguous ("stuck") when the step has been overdue this many
 # times its longest normal latency, and at least STUCK_FLOOR_MS.

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from choreo.errors import InputError
+from choreo.core.errors import InputError
 
 Coord = tuple[str, int, int]  # topic, partition, offset
 RecordKind = Literal["event", "duplicate", "poison", "tombstone", "truncated"]
