@@ -132,6 +132,18 @@ DERIVED_DDL = [
         -- indexing ten million rows on every rebuild costs more than the scans it saves.
     )
     """,
+    # Records that are not events (tombstones, empty or unparseable payloads,
+    # JSON without an event type): never in an instance or the model; listed
+    # beside the instance whose identifier (usually the record key) they carry.
+    """
+    CREATE TABLE IF NOT EXISTS not_events (
+        topic VARCHAR NOT NULL,
+        partition INTEGER NOT NULL,
+        "offset" BIGINT NOT NULL,
+        reason VARCHAR NOT NULL,       -- tombstone | empty payload | not JSON (text) | ... | no event type
+        instance_id VARCHAR            -- the instance whose value it carries, if any
+    )
+    """,
     """
     CREATE TABLE IF NOT EXISTS model_nodes (
         workflow VARCHAR NOT NULL,

@@ -86,7 +86,7 @@ def analyse_keys(con: duckdb.DuckDBPyConnection, f: Frame, cfg: ReconstructConfi
         return []
     # Duplicates' rows (about 1%) are left out by subtraction and filters, not
     # by copying the identifier columns (the bulk of the frame) without them.
-    dup = f.is_dup[f.id_eid]
+    dup = (f.is_dup | ~f.is_event)[f.id_eid]
     any_dup = bool(dup.any())
     name, vh, eid = f.id_name, f.id_vh, f.id_eid
     typ = f.typ.astype(np.int16 if n_types < 2**15 else np.int64)[eid]

@@ -5,7 +5,7 @@ stage does. The order, and what each stage needs and gives, is declared in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -26,12 +26,14 @@ from choreo.reconstruct.engine.status import (
     store_stuck,
     stuck_table,
 )
-from choreo.reconstruct.engine.stitch import components, link_keys, parents
+from choreo.reconstruct.engine.stitch import aside_instances, components, link_keys, parents, settle_twins
 from choreo.reconstruct.engine.write import (
+    aside_table,
     insert_judged,
     instances_table,
     keep_variant_ranks,
     recreate_derived,
+    write_aside,
     write_instance_events,
     write_variants,
 )
@@ -50,10 +52,13 @@ class Tally:
 
 # -- slots ------------------------------------------------------------------
 FRAME = Slot[Frame]("frame", "the events in scope and their identifier rows, as numpy arrays")
+STITCHED = Slot[Frame]("stitched", "the frame with every duplicate decided (twins settled)")
 EVENTS = Slot[Frame]("events", "the frame without its identifier rows (after stitching and labelling)")
 KEY_STATS = Slot[list[KeyStat]]("key_stats", "per identifier name: statistics, stitching or not and why")
 PARENT = Slot[I64]("parent", "the original event each original names as its cause (-1: none)")
 LINKS = Slot[tuple[I64, U64]]("links", "(event, namespaced value) of every stitching identifier")
+ASIDE_LINKS = Slot[tuple[I64, U64]]("aside_links", "the same for records that are not events")
+ASIDE = Slot[pa.Table]("aside", "records that are not events: why, and beside which instance")
 COMP = Slot[I64]("comp", "each event's instance number (-1: in none)")
 KEY_ROWS = Slot[pa.Table]("key_rows", "distinct (value hash, name code, instance number), by value hash")
 KNOWN = Slot[KnownWorkflows]("known", "the stored model's workflows (live updates)")
@@ -81,12 +86,16 @@ REPLACED = Relation("_r_inst_out", "the rebuilt affected instances, variants ran
 
 
 # -- stitching --------------------------------------------------------------
+def _window_ms(w: Work) -> int:
+    return int(w.config.reconstruct.redelivery_window * 1000)
+
+
 def load(w: Work) -> None:
-    w.put(FRAME, load_frame(w.con))
+    w.put(FRAME, load_frame(w.con, redelivery_window_ms=_window_ms(w)))
 
 
 def load_scope(w: Work) -> None:
-    w.put(FRAME, load_frame(w.con, scope_relation=SCOPE.name))
+    w.put(FRAME, load_frame(w.con, scope_relation=SCOPE.name, redelivery_window_ms=_window_ms(w)))
 
 
 def causation(w: Work) -> None:
@@ -98,13 +107,26 @@ def key_stats(w: Work) -> None:
 
 
 def links(w: Work) -> None:
-    w.put(LINKS, link_keys(w.get(FRAME), w.get(KEY_STATS)))
+    eid, link, a_eid, a_link = link_keys(w.get(FRAME), w.get(KEY_STATS))
+    w.put(LINKS, (eid, link))
+    w.put(ASIDE_LINKS, (a_eid, a_link))
+
+
+def aside(w: Work) -> None:
+    """The records that are not events, and the instance whose value each carries."""
+    f, b, comp = w.get(FRAME), w.get(BUILT), w.get(COMP)
+    eid, link = w.get(LINKS)
+    a_eid, a_link = w.get(ASIDE_LINKS)
+    rec, inst = aside_instances(comp, eid, link, a_eid, a_link)
+    w.put(ASIDE, aside_table(f, rec, inst, b.instance_id))
 
 
 def stitch(w: Work) -> None:
+    f = w.get(FRAME)
     eid, link = w.get(LINKS)
-    comp, _k = components(w.get(FRAME), eid, link, w.get(PARENT))
+    comp, _k = components(f, eid, link, w.get(PARENT))
     w.put(COMP, comp)
+    w.put(STITCHED, replace(f, dup_of=settle_twins(f, comp)))
 
 
 def index(w: Work) -> None:
@@ -113,7 +135,7 @@ def index(w: Work) -> None:
 
 
 def _build(w: Work, known: KnownWorkflows | None) -> None:
-    f, comp = w.get(FRAME), w.get(COMP)
+    f, comp = w.get(STITCHED), w.get(COMP)
     b = build(f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known)
     w.put(BUILT, b)
     w.put(TALLY, Tally(f.n, int(b.m_eid.size), int(b.n_dup.sum())))
@@ -159,6 +181,10 @@ def store_judged(w: Work) -> None:
     insert_judged(w.con, BUILT_INSTANCES.name, EVAL.name)
 
 
+def store_aside(w: Work) -> None:
+    write_aside(w.con, w.get(ASIDE))
+
+
 def store_index(w: Work) -> None:
     f, b = w.get(EVENTS), w.get(BUILT)
     insert_instance_keys(w.con, named(w.get(KEY_ROWS), f.names, b.instance_id))
@@ -179,10 +205,15 @@ def scope_affected(w: Work) -> None:
 
 def replace_affected(w: Work) -> None:
     """Delete the affected instances' rows and write them again from the built ones."""
-    con, f, b = w.con, w.get(FRAME), w.get(BUILT)
+    con, f, b = w.con, w.get(STITCHED), w.get(BUILT)
     for table in ("stuck", "instance_events", "instance_keys", "instances"):
         con.execute(f"DELETE FROM {table} WHERE instance_id IN (SELECT instance_id FROM {AFFECTED.name})")
+    con.execute(
+        f"DELETE FROM not_events n USING {SCOPE.name} s "
+        'WHERE n.topic = s.topic AND n.partition = s.partition AND n."offset" = s."offset"'
+    )
     write_instance_events(con, f, b)
+    write_aside(con, w.get(ASIDE))
     insert_instance_keys(con, instance_keys_table(con, f, b))
     w.register(BUILT_INSTANCES, instances_table(f, b))
     w.table(REPLACED, f"SELECT * FROM {BUILT_INSTANCES.name}")

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, originals
 from choreo.reconstruct.engine.keys import normalise_name
 from choreo.reconstruct.engine.lookup import index_in
 from choreo.reconstruct.query.records import KeyStat
@@ -39,7 +39,8 @@ def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     ``con``: a connection for the lookup join (its own, when run in a thread).
     """
     out = np.full(f.n, -1, dtype=np.int64)
-    orig = ~f.is_dup
+    # Twins are still candidate events here; records that are not events link nothing.
+    orig = (~f.is_dup | f.twin) & f.is_event
     src = np.nonzero(orig & f.has_eid)[0]
     q = np.nonzero(orig & f.has_cau)[0]
     idx = index_in(con, f.cau_h[q], f.eid_h[src])
@@ -48,8 +49,10 @@ def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     return out
 
 
-def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
-    """(event, namespaced value) for every stitching identifier of an original event."""
+def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64, I64, U64]:
+    """(event, namespaced value) for every stitching identifier of an original
+    event, and the same for the records that are not events (they link
+    nothing; their values say beside which instance they belong)."""
     used = np.zeros(len(f.names), dtype=bool)
     by_name = {s.name: s for s in stats}
     for code, nm in enumerate(f.names):
@@ -65,7 +68,10 @@ def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
         if "key" in f.names:
             ns = _key_namespaces(f, eid[k], name[k], vh, ns, norm)
         link[k] = mix(vh, ns)
-    return _distinct_within_events(eid, link)
+    event = f.is_event[eid]
+    aside = ~event
+    e_eid, e_link = _distinct_within_events(eid[event], link[event])
+    return e_eid, e_link, eid[aside], link[aside]
 
 
 def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, U64]:
@@ -86,10 +92,12 @@ def _key_namespaces(f: Frame, eid: I64, name: I64, vh: U64, ns: U64, norm: U64) 
     """
     key_code = f.names.index("key")
     is_key = name == key_code
+    # Records that are not events do not vote (they are placed by their key, not placing it).
+    votes_from = f.is_event[eid]
     k = np.nonzero(is_key)[0]
     if k.size == 0:
         return ns
-    o = np.nonzero(~is_key)[0]
+    o = np.nonzero(~is_key & votes_from)[0]
     probe = mix(eid[k].astype(np.uint64), vh[k])
     pos = index_in(None, probe, mix(eid[o].astype(np.uint64), vh[o]))
     hit = pos >= 0
@@ -142,3 +150,36 @@ def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     dups = np.nonzero(f.is_dup)[0]
     out[dups] = out[f.dup_of[dups]]
     return out, n_comp
+
+
+def settle_twins(f: Frame, comp: I64) -> I64:
+    """``dup_of`` once every twin is decided: a duplicate when its instance
+    moved on between the copy before it and itself (an event of the instance
+    stamped in between), an event of its own otherwise."""
+    tw = np.flatnonzero(f.twin & (comp >= 0))
+    if tw.size == 0:
+        return f.dup_of
+    members = np.flatnonzero(comp >= 0)
+    order = members[np.lexsort((f.h[members], f.ts[members], comp[members]))]
+    pos = np.empty(f.n, dtype=np.int64)
+    pos[order] = np.arange(order.size, dtype=np.int64)
+    # Events that show progress: originals and twins (retried copies do not).
+    progress = np.cumsum((~f.is_dup | f.twin)[order], dtype=np.int64)
+    before = f.dup_prev[tw]
+    between = progress[pos[tw] - 1] - progress[pos[before]]
+    prev = f.dup_prev.copy()
+    prev[tw[between <= 0]] = -1
+    return originals(prev)
+
+
+def aside_instances(comp: I64, eid: I64, link: U64, aside_eid: I64, aside_link: U64) -> tuple[I64, I64]:
+    """Each record that is not an event but carries a stitching value, and the
+    instance number of the events carrying that value (the first it matches)."""
+    if aside_eid.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    pos = index_in(None, aside_link, link)
+    hit = pos >= 0
+    rec, inst = aside_eid[hit], comp[eid[pos[hit]]]
+    rec, first = np.unique(rec, return_index=True)
+    return rec, inst[first]

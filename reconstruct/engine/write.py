@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.schema import DERIVED_DDL
-from choreo.reconstruct.engine.frame import Frame, register
+from choreo.reconstruct.engine.frame import ASIDE_REASONS, Frame, register
 from choreo.reconstruct.engine.instance_keys import parallel_inserts
 from choreo.reconstruct.engine.instances import Built
 
@@ -148,3 +148,35 @@ def keep_variant_ranks(con: duckdb.DuckDBPyConnection, instances: str) -> None:
         WHERE p.instance_id = {instances}.instance_id AND v.workflow = {instances}.workflow
         """
     )
+
+
+def aside_table(
+    f: Frame, rec: npt.NDArray[np.int64], inst: npt.NDArray[np.int64], instance_id: pa.Array
+) -> pa.Table:
+    """``not_events`` rows: every record of the frame that is not an event,
+    why, and the instance whose value it carries (``rec``/``inst``: the placed ones)."""
+    which = np.flatnonzero(f.aside)
+    topic, partition, offset = f.coordinates(which)
+    placed = np.full(f.n, -1, dtype=np.int64)
+    placed[rec] = inst
+    at = placed[which]
+    reasons = pa.array([ASIDE_REASONS.get(c, "not an event") for c in range(256)], pa.string())
+    return pa.table(
+        {
+            "topic": topic.dictionary_decode(),
+            "partition": partition,
+            "offset": offset,
+            "reason": reasons.take(pa.array(f.aside[which].astype(np.int32))),
+            "instance_id": instance_id.take(pa.array(at, mask=at < 0)),
+        }
+    )
+
+
+def write_aside(con: duckdb.DuckDBPyConnection, table: pa.Table) -> None:
+    if table.num_rows == 0:
+        return
+    con.register("_r_aside_src", table)
+    try:
+        con.execute("INSERT INTO not_events SELECT * FROM _r_aside_src")
+    finally:
+        con.unregister("_r_aside_src")

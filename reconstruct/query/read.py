@@ -28,6 +28,7 @@ from choreo.reconstruct.query.records import (
     KeyStat,
     ModelEdge,
     ModelNode,
+    NotEvent,
     Page,
     StuckInfo,
     TimelineEvent,
@@ -309,7 +310,59 @@ def instance_detail(
                 identifiers=ids,
             )
         )
-    return InstanceDetail(inst, events, stuck_for(store, instance_id), list(seen))
+    return InstanceDetail(
+        inst, events, stuck_for(store, instance_id), list(seen), not_events_of(store, instance_id)
+    )
+
+
+def _has_table(store: Store, name: str) -> bool:
+    row = store.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def not_events_of(store: Store, instance_id: str) -> list[NotEvent]:
+    """The records that are not events carrying this instance's identifier, in stored order."""
+    if not _has_table(store, "not_events"):
+        return []
+    ensure_log_views(store)
+    rows = store.con.execute(
+        """
+        SELECT n.topic, n.partition, n."offset", n.reason, e.ts_ms, e.key, e.payload_kind, n.instance_id
+        FROM not_events n JOIN log_events e USING (topic, partition, "offset")
+        WHERE n.instance_id = ? ORDER BY e.ts_ms, n.topic, n.partition, n."offset"
+        """,
+        [instance_id],
+    ).fetchall()
+    return [_not_event(r) for r in rows]
+
+
+def _not_event(r: Sequence[Any]) -> NotEvent:
+    return NotEvent(
+        str(r[0]),
+        int(r[1]),
+        int(r[2]),
+        str(r[3]),
+        None if r[4] is None else int(r[4]),
+        r[5],
+        str(r[6]),
+        None if r[7] is None else str(r[7]),
+    )
+
+
+def not_event_counts(store: Store) -> dict[str, tuple[int, int]]:
+    """Per reason: records that are not events, and how many of them carry an instance's identifier."""
+    if not _has_table(store, "not_events"):
+        return {}
+    return {
+        str(reason): (int(n), int(placed))
+        for reason, n, placed in store.con.execute(
+            "SELECT reason, count(*), count(instance_id) FROM not_events GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    }
 
 
 # Up to this many events, an instance's records are fetched by their keys

@@ -136,11 +136,34 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class NotEvent:
+    """A record that is not an event (a tombstone, an empty or unparseable
+    payload, JSON without an event type): never part of an instance or the
+    model, listed beside the instance whose identifier (usually the record
+    key) it carries."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    ts_ms: int | None
+    key: bytes | None
+    payload_kind: str
+    instance_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["key"] = None if self.key is None else self.key.decode("utf-8", "replace")
+        return d
+
+
+@dataclass(frozen=True)
 class InstanceDetail:
     instance: InstanceRow
     events: list[TimelineEvent]
     stuck: StuckInfo | None
     identifiers: list[tuple[str, str]]  # distinct (name, value) over its events
+    beside: list[NotEvent] = field(default_factory=list)  # records that are not events, carrying its key
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -148,6 +171,7 @@ class InstanceDetail:
             "identifiers": [list(p) for p in self.identifiers],
             "stuck": None if self.stuck is None else self.stuck.as_dict(),
             "events": [e.as_dict() for e in self.events],
+            "not_events_beside": [r.as_dict() for r in self.beside],
         }
 
 

@@ -75,5 +75,17 @@ def _print(d: InstanceDetail) -> None:
             f"{e.seq:>3}  {'+' + duration(e.since_start_ms):>9}  {lat:>8}  {e.service:<{svc_w}}  "
             f"{e.event_type:<{typ_w}}  {'  '.join(marks)}"
         )
+    if d.beside:
+        click.echo(f"\nnot events, carrying its key ({len(d.beside)}; never part of its verdict):")
+        for r in d.beside:
+            at = "" if r.ts_ms is None else _iso(r.ts_ms)
+            key = "" if r.key is None else f"  key {_printable(r.key.decode('utf-8', 'replace'))}"
+            click.echo(f"  {r.topic}[{r.partition}]@{r.offset}  {at}  {r.reason}{key}")
     if d.stuck is not None:
         click.echo(f"\nSTUCK ({d.stuck.reason}): {d.stuck.explanation}")
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """Record text made safe for a terminal: control characters escaped, long text cut."""
+    safe = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:limit])
+    return safe + ("…" if len(text) > limit else "")
