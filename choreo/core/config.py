@@ -69,7 +69,7 @@ class ReconstructConfig(_Strict):
     # Seconds: two records alike in everything but their timestamp (no event
     # id) are one event delivered twice only when this close (and the
     # instance moved on in between); further apart they are distinct events.
-    redelivery_window: float = Field(default=600.0, ge=0)
+    redelivery_window: float = Field(default=900.0, ge=0)
     # A fan-out branch counts as expected when it appears in at least this
     # share of the finished instances that reached its parent step.
     branch_share: float = Field(default=0.8, gt=0, le=1)

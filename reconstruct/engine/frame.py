@@ -260,15 +260,16 @@ def topic_shapes(con: duckdb.DuckDBPyConnection, topics: list[str] | None = None
         where = "WHERE list_contains(?, topic)"
     rows = con.execute(
         f"""
-        SELECT topic, count(*),
+        SELECT topic, count(*) FILTER (WHERE payload_kind = 'json'),
                count(*) FILTER (WHERE payload_kind = 'json' AND event_type <> topic),
                count(*) FILTER (WHERE list_contains({list(_OPAQUE)}, payload_kind))
         FROM log_events {where} GROUP BY topic
         """,
         [topics] if topics is not None else None,
     ).fetchall()
-    typed = sorted(str(t) for t, n, ty, _op in rows if ty > _MOSTLY * n)
-    opaque = sorted(str(t) for t, n, _ty, op in rows if op > _MOSTLY * n)
+    # Shares among the records that have content (tombstones and empty ones say nothing of a topic's format).
+    typed = sorted(str(t) for t, js, ty, _op in rows if ty > _MOSTLY * js)
+    opaque = sorted(str(t) for t, js, _ty, op in rows if op > _MOSTLY * (js + op))
     return TopicShapes(typed, opaque)
 
 
@@ -289,7 +290,7 @@ def _aside_sql(shapes: TopicShapes) -> str:
 
 
 def load_frame(
-    con: duckdb.DuckDBPyConnection, *, scope_relation: str | None = None, redelivery_window_ms: int = 600_000
+    con: duckdb.DuckDBPyConnection, *, scope_relation: str | None = None, redelivery_window_ms: int = 900_000
 ) -> Frame:
     scoped = scope_relation is not None
     scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scoped else ""
@@ -357,6 +358,11 @@ def load_frame(
         rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
         dkey = _with_identifiers(dkey, ~has_eid, ids)
+    # A record that is not an event is never the copy of one (a truncated copy
+    # may keep its event id in a header): they are told apart before copies are.
+    aside = np.asarray(np_chunks(ev.column("aside")), dtype=np.uint8)
+    if aside.any():
+        dkey = mix(dkey, (aside > 0).astype(np.uint64))
     dup_prev, twin = _duplicates(dkey, h, ts, ~has_eid, redelivery_window_ms)
     return Frame(
         n=n,
@@ -377,7 +383,7 @@ def load_frame(
         dup_of=originals(dup_prev),
         dup_prev=dup_prev,
         twin=twin,
-        aside=np.asarray(np_chunks(ev.column("aside")), dtype=np.uint8),
+        aside=aside,
         id_eid=ids.eid,
         id_name=ids.name,
         names=ids.names,
