@@ -26,7 +26,7 @@ poison = st.tuples(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(2, 8), noise=st.lists(poison, max_size=12), opaque_topic=st.booleans())
 def test_not_events_stay_beside_their_instance(
     n: int, noise: list[tuple[str, int | None, str]], opaque_topic: bool
@@ -43,7 +43,13 @@ def test_not_events_stay_beside_their_instance(
                 log.add("ledger", T0 + i * 10_000 + 50, _PAYLOAD["binary"], key=f"ord-{i:04d}"),
             )
         del coords
+    typed = {"orders": 2 * n, "payments": n, "parcels": 2 * n}
     for j, (kind, who, topic) in enumerate(noise):
+        if kind == "untyped":
+            # JSON without a type is noise on a topic whose records mostly state their type.
+            typed[topic] -= 2
+            if typed[topic] <= 0:
+                continue
         key = None if who is None or who >= n else f"ord-{who:04d}"
         at = last + 1_000 * (j + 1)
         if kind == "untyped":
