@@ -363,18 +363,23 @@ def load_frame(
     aside = np.asarray(np_chunks(ev.column("aside")), dtype=np.uint8)
     if aside.any():
         dkey = mix(dkey, (aside > 0).astype(np.uint64))
-    dup_prev, twin = _duplicates(dkey, h, ts, ~has_eid, redelivery_window_ms)
+    position = (
+        _int_codes(ev.column("topic")),
+        np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
+        np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
+    )
+    dup_prev, twin = _duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms)
     return Frame(
         n=n,
-        partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
-        offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
+        partition=position[1],
+        offset=position[2],
         h=h,
         ts=ts,
         typ=typ,
         types=types,
         svc=_int_codes(ev.column("svc")),
         services=services,
-        topic=_int_codes(ev.column("topic")),
+        topic=position[0],
         topics=topics,
         eid_h=eid_h,
         has_eid=has_eid,
@@ -467,11 +472,14 @@ def _with_identifiers(dkey: U64, no_id: BOOL, ids: _Ids) -> U64:
     return np.where(no_id, mix(dkey, acc), dkey)
 
 
-def _duplicates(dkey: U64, h: U64, ts: I64, by_content: BOOL, window_ms: int) -> tuple[I64, BOOL]:
+def _duplicates(
+    dkey: U64, position: tuple[I64, npt.NDArray[np.int32], I64], ts: I64, by_content: BOOL, window_ms: int
+) -> tuple[I64, BOOL]:
     """For each copy, the copy before it (-1: an original), and whether it is
     a twin (a content copy with its own timestamp, to be decided later).
 
-    Copies of one key in stamped order (ties by coordinates); a content copy
+    Copies of one key in stamped order (ties: Kafka position, so the copy
+    written first is the original); a content copy
     further than ``window_ms`` from the one before is an original of its own.
     """
     n = dkey.size
@@ -486,7 +494,8 @@ def _duplicates(dkey: U64, h: U64, ts: I64, by_content: BOOL, window_ms: int) ->
         return prev, twin
     cand = np.nonzero(np_view(pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated))))[0]
     gid = np.searchsorted(repeated, dkey[cand])
-    order = cand[np.lexsort((h[cand], ts[cand], gid))]  # earliest copy first; ties by coordinates
+    topic, partition, offset = position
+    order = cand[np.lexsort((offset[cand], partition[cand], topic[cand], ts[cand], gid))]
     g = np.searchsorted(repeated, dkey[order])
     same = g[1:] == g[:-1]
     cur, before = order[1:][same], order[:-1][same]

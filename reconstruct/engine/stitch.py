@@ -178,8 +178,10 @@ def settle_twins(f: Frame, comp: I64) -> I64:
     t_prev, t_copy = f.ts[prev], f.ts[tw]
     cut = np.maximum(t_copy - _REACTION_MS, t_prev + 1)
     between = in_comp.count(comp[tw], t_prev + 1, cut) - in_chain.count(root[tw], t_prev + 1, cut)
+    # What comes in the last moment before it may be its own effect (skewed):
+    # neither progress before it nor proof that the instance went on from it.
     end = np.full(tw.size, np.iinfo(np.int64).max, dtype=np.int64)
-    after = in_comp.count(comp[tw], cut, end) - in_chain.count(root[tw], cut, end)
+    after = in_comp.count(comp[tw], t_copy, end) - in_chain.count(root[tw], t_copy, end)
     repeat = (between == 0) & (after > 0)
     out = f.dup_prev.copy()
     out[tw[repeat]] = -1
