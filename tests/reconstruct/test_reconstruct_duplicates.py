@@ -22,37 +22,32 @@ def _order(log: Log, truth: Truth, i: int, t0: int, what: str, step: int, delay_
     oid = f"ord-{i:04d}"
     t = t0
     orig: Coord | None = None
-    copy_payload: dict[str, object] | None = None
     for n, etype in enumerate(STEPS):
-        body: dict[str, object] = {"orderId": oid, "step": n}
         eid = f"{oid}-{n}" if what == "event-id" else None
-        coord = log.event(TOPIC[etype], etype, t, key=oid, eid=eid, **body)
+        coord = log.event(TOPIC[etype], etype, t, key=oid, eid=eid, orderId=oid, step=n)
         truth.add(oid, coord)
         if n == step:
-            orig, copy_payload = coord, {"etype": etype, "eid": eid, **body}
+            orig = coord
             if what == "retry":  # resent by the producer: the same record, the same timestamp
-                dup = log.event(TOPIC[etype], etype, t, key=oid, **body)
+                dup = log.event(TOPIC[etype], etype, t, key=oid, orderId=oid, step=n)
                 truth.add(oid, dup)
                 truth.duplicates[dup] = coord
             elif what == "loop":  # the activity ran again, nothing tells the runs apart
                 t += delay_ms
-                again = log.event(TOPIC[etype], etype, t, key=oid, **body)
-                truth.add(oid, again)
+                truth.add(oid, log.event(TOPIC[etype], etype, t, key=oid, orderId=oid, step=n))
         t += _GAP_MS
     end = t - _GAP_MS
-    assert orig is not None and copy_payload is not None
-    etype, eid = str(copy_payload.pop("etype")), copy_payload.pop("eid")
+    assert orig is not None
+    etype, eid = STEPS[step], f"{oid}-{step}" if what == "event-id" else None
     if what in ("redelivery", "late-redelivery", "event-id"):
         # Delivered again after the instance moved on (after its last step).
         at = end + (delay_ms if what != "late-redelivery" else 1_000)
-        dup = log.event(
-            TOPIC[etype], etype, at, key=oid, eid=None if eid is None else str(eid), **copy_payload
-        )
+        dup = log.event(TOPIC[etype], etype, at, key=oid, eid=eid, orderId=oid, step=step)
         truth.add(oid, dup)
         truth.duplicates[dup] = orig
     elif what == "far":  # alike, but far beyond any redelivery: another event
         at = end + _WINDOW_S * 1000 + delay_ms
-        truth.add(oid, log.event(TOPIC[etype], etype, at, key=oid, **copy_payload))
+        truth.add(oid, log.event(TOPIC[etype], etype, at, key=oid, orderId=oid, step=step))
         end = at
     return end
 
