@@ -63,9 +63,9 @@ class ReconstructConfig(_Strict):
     stuck_factor: float = Field(default=5.0, gt=0)  # k x learned p99 of the next step
     min_overdue: float = Field(default=30.0, ge=0)  # seconds; floor for "much longer"
     default_timeout: float | None = Field(default=None, gt=0)
-    # A value whose events repeat the same event type this many times on
-    # average links several instances: its identifier is a trap.
-    trap_repeat: float = Field(default=1.5, gt=1)
+    # A name is a trap (not stitched through) when at least this share of
+    # its values checked would merge several instances (a customer id).
+    trap_share: float = Field(default=0.05, gt=0, le=1)
     # Seconds: two records alike in everything but their timestamp (no event
     # id) are one event delivered twice only when this close (and the
     # instance moved on in between); further apart they are distinct events.

@@ -247,7 +247,15 @@ DERIVED_DDL = [
         mean_events_per_value DOUBLE NOT NULL,
         event_types VARCHAR[] NOT NULL,
         used_for_stitching BOOLEAN NOT NULL,
-        reason VARCHAR NOT NULL
+        reason VARCHAR NOT NULL,
+        -- the trap evidence: values looked at, of them joining several instances, instances per value
+        values_checked BIGINT NOT NULL DEFAULT 0,
+        merging BIGINT NOT NULL DEFAULT 0,
+        instances_per_value DOUBLE NOT NULL DEFAULT 0,
+        found_by VARCHAR,              -- 'value': a payload field found because its values are identifiers
+        matches VARCHAR,               -- ... the identifier whose values it carries
+        match_share DOUBLE,            -- ... share of its sampled values found there
+        namespace VARCHAR              -- the name a numeric value is read as (record keys, found fields)
     )
     """,
 ]

@@ -68,8 +68,9 @@ META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
+# 3: not_events; identifier_stats per link name (key@topic) with the trap evidence.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "2"
+DERIVED_SHAPE = "3"
 
 
 @dataclass(frozen=True)
@@ -173,14 +174,15 @@ REBUILD = Pipeline(
     (
         Stage("load", s.load, gives=(s.FRAME,)),
         Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
-        Stage("key-stats", s.key_stats, needs=(s.FRAME,), gives=(s.KEY_STATS,)),
-        Stage("links", s.links, needs=(s.FRAME, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
+        Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
+        Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES), gives=(s.KEY_STATS,)),
+        Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
         Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
         Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
         Stage(
             "build",
             s.build_instances,
-            needs=(s.STITCHED, s.COMP, s.PARENT, s.KEY_STATS),
+            needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
             gives=(s.BUILT, s.TALLY, s.EVENTS),
         ),
         Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
@@ -229,13 +231,14 @@ UPDATE_FOLD = Pipeline(
             gives=(s.TOUCH, s.AFFECTED, s.SCOPE),
         ),
         Stage("load", s.load_scope, needs=(s.SCOPE,), gives=(s.FRAME,)),
-        Stage("links", s.links, needs=(s.FRAME, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
+        Stage("values", s.values_known, needs=(s.FRAME, s.KEY_STATS), gives=(s.VALUES,)),
+        Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
         Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,)),
         Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
         Stage(
             "build",
             s.build_known,
-            needs=(s.STITCHED, s.COMP, s.PARENT, s.KEY_STATS, s.KNOWN),
+            needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS, s.KNOWN),
             gives=(s.BUILT, s.TALLY, s.EVENTS),
         ),
         Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),

@@ -27,6 +27,7 @@ from choreo.reconstruct.engine.status import (
     stuck_table,
 )
 from choreo.reconstruct.engine.stitch import aside_instances, components, link_keys, parents, settle_twins
+from choreo.reconstruct.engine.values import Values, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
     insert_judged,
@@ -54,7 +55,8 @@ class Tally:
 FRAME = Slot[Frame]("frame", "the events in scope and their identifier rows, as numpy arrays")
 STITCHED = Slot[Frame]("stitched", "the frame with every duplicate decided (twins settled)")
 EVENTS = Slot[Frame]("events", "the frame without its identifier rows (after stitching and labelling)")
-KEY_STATS = Slot[list[KeyStat]]("key_stats", "per identifier name: statistics, stitching or not and why")
+VALUES = Slot[Values]("values", "each identifier row's link name and link value")
+KEY_STATS = Slot[list[KeyStat]]("key_stats", "per link name: statistics, stitching or not and why")
 PARENT = Slot[I64]("parent", "the original event each original names as its cause (-1: none)")
 LINKS = Slot[tuple[I64, U64]]("links", "(event, namespaced value) of every stitching identifier")
 ASIDE_LINKS = Slot[tuple[I64, U64]]("aside_links", "the same for records that are not events")
@@ -102,12 +104,22 @@ def causation(w: Work) -> None:
     w.put(PARENT, parents(w.get(FRAME), w.con))
 
 
+def values(w: Work) -> None:
+    w.put(VALUES, link_values(w.get(FRAME)))
+
+
+def values_known(w: Work) -> None:
+    """Link values as the last rebuild read them (a scoped frame cannot tell what a record key equals)."""
+    aliases = {k.name: k.namespace for k in w.get(KEY_STATS) if k.namespace}
+    w.put(VALUES, link_values(w.get(FRAME), aliases))
+
+
 def key_stats(w: Work) -> None:
-    w.put(KEY_STATS, analyse_keys(w.con, w.get(FRAME), w.config.reconstruct))
+    w.put(KEY_STATS, analyse_keys(w.con, w.get(FRAME), w.get(VALUES), w.config.reconstruct))
 
 
 def links(w: Work) -> None:
-    eid, link, a_eid, a_link = link_keys(w.get(FRAME), w.get(KEY_STATS))
+    eid, link, a_eid, a_link = link_keys(w.get(FRAME), w.get(VALUES), w.get(KEY_STATS))
     w.put(LINKS, (eid, link))
     w.put(ASIDE_LINKS, (a_eid, a_link))
 
@@ -136,7 +148,7 @@ def index(w: Work) -> None:
 
 def _build(w: Work, known: KnownWorkflows | None) -> None:
     f, comp = w.get(STITCHED), w.get(COMP)
-    b = build(f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known)
+    b = build(f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known, values=w.get(VALUES))
     w.put(BUILT, b)
     w.put(TALLY, Tally(f.n, int(b.m_eid.size), int(b.n_dup.sum())))
     w.put(EVENTS, f.without_identifiers())

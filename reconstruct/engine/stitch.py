@@ -1,7 +1,7 @@
 """Union-find over identifier values and causation links, vectorised.
 
 Every original (non-duplicate) event is a node and so is every identifier
-value used for stitching (namespaced as described in ``reconstruct.keys``);
+value used for stitching (its link value, ``values.py``);
 an event is linked to each value it carries and to the event its causation
 id names. Connected components (scipy's C implementation) are the
 instances. An event with no stitching identifier and no causation link
@@ -11,8 +11,6 @@ by sorting.
 
 from __future__ import annotations
 
-import hashlib
-
 import duckdb
 import numpy as np
 import numpy.typing as npt
@@ -20,17 +18,13 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, originals
-from choreo.reconstruct.engine.keys import normalise_name
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks, originals
 from choreo.reconstruct.engine.lookup import index_in
+from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
-
-
-def _name_hash(text: str) -> np.uint64:
-    return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
 def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
@@ -49,27 +43,16 @@ def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     return out
 
 
-def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64, I64, U64]:
-    """(event, namespaced value) for every stitching identifier of an original
+def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64, U64]:
+    """(event, link value) for every stitching identifier of an original
     event, and the same for the records that are not events (they link
     nothing; their values say beside which instance they belong)."""
-    used = np.zeros(len(f.names), dtype=bool)
-    by_name = {s.name: s for s in stats}
-    for code, nm in enumerate(f.names):
-        s = by_name.get(nm)
-        used[code] = bool(s and s.used_for_stitching)
+    by_name = {s.name: s.used_for_stitching for s in stats}
+    used = np.array([by_name.get(nm, False) for nm in v.names], dtype=bool)
     # Originals among the events; every record that is not an event (a copy of
     # one is listed beside its instance too).
-    rows = used[f.id_name] & (~f.is_dup | ~f.is_event)[f.id_eid]
-    eid, name, link = f.id_eid[rows], f.id_name[rows], f.id_vh[rows]
-    # Only numeric values are namespaced (the link of a text value is its hash).
-    k = np.flatnonzero(f.id_num[rows])
-    if k.size:
-        norm = np.array([_name_hash(normalise_name(n)) for n in f.names], dtype=np.uint64)
-        vh, ns = link[k], norm[name[k]]
-        if "key" in f.names:
-            ns = _key_namespaces(f, eid[k], name[k], vh, ns, norm)
-        link[k] = mix(vh, ns)
+    rows = used[v.code] & (~f.is_dup | ~f.is_event)[f.id_eid]
+    eid, link = f.id_eid[rows], v.link[rows]
     event = f.is_event[eid]
     aside = ~event
     e_eid, e_link = _distinct_within_events(eid[event], link[event])
@@ -85,33 +68,6 @@ def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, 
     for j in range(1, min(window, eid.size - 1) + 1):
         keep[j:] &= (eid[j:] != eid[:-j]) | (link[j:] != link[:-j])
     return eid[keep], link[keep]
-
-
-def _key_namespaces(f: Frame, eid: I64, name: I64, vh: U64, ns: U64, norm: U64) -> U64:
-    """A numeric record key takes the namespace of the name it usually equals on its topic.
-
-    The rows are the numeric identifier rows only.
-    """
-    key_code = f.names.index("key")
-    is_key = name == key_code
-    # Records that are not events do not vote (they are placed by their key, not placing it).
-    votes_from = f.is_event[eid]
-    k = np.nonzero(is_key)[0]
-    if k.size == 0:
-        return ns
-    o = np.nonzero(~is_key & votes_from)[0]
-    probe = mix(eid[k].astype(np.uint64), vh[k])
-    pos = index_in(None, probe, mix(eid[o].astype(np.uint64), vh[o]))
-    hit = pos >= 0
-    n_names = len(f.names)
-    topic = f.topic[eid[k]]
-    votes = np.bincount(topic[hit] * n_names + name[o[pos[hit]]], minlength=len(f.topics) * n_names)
-    votes = votes.reshape(len(f.topics), n_names)
-    alias = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), -1)
-    chosen = alias[topic]
-    out = ns.copy()
-    out[k] = np.where(chosen >= 0, norm[np.maximum(chosen, 0)], ns[k])
-    return out
 
 
 def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:

@@ -34,7 +34,16 @@ BY_URGENCY: tuple[Status, ...] = (
 
 @dataclass(frozen=True)
 class KeyStat:
-    """One identifier name's statistics and whether stitching used it (``identifier_stats``)."""
+    """One identifier name's statistics and whether stitching used it (``identifier_stats``).
+
+    ``name`` is the name it links under: the identifier's name, or
+    ``key@TOPIC`` for the record key of one topic. The trap evidence:
+    ``values_checked`` values were looked at, ``merging`` of them would join
+    several instances, ``instances_per_value`` on average. A field found by
+    value (not by its name) says where: ``found_by`` (``value``) and
+    ``matches`` (the identifier whose values it carries, with ``match_share``
+    of its sampled values found there). ``namespace``: the name a numeric
+    value is read as (a record key as the order id it equals)."""
 
     name: str
     events: int
@@ -43,6 +52,13 @@ class KeyStat:
     event_types: list[str]
     used_for_stitching: bool
     reason: str
+    values_checked: int = 0
+    merging: int = 0
+    instances_per_value: float = 0.0
+    found_by: str | None = None
+    matches: str | None = None
+    match_share: float | None = None
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
