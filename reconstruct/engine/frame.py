@@ -110,6 +110,35 @@ class Frame:
             id_value=pa.chunked_array([], pa.string()),
         )
 
+    def with_identifiers(self, rows: pa.Table) -> Frame:
+        """The frame with more identifier rows (``h``: the record's coordinate
+        hash, ``name``, ``value``, ``vh``: DuckDB's hash of the value), e.g.
+        fields found by value. New names are appended to ``names``."""
+        if rows.num_rows == 0:
+            return self
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        keep = eid >= 0
+        value = rows.column("value").filter(pa.array(keep))
+        names = list(self.names)
+        code = {n: i for i, n in enumerate(names)}
+        raw = [str(n) for n in rows.column("name").filter(pa.array(keep)).to_pylist()]
+        for n in dict.fromkeys(raw):
+            code.setdefault(n, len(code))
+            if len(names) < len(code):
+                names.append(n)
+        name = np.array([code[n] for n in raw], dtype=np.int64)
+        vh = np.asarray(np_chunks(rows.column("vh").filter(pa.array(keep))), dtype=np.uint64)
+        num = np.asarray(np_chunks(pc.ascii_is_decimal(value)), dtype=np.bool_)
+        return replace(
+            self,
+            id_eid=np.concatenate([self.id_eid, eid[keep]]),
+            id_name=np.concatenate([self.id_name, name]),
+            names=names,
+            id_vh=np.concatenate([self.id_vh, vh]),
+            id_num=np.concatenate([self.id_num, num]),
+            id_value=pa.chunked_array([*self.id_value.chunks, *value.chunks], pa.string()),
+        )
+
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
         topic = pa.DictionaryArray.from_arrays(

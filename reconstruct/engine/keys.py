@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.config import ReconstructConfig
+from choreo.reconstruct.engine.discover import Found
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, register
 from choreo.reconstruct.engine.traps import Merging, merging
 from choreo.reconstruct.engine.values import Values, key_topic, normalise_name, stored_name
@@ -60,7 +61,11 @@ def _forced(name: str, cfg: ReconstructConfig) -> bool | None:
 
 
 def analyse_keys(
-    con: duckdb.DuckDBPyConnection, f: Frame, v: Values, cfg: ReconstructConfig
+    con: duckdb.DuckDBPyConnection,
+    f: Frame,
+    v: Values,
+    cfg: ReconstructConfig,
+    found: list[Found] | None = None,
 ) -> list[KeyStat]:
     """Compute per-link-name statistics and decide which names stitch."""
     n_codes, n_types = len(v.names), len(f.types)
@@ -100,6 +105,7 @@ def analyse_keys(
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_ids_all")
+    by_value = {fd.name: fd for fd in found or []}
     out: list[KeyStat] = []
     for c, nm in enumerate(v.names):
         if events[c] == 0:
@@ -108,6 +114,7 @@ def analyse_keys(
         used, reason = _verdict(nm, c, m, traps, forced, cfg)
         types = [f.types[t] for t in np.flatnonzero(linked[c])]
         d = distinct.get(c, 0)
+        fd = by_value.get(nm)
         out.append(
             KeyStat(
                 nm,
@@ -121,6 +128,9 @@ def analyse_keys(
                 merging=m.merging,
                 instances_per_value=m.mean_instances,
                 namespace=v.namespace.get(nm),
+                found_by=None if fd is None else "value",
+                matches=None if fd is None else fd.matches,
+                match_share=None if fd is None else fd.share,
             )
         )
     return out

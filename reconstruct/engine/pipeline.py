@@ -172,10 +172,11 @@ def _stamp_now(w: Work) -> None:
 REBUILD = Pipeline(
     "rebuild",
     (
-        Stage("load", s.load, gives=(s.FRAME,)),
+        Stage("load", s.load, gives=(s.LOADED,)),
+        Stage("discover", s.discover, needs=(s.LOADED,), gives=(s.FOUND, s.FRAME)),
         Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
         Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
-        Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES), gives=(s.KEY_STATS,)),
+        Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
         Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
         Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
         Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
@@ -230,7 +231,8 @@ UPDATE_FOLD = Pipeline(
             needs=(s.NEW, s.STITCH_NAMES),
             gives=(s.TOUCH, s.AFFECTED, s.SCOPE),
         ),
-        Stage("load", s.load_scope, needs=(s.SCOPE,), gives=(s.FRAME,)),
+        Stage("load", s.load_scope, needs=(s.SCOPE,), gives=(s.LOADED,)),
+        Stage("found", s.found_known, needs=(s.LOADED, s.KEY_STATS, s.SCOPE), gives=(s.FRAME,)),
         Stage("values", s.values_known, needs=(s.FRAME, s.KEY_STATS), gives=(s.VALUES,)),
         Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
         Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,)),

@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from choreo.reconstruct.engine.discover import Found, extract_found, numeric_namespaces, payload_fields
 from choreo.reconstruct.engine.frame import Frame, load_frame
 from choreo.reconstruct.engine.instance_keys import insert_instance_keys, instance_keys_table, key_rows, named
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
@@ -27,7 +28,7 @@ from choreo.reconstruct.engine.status import (
     stuck_table,
 )
 from choreo.reconstruct.engine.stitch import aside_instances, components, link_keys, parents, settle_twins
-from choreo.reconstruct.engine.values import Values, link_values
+from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
     insert_judged,
@@ -52,7 +53,9 @@ class Tally:
 
 
 # -- slots ------------------------------------------------------------------
-FRAME = Slot[Frame]("frame", "the events in scope and their identifier rows, as numpy arrays")
+LOADED = Slot[Frame]("loaded", "the events in scope and their stored identifier rows, as numpy arrays")
+FOUND = Slot[list[Found]]("found", "payload fields found to carry identifier values")
+FRAME = Slot[Frame]("frame", "the loaded frame with the found fields' identifier rows")
 STITCHED = Slot[Frame]("stitched", "the frame with every duplicate decided (twins settled)")
 EVENTS = Slot[Frame]("events", "the frame without its identifier rows (after stitching and labelling)")
 VALUES = Slot[Values]("values", "each identifier row's link name and link value")
@@ -93,29 +96,52 @@ def _window_ms(w: Work) -> int:
 
 
 def load(w: Work) -> None:
-    w.put(FRAME, load_frame(w.con, redelivery_window_ms=_window_ms(w)))
+    w.put(LOADED, load_frame(w.con, redelivery_window_ms=_window_ms(w)))
 
 
 def load_scope(w: Work) -> None:
-    w.put(FRAME, load_frame(w.con, scope_relation=SCOPE.name, redelivery_window_ms=_window_ms(w)))
+    w.put(LOADED, load_frame(w.con, scope_relation=SCOPE.name, redelivery_window_ms=_window_ms(w)))
 
 
 def causation(w: Work) -> None:
     w.put(PARENT, parents(w.get(FRAME), w.con))
 
 
+def discover(w: Work) -> None:
+    """Payload fields that carry identifier values, found by value and extracted."""
+    f = w.get(LOADED)
+    names, code = link_names(f)
+    found = payload_fields(w.con, f, names, code)
+    w.put(FOUND, found)
+    w.put(FRAME, f.with_identifiers(extract_found(w.con, found)))
+
+
+def found_known(w: Work) -> None:
+    """The fields the last rebuild found, extracted from the events in scope."""
+    found = [
+        Found(k.name, k.event_types, k.matches or "", k.match_share or 0.0)
+        for k in w.get(KEY_STATS)
+        if k.found_by == "value"
+    ]
+    w.put(FRAME, w.get(LOADED).with_identifiers(extract_found(w.con, found, SCOPE.name)))
+
+
 def values(w: Work) -> None:
-    w.put(VALUES, link_values(w.get(FRAME)))
+    f = w.get(FRAME)
+    names, code = link_names(f)
+    w.put(VALUES, link_values(f, names, code, numeric_namespaces(w.con, f, code, names)))
 
 
 def values_known(w: Work) -> None:
-    """Link values as the last rebuild read them (a scoped frame cannot tell what a record key equals)."""
-    aliases = {k.name: k.namespace for k in w.get(KEY_STATS) if k.namespace}
-    w.put(VALUES, link_values(w.get(FRAME), aliases))
+    """Link values as the last rebuild read them (a scoped frame cannot tell which numbers are the same)."""
+    f = w.get(FRAME)
+    names, code = link_names(f)
+    namespace = {k.name: k.namespace for k in w.get(KEY_STATS) if k.namespace}
+    w.put(VALUES, link_values(f, names, code, namespace))
 
 
 def key_stats(w: Work) -> None:
-    w.put(KEY_STATS, analyse_keys(w.con, w.get(FRAME), w.get(VALUES), w.config.reconstruct))
+    w.put(KEY_STATS, analyse_keys(w.con, w.get(FRAME), w.get(VALUES), w.config.reconstruct, w.get(FOUND)))
 
 
 def links(w: Work) -> None:

@@ -1,0 +1,259 @@
+"""Correlation discovery by value: fields that link because of what they
+carry, whatever they are called.
+
+1. Numeric namespaces. A numeric value links only within its namespace
+   (``values.py``). Two numeric link names share one when most sampled
+   values of one are values of the other *and* the events carrying the same
+   number are close in time (much closer than events carrying two
+   different shared numbers): a record key ``20000495`` on one topic and
+   ``claim_id=20000495`` on another are the same claim; order 42 and
+   refund 42, numbered apart, are not.
+2. Payload fields. Events' JSON fields that are not identifiers by name
+   (``orderRef``, ``reference``, ``order_no``, ``parcel.ref``) are sampled
+   per event type; a field most of whose values are identifier values of
+   *other* events, again close in time, becomes an identifier of that type
+   (found by value), extracted from every event of the type. A field whose
+   value the event already carries as an identifier adds nothing and is
+   left out; so is a value shared by everything (a status, a currency),
+   which matches no identifier.
+
+What is found is an identifier like any other afterwards: the trap rule
+judges it (a ``customerRef`` matching customer ids is found, then ruled a
+trap), and ``choreo keys`` shows it with its evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, query_arrow, register
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+_SAMPLE = 2_000  # values per name compared
+_MIN_SHARED = 3  # shared values needed to tell anything
+_MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
+_NEAR = 0.1  # same-value events this much closer than different-value ones
+_EVENTS_PER_TYPE = 300  # payloads sampled per event type
+_MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class Found:
+    """A payload field found to carry identifier values."""
+
+    name: str  # its dotted path, as identifiers are named ("parcel.ref", "data.claimNumber")
+    types: list[str]  # the event types it was found on
+    matches: str  # the identifier name whose values it carries most
+    share: float  # of its sampled values found among identifier values
+
+
+def numeric_namespaces(
+    con: duckdb.DuckDBPyConnection, f: Frame, code: npt.NDArray[np.integer], names: list[str]
+) -> dict[str, str]:
+    """Numeric link name -> the name whose namespace it shares (the most
+    common name of its group), for the groups found by value."""
+    rows = np.flatnonzero(f.id_num & (~f.is_dup & f.is_event)[f.id_eid])
+    if rows.size == 0:
+        return {}
+    pairs = _close_pairs(con, code[rows].astype(np.int64), f.id_vh[rows], f.ts[f.id_eid[rows]])
+    if not pairs:
+        return {}
+    # Union the names linked, transitively.
+    parent = {c: c for pair in pairs for c in pair}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    size = np.bincount(code[rows].astype(np.int64), minlength=len(names))
+    groups: dict[int, list[int]] = {}
+    for c in parent:
+        groups.setdefault(root(c), []).append(c)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        head = max(members, key=lambda c: (int(size[c]), names[c]))
+        for c in members:
+            out[names[c]] = names[head]
+    return out
+
+
+def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) -> list[tuple[int, int]]:
+    """(a, b) name codes where most sampled values of a are values of b, carried close in time."""
+    register(con, "_r_num", pa.table({"code": code, "vh": arrow_u64(vh), "ts": ts}))
+    try:
+        rows = con.execute(
+            f"""
+            WITH v AS (SELECT code, vh, min(ts) AS t FROM _r_num GROUP BY code, vh),
+            sizes AS (SELECT code, greatest(1, count(*) // {_SAMPLE}) AS m FROM v GROUP BY code),
+            a AS (SELECT v.* FROM v JOIN sizes s USING (code) WHERE v.vh % s.m = 0),
+            shared AS (
+                SELECT a.code AS ca, b.code AS cb, a.vh, a.t AS ta, b.t AS tb,
+                       row_number() OVER (PARTITION BY a.code, b.code ORDER BY hash(a.vh)) AS r,
+                       count(*) OVER (PARTITION BY a.code, b.code) AS n
+                FROM a JOIN v b ON b.vh = a.vh AND b.code <> a.code
+            ),
+            -- Each shared value against another (a random pairing): how far apart unrelated numbers are.
+            shuffled AS (
+                SELECT x.ca, x.cb, abs(x.ta - y.tb) AS d
+                FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
+            )
+            SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
+                   median(abs(s.ta - s.tb)) AS near, any_value(u.far) AS far
+            FROM shared s
+            JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
+            JOIN (SELECT ca, cb, median(d) AS far FROM shuffled GROUP BY ca, cb) u USING (ca, cb)
+            GROUP BY s.ca, s.cb
+            """
+        ).fetchall()
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_r_num")
+    out = []
+    for ca, cb, shared, sampled, near, far in rows:
+        if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
+            continue
+        if near is None or far is None or not float(near) <= _NEAR * float(far):
+            continue
+        out.append((int(ca), int(cb)))
+    return out
+
+
+def payload_fields(
+    con: duckdb.DuckDBPyConnection, f: Frame, names: list[str], code: npt.NDArray[np.integer]
+) -> list[Found]:
+    """Payload fields (not identifiers by name) whose values are identifier values of other events."""
+    if f.n == 0 or f.id_eid.size == 0:
+        return []
+    fields = _sampled_fields(con)
+    if fields.num_rows == 0:
+        return []
+    register(con, "_r_found_src", fields)
+    register(
+        con,
+        "_r_found_ids",
+        pa.table(
+            {
+                "h": arrow_u64(f.h[f.id_eid]),
+                "code": np.asarray(code, dtype=np.int32),
+                "vh": arrow_u64(f.id_vh),
+                "ts": f.ts[f.id_eid],
+                "keep": (~f.is_dup & f.is_event)[f.id_eid],
+            }
+        ),
+    )
+    try:
+        rows = con.execute(
+            """
+            -- A field repeating one of the event's own identifier values adds nothing.
+            WITH c AS (
+                SELECT s.* FROM _r_found_src s
+                ANTI JOIN _r_found_ids i ON i.h = s.h AND i.vh = s.vh
+            ),
+            m AS (
+                SELECT c.typ, c.path, c.vh, c.ts, i.code, min(i.ts) AS t_id
+                FROM c JOIN _r_found_ids i ON i.vh = c.vh AND i.h <> c.h AND i.keep
+                GROUP BY ALL
+            ),
+            best AS (
+                SELECT typ, path, arg_max(code, n) AS code, max(n) AS matched FROM (
+                    SELECT typ, path, code, count(DISTINCT vh) AS n FROM m GROUP BY ALL
+                ) GROUP BY ALL
+            ),
+            pairs AS (
+                SELECT m.typ, m.path, m.vh, m.ts, m.t_id,
+                       row_number() OVER (PARTITION BY m.typ, m.path ORDER BY hash(m.vh)) AS r,
+                       count(*) OVER (PARTITION BY m.typ, m.path) AS n
+                FROM m JOIN best b ON b.typ = m.typ AND b.path = m.path AND b.code = m.code
+            ),
+            spread AS (
+                SELECT x.typ, x.path, median(abs(x.ts - x.t_id)) AS near, median(abs(x.ts - y.t_id)) AS far
+                FROM pairs x JOIN pairs y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
+                GROUP BY ALL
+            ),
+            total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
+            SELECT b.typ, b.path, b.code, b.matched, t.n, s.near, s.far
+            FROM best b JOIN total t USING (typ, path) JOIN spread s USING (typ, path)
+            """
+        ).fetchall()
+    finally:
+        for t in ("_r_found_src", "_r_found_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    by_path: dict[str, tuple[list[str], str, float]] = {}
+    for typ, path, c, matched, n, near, far in rows:
+        if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
+            continue
+        if near is None or far is None or not float(near) <= _NEAR * float(far):
+            continue
+        types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
+    return [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items())]
+
+
+def _sampled_fields(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Scalar payload fields of a sample of each event type's JSON records:
+    (record hash, type, dotted path, value hash, numeric, time)."""
+    return query_arrow(
+        con,
+        f"""
+        WITH s AS (
+            SELECT hash(topic, partition, "offset") AS h, event_type AS typ,
+                   coalesce(ts_ms, event_time_ms, 0) AS ts, decode(payload)::JSON AS doc
+            FROM log_events WHERE payload_kind = 'json'
+            QUALIFY row_number() OVER (PARTITION BY event_type ORDER BY hash(topic, partition, "offset"))
+                    <= {_EVENTS_PER_TYPE}
+        ),
+        t AS (
+            SELECT s.h, s.typ, s.ts, j.fullkey, j.type AS jt, j.atom
+            FROM s, json_tree(s.doc) j
+            WHERE j.type IN ('VARCHAR', 'UBIGINT', 'BIGINT')
+        )
+        SELECT h, typ, substr(fullkey, 3) AS path, hash(v) AS vh, jt <> 'VARCHAR' AS num, ts
+        FROM (SELECT *, json_extract_string(atom, '$') AS v FROM t)
+        WHERE fullkey NOT LIKE '%[%' AND fullkey NOT LIKE '%"%'
+          AND length(fullkey) - length(replace(fullkey, '.', '')) <= {_MAX_DEPTH}
+          AND length(v) BETWEEN 1 AND 256
+        """,
+    )
+
+
+def extract_found(
+    con: duckdb.DuckDBPyConnection, found: list[Found], scope_relation: str | None = None
+) -> pa.Table:
+    """(record hash, name, value, value hash) of every found field, on the types it was found on."""
+    schema = pa.schema(
+        [("h", pa.uint64()), ("name", pa.string()), ("value", pa.string()), ("vh", pa.uint64())]
+    )
+    if not found:
+        return schema.empty_table()
+    scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scope_relation else ""
+    parts: list[str] = []
+    params: list[object] = []
+    for fd in found:
+        parts.append(
+            f"""SELECT hash(e.topic, e.partition, e."offset") AS h, ?::VARCHAR AS name,
+                   json_extract_string(decode(e.payload), ?) AS value
+            FROM log_events e {scope}
+            WHERE e.payload_kind = 'json' AND list_contains(?::VARCHAR[], e.event_type)"""
+        )
+        params += [fd.name, "$." + fd.name, fd.types]
+    union = " UNION ALL ".join(parts)
+    out = con.execute(
+        f"SELECT h, name, value, hash(value) AS vh FROM ({union}) "
+        "WHERE value IS NOT NULL AND length(value) BETWEEN 1 AND 256",
+        params,
+    ).to_arrow_table()
+    assert isinstance(out, pa.Table)
+    return out.cast(schema)
