@@ -95,25 +95,29 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
     try:
         rows = con.execute(
             f"""
-            WITH v AS (SELECT code, vh, min(ts) AS t FROM _r_num GROUP BY code, vh),
+            WITH v AS (SELECT code, vh, min(ts) AS lo, max(ts) AS hi FROM _r_num GROUP BY code, vh),
             sizes AS (SELECT code, greatest(1, count(*) // {_SAMPLE}) AS m FROM v GROUP BY code),
             a AS (SELECT v.* FROM v JOIN sizes s USING (code) WHERE v.vh % s.m = 0),
             shared AS (
-                SELECT a.code AS ca, b.code AS cb, a.vh, a.t AS ta, b.t AS tb,
+                SELECT a.code AS ca, b.code AS cb, a.vh, a.lo AS alo, a.hi AS ahi, b.lo AS blo, b.hi AS bhi,
                        row_number() OVER (PARTITION BY a.code, b.code ORDER BY hash(a.vh)) AS r,
                        count(*) OVER (PARTITION BY a.code, b.code) AS n
                 FROM a JOIN v b ON b.vh = a.vh AND b.code <> a.code
             ),
-            -- Each shared value against another (a random pairing): how far apart unrelated numbers are.
-            shuffled AS (
-                SELECT x.ca, x.cb, abs(x.ta - y.tb) AS d
+            -- How far apart the events carrying one number are (0: their spans overlap),
+            -- and the same for each number against another (a random pairing).
+            spread AS (
+                SELECT x.ca, x.cb,
+                       median(greatest(0, x.blo - x.ahi, x.alo - x.bhi)) AS near,
+                       median(greatest(0, y.blo - x.ahi, x.alo - y.bhi)) AS far
                 FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
+                GROUP BY x.ca, x.cb
             )
             SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
-                   median(abs(s.ta - s.tb)) AS near, any_value(u.far) AS far
+                   any_value(p.near) AS near, any_value(p.far) AS far
             FROM shared s
             JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
-            JOIN (SELECT ca, cb, median(d) AS far FROM shuffled GROUP BY ca, cb) u USING (ca, cb)
+            JOIN spread p USING (ca, cb)
             GROUP BY s.ca, s.cb
             """
         ).fetchall()
@@ -124,10 +128,17 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
     for ca, cb, shared, sampled, near, far in rows:
         if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
             continue
-        if near is None or far is None or not float(near) <= _NEAR * float(far):
+        if not _close(near, far):
             continue
         out.append((int(ca), int(cb)))
     return out
+
+
+def _close(near: object, far: object) -> bool:
+    """Events sharing a value are much closer in time than events sharing different ones."""
+    if near is None or far is None:
+        return False
+    return float(str(near)) <= _NEAR * float(str(far))
 
 
 def payload_fields(
@@ -161,30 +172,37 @@ def payload_fields(
                 SELECT s.* FROM _r_found_src s
                 ANTI JOIN _r_found_ids i ON i.h = s.h AND i.vh = s.vh
             ),
+            ids AS (
+                SELECT i.vh, i.code, count(*) AS n, min(i.ts) AS lo, max(i.ts) AS hi
+                FROM _r_found_ids i SEMI JOIN (SELECT DISTINCT vh FROM c) c USING (vh)
+                WHERE i.keep GROUP BY ALL
+            ),
+            span AS (SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM ids GROUP BY vh),
             m AS (
-                SELECT c.typ, c.path, c.vh, c.ts, i.code, min(i.ts) AS t_id
-                FROM c JOIN _r_found_ids i ON i.vh = c.vh AND i.h <> c.h AND i.keep
+                SELECT c.typ, c.path, c.vh, c.ts, p.lo, p.hi, p.code,
+                       row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
+                       count(*) OVER (PARTITION BY c.typ, c.path) AS n
+                FROM c JOIN span p USING (vh)  -- (other events: the record's own values were left out)
+            ),
+            -- How far the record is from the other events carrying its value (0: within
+            -- their span), and from those carrying another matched value (a random pairing).
+            spread AS (
+                SELECT x.typ, x.path,
+                       median(greatest(0, x.lo - x.ts, x.ts - x.hi)) AS near,
+                       median(greatest(0, y.lo - x.ts, x.ts - y.hi)) AS far
+                FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
                 GROUP BY ALL
             ),
             best AS (
-                SELECT typ, path, arg_max(code, n) AS code, max(n) AS matched FROM (
-                    SELECT typ, path, code, count(DISTINCT vh) AS n FROM m GROUP BY ALL
+                SELECT typ, path, arg_max(code, k) AS code FROM (
+                    SELECT typ, path, code, count(*) AS k FROM m GROUP BY ALL
                 ) GROUP BY ALL
             ),
-            pairs AS (
-                SELECT m.typ, m.path, m.vh, m.ts, m.t_id,
-                       row_number() OVER (PARTITION BY m.typ, m.path ORDER BY hash(m.vh)) AS r,
-                       count(*) OVER (PARTITION BY m.typ, m.path) AS n
-                FROM m JOIN best b ON b.typ = m.typ AND b.path = m.path AND b.code = m.code
-            ),
-            spread AS (
-                SELECT x.typ, x.path, median(abs(x.ts - x.t_id)) AS near, median(abs(x.ts - y.t_id)) AS far
-                FROM pairs x JOIN pairs y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
-                GROUP BY ALL
-            ),
+            matched AS (SELECT typ, path, count(DISTINCT vh) AS n FROM m GROUP BY ALL),
             total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
-            SELECT b.typ, b.path, b.code, b.matched, t.n, s.near, s.far
-            FROM best b JOIN total t USING (typ, path) JOIN spread s USING (typ, path)
+            SELECT b.typ, b.path, b.code, x.n, t.n, s.near, s.far
+            FROM best b JOIN matched x USING (typ, path) JOIN total t USING (typ, path)
+            JOIN spread s USING (typ, path)
             """
         ).fetchall()
     finally:
@@ -195,7 +213,7 @@ def payload_fields(
     for typ, path, c, matched, n, near, far in rows:
         if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
             continue
-        if near is None or far is None or not float(near) <= _NEAR * float(far):
+        if not _close(near, far):
             continue
         types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
         by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
