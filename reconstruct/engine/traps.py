@@ -17,7 +17,8 @@ first type (OrderCreated) falls in as many groups as the customer has
 orders: that value would merge that many instances.
 
 A name is a trap when at least ``trap_share`` of its checked values (and at
-least three) would merge several instances. The other names are regrouped
+least three, or all of them when fewer were checked) would merge several
+instances. The other names are regrouped
 without the traps found, until nothing changes (a tenant id hides a
 customer id's orders in one group until the tenant is known to be a trap).
 """
@@ -124,7 +125,10 @@ def merging(
         found = {
             c
             for c, m in stats.items()
-            if forced.get(c) is None and m.merging >= _MIN_MERGING and m.share >= share
+            if forced.get(c) is None
+            and m.merging >= min(_MIN_MERGING, m.checked)
+            and m.merging
+            and m.share >= share
         }
         if found <= traps:
             break
