@@ -268,10 +268,10 @@ def extract_found(
         )
         params += [fd.name, "$." + fd.name, fd.types]
     union = " UNION ALL ".join(parts)
-    out = con.execute(
+    out = con.sql(
         f"SELECT h, name, value, hash(value) AS vh FROM ({union}) "
         "WHERE value IS NOT NULL AND length(value) BETWEEN 1 AND 256",
-        params,
+        params=params,
     ).to_arrow_table()
     assert isinstance(out, pa.Table)
     return out.cast(schema)

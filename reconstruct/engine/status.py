@@ -152,7 +152,8 @@ def judge_sql(
         nx AS (
             SELECT e.workflow, e.src_type,
                    list(e.dst_type ORDER BY e.count DESC, e.dst_type) AS expected,
-                   max(e.p99_ms) AS p99, arg_max(n.service, e.count) AS service,
+                   max(e.p99_ms) AS p99,
+                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type)) AS service,
                    bool_or(n.kind = 'compensation') AS comp_next
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
@@ -192,9 +193,12 @@ def judge_sql(
         ),
         branch_steps AS (
             SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
-                   max(m.p99_ms) AS p99, arg_min(m.service, pp.t_ms) AS service, w.timeout_ms,
-                   min(pp.t_ms) AS base_ms, arg_min(pp.topic, pp.t_ms) AS t_topic,
-                   arg_min(pp.partition, pp.t_ms) AS t_partition, arg_min(pp.off, pp.t_ms) AS t_offset,
+                   max(m.p99_ms) AS p99,
+                   arg_min(m.service, struct_pack(t := pp.t_ms, c := m.child_type)) AS service, w.timeout_ms,
+                   min(pp.t_ms) AS base_ms,
+                   arg_min(pp.topic, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_topic,
+                   arg_min(pp.partition, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_partition,
+                   arg_min(pp.off, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_offset,
                    false AS comp
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
             JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow

@@ -12,6 +12,9 @@ from choreo.collector.extract import Extractor
 from choreo.collector.importers.runner import import_files
 from choreo.core.config import ChoreoConfig, load_config
 from choreo.core.store import Store
+from choreo.trafficgen.knobs import Knobs, corner
+from choreo.trafficgen.run import write
+from choreo.trafficgen.traffic import generate
 from tests.support.live_batch import feed_in_batches
 from tests.support.paths import FIXTURES
 from tests.support.saga_builder import T0, Log, fan_out, order_saga
@@ -47,4 +50,23 @@ def test_batches_that_carry_only_some_identifier_names(tmp_path: Path) -> None:
     cfg = ChoreoConfig.model_validate({"reconstruct": {"min_overdue": 1}})
     now = T0 + 3_600_000
     run = feed_in_batches(source, tmp_path / "work", batches=8, config=cfg, now_ms=now, first_share=0.4)
+    assert run.mismatches == []
+
+
+@pytest.mark.parametrize(("seed", "corner_name"), [(23, None), (5, "names"), (41, "noise")])
+def test_generated_log_fed_in_batches(seed: int, corner_name: str | None, tmp_path: Path) -> None:
+    """A generated choreography (skew, loops, names found by value, traps,
+    not-events, redeliveries) fed live in batches: the same instances,
+    statuses and stuck list as a rebuild."""
+    knobs = Knobs(seed=seed, instances=300, duration_ms=3_600_000)
+    if corner_name is not None:
+        knobs = corner(corner_name, knobs)
+    g = generate(knobs)
+    written = write(g, tmp_path / "gen")
+    source = tmp_path / "source.duckdb"
+    with Store.open(source) as s:
+        import_files(s, [str(written.dump)], Extractor())
+    run = feed_in_batches(
+        source, tmp_path / "work", batches=5, config=ChoreoConfig(), now_ms=g.truth.now_ms, first_share=0.5
+    )
     assert run.mismatches == []
