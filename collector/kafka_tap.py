@@ -18,7 +18,6 @@ import logging
 import queue
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from confluent_kafka import (
@@ -42,6 +41,7 @@ from choreo.collector.settings import CollectSettings, ServiceGroup, topic_patte
 from choreo.collector.writer import Job, StoreWriter
 from choreo.core.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.core.logsetup import kv
+from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 __all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup", "probe"]
@@ -71,35 +71,6 @@ _FATAL_AT_START = {
 _SUPERSEDED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS}
 _QUIET_BEFORE_RESTORED = 5.0  # seconds without connection errors before "restored"
 _STILL_DOWN_EVERY = 30.0
-
-
-@dataclass(frozen=True)
-class CollectProgress:
-    """A snapshot for progress displays (called every ``progress_interval``)."""
-
-    consumed: int  # records read from Kafka this run
-    stored: int  # records new to the store this run
-    rate: float  # records/s over the last interval
-    lag: int | None  # records behind the high watermarks of our partitions; None if unknown
-    partitions: int  # partitions currently assigned to us
-    connected: bool  # False while the cluster is unreachable
-    elapsed: float
-
-
-@dataclass
-class CollectStats:
-    consumed: int = 0
-    stored: int = 0  # new to the store (replays excluded)
-    poison: int = 0
-    batches: int = 0
-    commits: int = 0
-    commit_failures: int = 0
-    outages: int = 0  # times the cluster became unreachable mid-run
-    rebalances: int = 0
-    elapsed: float = 0.0  # whole run, seconds
-    active: float = 0.0  # start until the last record was stored, seconds
-    stopped_by: str = ""  # signal | idle
-    errors: list[str] = field(default_factory=list)
 
 
 class _KafkaLog:

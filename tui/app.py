@@ -13,10 +13,9 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
-from choreo.cli.live_feed import LiveFeed
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
-from choreo.tui.context import AppContext, Reconstruction, WorkflowExporter
+from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
 from choreo.tui.data.reader import StoreReader
 from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, StoreChanged
@@ -159,7 +158,7 @@ class ChoreoApp(App[ChoreoError | None]):
 
     # -- live -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="collector")
-    def _collect(self, feed: LiveFeed) -> None:
+    def _collect(self, feed: LiveSource) -> None:
         try:
             feed.collect(self._stop)
         except ChoreoError as exc:
@@ -176,7 +175,7 @@ class ChoreoApp(App[ChoreoError | None]):
         self._live_update(self.ctx.live)
 
     @work(thread=True, group="live-update")
-    def _live_update(self, feed: LiveFeed) -> None:
+    def _live_update(self, feed: LiveSource) -> None:
         changed = False
         try:
             changed = feed.update()
@@ -212,7 +211,7 @@ def make_app(
     *,
     store_label: str | None = None,
     problem: ChoreoError | None = None,
-    live: LiveFeed | None = None,
+    live: LiveSource | None = None,
     reconstruction: Reconstruction | None = None,
     export_workflow: WorkflowExporter | None = None,
     export_dir: Path | None = None,

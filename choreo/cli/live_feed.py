@@ -13,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from choreo.collector.kafka_tap import Collector, CollectProgress, CollectStats
+from choreo.collector.kafka_tap import Collector
 from choreo.core.logsetup import kv
+from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 log = logging.getLogger(__name__)

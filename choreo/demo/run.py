@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from choreo.collector.kafka_tap import CollectStats
 from choreo.core.config import ChoreoConfig
 from choreo.core.errors import NotAStoreError, StoreError
+from choreo.core.progress import CollectStats
 from choreo.core.store import Store
 from choreo.demo.embedded_cluster import EmbeddedCluster
 from choreo.demo.faults import DemoError

@@ -11,10 +11,11 @@ from collections.abc import Iterable
 
 from choreo.collector.extract import Extractor
 from choreo.collector.group_offsets import GroupOffsetSampler, write_sample
-from choreo.collector.kafka_tap import Collector, CollectProgress, CollectSettings, CollectStats
+from choreo.collector.kafka_tap import Collector, CollectSettings
 from choreo.collector.settings import service_groups, topic_pattern
 from choreo.core.config import ChoreoConfig
 from choreo.core.errors import ChoreoError
+from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 DEMO_GROUP = "choreo-demo"

@@ -174,7 +174,7 @@ class GroundTruth:
         with self._lock:
             out: dict[str, dict[str, int]] = {}
             for inst in self._instances.values():
-                per = out.setdefault(inst.workflow, dict.fromkeys(STATUS_ORDER, 0))
+                per = out.setdefault(inst.workflow, dict.fromkeys((s.value for s in STATUS_ORDER), 0))
                 per[self.outcome_of(inst)] += 1
             return out
 

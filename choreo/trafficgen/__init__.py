@@ -7,6 +7,7 @@ was not built with.
     from choreo.trafficgen.run import write, choreo_import, round_trip
     from choreo.trafficgen.score import score, as_dict   # score(truth, "s.duckdb") -> Score
 
-CLI: ``python -m choreo.trafficgen generate|score|run|rescore|knobs|baseline``.
+CLI: ``python -m choreo.trafficgen generate|score|run|rescore|table|knobs|baseline``
+(``choreo.trafficgen.cli:cli`` is the click group).
 Imported only by the CLI and tests.
 """

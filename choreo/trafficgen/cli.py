@@ -15,7 +15,7 @@ from choreo.core.errors import ChoreoError, InputError
 from choreo.trafficgen.knobs import CORNERS, Knobs, corner, parse_knobs
 from choreo.trafficgen.report import markdown_table, text_report
 from choreo.trafficgen.run import DB, choreo_import, round_trip, write
-from choreo.trafficgen.score import Score, as_dict, score
+from choreo.trafficgen.score import Score, as_dict, read_store, score, score_store
 from choreo.trafficgen.spec import load_spec
 from choreo.trafficgen.traffic import generate
 from choreo.trafficgen.truth import load_truth
@@ -80,9 +80,9 @@ def knob_options(f: Any) -> Any:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("trafficgen", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def cli() -> None:
-    """Scenario generator with ground truth, and a scorer of choreo's reconstruction (issue 12)."""
+    """Scenario generator with ground truth, and a scorer of choreo's reconstruction."""
 
 
 @cli.command("generate")
@@ -117,7 +117,8 @@ def score_cmd(db: str, truth_file: str, failures: int, as_json: bool) -> None:
     """Score a reconstructed store against a truth file."""
     if not Path(db).exists():
         raise InputError(f"{db} does not exist")
-    _emit(score(load_truth(truth_file), db), as_json, failures)
+    st = read_store(db)
+    _emit(score_store(load_truth(truth_file), st), as_json, failures)
 
 
 @cli.command("run")
@@ -176,6 +177,17 @@ def baseline_cmd(out: str, n: int, seeds: str, corner_names: str) -> None:
         _, s = round_trip(knobs, Path(out) / label.replace(" ", "-"))
         click.echo(f"{label}: done in {time.monotonic() - t:.1f}s", err=True)
         scored.append((label, s))
+    click.echo(markdown_table(scored))
+
+
+@cli.command("table")
+@click.argument("runs", nargs=-1, required=True, type=click.Path(file_okay=False, exists=True))
+def table_cmd(runs: tuple[str, ...]) -> None:
+    """The Markdown table of runs already imported (each RUN holds truth.json and s.duckdb), no re-import."""
+    scored = [
+        (Path(r).name.replace("seed-", "seed "), score(load_truth(Path(r) / "truth.json"), Path(r) / DB))
+        for r in runs
+    ]
     click.echo(markdown_table(scored))
 
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from collector.importers.jsonl import encode_record
+from choreo.core.jsonl_format import encode_record
 
 Header = tuple[str, bytes | None]
 TS_CREATE = 1

@@ -46,6 +46,9 @@ class Knobs(BaseModel):
     retention_lead_ms: int = Field(
         default=20 * MINUTE, ge=0, description="traffic before the window, deleted by retention (cut starts)"
     )
+    retention_skew_ms: int = Field(
+        default=10 * MINUTE, ge=0, description="topics' retention differs: each is cut up to this much later"
+    )
 
     # -- workflow shapes ------------------------------------------------------
     steps: IntRange = Field(default=(2, 5), description="sequential steps after the start")
@@ -55,7 +58,8 @@ class Knobs(BaseModel):
     loop_share: Share = Field(default=0.4, description="workflows with a retry/rework loop")
     loop_max: int = Field(default=4, ge=1, le=50, description="most iterations of a loop")
     bare_loop_share: Share = Field(
-        default=0.5, description="loops whose repeats are equal payloads without event id (not duplicates)"
+        default=0.5,
+        description="loops repeating equal payloads without event id, 2x+ the redelivery delay apart",
     )
     lifecycle_share: Share = Field(default=0.15, description="activities with start+complete events")
     instant_share: Share = Field(default=0.3, description="lifecycle activities taking 0 ms (equal ts)")
@@ -148,8 +152,9 @@ def parse_knobs(data: dict[str, Any]) -> Knobs:
 
 # Each corner pushes one condition of issue 12 to its extreme, alone.
 CORNERS: dict[str, dict[str, Any]] = {
-    # Control: no skew, every service links causes, no noise or faults.
+    # Control: no skew, every service links causes and stamps event ids, no noise or faults.
     "clean": {
+        "bare_loop_share": 0.0,
         "skew_ms": (0, 0),
         "causation_payload_share": 1.0,
         "event_id_share": 1.0,
@@ -179,7 +184,12 @@ CORNERS: dict[str, dict[str, Any]] = {
         "dup_rate": 0.05,
     },
     # 3. Starts cut off by retention, a minority start type in every workflow.
-    "retention": {"retention_lead_ms": 3 * HOUR, "alt_start_share": 1.0, "alt_start_rate": 0.2},
+    "retention": {
+        "retention_lead_ms": 3 * HOUR,
+        "retention_skew_ms": 2 * HOUR,
+        "alt_start_share": 1.0,
+        "alt_start_rate": 0.2,
+    },
     # 4. Identifier names that do not look like ids; secondary ids everywhere.
     "names": {
         "id_suffix": 0.0,

@@ -195,9 +195,10 @@ class _Player:
             elif isinstance(item, Parallel):
                 ends = []
                 for branch in item.branches:
+                    # No loop-round alternative here: once any branch shows, the loop is over.
                     c = last
                     for act in branch:
-                        c = (self.activity(act, "branch", c, after_loop if c == last else []),)
+                        c = (self.activity(act, "branch", c, []),)
                     ends.append(c[0])
                 last = tuple(ends)
                 if item.join is not None:

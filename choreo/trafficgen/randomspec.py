@@ -255,63 +255,80 @@ class _Builder:
         self.shared_types.setdefault(key, act.type)
         return act
 
+    def loop(self, pool: list[str], used: list[str]) -> Loop:
+        rng, k = self.rng, self.k
+        bare = rng.random() < k.bare_loop_share
+        # Equal payloads need a service that stamps no id: CloudEvents always has one.
+        plain = [s for s in pool if not self.services[s].envelope.startswith("ce-")]
+        svc = rng.choice(plain) if bare and plain else rng.choice(pool)
+        used.append(svc)
+        act = self.activity(svc, (rng.choice(nm.LOOP_VERBS),))
+        if bare:
+            # Equal payloads that are not duplicates: they repeat well after any redelivery could
+            # (at least twice its longest delay), so the two can be told apart.
+            late = k.redelivery_delay_ms[1]
+            spaced = Latency(median_ms=3 * late, sigma=0.3, min_ms=2 * late)
+            act = act.model_copy(update={"bare": True, "lifecycle": None, "latency": spaced})
+        return Loop(body=[act], max_iterations=k.loop_max)
+
+    def parallel(self, pool: list[str], used: list[str], start_svc: str, entity: str) -> Parallel:
+        rng, k = self.rng, self.k
+        n = rng.randint(*k.branches)
+        svcs = rng.sample(pool, n) if len(pool) >= n else [rng.choice(pool) for _ in range(n)]
+        used.extend(svcs)
+        branches = [[self.branch_activity(s)] for s in svcs]
+        for b in branches:
+            if rng.random() < 0.3:
+                b.append(self.activity(b[0].service, (rng.choice(nm.PLAIN_VERBS),)))
+        join = None
+        if rng.random() < k.join_share:
+            join_type = self.new_type(start_svc, ("prepared", "assembled", "ready"), entity)
+            join = Activity(type=join_type, service=start_svc, latency=self.latency())
+        return Parallel(branches=branches, join=join)
+
+    def secondary_steps(self, used: list[str]) -> list[Step]:
+        """A service that knows the instance by its own id: the first step carries both ids."""
+        sec_svc = self.service(self.rng.choice(("shipping", "courier", "dispatch", "fulfilment")))
+        used.append(sec_svc)
+        first = self.activity(sec_svc, ("scheduled", "assigned", "booked"))
+        then = self.activity(sec_svc, ("delivered", "handed-over", "completed"))
+        return [
+            Step(activity=first.model_copy(update={"carries": "both", "lifecycle": None})),
+            Step(
+                activity=then.model_copy(update={"carries": "secondary", "latency": self.latency(slow=True)})
+            ),
+        ]
+
+    def terminal(self, start_svc: str, verbs: tuple[str, ...], fields: bool = False) -> Activity:
+        return Activity(
+            type=self.new_type(start_svc, verbs),
+            service=start_svc,
+            latency=Latency(median_ms=0.0) if fields else self.latency(slow=False),
+            fields=self.fields() if fields else {},
+        )
+
     def workflow(self, entity: str, pool: list[str], secondary: str | None) -> WorkflowSpec:
         rng, k = self.rng, self.k
         start_svc = self.service(entity, own_topic=True)
         self.subject[start_svc] = entity
+        # The instance's own id is the start service's id: it mints no second one.
+        self.services[start_svc] = self.services[start_svc].model_copy(update={"local_id_at": None})
         used: list[str] = [start_svc]
-
-        def pick() -> str:
-            s = rng.choice(pool)
-            used.append(s)
-            return s
-
         items: list[Item] = []
         for _ in range(rng.randint(*k.steps)):
-            items.append(
-                Step(
-                    activity=self.activity(
-                        pick(), (rng.choice(nm.PLAIN_VERBS),), fallible=rng.random() < k.failure_share
-                    )
-                )
-            )
-        if rng.random() < k.loop_share:
-            bare = rng.random() < k.bare_loop_share
-            plain = [s for s in pool if not self.services[s].envelope.startswith("ce-")]
-            svc = rng.choice(plain) if bare and plain else rng.choice(pool)
+            svc = rng.choice(pool)
             used.append(svc)
-            body = [self.activity(svc, (rng.choice(nm.LOOP_VERBS),))]
-            if bare:  # repeats minutes apart, equal payloads: not duplicates
-                body = [
-                    body[0].model_copy(
-                        update={"bare": True, "lifecycle": None, "latency": self.latency(slow=True)}
-                    )
-                ]
-            items.insert(rng.randint(0, len(items)), Loop(body=body, max_iterations=k.loop_max))
+            verb = rng.choice(nm.PLAIN_VERBS)
+            items.append(Step(activity=self.activity(svc, (verb,), fallible=rng.random() < k.failure_share)))
+        if rng.random() < k.loop_share:
+            loop = self.loop(pool, used)
+            items.insert(rng.randint(0, len(items)), loop)
         if rng.random() < k.fanout_share:
-            n = rng.randint(*k.branches)
-            svcs = rng.sample(pool, min(n, len(pool))) if len(pool) >= n else [pick() for _ in range(n)]
-            used.extend(svcs)
-            branches = [[self.branch_activity(s)] for s in svcs]
-            for b in branches:
-                if rng.random() < 0.3:
-                    b.append(self.activity(b[0].service, (rng.choice(nm.PLAIN_VERBS),)))
-            join = None
-            if rng.random() < k.join_share:
-                join = Activity(
-                    type=self.new_type(start_svc, ("prepared", "assembled", "ready"), entity),
-                    service=start_svc,
-                    latency=self.latency(),
-                )
-            items.insert(rng.randint(0, len(items)), Parallel(branches=branches, join=join))
+            par = self.parallel(pool, used, start_svc, entity)
+            items.insert(rng.randint(0, len(items)), par)
         if secondary is not None:
-            sec_svc = self.service(rng.choice(("shipping", "courier", "dispatch", "fulfilment")))
-            used.append(sec_svc)
-            first = self.activity(sec_svc, ("scheduled", "assigned", "booked"))
-            then = self.activity(sec_svc, ("delivered", "handed-over", "completed"))
-            items.append(Step(activity=first.model_copy(update={"carries": "both", "lifecycle": None})))
-            then = then.model_copy(update={"carries": "secondary", "latency": self.latency(slow=True)})
-            items.append(Step(activity=then))
+            items.extend(self.secondary_steps(used))
+        # Without an end step a workflow ending in a fan-out is complete when every branch arrived.
         end = None
         if rng.random() < 0.85 or not items or not isinstance(items[-1], Parallel):
             end = Activity(
@@ -320,34 +337,20 @@ class _Builder:
         for s in used:
             self.uses[s].add(entity)
         has_alt = rng.random() < k.alt_start_share
+        numeric = rng.random() < k.numeric_id_share
         return WorkflowSpec(
             name=entity,
             entity=entity,
-            id_values="numeric"
-            if rng.random() < k.numeric_id_share
-            else rng.choice(("uuid", "prefixed", "ulid", "human")),
+            id_values="numeric" if numeric else rng.choice(("uuid", "prefixed", "ulid", "human")),
             secondary=secondary,
             secondary_values=rng.choice(("uuid", "prefixed", "numeric", "human")),
-            start=Activity(
-                type=self.new_type(start_svc, nm.START_VERBS),
-                service=start_svc,
-                latency=Latency(median_ms=0.0),
-                fields=self.fields(),
-            ),
+            start=self.terminal(start_svc, nm.START_VERBS, fields=True),
             alt_start=self.new_type(start_svc, nm.ALT_START_VERBS) if has_alt else None,
             alt_start_rate=k.alt_start_rate if has_alt else 0.0,
             body=items,
             end=end,
-            rejected=Activity(
-                type=self.new_type(start_svc, nm.REJECT_VERBS),
-                service=start_svc,
-                latency=self.latency(slow=False),
-            ),
-            cancelled=Activity(
-                type=self.new_type(start_svc, nm.CANCEL_VERBS),
-                service=start_svc,
-                latency=self.latency(slow=False),
-            ),
+            rejected=self.terminal(start_svc, nm.REJECT_VERBS),
+            cancelled=self.terminal(start_svc, nm.CANCEL_VERBS),
             weight=round(rng.uniform(0.5, 2.0), 2),
         )
 

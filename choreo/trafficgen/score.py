@@ -102,7 +102,7 @@ class Score:
 
 
 @dataclass
-class _Store:
+class StoreView:
     members: dict[str, list[tuple[Coord, int, int | None]]]  # choreo instance -> (coord, seq, dup_of_seq)
     where: dict[Coord, str]  # record -> choreo instance
     workflow: dict[str, str]
@@ -110,11 +110,14 @@ class _Store:
     stuck: dict[str, tuple[list[str], str | None, str]]  # expected types, responsible service, reason
 
 
-def read_store(db: str | Path) -> _Store:
+def read_store(db: str | Path) -> StoreView:
     with Store.open(db, read_only=True) as store:
         have = {r[0] for r in store.query("SELECT table_name FROM duckdb_tables()")}
-        if missing := [t for t in _DERIVED if t not in have]:
-            raise InputError(f"{db} has no reconstruction ({', '.join(missing)} missing): import it again")
+        derived = [
+            r[0] for r in store.query("SELECT key FROM choreo_meta WHERE starts_with(key, 'reconstruct')")
+        ]
+        if any(t not in have for t in _DERIVED) or (store.count_events() and not derived):
+            raise InputError(f"{db} was never reconstructed: run `choreo import` without --no-reconstruct")
         members: dict[str, list[tuple[Coord, int, int | None]]] = defaultdict(list)
         where: dict[Coord, str] = {}
         for inst, topic, part, off, seq, dup in store.query(
@@ -130,11 +133,11 @@ def read_store(db: str | Path) -> _Store:
             r[0]: (list(r[1] or []), r[2], r[3])
             for r in store.query("SELECT instance_id, expected_types, responsible_service, reason FROM stuck")
         }
-    return _Store(dict(members), where, workflow, status, stuck)
+    return StoreView(dict(members), where, workflow, status, stuck)
 
 
 class _Scorer:
-    def __init__(self, truth: Truth, st: _Store) -> None:
+    def __init__(self, truth: Truth, st: StoreView) -> None:
         self.t, self.st, self.s = truth, st, Score()
         self.rec: dict[Coord, RecordTruth] = {r.coord: r for r in truth.records}
         self.inst: dict[str, InstanceTruth] = {i.id: i for i in truth.instances}
@@ -194,7 +197,7 @@ class _Scorer:
 
     def workflows(self) -> None:
         s = self.s
-        s.workflows_true = len(self.t.workflows)
+        s.workflows_true = len({i.workflow for i in self.inst.values()})
         names = Counter(self.st.workflow.values())
         s.workflows_found = len(names)
         starts = {t for w in self.t.workflows for t in w.start_types} | {w.name for w in self.t.workflows}
@@ -359,7 +362,11 @@ class _Scorer:
 
 
 def score(truth: Truth, db: str | Path) -> Score:
-    sc = _Scorer(truth, read_store(db))
+    return score_store(truth, read_store(db))
+
+
+def score_store(truth: Truth, st: StoreView) -> Score:
+    sc = _Scorer(truth, st)
     sc.membership()
     sc.workflows()
     sc.status()

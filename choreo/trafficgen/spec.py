@@ -32,15 +32,17 @@ class _Frozen(BaseModel):
 class Latency(_Frozen):
     median_ms: float = Field(ge=0)
     sigma: float = Field(default=0.8, ge=0, le=1.2)
+    min_ms: float = Field(default=0, ge=0)  # never faster than this
 
     @property
     def cap_ms(self) -> int:
-        return math.ceil(self.median_ms * math.exp(TAIL_SIGMAS * self.sigma))
+        return max(math.ceil(self.min_ms), math.ceil(self.median_ms * math.exp(TAIL_SIGMAS * self.sigma)))
 
     def sample(self, rng: random.Random) -> int:
         if self.median_ms == 0:
             return 0
-        return max(1, min(self.cap_ms, round(rng.lognormvariate(math.log(self.median_ms), self.sigma))))
+        drawn = round(rng.lognormvariate(math.log(self.median_ms), self.sigma))
+        return max(1, math.ceil(self.min_ms), min(self.cap_ms, drawn))
 
 
 class Activity(_Frozen):

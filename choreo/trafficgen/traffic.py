@@ -8,56 +8,20 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from choreo.trafficgen.encode import Encoder, EventFacts, InstanceIds, data_value
 from choreo.trafficgen.kafka import TS_CREATE, TS_LOG_APPEND, Header, KafkaRecord, partition_for
 from choreo.trafficgen.knobs import Knobs
+from choreo.trafficgen.layout import PendingRecord, Played, layout, truth_rows, workflow_truth
 from choreo.trafficgen.names import hex_id, id_value, prefix_of
 from choreo.trafficgen.noise import POISON_KINDS, poison_payload, truncate
-from choreo.trafficgen.play import NEVER, Outages, Plan, Verdict, judge, plan_instance, stall
+from choreo.trafficgen.play import NEVER, Outages, judge, plan_instance, stall
 from choreo.trafficgen.randomspec import random_spec
-from choreo.trafficgen.spec import Parallel, Step, TrafficSpec, WorkflowSpec, activities
-from choreo.trafficgen.truth import (
-    InstanceTruth,
-    OutageTruth,
-    RecordKind,
-    RecordTruth,
-    ServiceTruth,
-    Truth,
-    WorkflowTruth,
-)
+from choreo.trafficgen.spec import Parallel, TrafficSpec, WorkflowSpec, activities
+from choreo.trafficgen.truth import OutageTruth, RecordKind, ServiceTruth, Truth
 
 T0_MS = 1_714_550_400_000  # 2024-05-01T08:00:00Z: the window's start
-
-
-@dataclass(slots=True)
-class _Rec:
-    topic: str
-    partition: int
-    at: int  # true time the broker appended it
-    ts: int
-    ts_type: int
-    key: bytes | None
-    headers: list[Header]
-    payload: bytes | None
-    kind: RecordKind
-    inst: int = -1  # index into the instance list (events, duplicates)
-    ev: int = -1  # index into the instance's plan
-    near: int = -1  # not-events: the instance whose key it carries
-    dup_of: _Rec | None = None
-    skew: int = 0
-    poison: str | None = None
-    offset: int = -1
-
-
-@dataclass
-class _Instance:
-    wf: WorkflowSpec
-    plan: Plan
-    verdict: Verdict
-    ids: InstanceIds
-    records: dict[int, _Rec] = field(default_factory=dict)  # event index -> its first record
 
 
 @dataclass
@@ -77,8 +41,18 @@ class _Gen:
         self.svc = {s.name: s for s in spec.services}
         self.enc = {s.name: Encoder(s) for s in spec.services}
         self.topics = {t.name: t for t in spec.topics}
-        self.recs: list[_Rec] = []
-        self.insts: list[_Instance] = []
+        # Topics keep different retention: each lost what came before its own cut.
+        self.cut = {
+            t.name: self.start
+            + (
+                self.rng.randint(0, min(knobs.retention_skew_ms, knobs.duration_ms // 2))
+                if knobs.retention_lead_ms
+                else 0
+            )
+            for t in spec.topics
+        }
+        self.recs: list[PendingRecord] = []
+        self.insts: list[Played] = []
         self.outages = Outages()
         self.outage_truth: list[OutageTruth] = []
         self.serial = 0
@@ -152,11 +126,11 @@ class _Gen:
             plan = plan_instance(wf, rng, self.outages, t)
             if rng.random() < k.stall_rate:
                 stall(plan, rng, self.end)
-            inst = _Instance(wf, plan, judge(plan, self.end), self.ids(wf, wi))
+            inst = Played(wf, plan, judge(plan, self.end), self.ids(wf, wi))
             self.insts.append(inst)
             self.emit(len(self.insts) - 1, inst)
 
-    def _trace(self, inst: _Instance, i: int, traces: list[str | None]) -> tuple[str, str] | None:
+    def _trace(self, inst: Played, i: int, traces: list[str | None]) -> tuple[str, str] | None:
         e = inst.plan.events[i]
         svc = self.svc[e.service]
         if not svc.traceparent:
@@ -170,7 +144,7 @@ class _Gen:
         traces[i] = trace
         return trace, hex_id(self.rng, 16)
 
-    def emit(self, n: int, inst: _Instance) -> None:
+    def emit(self, n: int, inst: Played) -> None:
         rng, k = self.rng, self.k
         ev = inst.plan.events
         event_ids: list[str | None] = [None] * len(ev)
@@ -218,20 +192,21 @@ class _Gen:
         headers: list[Header],
         payload: bytes | None,
         kind: RecordKind,
-    ) -> _Rec:
+    ) -> PendingRecord:
         t = self.topics[topic]
         part = partition_for(key, t.partitions) if key is not None else self.rng.randrange(t.partitions)
         ts, ts_type = (at, TS_LOG_APPEND) if t.log_append else (at + skew, TS_CREATE)
-        rec = _Rec(
+        rec = PendingRecord(
             topic, part, at, ts, ts_type, key, headers, payload, kind, skew=0 if t.log_append else skew
         )
         self.recs.append(rec)
         return rec
 
-    def copy(self, rec: _Rec, at: int, same_ts: bool) -> None:
-        if at > self.end:
+    def copy(self, rec: PendingRecord, at: int, same_ts: bool) -> None:
+        # Retention deletes whole old segments: a copy of a record it deleted is gone as well.
+        if at > self.end or rec.at < self.cut[rec.topic]:
             return
-        dup = _Rec(
+        dup = PendingRecord(
             rec.topic,
             rec.partition,
             at,
@@ -250,7 +225,7 @@ class _Gen:
             dup.ts = at
         self.recs.append(dup)
 
-    def instance_noise(self, n: int, inst: _Instance) -> None:
+    def instance_noise(self, n: int, inst: Played) -> None:
         rng, k = self.rng, self.k
         if not inst.records:
             return
@@ -294,118 +269,6 @@ class _Gen:
             )
             rec.near, rec.poison = near, kind
 
-    # -- the dump and its truth ----------------------------------------------------
-    def layout(self) -> list[_Rec]:
-        """Partition logs in append order; retention deletes what came before the window."""
-        parts: dict[tuple[str, int], list[_Rec]] = {}
-        for r in self.recs:
-            parts.setdefault((r.topic, r.partition), []).append(r)
-        kept: list[_Rec] = []
-        for (_, _), recs in sorted(parts.items()):
-            recs.sort(key=lambda r: r.at)  # stable: equal times keep production order
-            for offset, r in enumerate(recs):
-                r.offset = offset
-                if r.at >= self.start:
-                    kept.append(r)
-        return kept
-
-    def truth(self, kept: list[_Rec]) -> tuple[list[RecordTruth], list[InstanceTruth]]:
-        # The first copy of an event left in the dump is the event; later copies are duplicates.
-        first: dict[tuple[int, int], _Rec] = {}
-        for r in sorted(
-            (r for r in kept if r.inst >= 0), key=lambda r: (r.at, r.topic, r.partition, r.offset)
-        ):
-            first.setdefault((r.inst, r.ev), r)
-        kept_events: dict[int, list[_Rec]] = {}
-        rows = []
-        for r in kept:
-            if r.inst < 0:
-                near = self.insts[r.near].ids.primary if r.near >= 0 else None
-                rows.append(
-                    RecordTruth(
-                        topic=r.topic,
-                        partition=r.partition,
-                        offset=r.offset,
-                        ts=r.ts,
-                        true_ms=r.at,
-                        kind=r.kind,
-                        poison=r.poison,
-                        near=near,
-                        skew_ms=r.skew,
-                    )
-                )
-                continue
-            inst = self.insts[r.inst]
-            e = inst.plan.events[r.ev]
-            orig = first[(r.inst, r.ev)]
-            cause, cause_cut = None, False
-            if e.cause is not None:
-                c = first.get((r.inst, e.cause))
-                cause_cut = c is None
-                cause = None if c is None else (c.topic, c.partition, c.offset)
-            kept_events.setdefault(r.inst, []).append(r)
-            rows.append(
-                RecordTruth(
-                    topic=r.topic,
-                    partition=r.partition,
-                    offset=r.offset,
-                    ts=r.ts,
-                    true_ms=r.at,
-                    kind="event" if orig is r else "duplicate",
-                    instance=inst.ids.primary,
-                    workflow=inst.wf.name,
-                    type=e.type,
-                    service=self.svc[e.service].observed_name,
-                    cause=cause,
-                    cause_cut=cause_cut,
-                    duplicate_of=None if orig is r else coord_of(orig),
-                    skew_ms=r.skew,
-                    phase=e.phase,
-                    attempt=e.attempt,
-                )
-            )
-        insts = []
-        for n, recs in sorted(kept_events.items()):
-            inst = self.insts[n]
-            v = inst.verdict
-            ev0 = inst.plan.events[0]
-            insts.append(
-                InstanceTruth(
-                    id=inst.ids.primary,
-                    workflow=inst.wf.name,
-                    status=v.status,
-                    ambiguous=v.ambiguous,
-                    start_cut=(n, 0) not in first and ev0.at <= self.end,
-                    start_type=ev0.type,
-                    expected=list(dict.fromkeys(t for t, _ in v.expected)),
-                    expected_services=list(dict.fromkeys(self.svc[s].observed_name for _, s in v.expected)),
-                    stall=v.stall,
-                    stall_at=v.where,
-                    records=len(recs),
-                    first_ms=min(r.at for r in recs),
-                    last_ms=max(r.at for r in recs),
-                )
-            )
-        return rows, insts
-
-
-def coord_of(r: _Rec) -> tuple[str, int, int]:
-    return (r.topic, r.partition, r.offset)
-
-
-def _workflow_truth(w: WorkflowSpec) -> WorkflowTruth:
-    types = set(w.start_types())
-    for a in activities(w):
-        types.update(t for t in (a.type, a.failure, a.compensation) if t)
-    return WorkflowTruth(
-        name=w.name,
-        start_types=w.start_types(),
-        end_type=w.end.type if w.end else None,
-        rejected_type=w.rejected.type,
-        cancelled_type=w.cancelled.type,
-        types=sorted(types),
-    )
-
 
 def generate(knobs: Knobs, spec: TrafficSpec | None = None) -> Generated:
     """The dump (records in topic, partition, offset order) and its truth."""
@@ -414,8 +277,9 @@ def generate(knobs: Knobs, spec: TrafficSpec | None = None) -> Generated:
     g.plan_outages()
     g.instances()
     g.poison()
-    kept = g.layout()
-    rows, insts = g.truth(kept)
+    kept = layout(g.recs, g.cut)
+    observed = {s.name: s.observed_name for s in spec.services}
+    rows, insts = truth_rows(kept, g.insts, observed, g.end)
     records = [
         KafkaRecord(
             r.topic,
@@ -436,7 +300,7 @@ def generate(knobs: Knobs, spec: TrafficSpec | None = None) -> Generated:
         window_start_ms=g.start,
         end_ms=g.end,
         now_ms=max((r.ts for r in kept), default=g.end),
-        workflows=[_workflow_truth(w) for w in spec.workflows],
+        workflows=[workflow_truth(w) for w in spec.workflows],
         services=[
             ServiceTruth(
                 name=s.name,
@@ -454,6 +318,3 @@ def generate(knobs: Knobs, spec: TrafficSpec | None = None) -> Generated:
         records=rows,
     )
     return Generated(spec, records, truth, {t.name: t.header_shape for t in spec.topics})
-
-
-__all__ = ["Generated", "Step", "generate"]

@@ -12,8 +12,10 @@ key a not-event carries, if any.
 Instance status is judged as of the end of the dump (a post-mortem):
 completed | failed | compensated | running (its next step is not due yet) |
 stuck (a fault stopped it and the missing step is overdue by at least ten
-times its longest normal latency). ``ambiguous`` instances were stopped by
-a fault too recently to tell from a slow step; scores leave them out.
+times its longest normal latency). ``ambiguous`` instances cannot be
+judged from the dump: stopped by a fault too recently to tell from a slow
+step, or retention (which differs per topic) took events from after their
+first record in the dump. Scores leave them out.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class InstanceTruth(_M):
     workflow: str
     status: Status
     ambiguous: bool = False
+    ambiguous_why: str | None = None  # stalled recently | retention hole
     start_cut: bool = False
     start_type: str
     expected: list[str] = Field(default_factory=list)

@@ -19,16 +19,9 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from choreo.core.schema import META_HASH_PROBE, hash_probe
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, query_arrow, register
 from choreo.reconstruct.engine.instances import Built
-
-META_HASH_PROBE = "instance_keys_hash_probe"
-_PROBE = "choreo"
-
-
-def hash_probe(con: duckdb.DuckDBPyConnection) -> str:
-    row = con.execute("SELECT hash(?::VARCHAR)", [_PROBE]).fetchone()
-    return str(row[0]) if row else ""
 
 
 def key_rows(con: duckdb.DuckDBPyConnection, f: Frame, inst_of: npt.NDArray[np.integer]) -> pa.Table:

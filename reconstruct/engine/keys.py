@@ -24,6 +24,7 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.config import ReconstructConfig
+from choreo.core.schema import IDENTIFIER_STATS
 from choreo.reconstruct.engine.discover import Found
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, register
 from choreo.reconstruct.engine.traps import Merging, merging
@@ -38,7 +39,7 @@ U64 = npt.NDArray[np.uint64]
 _LABEL_LAST = {"trace_id": 3, "key": 2, "ce_subject": 1}
 _HEADER_NAMES = {"correlation-id", "x-correlation-id", "correlationid", "correlation_id"}
 
-__all__ = ["analyse_keys", "label_priority", "load_key_stats", "normalise_name", "write_key_stats"]
+__all__ = ["analyse_keys", "label_priority", "normalise_name", "write_key_stats"]
 
 
 def label_priority(name: str, events: int) -> tuple[int, int]:
@@ -160,24 +161,7 @@ def _verdict(
     return True, f"identifies instances{where}: none of {m.checked} values checked merges instances"
 
 
-_STAT_SCHEMA = pa.schema(
-    [
-        ("name", pa.string()),
-        ("events", pa.int64()),
-        ("distinct_values", pa.int64()),
-        ("mean_events_per_value", pa.float64()),
-        ("event_types", pa.list_(pa.string())),
-        ("used_for_stitching", pa.bool_()),
-        ("reason", pa.string()),
-        ("values_checked", pa.int64()),
-        ("merging", pa.int64()),
-        ("instances_per_value", pa.float64()),
-        ("found_by", pa.string()),
-        ("matches", pa.string()),
-        ("match_share", pa.float64()),
-        ("namespace", pa.string()),
-    ]
-)
+_STAT_SCHEMA = IDENTIFIER_STATS.arrow_schema()
 
 
 def write_key_stats(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> None:
@@ -185,27 +169,7 @@ def write_key_stats(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> Non
     table = pa.Table.from_pylist([s.__dict__ for s in stats], schema=_STAT_SCHEMA)
     con.register("_r_stats_src", table)
     try:
-        con.execute(
-            f"INSERT INTO identifier_stats ({', '.join(_STAT_SCHEMA.names)}) SELECT * FROM _r_stats_src"
-        )
+        columns = ", ".join(f'"{c}"' for c in _STAT_SCHEMA.names)
+        con.execute(f"INSERT INTO identifier_stats ({columns}) SELECT * FROM _r_stats_src")
     finally:
         con.unregister("_r_stats_src")
-
-
-def load_key_stats(con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
-    """The stored statistics (a store derived by older code lacks the newer columns: defaults)."""
-    have = {
-        str(r[0])
-        for r in con.execute(
-            "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
-            "AND schema_name = 'main' AND table_name = 'identifier_stats'"
-        ).fetchall()
-    }
-    cols = [c for c in _STAT_SCHEMA.names if c in have]
-    rows = con.execute(f"SELECT {', '.join(cols)} FROM identifier_stats ORDER BY name").fetchall()
-    out = []
-    for r in rows:
-        d = dict(zip(cols, r, strict=True))
-        d["event_types"] = list(d["event_types"])
-        out.append(KeyStat(**d))
-    return out

@@ -50,27 +50,25 @@ from dataclasses import dataclass, field
 import duckdb
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.event_log import ensure_log_views
 from choreo.core.logsetup import kv
+from choreo.core.schema import (
+    DERIVED_SHAPE,
+    META_FINGERPRINT,
+    META_FULL_EVENTS,
+    META_NOW,
+    META_SHAPE,
+    META_WATERMARK,
+)
 from choreo.core.store import Store
 from choreo.reconstruct.engine import steps as s
 from choreo.reconstruct.engine.instances import KnownWorkflows
-from choreo.reconstruct.engine.keys import load_key_stats
 from choreo.reconstruct.engine.scope import new_names
 from choreo.reconstruct.engine.stages import Pipeline, Slot, Stage, Work, working
 from choreo.reconstruct.engine.write import recreate_derived
-from choreo.reconstruct.query.event_log import ensure_log_views
+from choreo.reconstruct.query.records import KeyStat
 
 log = logging.getLogger(__name__)
-
-META_FINGERPRINT = "reconstruct_fingerprint"
-META_NOW = "reconstruct_now_ms"
-META_WATERMARK = "reconstruct_ingested_ms"
-META_FULL_EVENTS = "reconstruct_full_events"
-# Bumped when the derived tables change shape: stores derived by older code
-# are rebuilt, never updated in place. 2: instance_keys without the value.
-# 3: not_events; identifier_stats per link name (key@topic) with the trap evidence.
-META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "3"
 
 
 @dataclass(frozen=True)
@@ -370,7 +368,7 @@ def update(
     if wm_text is None or store.get_meta(META_SHAPE) != DERIVED_SHAPE or not has_model(con):
         return rebuild(store, cfg, now_ms=now_ms)
     now = default_now(con) if now_ms is None else int(now_ms)
-    stats = load_key_stats(con)
+    stats = KeyStat.load_all(con)
     with working(store, cfg, now) as w:
         w.put(s.NEW_KEYS, keys)
         w.put(s.WATERMARK, int(wm_text))
@@ -469,7 +467,6 @@ __all__ = [
     "fingerprint",
     "is_stale",
     "judge",
-    "load_key_stats",
     "rebuild",
     "recreate_derived",
     "update",

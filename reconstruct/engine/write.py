@@ -3,19 +3,15 @@ the instances themselves as an Arrow table (their status still to be judged)."""
 
 from __future__ import annotations
 
-import re
-
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from choreo.core.schema import DERIVED_DDL
+from choreo.core.schema import DERIVED_TABLES
 from choreo.reconstruct.engine.frame import ASIDE_REASONS, Frame, register
 from choreo.reconstruct.engine.instance_keys import parallel_inserts
 from choreo.reconstruct.engine.instances import Built
-
-_DDL = {re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", d).group(1): d for d in DERIVED_DDL}  # type: ignore[union-attr]
 
 INSTANCE_COLUMNS = (
     "instance_id",
@@ -40,9 +36,9 @@ INSTANCE_COLUMNS = (
 
 def recreate_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Drop and create the derived tables (owned by reconstruct; always current shape)."""
-    for name, ddl in _DDL.items():
-        con.execute(f"DROP TABLE IF EXISTS main.{name}")
-        con.execute(ddl)
+    for table in DERIVED_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS main.{table.name}")
+        con.execute(table.ddl())
 
 
 def _types_lists(f: Frame, b: Built) -> pa.Array:

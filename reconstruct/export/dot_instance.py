@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import graphviz
 
 from choreo.core.errors import InputError
+from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import clock_ms, duration, iso_ms
 from choreo.reconstruct.export.dot_labels import label
-from choreo.reconstruct.query.event_log import ensure_log_views
 from choreo.reconstruct.query.read import find_instances
 
 _STATUS_COLOURS = {

@@ -18,10 +18,10 @@ import graphviz
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.errors import InputError
+from choreo.core.event_log import ensure_log_views
 from choreo.core.schema import POISON_KINDS
 from choreo.core.store import Store
 from choreo.reconstruct.export.dot_labels import label
-from choreo.reconstruct.query.event_log import ensure_log_views
 
 # A poison record's "service" is only the topic it was found on (nothing
 # could be decoded), so it is no evidence of a service.

@@ -26,9 +26,9 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode,
 from opentelemetry.util.types import AttributeValue
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.reconstruct.export.selection import InstanceFilter
-from choreo.reconstruct.query.event_log import ensure_log_views
 from choreo.reconstruct.query.read import instances_after
 from choreo.reconstruct.query.records import InstanceRow
 

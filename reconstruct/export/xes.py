@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import IO
 
 from choreo.core.errors import ExportError
+from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.reconstruct.export.selection import InstanceFilter
-from choreo.reconstruct.query.event_log import ensure_log_views
 
 _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">

@@ -16,12 +16,12 @@ Works on one store or on several opened with ``reconstruct.log.open_log``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
+from choreo.core.event_log import ensure_log_views
+from choreo.core.schema import META_HASH_PROBE, META_NOW, hash_probe
 from choreo.core.store import Store
-from choreo.reconstruct.engine.instance_keys import META_HASH_PROBE, hash_probe
-from choreo.reconstruct.engine.keys import load_key_stats
-from choreo.reconstruct.query.event_log import ensure_log_views
 from choreo.reconstruct.query.records import (
     InstanceDetail,
     InstanceRow,
@@ -46,10 +46,8 @@ SORTS = {
     "label": "label",
 }
 
-_INSTANCE_COLS = (
-    "instance_id, workflow, status, label, start_ms, end_ms, n_events, n_duplicates, n_skewed, "
-    "first_type, last_type, last_service"
-)
+# The record types' fields are the tables' column names (tests/reconstruct/test_records_schema.py).
+_INSTANCE_COLS = ", ".join(f.name for f in fields(InstanceRow))
 
 
 def _row(r: Sequence[Any]) -> InstanceRow:
@@ -67,6 +65,12 @@ def _row(r: Sequence[Any]) -> InstanceRow:
         str(r[10]),
         str(r[11]),
     )
+
+
+def judged_now_ms(store: Store) -> int | None:
+    """The "now" the stored statuses were judged against, if reconstructed."""
+    value = store.get_meta(META_NOW)
+    return None if value is None else int(value)
 
 
 def has_derived(store: Store) -> bool:
@@ -205,11 +209,7 @@ def get_instance(store: Store, instance_id: str) -> InstanceRow | None:
     return None if r is None else _row(r)
 
 
-_STUCK_COLS = (
-    "s.instance_id, s.workflow, s.reason, s.last_type, s.last_service, s.last_topic, s.last_partition, "
-    "s.last_offset, s.expected_types, s.responsible_service, s.silent_ms, s.expected_within_ms, "
-    "s.overdue_ms, s.consumer_group, s.consumer_state, s.group_lag, s.explanation, i.label"
-)
+_STUCK_COLS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
 
 
 def _stuck(r: Sequence[Any]) -> StuckInfo:
@@ -460,7 +460,7 @@ def workflow_counts(store: Store) -> dict[str, dict[str, int]]:
 
 
 def key_stats(store: Store) -> list[KeyStat]:
-    return load_key_stats(store.con)
+    return KeyStat.load_all(store.con)
 
 
 def workflow_summaries(store: Store) -> list[WorkflowSummary]:

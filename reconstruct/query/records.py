@@ -5,9 +5,11 @@ every consumer imports them (the engine too, for the rows it stores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
+
+import duckdb
 
 
 class Status(StrEnum):
@@ -59,6 +61,26 @@ class KeyStat:
     matches: str | None = None
     match_share: float | None = None
     namespace: str | None = None
+
+    @classmethod
+    def load_all(cls, con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
+        """Every row of ``identifier_stats``, by name (a store derived by older
+        code lacks the newer columns: their defaults)."""
+        have = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = 'identifier_stats'"
+            ).fetchall()
+        }
+        cols = [f.name for f in fields(cls) if f.name in have]
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM identifier_stats ORDER BY name").fetchall()
+        out = []
+        for r in rows:
+            d = dict(zip(cols, r, strict=True))
+            d["event_types"] = list(d["event_types"])
+            out.append(cls(**d))
+        return out
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
-from choreo.reconstruct.query.event_log import ensure_log_views
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10

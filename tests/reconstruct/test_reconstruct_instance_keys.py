@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.schema import META_HASH_PROBE, META_SHAPE
 from choreo.core.store import Store
-from choreo.reconstruct.engine.instance_keys import META_HASH_PROBE
-from choreo.reconstruct.engine.pipeline import META_SHAPE, is_stale, rebuild, update
+from choreo.reconstruct.engine.pipeline import is_stale, rebuild, update
 from choreo.reconstruct.query.read import find_instances, instances_page, search_ids
 from tests.support.saga_builder import T0, Log, order_saga
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.event_log import open_log
 from choreo.core.store import Store
 from choreo.reconstruct.engine.pipeline import rebuild
-from choreo.reconstruct.query.event_log import open_log
 from tests.support.saga_builder import T0, Log, order_saga
 
 CFG = ChoreoConfig.model_validate({"reconstruct": {"min_overdue": 1}})

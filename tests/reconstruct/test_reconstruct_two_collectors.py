@@ -10,9 +10,9 @@ import pytest
 from confluent_kafka import Producer
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.event_log import open_log
 from choreo.core.store import Store
 from choreo.reconstruct.engine.pipeline import rebuild
-from choreo.reconstruct.query.event_log import open_log
 from tests.conftest import KafkaTarget
 from tests.support.collect_helpers import settings, start_collector
 from tests.support.saga_builder import T0, Log, order_saga

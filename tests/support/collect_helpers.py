@@ -15,7 +15,8 @@ from typing import Any
 from confluent_kafka import Producer
 
 from choreo.collector.extract import Extractor
-from choreo.collector.kafka_tap import Collector, CollectProgress, CollectSettings, CollectStats
+from choreo.collector.kafka_tap import Collector, CollectSettings
+from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 # Fast group membership on the embedded cluster: its rebalances wait about

@@ -9,7 +9,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, TopicPartition
 
-from choreo.collector.kafka_tap import CollectStats
+from choreo.core.progress import CollectStats
 from choreo.core.store import Store
 from choreo.demo.kafka_driver import LiveRun, LiveSettings
 from choreo.demo.scenario import PARTITIONS, Scenario

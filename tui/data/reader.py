@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import META_NOW
 from choreo.reconstruct.query import read
 from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
 from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
@@ -46,8 +45,7 @@ class StoreReader:
     def _now(self, s: Store) -> int | None:
         if self.live:
             return int(time.time() * 1000)
-        value = s.get_meta(META_NOW)
-        return None if value is None else int(value)
+        return read.judged_now_ms(s)
 
     # -- store state ------------------------------------------------------
     def counts(self) -> tuple[int, int]:

@@ -14,10 +14,11 @@ import click
 
 from choreo.cli.commands.options import config_option, db_option, kafka_options
 from choreo.collector.extract import Extractor
-from choreo.collector.kafka_tap import Collector, CollectProgress, CollectStats, probe
+from choreo.collector.kafka_tap import Collector, probe
 from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.gc_tuning import rare_gc
+from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal

@@ -19,9 +19,10 @@ import click
 from choreo.collector.extract import parse_time_ms
 from choreo.core.config import ChoreoConfig, load_config
 from choreo.core.errors import InputError
+from choreo.core.event_log import open_log
+from choreo.core.schema import META_NOW
 from choreo.core.store import DEFAULT_DB, Store
-from choreo.reconstruct.engine.pipeline import META_NOW, RebuildStats, default_now, is_stale, judge, rebuild
-from choreo.reconstruct.query.event_log import open_log
+from choreo.reconstruct.engine.pipeline import RebuildStats, default_now, is_stale, judge, rebuild
 
 F = TypeVar("F", bound=Callable[..., object])
 

@@ -5,7 +5,6 @@ Other parts add their own subcommands to this group (e.g. `export events`).
 
 from __future__ import annotations
 
-import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,16 +16,11 @@ from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
+from choreo.reconstruct.export.filenames import safe_name
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.query.records import STATUS_ORDER
 
 F = TypeVar("F", bound=Callable[..., object])
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name-safe form of a workflow name or instance id."""
-    return _SAFE.sub("_", text).strip("_") or "export"
 
 
 def _output_option(help_text: str) -> Callable[[F], F]:

@@ -9,8 +9,8 @@ import sys
 import click
 
 from choreo.cli.commands.options import db_option
-from choreo.collector.importers.jsonl_export import open_output, write_events
 from choreo.core.store import Store
+from choreo.reconstruct.export.events_jsonl import open_output, write_events
 
 
 @click.command("events")

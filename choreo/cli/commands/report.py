@@ -8,8 +8,8 @@ import click
 import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
-from choreo.cli.commands.export import safe_name
 from choreo.core.errors import ExportError
+from choreo.reconstruct.export.filenames import safe_name
 
 
 @click.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from choreo.collector.kafka_tap import CollectProgress
+from choreo.core.progress import CollectProgress
 from choreo.tui.data.format import count, rate, timestamp
 from choreo.tui.data.models import Overview
 

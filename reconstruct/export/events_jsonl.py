@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 import zstandard
 
-from choreo.collector.importers.jsonl import encode_record
 from choreo.core.errors import InputError
+from choreo.core.jsonl_format import encode_record
 from choreo.core.store import Store
 
 _FETCH_ROWS = 10_000
