@@ -135,10 +135,11 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
 
 
 def _close(near: object, far: object) -> bool:
-    """Events sharing a value are much closer in time than events sharing different ones."""
+    """Events sharing a value are much closer in time than events sharing
+    different ones (when even different ones overlap, time tells nothing)."""
     if near is None or far is None:
         return False
-    return float(str(near)) <= _NEAR * float(str(far))
+    return float(str(far)) > 0 and float(str(near)) <= _NEAR * float(str(far))
 
 
 def payload_fields(

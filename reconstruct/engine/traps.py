@@ -17,7 +17,7 @@ first type (OrderCreated) falls in as many groups as the customer has
 orders: that value would merge that many instances.
 
 A name is a trap when at least ``trap_share`` of its checked values (and at
-least three, or all of them when fewer were checked) would merge several
+least two, or the one checked) would merge several
 instances. The other names are regrouped
 without the traps found, until nothing changes (a tenant id hides a
 customer id's orders in one group until the tenant is known to be a trap).
@@ -43,8 +43,9 @@ U64 = npt.NDArray[np.uint64]
 
 _SAMPLE_VALUES = 2_000  # values checked per name
 _FIRST_EVENTS = 64  # a value's earliest events looked at
-_MIN_MERGING = 3
+_MIN_MERGING = 2
 _ROUNDS = 5
+_SPANS = 1.5  # distinct values of X per value of Y, on average, from which Y spans X
 
 
 @dataclass(frozen=True)
@@ -102,10 +103,16 @@ def merging(
     mask = (o_link != v_link[vid[o_sid]]) & (o_code != v_code[vid[o_sid]])
     o_sid, o_code, o_link, o_shared = o_sid[mask], o_code[mask], o_link[mask], o_shared[mask]
     is_first = f.typ[s_eid] == first_type[vid]
+    # A name whose values each span several values of X cannot tell X's
+    # instances apart (a tenant groups a customer's orders, and the other
+    # way round): only names that do not span X group X's events.
+    x_of_row = v_code[vid[o_sid]]
+    spans = _spans(n_codes, vid, v_code, o_sid, o_code, o_link)
+    groups_x = spans[o_code, x_of_row] < _SPANS
     traps = {c for c, used in forced.items() if not used}
     stats: dict[int, Merging] = {}
     for _ in range(_ROUNDS):
-        use = ~np.isin(o_code, list(traps)) if traps else np.ones(o_code.size, dtype=bool)
+        use = groups_x & ~np.isin(o_code, list(traps)) if traps else groups_x.copy()
         groups = _local_groups(vid.size, o_sid[use], mix(o_link[use], vid[o_sid[use]].astype(np.uint64)))
         evidence = np.zeros(vid.size, dtype=bool)
         evidence[o_sid[use & o_shared]] = True
@@ -134,6 +141,32 @@ def merging(
             break
         traps |= found
     return stats, traps
+
+
+def _spans(
+    n_codes: int, vid: I64, v_code: I64, o_sid: I64, o_code: I64, o_link: U64
+) -> npt.NDArray[np.float64]:
+    """spans[a, b]: how many distinct values of name b one value of name a
+    meets on its events, on average (over a's sampled values whose events carry b)."""
+    out = np.zeros((n_codes, n_codes), dtype=np.float64)
+    if o_sid.size == 0:
+        return out
+    # Distinct (value, other name, other value) triples, then per (value, other name).
+    triple = np.unique(
+        mix(mix(o_link, o_code.astype(np.uint64)), vid[o_sid].astype(np.uint64)), return_index=True
+    )[1]
+    t_vid, t_code = vid[o_sid[triple]], o_code[triple]
+    pair_key = t_vid * n_codes + t_code
+    keys, counts = np.unique(pair_key, return_counts=True)
+    x = v_code[keys // n_codes]
+    y = keys % n_codes
+    total = np.zeros((n_codes, n_codes), dtype=np.float64)
+    seen = np.zeros((n_codes, n_codes), dtype=np.float64)
+    np.add.at(total, (y, x), counts)
+    np.add.at(seen, (y, x), 1.0)
+    np.divide(total, seen, out=out, where=seen > 0)
+    # Accumulated as out[b, a]: transposed.
+    return out.T.copy()
 
 
 def _dense(key: U64) -> I64:
