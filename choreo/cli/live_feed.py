@@ -47,6 +47,7 @@ class LiveFeed:
         self._restatus_every = restatus_every
         self._last_update = 0.0
         self._update_lock = threading.Lock()
+        self._closed = False
 
     def _on_progress(self, progress: CollectProgress) -> None:
         self.progress = progress
@@ -65,10 +66,12 @@ class LiveFeed:
         log.info("tail collector stopped %s", kv(consumed=self.stats.consumed if self.stats else 0))
         return self.stats
 
-    def wait_idle(self) -> None:
-        """Return once no reconstruction is running (before the store closes)."""
+    def close(self) -> None:
+        """Stop reconstructing: wait for a reconstruction still running, and
+        refuse any that a dashboard worker starts later (call before the
+        store closes; a worker's update on a closed store would fail)."""
         with self._update_lock:
-            pass
+            self._closed = True
 
     def update(self) -> bool:
         """Reconstruct what arrived since the last call (and re-evaluate
@@ -77,6 +80,8 @@ class LiveFeed:
         Call from a worker thread; concurrent calls are serialised.
         """
         with self._update_lock:
+            if self._closed:
+                return False
             own = self._store.cursor()
             try:
                 row = own.con.execute("SELECT count(*) FROM events").fetchone()

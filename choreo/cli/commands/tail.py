@@ -102,7 +102,7 @@ def tail(
             # The dashboard is gone; the collector still stores its last batch.
             if not feed.stopped.wait(_FINISH_TIMEOUT):
                 raise ChoreoError(f"the collector did not finish within {_FINISH_TIMEOUT:g}s")
-            feed.wait_idle()  # a reconstruction still running in a worker ends first
+            feed.close()  # a reconstruction still running in a worker ends first; none starts after
     if feed.stats is not None:
         click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
     if result is not None:
