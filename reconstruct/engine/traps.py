@@ -104,11 +104,14 @@ def merging(
     o_sid, o_code, o_link, o_shared = o_sid[mask], o_code[mask], o_link[mask], o_shared[mask]
     is_first = f.typ[s_eid] == first_type[vid]
     # A name whose values each span several values of X cannot tell X's
-    # instances apart (a tenant groups a customer's orders, and the other
-    # way round): only names that do not span X group X's events.
+    # instances apart (a tenant would group a customer's orders): a name
+    # groups X's events when its values do not span X's, or span fewer of
+    # them than X's span of its own (a case meets a few employees, an
+    # employee many cases: the case groups the employee's events).
     x_of_row = v_code[vid[o_sid]]
     spans = _spans(n_codes, vid, v_code, o_sid, o_code, o_link)
-    groups_x = spans[o_code, x_of_row] < _SPANS
+    y_spans_x, x_spans_y = spans[o_code, x_of_row], spans[x_of_row, o_code]
+    groups_x = (y_spans_x < _SPANS) | (y_spans_x < x_spans_y)
     traps = {c for c, used in forced.items() if not used}
     stats: dict[int, Merging] = {}
     for _ in range(_ROUNDS):

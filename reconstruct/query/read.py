@@ -30,6 +30,7 @@ from choreo.reconstruct.query.records import (
     ModelNode,
     NotEvent,
     Page,
+    StitchHealth,
     StuckInfo,
     TimelineEvent,
     Variant,
@@ -513,3 +514,29 @@ def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> W
 def workflow_names(store: Store) -> list[str]:
     """Every workflow with a learned model, by name."""
     return [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM model_nodes ORDER BY 1")]
+
+
+def stitch_health(store: Store) -> StitchHealth:
+    """How much of the log is stitched into instances (and why not, when little is)."""
+    ensure_log_views(store)
+    row = store.con.execute("SELECT count(*) FROM log_events").fetchone()
+    records = int(row[0]) if row else 0
+    aside = 0
+    if _has_table(store, "not_events"):
+        row = store.con.execute("SELECT count(*) FROM not_events").fetchone()
+        aside = int(row[0]) if row else 0
+    # Stitched: joined with at least one other event (an instance of one event links nothing).
+    row = (
+        store.con.execute(
+            "SELECT coalesce(sum(n_events + n_duplicates), 0) FROM instances WHERE n_events >= 2"
+        ).fetchone()
+        if has_derived(store)
+        else None
+    )
+    linked = int(row[0]) if row else 0
+    ruled_out = [
+        (k.name, k.events, k.reason)
+        for k in sorted(KeyStat.load_all(store.con), key=lambda k: -k.events)
+        if not k.used_for_stitching
+    ]
+    return StitchHealth(records - aside, linked, aside, ruled_out)

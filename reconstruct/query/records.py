@@ -83,6 +83,58 @@ class KeyStat:
         return out
 
 
+# Below this share of events in an instance, import, status and the dashboard warn.
+STITCHED_FEW = 0.5
+
+
+@dataclass(frozen=True)
+class StitchHealth:
+    """How much of the log reconstruction could stitch into instances.
+
+    ``events``: records that are events (not tombstones, unparseable...);
+    ``linked``: of them in an instance with another event; ``ruled_out``: identifier names not
+    used for stitching, most common first, with why."""
+
+    events: int
+    linked: int
+    not_events: int
+    ruled_out: list[tuple[str, int, str]] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.linked / self.events if self.events else 1.0
+
+    @property
+    def warning(self) -> str | None:
+        """A loud one-paragraph warning when nothing or little was stitched, else None."""
+        if self.events == 0 or self.share >= STITCHED_FEW:
+            return None
+        head = (
+            f"only {self.linked:,} of {self.events:,} events ({self.share:.0%}) were stitched into instances"
+            if self.linked
+            else f"none of {self.events:,} events were stitched into instances"
+        )
+        if self.ruled_out:
+            names = "; ".join(f"{n} ({e:,} events): {why}" for n, e, why in self.ruled_out[:3])
+            why = f" Identifiers not used: {names}."
+        else:
+            why = " No identifier was found that links events of different types."
+        return (
+            f"WARNING: {head}.{why} See `choreo keys`; name the case id with "
+            "[reconstruct] stitch_include or [extract] identifier_paths in choreo.toml."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "linked": self.linked,
+            "share": round(self.share, 4),
+            "not_events": self.not_events,
+            "ruled_out": [list(r) for r in self.ruled_out],
+            "warning": self.warning,
+        }
+
+
 @dataclass(frozen=True)
 class InstanceRow:
     instance_id: str

@@ -18,6 +18,8 @@ from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
 from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
+from choreo.reconstruct.query.read import stitch_health
+from choreo.reconstruct.query.records import StitchHealth
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
 
@@ -167,6 +169,7 @@ def import_(
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
+    health: StitchHealth | None = None
     try:
         with Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
@@ -174,6 +177,7 @@ def import_(
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
                 # A dump is judged as of when it was taken: now = its newest event.
                 rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
+                health = stitch_health(store)
     finally:
         for p in inputs:
             p.input.close()
@@ -186,6 +190,7 @@ def import_(
                 "stuck": rebuilt.stuck,
                 "now_ms": rebuilt.now_ms,
                 "seconds": round(rebuilt.seconds, 3),
+                "stitched": None if health is None else health.as_dict(),
             }
         click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
     else:
@@ -204,6 +209,8 @@ def import_(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
                 f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
             )
+    if health is not None and health.warning:
+        click.echo(health.warning, err=True)
     damaged = report.damaged
     if damaged:
         names = ", ".join(f.name for f in damaged)

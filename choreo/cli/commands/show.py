@@ -9,6 +9,7 @@ import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
+from choreo.cli.commands.text import printable
 from choreo.core.errors import InputError
 from choreo.core.timefmt import duration
 from choreo.reconstruct.query.read import find_instances, instance_detail
@@ -79,13 +80,7 @@ def _print(d: InstanceDetail) -> None:
         click.echo(f"\nnot events, carrying its key ({len(d.beside)}; never part of its verdict):")
         for r in d.beside:
             at = "" if r.ts_ms is None else _iso(r.ts_ms)
-            key = "" if r.key is None else f"  key {_printable(r.key.decode('utf-8', 'replace'))}"
+            key = "" if r.key is None else f"  key {printable(r.key.decode('utf-8', 'replace'))}"
             click.echo(f"  {r.topic}[{r.partition}]@{r.offset}  {at}  {r.reason}{key}")
     if d.stuck is not None:
         click.echo(f"\nSTUCK ({d.stuck.reason}): {d.stuck.explanation}")
-
-
-def _printable(text: str, limit: int = 80) -> str:
-    """Record text made safe for a terminal: control characters escaped, long text cut."""
-    safe = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text[:limit])
-    return safe + ("…" if len(text) > limit else "")
