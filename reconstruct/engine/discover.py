@@ -25,14 +25,19 @@ trap), and ``choreo keys`` shows it with its evidence.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
+import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, query_arrow, register
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
+from choreo.reconstruct.engine.lookup import index_in
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -43,6 +48,7 @@ _MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other
 _NEAR = 0.1  # same-value events this much closer than different-value ones
 _EVENTS_PER_TYPE = 300  # payloads sampled per event type
 _MAX_DEPTH = 3
+_WINDOWS = 12  # time windows a common type's sample is taken from
 
 
 @dataclass(frozen=True)
@@ -148,37 +154,34 @@ def payload_fields(
     """Payload fields (not identifiers by name) whose values are identifier values of other events."""
     if f.n == 0 or f.id_eid.size == 0:
         return []
-    fields = _sampled_fields(con)
+    fields = _sampled_fields(con, f)
     if fields.num_rows == 0:
         return []
+    # A field repeating one of the event's own identifier values adds nothing.
+    fh = np.asarray(np_chunks(fields.column("h")), dtype=np.uint64)
+    sampled = index_in(None, np.unique(fh), f.h)
+    is_sampled = np.zeros(f.n, dtype=bool)
+    is_sampled[sampled[sampled >= 0]] = True
+    own_rows = np.flatnonzero(is_sampled[f.id_eid])
+    own = mix(f.h[f.id_eid[own_rows]], f.id_vh[own_rows])
+    fvh = np.asarray(np_chunks(fields.column("vh")), dtype=np.uint64)
+    fresh = ~np.asarray(np_chunks(pc.is_in(arrow_u64(mix(fh, fvh)), value_set=arrow_u64(own))), dtype=bool)
+    fields = fields.filter(pa.array(fresh))
+    if fields.num_rows == 0:
+        return []
+    carriers = _carriers(con, f, code, np.unique(fvh[fresh]))
     register(con, "_r_found_src", fields)
-    register(
-        con,
-        "_r_found_ids",
-        pa.table(
-            {
-                "h": arrow_u64(f.h[f.id_eid]),
-                "code": np.asarray(code, dtype=np.int32),
-                "vh": arrow_u64(f.id_vh),
-                "ts": f.ts[f.id_eid],
-                "keep": (~f.is_dup & f.is_event)[f.id_eid],
-            }
-        ),
-    )
+    register(con, "_r_found_ids", carriers)
     try:
         rows = con.execute(
             """
-            -- A field repeating one of the event's own identifier values adds nothing.
-            WITH c AS (
-                SELECT s.* FROM _r_found_src s
-                ANTI JOIN _r_found_ids i ON i.h = s.h AND i.vh = s.vh
+            WITH c AS (SELECT * FROM _r_found_src),
+            span AS (
+                SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM (
+                    SELECT vh, code, count(*) AS n, min(ts) AS lo, max(ts) AS hi
+                    FROM _r_found_ids GROUP BY ALL
+                ) GROUP BY vh
             ),
-            ids AS (
-                SELECT i.vh, i.code, count(*) AS n, min(i.ts) AS lo, max(i.ts) AS hi
-                FROM _r_found_ids i SEMI JOIN (SELECT DISTINCT vh FROM c) c USING (vh)
-                WHERE i.keep GROUP BY ALL
-            ),
-            span AS (SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM ids GROUP BY vh),
             m AS (
                 SELECT c.typ, c.path, c.vh, c.ts, p.lo, p.hi, p.code,
                        row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
@@ -221,31 +224,115 @@ def payload_fields(
     return [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items())]
 
 
-def _sampled_fields(con: duckdb.DuckDBPyConnection) -> pa.Table:
-    """Scalar payload fields of a sample of each event type's JSON records:
-    (record hash, type, dotted path, value hash, numeric, time)."""
-    return query_arrow(
-        con,
-        f"""
-        WITH s AS (
-            SELECT hash(topic, partition, "offset") AS h, event_type AS typ,
-                   coalesce(ts_ms, event_time_ms, 0) AS ts, decode(payload)::JSON AS doc
-            FROM log_events WHERE payload_kind = 'json'
-            QUALIFY row_number() OVER (PARTITION BY event_type ORDER BY hash(topic, partition, "offset"))
-                    <= {_EVENTS_PER_TYPE}
-        ),
-        t AS (
-            SELECT s.h, s.typ, s.ts, j.fullkey, j.type AS jt, j.atom
-            FROM s, json_tree(s.doc) j
-            WHERE j.type IN ('VARCHAR', 'UBIGINT', 'BIGINT')
-        )
-        SELECT h, typ, substr(fullkey, 3) AS path, hash(v) AS vh, jt <> 'VARCHAR' AS num, ts
-        FROM (SELECT *, json_extract_string(atom, '$') AS v FROM t)
-        WHERE fullkey NOT LIKE '%[%' AND fullkey NOT LIKE '%"%'
-          AND length(fullkey) - length(replace(fullkey, '.', '')) <= {_MAX_DEPTH}
-          AND length(v) BETWEEN 1 AND 256
-        """,
+def _carriers(
+    con: duckdb.DuckDBPyConnection, f: Frame, code: npt.NDArray[np.integer], values: U64
+) -> pa.Table:
+    """(value hash, link name code, time) of the original events' identifier rows carrying these values."""
+    register(con, "_r_cand", pa.table({"vh": arrow_u64(values)}))
+    # Zero-copy views of the identifier columns; DuckDB's join runs on every core.
+    register(con, "_r_all_ids", pa.table({"eid": f.id_eid, "code": code, "vh": arrow_u64(f.id_vh)}))
+    try:
+        hit = query_arrow(con, "SELECT eid, code, vh FROM _r_all_ids SEMI JOIN _r_cand USING (vh)")
+    finally:
+        for t in ("_r_cand", "_r_all_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    eid = np.asarray(np_chunks(hit.column("eid")), dtype=np.int64)
+    keep = pa.array(f.is_event[eid] & ~f.is_dup[eid])
+    return pa.table(
+        {
+            "vh": hit.column("vh").filter(keep),
+            "code": hit.column("code").filter(keep),
+            "ts": f.ts[eid[np.asarray(keep)]],
+        }
     )
+
+
+def _sampled_fields(con: duckdb.DuckDBPyConnection, f: Frame) -> pa.Table:
+    """Scalar payload fields of a sample of JSON records: (record hash, type, path, value hash, time).
+
+    A few hundred records per event type, taken where reading them is cheap:
+    a rare type's records all, a common type's from short time windows spread
+    over the log (filters DuckDB pushes into the scan, so only the row groups
+    holding them are read: payloads are the bulk of the store). The sample is
+    bounded, so the documents are walked here (orjson); DuckDB hashes the
+    values as it hashes identifier values."""
+    ok = f.is_event & ~f.is_dup
+    if not ok.any():
+        return pa.table({"h": pa.array([], pa.uint64())})
+    per_type = np.bincount(f.typ[ok], minlength=len(f.types))
+    rare = [f.types[t] for t in np.flatnonzero((per_type > 0) & (per_type <= 2 * _EVENTS_PER_TYPE))]
+    common = per_type > 2 * _EVENTS_PER_TYPE
+    clauses: list[str] = []
+    params: list[object] = []
+    if rare:
+        clauses.append(f"event_type IN ({', '.join('?' * len(rare))})")
+        params += rare
+    if common.any():
+        ts = f.ts[ok & common[f.typ]]
+        lo, hi = int(ts.min()), int(ts.max())
+        # Each window should hold about its share of the common types' sample.
+        want = _EVENTS_PER_TYPE * int(common.sum())
+        width = max(1, int((hi - lo + 1) * want / ts.size / _WINDOWS))
+        for i in range(_WINDOWS):
+            start = lo + (hi - lo) * i // _WINDOWS
+            clauses.append("ts_ms BETWEEN ? AND ?")
+            params += [start, start + width]
+    if not clauses:
+        return pa.table({"h": pa.array([], pa.uint64())})
+    docs = con.execute(
+        f"""
+        SELECT hash(topic, partition, "offset"), event_type, coalesce(ts_ms, event_time_ms, 0), payload
+        FROM log_events WHERE payload_kind = 'json' AND ({" OR ".join(clauses)})
+        QUALIFY row_number() OVER (PARTITION BY event_type ORDER BY hash(topic, partition, "offset"))
+                <= {_EVENTS_PER_TYPE}
+        """,
+        params,
+    ).fetchall()
+    cols: dict[str, list[object]] = {"h": [], "typ": [], "path": [], "v": [], "ts": []}
+    for h, typ, t, payload in docs:
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(doc, dict):
+            for path, value in _scalars(doc, "", 0):
+                cols["h"].append(h)
+                cols["typ"].append(typ)
+                cols["path"].append(path)
+                cols["v"].append(value)
+                cols["ts"].append(t)
+    table = pa.table(
+        {
+            "h": pa.array(cols["h"], pa.uint64()),
+            "typ": pa.array(cols["typ"], pa.string()),
+            "path": pa.array(cols["path"], pa.string()),
+            "v": pa.array(cols["v"], pa.string()),
+            "ts": pa.array(cols["ts"], pa.int64()),
+        }
+    )
+    register(con, "_r_fields", table)
+    try:
+        return query_arrow(con, "SELECT h, typ, path, hash(v) AS vh, ts FROM _r_fields")
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_r_fields")
+
+
+def _scalars(doc: dict[str, Any], prefix: str, depth: int) -> Iterator[tuple[str, str]]:
+    """(dotted path, value text) of a document's text and integer fields, a few levels deep."""
+    for k, v in doc.items():
+        if not k or "." in k or "[" in k or '"' in k:
+            continue  # (not addressable as a dotted path)
+        path = prefix + k
+        if isinstance(v, dict):
+            if depth < _MAX_DEPTH:
+                yield from _scalars(v, path + ".", depth + 1)
+        elif isinstance(v, str):
+            if 0 < len(v) <= 256:
+                yield path, v
+        elif isinstance(v, int) and not isinstance(v, bool):
+            yield path, str(v)
 
 
 def extract_found(
