@@ -53,12 +53,14 @@ _WINDOWS = 12  # time windows a common type's sample is taken from
 
 @dataclass(frozen=True)
 class Found:
-    """A payload field found to carry identifier values."""
+    """A payload field found to carry identifier values (or, ``kind``
+    causation, the event ids of other events: its cause)."""
 
     name: str  # its dotted path, as identifiers are named ("parcel.ref", "data.claimNumber")
     types: list[str]  # the event types it was found on
-    matches: str  # the identifier name whose values it carries most
-    share: float  # of its sampled values found among identifier values
+    matches: str  # the identifier name whose values it carries most ("event id" for a cause)
+    share: float  # of its sampled values found among identifier values (event ids)
+    kind: str = "identifier"  # identifier | causation
 
 
 def numeric_namespaces(
@@ -169,6 +171,7 @@ def payload_fields(
     fields = fields.filter(pa.array(fresh))
     if fields.num_rows == 0:
         return []
+    causes = _causation_fields(con, f, fields)
     carriers = _carriers(con, f, code, np.unique(fvh[fresh]))
     register(con, "_r_found_src", fields)
     register(con, "_r_found_ids", carriers)
@@ -221,7 +224,42 @@ def payload_fields(
             continue
         types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
         by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
-    return [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items())]
+    # A field carrying other events' ids is their cause, even where those ids are identifiers too.
+    cause_paths = {c.name for c in causes}
+    found = [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items()) if p not in cause_paths]
+    return found + causes
+
+
+def _causation_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table) -> list[Found]:
+    """Fields most of whose values are the event ids of other events: causation ids under a name
+    nobody told us (``causationid``, ``triggeredBy``)."""
+    with_id = np.flatnonzero(f.has_eid & f.is_event & ~f.is_dup)
+    if with_id.size == 0:
+        return []
+    register(con, "_r_cause_src", fields)
+    register(con, "_r_event_ids", pa.table({"vh": arrow_u64(f.eid_h[with_id]), "h": arrow_u64(f.h[with_id])}))
+    try:
+        rows = con.execute(
+            """
+            WITH m AS (
+                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_cause_src c
+                JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+            ),
+            t AS (SELECT typ, path, count(DISTINCT vh) AS n FROM _r_cause_src GROUP BY ALL)
+            SELECT m.typ, m.path, m.n, t.n FROM m JOIN t USING (typ, path)
+            """
+        ).fetchall()
+    finally:
+        for t in ("_r_cause_src", "_r_event_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    by_path: dict[str, tuple[list[str], float]] = {}
+    for typ, path, matched, n in rows:
+        if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
+            continue
+        types, share = by_path.get(str(path), ([], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
+    return [Found(p, sorted(t), "event id", sh, "causation") for p, (t, sh) in sorted(by_path.items())]
 
 
 def _carriers(

@@ -139,6 +139,20 @@ class Frame:
             id_value=pa.chunked_array([*self.id_value.chunks, *value.chunks], pa.string()),
         )
 
+    def with_causes(self, rows: pa.Table) -> Frame:
+        """The frame with causation ids found by value (``h``: the record's
+        coordinate hash, ``vh``: DuckDB's hash of the cause's event id), for
+        the events that state none themselves."""
+        if rows.num_rows == 0:
+            return self
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
+        take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
+        cau_h, has_cau = self.cau_h.copy(), self.has_cau.copy()
+        cau_h[eid[take]] = vh[take]
+        has_cau[eid[take]] = True
+        return replace(self, cau_h=cau_h, has_cau=has_cau)
+
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
         topic = pa.DictionaryArray.from_arrays(

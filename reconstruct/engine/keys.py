@@ -106,7 +106,7 @@ def analyse_keys(
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_ids_all")
-    by_value = {fd.name: fd for fd in found or []}
+    by_value = {fd.name: fd for fd in found or [] if fd.kind == "identifier"}
     out: list[KeyStat] = []
     for c, nm in enumerate(v.names):
         if events[c] == 0:
@@ -134,6 +134,24 @@ def analyse_keys(
                 match_share=None if fd is None else fd.share,
             )
         )
+    # Causation fields found by value: listed with their evidence (they link
+    # an event to its cause, not to a value).
+    for fd in found or []:
+        if fd.kind == "causation":
+            out.append(
+                KeyStat(
+                    fd.name,
+                    0,
+                    0,
+                    0.0,
+                    fd.types,
+                    True,
+                    f"causation: {fd.share:.0%} of its sampled values are the event ids of other events",
+                    found_by="causation",
+                    matches="event id",
+                    match_share=fd.share,
+                )
+            )
     return out
 
 

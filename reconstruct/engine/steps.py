@@ -113,17 +113,30 @@ def discover(w: Work) -> None:
     names, code = link_names(f)
     found = payload_fields(w.con, f, names, code)
     w.put(FOUND, found)
-    w.put(FRAME, f.with_identifiers(extract_found(w.con, found)))
+    w.put(FRAME, _with_found(w, f, found, None))
+
+
+def _with_found(w: Work, f: Frame, found: list[Found], scope: str | None) -> Frame:
+    ids = [fd for fd in found if fd.kind == "identifier"]
+    causes = [fd for fd in found if fd.kind == "causation"]
+    f = f.with_identifiers(extract_found(w.con, ids, scope))
+    return f.with_causes(extract_found(w.con, causes, scope))
 
 
 def found_known(w: Work) -> None:
     """The fields the last rebuild found, extracted from the events in scope."""
     found = [
-        Found(k.name, k.event_types, k.matches or "", k.match_share or 0.0)
+        Found(
+            k.name,
+            k.event_types,
+            k.matches or "",
+            k.match_share or 0.0,
+            "causation" if k.found_by == "causation" else "identifier",
+        )
         for k in w.get(KEY_STATS)
-        if k.found_by == "value"
+        if k.found_by in ("value", "causation")
     ]
-    w.put(FRAME, w.get(LOADED).with_identifiers(extract_found(w.con, found, SCOPE.name)))
+    w.put(FRAME, _with_found(w, w.get(LOADED), found, SCOPE.name))
 
 
 def values(w: Work) -> None:

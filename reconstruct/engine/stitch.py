@@ -47,7 +47,7 @@ def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64,
     """(event, link value) for every stitching identifier of an original
     event, and the same for the records that are not events (they link
     nothing; their values say beside which instance they belong)."""
-    by_name = {s.name: s.used_for_stitching for s in stats}
+    by_name = {s.name: s.used_for_stitching for s in stats if s.found_by != "causation"}
     used = np.array([by_name.get(nm, False) for nm in v.names], dtype=bool)
     # Originals among the events; every record that is not an event (a copy of
     # one is listed beside its instance too).

@@ -22,7 +22,11 @@ def _name(name: str) -> str:
 def _how(s: KeyStat) -> list[str]:
     """The evidence lines under a name: how it was found, what its numbers are read as, the verdict."""
     lines = []
-    if s.found_by == "value":
+    if s.found_by == "causation":
+        lines.append(
+            f"found by value on {', '.join(printable(t, 40) for t in s.event_types[:3])}: a causation id"
+        )
+    elif s.found_by == "value":
         share = "" if s.match_share is None else f"{s.match_share:.0%} of "
         lines.append(
             f"found by value: {share}its sampled values are {_name(s.matches or '?')} values, "
