@@ -44,9 +44,11 @@ def _how(s: KeyStat) -> list[str]:
 def keys(
     dbs: tuple[str, ...], out: str | None, config_path: str | None, now_text: str | None, as_json: bool
 ) -> None:
-    """Per identifier: events, distinct values, linked event types, whether it
-    stitches and the evidence (how many instances its values would merge;
-    fields found by their values; record keys judged per topic)."""
+    """Per identifier: events, values, linked types, stitching or not and the evidence.
+
+    The evidence: how many instances its values would merge (the trap rule),
+    fields found by their values and what they match, numbers read as
+    another name's, record keys judged per topic."""
     with reconstructed(dbs, out, config_path, now_text) as lg:
         stats = key_stats(lg.store)
         health = stitch_health(lg.store)
