@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from collector.extract import Extracted, Extractor, Header
+from choreo.collector.extract import Extracted, Extractor, Header
 
 EVENTS_SCHEMA = pa.schema(
     [
