@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -25,6 +26,12 @@ import pyarrow as pa
 ATTRIBUTE_TYPES = frozenset({"string", "integer", "float", "boolean", "time"})
 _FLUSH_ROWS = 50_000
 _SHOW = 3  # offending ids named per problem
+_WHAT = {
+    "ev": "events",
+    "obj": "objects",
+    "e2o": "event-to-object relations",
+    "o2o": "object-to-object relations",
+}
 _TABLES = {
     "ev": ("id", "type", "time"),
     "obj": ("id", "type"),
@@ -56,7 +63,7 @@ class OcelCheck:
         self._con.execute("SET memory_limit = '512MB'")
         for table, cols in _TABLES.items():
             self._con.execute(f"CREATE TABLE {table} ({', '.join(f'{c} VARCHAR' for c in cols)})")
-        self._rows: dict[str, list[tuple[str | None, ...]]] = {t: [] for t in _TABLES}
+        self._rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in _TABLES}
         self._declared: dict[str, dict[str, frozenset[str]]] = {"event": {}, "object": {}}
         self._used: set[tuple[str, str, tuple[str, ...]]] = set()
         self.problems: list[str] = []
@@ -86,25 +93,28 @@ class OcelCheck:
         self._declared[kind][name] = frozenset(a for a, _ in attrs)
 
     def event(self, eid: str, etype: str, time: str | None, attributes: tuple[str, ...] = ()) -> None:
-        self._add("ev", (eid, etype, time))
+        self.add("ev", (eid, etype, time))
         if attributes:
             self._used.add(("event", etype, attributes))
 
     def obj(self, oid: str, otype: str, attributes: tuple[str, ...] = ()) -> None:
-        self._add("obj", (oid, otype))
+        self.add("obj", (oid, otype))
         if attributes:
             self._used.add(("object", otype, attributes))
 
-    def e2o(self, eid: str, oid: str, qualifier: str | None) -> None:
-        self._add("e2o", (eid, oid, qualifier))
-
-    def o2o(self, source: str, target: str, qualifier: str | None) -> None:
-        self._add("o2o", (source, target, qualifier))
-
-    def _add(self, table: str, row: tuple[str | None, ...]) -> None:
+    def add(self, table: str, row: tuple[Any, ...]) -> None:
+        """One row of ``ev`` (id, type, time), ``obj`` (id, type), ``e2o``
+        (event, object, qualifier) or ``o2o`` (source, target, qualifier)."""
         rows = self._rows[table]
         rows.append(row)
         if len(rows) >= _FLUSH_ROWS:
+            self._flush(table)
+
+    def extend(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        """Several rows, as ``add``."""
+        buf = self._rows[table]
+        buf += rows
+        if len(buf) >= _FLUSH_ROWS:
             self._flush(table)
 
     def _flush(self, table: str) -> None:
@@ -112,13 +122,18 @@ class OcelCheck:
         if not rows:
             return
         cols = _TABLES[table]
-        batch = pa.table({c: pa.array([r[i] for r in rows], pa.string()) for i, c in enumerate(cols)})
-        self._con.register("_batch", batch)
+        columns = list(zip(*rows, strict=True))
+        self._rows[table] = []
+        try:
+            arrays = [pa.array(c, pa.string()) for c in columns]
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            self.problem(f"{_WHAT[table]}: ids, types, times and qualifiers must be text")
+            arrays = [pa.array([None if v is None else str(v) for v in c], pa.string()) for c in columns]
+        self._con.register("_batch", pa.table(arrays, names=list(cols)))
         try:
             self._con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
         finally:
             self._con.unregister("_batch")
-        rows.clear()
 
     # -- the checks ----------------------------------------------------------
     def _some(self, sql: str) -> list[str]:

@@ -20,121 +20,122 @@ import orjson
 from choreo.reconstruct.export.ocel_check import OcelCheck
 
 _JSON_SECTIONS = (b'{"objectTypes":[', b'],"eventTypes":[', b'],"objects":[', b'],"events":[', b"]}")
+_KINDS = ("object type", "event type", "object", "event", "log")
 
 
 class _Malformed(Exception):
     pass
 
 
-def _str(doc: dict[str, Any], key: str) -> str:
-    value = doc.get(key)
-    if not isinstance(value, str):
-        raise _Malformed(f"{key!r} is missing or not a string")
-    return value
+def _declaration(section: int, doc: dict[str, Any], check: OcelCheck) -> None:
+    attrs = [(a["name"], a["type"]) for a in doc.get("attributes") or ()]
+    check.declare("object" if section == 0 else "event", doc["name"], attrs)
 
 
-def _list(doc: dict[str, Any], key: str) -> list[dict[str, Any]]:
-    value = doc.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(x, dict) for x in value):
-        raise _Malformed(f"{key!r} is not a list of objects")
-    return value
-
-
-def _json_element(section: int, doc: Any, check: OcelCheck) -> None:
-    if not isinstance(doc, dict):
-        raise _Malformed("not a JSON object")
-    if section in (0, 1):
-        attrs = [(_str(a, "name"), _str(a, "type")) for a in _list(doc, "attributes")]
-        check.declare("object" if section == 0 else "event", _str(doc, "name"), attrs)
-        return
-    ident, typ = _str(doc, "id"), _str(doc, "type")
-    names = tuple(_str(a, "name") for a in _list(doc, "attributes"))
-    rels = [(_str(r, "objectId"), r.get("qualifier")) for r in _list(doc, "relationships")]
+def _element(section: int, doc: dict[str, Any], check: OcelCheck) -> None:
+    """An object (section 2) or an event (3). Run per line of a large file: no
+    more work than reading the fields (a value of the wrong JSON type fails
+    here or when the batch is stored)."""
+    ident, typ = doc["id"], doc["type"]
+    attrs = doc.get("attributes")
+    names = tuple([a["name"] for a in attrs]) if attrs else ()
+    rels = doc.get("relationships")
     if section == 2:
         check.obj(ident, typ, names)
-        for target, q in rels:
-            check.o2o(ident, target, q if isinstance(q, str) else None)
+        if rels:
+            check.extend("o2o", [(ident, r["objectId"], r.get("qualifier")) for r in rels])
     else:
-        check.event(ident, typ, _str(doc, "time"), names)
-        for target, q in rels:
-            check.e2o(ident, target, q if isinstance(q, str) else None)
+        check.event(ident, typ, doc["time"], names)
+        if rels:
+            check.extend("e2o", [(ident, r["objectId"], r.get("qualifier")) for r in rels])
 
 
 def read_json(path: Path, check: OcelCheck) -> None:
     section = -1
     comma = False  # the previous element line ended with a comma
     elements = 0  # in the current section
+    loads = orjson.loads
     with path.open("rb") as f:
         for n, raw in enumerate(f, 1):
             line = raw.rstrip(b"\r\n")
             try:
-                if section + 1 < len(_JSON_SECTIONS) and line == _JSON_SECTIONS[section + 1]:
-                    if comma:
-                        raise _Malformed("a comma before the end of a list")
-                    section, elements = section + 1, 0
-                    continue
-                if section < 0 or section >= len(_JSON_SECTIONS) - 1:
+                if line[:1] != b"{" or section < 0:
+                    if section + 1 < len(_JSON_SECTIONS) and line == _JSON_SECTIONS[section + 1]:
+                        if comma:
+                            raise _Malformed("a comma before the end of a list")
+                        section, elements = section + 1, 0
+                        continue
                     if line.strip():
                         raise _Malformed("not OCEL 2.0 JSON as choreo writes it")
                     continue
-                if not line.strip():
-                    continue
+                if section >= len(_JSON_SECTIONS) - 1:
+                    raise _Malformed("text after the end of the log")
                 if elements and not comma:
                     raise _Malformed("a missing comma")
                 comma = line.endswith(b",")
-                _json_element(section, orjson.loads(line[:-1] if comma else line), check)
+                doc = loads(line[:-1] if comma else line)
+                if type(doc) is not dict:
+                    raise _Malformed("not a JSON object")
+                if section >= 2:
+                    _element(section, doc, check)
+                else:
+                    _declaration(section, doc, check)
                 elements += 1
             except (_Malformed, orjson.JSONDecodeError) as exc:
                 check.problem(f"line {n}: {exc}")
+                return
+            except (KeyError, TypeError, AttributeError) as exc:
+                check.problem(f"line {n}: not an OCEL 2.0 {_KINDS[section]} ({type(exc).__name__}: {exc})")
                 return
     if section != len(_JSON_SECTIONS) - 1:
         check.problem("the file ends early (truncated?)")
 
 
 def read_xml(path: Path, check: OcelCheck) -> None:
-    stack: list[str] = []
+    depth = 0
+    section = ""
     declaring: list[Any] = []  # [kind, name, [(attr, type)]]
-    owner: list[Any] = []  # [kind, id, type, [attr names]]
+    owner: list[Any] = []  # [kind, id, type, [attr names], time]
 
     def start(tag: str, attrs: dict[str, str]) -> None:
-        stack.append(tag)
-        depth = len(stack)
-        section = stack[1] if depth > 1 else ""
-        if depth == 1 and tag != "log":
-            raise _Malformed(f"the root element is <{tag}>, not <log>")
-        if depth == 3:
-            if tag in ("object-type", "event-type"):
-                declaring[:] = [tag.split("-")[0], attrs["name"], []]
-            elif section == "objects" and tag == "object":
-                owner[:] = ["object", attrs["id"], attrs["type"], []]
+        nonlocal depth, section
+        depth += 1
+        if depth == 5:
+            if tag == "attribute":
+                if owner:
+                    owner[3].append(attrs["name"])
+                elif declaring:
+                    declaring[2].append((attrs["name"], attrs.get("type")))
+            elif tag == "relationship" and owner:
+                table = "o2o" if owner[0] == "object" else "e2o"
+                check.add(table, (owner[1], attrs["object-id"], attrs.get("qualifier")))
+        elif depth == 3:
+            if section == "objects" and tag == "object":
+                owner[:] = ["object", attrs["id"], attrs["type"], [], None]
             elif section == "events" and tag == "event":
-                owner[:] = ["event", attrs["id"], attrs["type"], []]
-                owner.append(attrs["time"])
+                owner[:] = ["event", attrs["id"], attrs["type"], [], attrs["time"]]
+            elif tag in ("object-type", "event-type") and section == tag + "s":
+                declaring[:] = [tag.split("-")[0], attrs["name"], []]
             else:
                 raise _Malformed(f"unexpected <{tag}> in <{section}>")
-        elif depth == 5 and tag == "attribute":
-            if declaring:
-                declaring[2].append((attrs["name"], attrs.get("type")))
-            elif owner:
-                owner[3].append(attrs["name"])
-        elif depth == 5 and tag == "relationship" and owner:
-            if owner[0] == "object":
-                check.o2o(owner[1], attrs["object-id"], attrs.get("qualifier"))
-            else:
-                check.e2o(owner[1], attrs["object-id"], attrs.get("qualifier"))
+        elif depth == 2:
+            section = tag
+        elif depth == 1 and tag != "log":
+            raise _Malformed(f"the root element is <{tag}>, not <log>")
 
     def end(tag: str) -> None:
-        if len(stack) == 3:
-            if declaring:
-                check.declare(declaring[0], declaring[1], declaring[2])
-                declaring.clear()
+        nonlocal depth
+        if depth == 3:
             if owner:
                 if owner[0] == "object":
                     check.obj(owner[1], owner[2], tuple(owner[3]))
                 else:
                     check.event(owner[1], owner[2], owner[4], tuple(owner[3]))
                 owner.clear()
-        stack.pop()
+            elif declaring:
+                check.declare(declaring[0], declaring[1], declaring[2])
+                declaring.clear()
+        depth -= 1
 
     parser = expat.ParserCreate()
     parser.StartElementHandler = start
@@ -145,7 +146,7 @@ def read_xml(path: Path, check: OcelCheck) -> None:
     except expat.ExpatError as exc:
         check.problem(f"not well-formed XML: {exc}")
     except KeyError as exc:
-        check.problem(f"line {parser.CurrentLineNumber}: <{stack[-1]}> has no {exc.args[0]!r}")
+        check.problem(f"line {parser.CurrentLineNumber}: an element without {exc.args[0]!r}")
     except _Malformed as exc:
         check.problem(f"line {parser.CurrentLineNumber}: {exc}")
 
@@ -200,8 +201,13 @@ def read_sqlite(path: Path, check: OcelCheck) -> None:
             check.event,
         )
         _rows(db, "SELECT ocel_id, ocel_type FROM object", check.obj)
-        _rows(db, "SELECT ocel_event_id, ocel_object_id, ocel_qualifier FROM event_object", check.e2o)
-        _rows(db, "SELECT ocel_source_id, ocel_target_id, ocel_qualifier FROM object_object", check.o2o)
+        for table, sql in (
+            ("e2o", "SELECT ocel_event_id, ocel_object_id, ocel_qualifier FROM event_object"),
+            ("o2o", "SELECT ocel_source_id, ocel_target_id, ocel_qualifier FROM object_object"),
+        ):
+            cur = db.execute(sql)
+            while rows := cur.fetchmany(10_000):
+                check.extend(table, rows)
         broken = db.execute("PRAGMA foreign_key_check").fetchmany(3)
         for table, rowid, parent, _fk in broken:
             check.problem(f"{table} row {rowid} refers to a missing row of {parent}")
