@@ -31,7 +31,6 @@ connection (spilled to disk when large); writers stream from them.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from dataclasses import dataclass
 from types import TracebackType
@@ -292,6 +291,9 @@ class OcelModel:
             GROUP BY a.oid
             """
         )
+        # Only the build needs every identifier row: free its memory for the writers.
+        con.execute("DROP VIEW _ocel_idv")
+        con.execute("DROP TABLE _ocel_ids")
 
     def _names(self) -> None:
         """``_ocel_names``: per identifier name its object type, whether stitching
@@ -323,8 +325,7 @@ class OcelModel:
         try:
             self.con.execute("CREATE TEMP TABLE _ocel_names AS SELECT * FROM _ocel_names_src")
         finally:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister("_ocel_names_src")
+            self.con.unregister("_ocel_names_src")
 
     def types(self) -> OcelTypes:
         con = self.con
@@ -348,7 +349,9 @@ class OcelModel:
             row = self.con.execute(sql).fetchone()
             return int(row[0]) if row and row[0] is not None else 0
 
-        events = one("SELECT count(*) FROM _ocel_ev")
+        # Counted after the join with the records: a record of a shard not
+        # attached now is not exported.
+        events = one("SELECT count(*) FROM _ocel_events")
         return OcelCounts(
             events=events,
             objects=one("SELECT count(*) FROM _ocel_objects") + one("SELECT count(*) FROM _ocel_inst"),

@@ -5,7 +5,6 @@ the log. The line layout is also what ``ocel_read`` reads back to validate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
 from typing import IO
 
 import duckdb
@@ -36,15 +35,22 @@ _SAGAS = f"""
 SELECT {{text}} FROM (SELECT *, '{SAGA_PREFIX}' || workflow AS otype FROM _ocel_inst)
 ORDER BY start_ms, instance_id
 """
-_EVENTS = """
-SELECT {text}
-FROM _ocel_events ev
-LEFT JOIN (SELECT topic, partition, "offset", string_agg({rel}, '' ORDER BY oid) AS rels
-           FROM _ocel_rel GROUP BY ALL) r USING (topic, partition, "offset")
-ORDER BY adj_ts_ms, instance_id, seq
+# One row per event (k = 0: its head and its instance relation) and one per
+# further relation (k = 1) right after it, formatted after the sort: the
+# sort (spilled to disk when large) holds raw columns, not text, and no
+# per-event list is aggregated in memory.
+_EVENTS = f"""
+SELECT CASE WHEN k = 0 THEN {{head}} END, {{rel}} FROM (
+    SELECT eid, event_type, adj_ts_ms, service, topic, partition, "offset", instance_id, status, seq,
+           0 AS k, instance_id AS oid, '{QUALIFIER_INSTANCE}' AS qualifier
+    FROM _ocel_events
+    UNION ALL
+    SELECT NULL, NULL, ev.adj_ts_ms, NULL, topic, partition, "offset", ev.instance_id, NULL, ev.seq,
+           1, r.oid, r.qualifier
+    FROM _ocel_ev ev JOIN _ocel_rel r USING (topic, partition, "offset")
+    ORDER BY adj_ts_ms, instance_id, seq, k, oid
+)
 """
-
-Joiner = Callable[[Iterable[str]], str]
 
 
 def _stream(con: duckdb.DuckDBPyConnection, sql: str, out: IO[str], sep: str, first: bool) -> bool:
@@ -55,6 +61,26 @@ def _stream(con: duckdb.DuckDBPyConnection, sql: str, out: IO[str], sep: str, fi
         out.write(text if first else sep + text)
         first = False
     return first
+
+
+def _stream_events(
+    con: duckdb.DuckDBPyConnection, head: str, rel: str, tail: str, out: IO[str], sep: str
+) -> None:
+    """Each event's head, its relations, ``tail``; ``sep`` between events."""
+    cur = con.execute(_EVENTS.format(head=head, rel=rel))
+    started = False
+    while rows := cur.fetchmany(_BATCH):
+        parts: list[str] = []
+        for h, r in rows:
+            if h is not None:
+                if started:
+                    parts.append(tail + sep)
+                parts.append(h)
+                started = True
+            parts.append(r)
+        out.write("".join(parts))
+    if started:
+        out.write(tail)
 
 
 # -- JSON --------------------------------------------------------------------
@@ -103,14 +129,15 @@ def write_json(model: OcelModel, types: OcelTypes, out: IO[str]) -> None:
     )
     _stream(con, _SAGAS.format(text=saga), out, ",\n", first)
     out.write('\n],"events":[\n')
-    rel = f"""',{{"objectId":' || {_j("oid")} || ',"qualifier":' || {_j("qualifier")} || '}}'"""
-    ev = (
+    head = (
         f"""'{{"id":' || {_j("eid")} || ',"type":' || {_j("event_type")} || ',"time":"' || {_TIME_JSON} """
-        f"""|| '","attributes":[' || {_json_attrs(EVENT_ATTRIBUTES, False)} || '],"relationships":[' """
-        f"""|| '{{"objectId":' || {_j("instance_id")} || ',"qualifier":"{QUALIFIER_INSTANCE}"}}' """
-        f"""|| coalesce(rels, '') || ']}}'"""
+        f"""|| '","attributes":[' || {_json_attrs(EVENT_ATTRIBUTES, False)} || '],"relationships":['"""
     )
-    _stream(con, _EVENTS.format(text=ev, rel=rel), out, ",\n", True)
+    rel = (
+        f"""CASE WHEN k = 0 THEN '' ELSE ',' END || '{{"objectId":' || {_j("oid")} """
+        f"""|| ',"qualifier":' || {_j("qualifier")} || '}}'"""
+    )
+    _stream_events(con, head, rel, "]}", out, ",\n")
     out.write("\n]}\n")
 
 
@@ -161,15 +188,14 @@ def write_xml(model: OcelModel, types: OcelTypes, out: IO[str]) -> None:
     )
     _stream(con, _SAGAS.format(text=saga), out, "", True)
     out.write("</objects>\n<events>\n")
+    head = (
+        f"""'<event id="' || {xml_text("eid")} || '" type="' || {xml_text("event_type")} || '" time="' """
+        f"""|| {_TIME_JSON} || '"><attributes>' || {_xml_attrs(EVENT_ATTRIBUTES, False)} """
+        """|| '</attributes><objects>'"""
+    )
     rel = (
         f"""'<relationship object-id="' || {xml_text("oid")} || '" qualifier="' """
         f"""|| {xml_text("qualifier")} || '"/>'"""
     )
-    ev = (
-        f"""'<event id="' || {xml_text("eid")} || '" type="' || {xml_text("event_type")} || '" time="' """
-        f"""|| {_TIME_JSON} || '"><attributes>' || {_xml_attrs(EVENT_ATTRIBUTES, False)} """
-        f"""|| '</attributes><objects><relationship object-id="' || {xml_text("instance_id")} """
-        f"""|| '" qualifier="{QUALIFIER_INSTANCE}"/>' || coalesce(rels, '') || '</objects></event>\n'"""
-    )
-    _stream(con, _EVENTS.format(text=ev, rel=rel), out, "", True)
+    _stream_events(con, head, rel, "</objects></event>\n", out, "")
     out.write("</events>\n</log>\n")
