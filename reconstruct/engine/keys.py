@@ -46,6 +46,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo.core.config import ReconstructConfig
+from choreo.core.schema import IDENTIFIER_STATS
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, register
 from choreo.reconstruct.query.records import KeyStat
 
@@ -252,17 +253,7 @@ def _coarser_than(
     return out
 
 
-_STAT_SCHEMA = pa.schema(
-    [
-        ("name", pa.string()),
-        ("events", pa.int64()),
-        ("distinct_values", pa.int64()),
-        ("mean_events_per_value", pa.float64()),
-        ("event_types", pa.list_(pa.string())),
-        ("used_for_stitching", pa.bool_()),
-        ("reason", pa.string()),
-    ]
-)
+_STAT_SCHEMA = IDENTIFIER_STATS.arrow_schema()
 
 
 def write_key_stats(con: duckdb.DuckDBPyConnection, stats: list[KeyStat]) -> None:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -54,8 +53,8 @@ from choreo.core.config import ChoreoConfig
 from choreo.core.event_log import ensure_log_views
 from choreo.core.logsetup import kv
 from choreo.core.schema import (
-    DERIVED_DDL,
     DERIVED_SHAPE,
+    DERIVED_TABLES,
     META_FINGERPRINT,
     META_FULL_EVENTS,
     META_NOW,
@@ -79,8 +78,6 @@ from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.query.records import KeyStat
 
 log = logging.getLogger(__name__)
-
-_DDL = {re.search(r"CREATE TABLE IF NOT EXISTS (\w+)", d).group(1): d for d in DERIVED_DDL}  # type: ignore[union-attr]
 
 
 @dataclass(frozen=True)
@@ -153,9 +150,9 @@ def is_stale(store: Store, config: ChoreoConfig) -> bool:
 # -- the pipeline ----------------------------------------------------------
 def recreate_derived(con: duckdb.DuckDBPyConnection) -> None:
     """Drop and create the derived tables (owned by reconstruct; always current shape)."""
-    for name, ddl in _DDL.items():
-        con.execute(f"DROP TABLE IF EXISTS main.{name}")
-        con.execute(ddl)
+    for table in DERIVED_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS main.{table.name}")
+        con.execute(table.ddl())
 
 
 def _types_lists(f: Frame, b: Built) -> pa.Array:

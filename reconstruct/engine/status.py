@@ -32,40 +32,10 @@ import duckdb
 import pyarrow as pa
 
 from choreo.core.config import ChoreoConfig
+from choreo.core.schema import STUCK
 from choreo.reconstruct.engine.explain import explanation
 
-STUCK_COLUMNS = (
-    "instance_id, workflow, reason, last_type, last_service, last_topic, last_partition, last_offset, "
-    "expected_types, responsible_service, silent_ms, expected_within_ms, overdue_ms, consumer_group, "
-    "consumer_state, group_lag, explanation, trigger_topic, trigger_partition, trigger_offset, now_ms"
-)
-
-
-_STUCK_SCHEMA = pa.schema(
-    [
-        ("instance_id", pa.string()),
-        ("workflow", pa.string()),
-        ("reason", pa.string()),
-        ("last_type", pa.string()),
-        ("last_service", pa.string()),
-        ("last_topic", pa.string()),
-        ("last_partition", pa.int32()),
-        ("last_offset", pa.int64()),
-        ("expected_types", pa.list_(pa.string())),
-        ("responsible_service", pa.string()),
-        ("silent_ms", pa.int64()),
-        ("expected_within_ms", pa.int64()),
-        ("overdue_ms", pa.int64()),
-        ("consumer_group", pa.string()),
-        ("consumer_state", pa.string()),
-        ("group_lag", pa.int64()),
-        ("explanation", pa.string()),
-        ("trigger_topic", pa.string()),
-        ("trigger_partition", pa.int32()),
-        ("trigger_offset", pa.int64()),
-        ("now_ms", pa.int64()),
-    ]
-)
+_STUCK_SCHEMA = STUCK.arrow_schema()
 _STUCK_NAMES = _STUCK_SCHEMA.names
 
 
@@ -285,7 +255,7 @@ def store_stuck(
     if table.num_rows:
         con.register("_r_stuck_src", table)
         try:
-            con.execute(f"INSERT INTO stuck ({STUCK_COLUMNS}) SELECT * FROM _r_stuck_src")
+            con.execute(f"INSERT INTO stuck ({STUCK.select_list()}) SELECT * FROM _r_stuck_src")
         finally:
             con.unregister("_r_stuck_src")
     con.execute(

@@ -16,6 +16,7 @@ Works on one store or on several opened with ``reconstruct.log.open_log``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 from typing import Any
 
 from choreo.core.event_log import ensure_log_views
@@ -44,10 +45,8 @@ SORTS = {
     "label": "label",
 }
 
-_INSTANCE_COLS = (
-    "instance_id, workflow, status, label, start_ms, end_ms, n_events, n_duplicates, n_skewed, "
-    "first_type, last_type, last_service"
-)
+# The record types' fields are the tables' column names (tests/reconstruct/test_records_schema.py).
+_INSTANCE_COLS = ", ".join(f.name for f in fields(InstanceRow))
 
 
 def _row(r: Sequence[Any]) -> InstanceRow:
@@ -209,11 +208,7 @@ def get_instance(store: Store, instance_id: str) -> InstanceRow | None:
     return None if r is None else _row(r)
 
 
-_STUCK_COLS = (
-    "s.instance_id, s.workflow, s.reason, s.last_type, s.last_service, s.last_topic, s.last_partition, "
-    "s.last_offset, s.expected_types, s.responsible_service, s.silent_ms, s.expected_within_ms, "
-    "s.overdue_ms, s.consumer_group, s.consumer_state, s.group_lag, s.explanation, i.label"
-)
+_STUCK_COLS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
 
 
 def _stuck(r: Sequence[Any]) -> StuckInfo:
