@@ -11,7 +11,8 @@ extractor and reconstruction), then, each in a fresh process:
   otel       ``choreo export otel`` (OTLP/JSON Lines file);
   workflow   ``choreo export workflow --format dot`` (about the fixed cost
              of a command: start-up and the freshness check);
-and prints seconds, events/s, the ratio to the reference and peak RSS. With
+and prints seconds, events/s, the ratio to the reference, CPU seconds (all
+threads; steadier than wall time on a shared machine) and peak RSS. With
 ``--compare M`` it repeats at M orders to show that memory does not grow
 with the store (the exports stream). With pm4py installed (``make bench``),
 the XES file and the OCEL JSON file are also read back by pm4py and their
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -117,10 +119,13 @@ def child(kind: str, db: str, out: str, now: str) -> None:
             if exc.code:
                 raise
     seconds = time.perf_counter() - t0
+    # CPU seconds (all threads): steadier than wall time on a shared machine.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
     # VmHWM, not ru_maxrss: Linux carries the parent's peak over fork+exec into ru_maxrss.
     status = Path("/proc/self/status").read_text()
     rss_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mb": rss_mb}))
 
 
 def measure(kind: str, db: Path, out: Path, now: int) -> dict[str, float]:
@@ -155,11 +160,12 @@ def run(orders: int, tmp: Path) -> dict[str, dict[str, float]]:
     for kind, suffix in STEPS_RUN:
         results[kind] = measure(kind, db, tmp / f"out-{orders}.{suffix}", now_for(orders))
     ref = results["reference"]["seconds"]
-    print(f"{'step':<12} {'seconds':>8} {'events/s':>11} {'x ref':>7} {'peak RSS':>9} {'output':>9}")
+    head = ("step", "seconds", "events/s", "x ref", "CPU s", "peak RSS", "output")
+    print("{:<12} {:>8} {:>11} {:>7} {:>7} {:>9} {:>9}".format(*head))
     for kind, r in results.items():
         print(
             f"{kind:<12} {r['seconds']:>8.2f} {events / r['seconds']:>11,.0f} "
-            f"{r['seconds'] / ref:>7.2f} {r['rss_mb']:>6.0f} MB {r['mb']:>6.1f} MB"
+            f"{r['seconds'] / ref:>7.2f} {r['cpu']:>7.2f} {r['rss_mb']:>6.0f} MB {r['mb']:>6.1f} MB"
         )
     try:
         import pm4py

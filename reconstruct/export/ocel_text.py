@@ -1,6 +1,7 @@
 """OCEL 2.0 as JSON and as XML, one object or event per line, formatted by
-DuckDB (escaping included) and streamed in batches: memory does not grow with
-the log. The line layout is also what ``ocel_read`` reads back to validate.
+DuckDB (escaping included) and streamed in batches: Python holds one batch,
+the sorting is DuckDB's (spilled to disk when large), as for XES. The line
+layout is also what ``ocel_read`` reads back to validate.
 """
 
 from __future__ import annotations
