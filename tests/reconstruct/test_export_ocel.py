@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from choreo.core.store import Store
 from tests.support.export_data import TOPICS, TRACE_ID, TRACED_ORDER, Recorded, build_store, run_choreo
 from tests.support.ocel import PARSERS, SUFFIX, Parsed
 
@@ -89,6 +90,19 @@ def test_events_objects_and_relations(built: Recorded, logs: dict[str, Parsed], 
     assert o2o == expected_o2o | {(f"trace={TRACE_ID}", f"order={TRACED_ORDER}", "belongs to")}
     assert set(log.event_types) == {ev.type for ev in log.events.values()}
     assert set(log.object_types) == set(log.type_counts())
+
+
+def test_event_time_is_the_adjusted_time(built: Recorded, logs: dict[str, Parsed]) -> None:
+    with Store.open(built.db, read_only=True) as store:
+        rows = store.query(
+            'SELECT ie.topic, ie.partition, ie."offset", ie.adj_ts_ms, e.ts_ms FROM instance_events ie '
+            'JOIN events e USING (topic, partition, "offset") WHERE ie.duplicate_of_seq IS NULL'
+        )
+    adjusted = {f"{t}/{p}/{o}": adj for t, p, o, adj, _ in rows}
+    assert any(adj != ts for *_, adj, ts in rows)  # o-2's inventory clock ran behind
+    for fmt in FORMATS:
+        got = {eid: int(_instant(e.time).timestamp() * 1000 + 0.5) for eid, e in logs[fmt].events.items()}
+        assert got == adjusted, fmt
 
 
 def test_formats_agree(logs: dict[str, Parsed]) -> None:
