@@ -151,7 +151,7 @@ class OcelCheck:
             declared = self._declared[kind].get(typ)
             extra = [a for a in attrs if declared is not None and a not in declared]
             if extra:
-                self.problem(f"{kind} type {typ!r}: attributes not declared: {', '.join(extra)}")
+                self.problem(f"{kind} type {typ!r}: attributes not declared: {', '.join(map(repr, extra))}")
         self._con.execute("CREATE TABLE decl (kind VARCHAR, name VARCHAR)")
         decl = [(k, n) for k, names in self._declared.items() for n in names]
         if decl:

@@ -75,7 +75,7 @@ def test_json_constraints(tmp_path: Path) -> None:
         "duplicate event ids: 'e1'",
         "undeclared event types: 'Shipped'",
         "undeclared object types: 'cart'",
-        "event type 'Placed': attributes not declared: colour",
+        "event type 'Placed': attributes not declared: 'colour'",
         "events without a valid time: 'e2'",
         "event-to-object relations to missing objects: 'nope'",
         "object-to-object relations to missing objects: 'order=9'",
