@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
@@ -159,11 +158,14 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _rows(db: sqlite3.Connection, sql: str, each: Callable[..., None], params: tuple[Any, ...] = ()) -> None:
+def _copy(
+    db: sqlite3.Connection, sql: str, check: OcelCheck, table: str, params: tuple[Any, ...] = ()
+) -> None:
+    """Rows of a query into one of the check's tables (values that are not
+    text are reported when the batch is stored)."""
     cur = db.execute(sql, params)
     while rows := cur.fetchmany(10_000):
-        for r in rows:
-            each(*(None if v is None else str(v) for v in r))
+        check.extend(table, rows)
 
 
 def read_sqlite(path: Path, check: OcelCheck) -> None:
@@ -187,27 +189,25 @@ def read_sqlite(path: Path, check: OcelCheck) -> None:
                 typed[kind].append((str(typ), table))
         # An event's time is in its type's table: one there is missing, the time is NULL.
         for typ, table in typed["event"]:
-            _rows(
+            _copy(
                 db,
                 f"SELECT e.ocel_id, e.ocel_type, t.ocel_time FROM event e LEFT JOIN {_quote(table)} t "
                 "USING (ocel_id) WHERE e.ocel_type = ?",
-                check.event,
+                check,
+                "ev",
                 (typ,),
             )
-        _rows(
-            db,
-            "SELECT ocel_id, ocel_type, NULL FROM event "
-            "WHERE ocel_type NOT IN (SELECT ocel_type FROM event_map_type)",
-            check.event,
-        )
-        _rows(db, "SELECT ocel_id, ocel_type FROM object", check.obj)
         for table, sql in (
+            (
+                "ev",
+                "SELECT ocel_id, ocel_type, NULL FROM event "
+                "WHERE ocel_type NOT IN (SELECT ocel_type FROM event_map_type)",
+            ),
+            ("obj", "SELECT ocel_id, ocel_type FROM object"),
             ("e2o", "SELECT ocel_event_id, ocel_object_id, ocel_qualifier FROM event_object"),
             ("o2o", "SELECT ocel_source_id, ocel_target_id, ocel_qualifier FROM object_object"),
         ):
-            cur = db.execute(sql)
-            while rows := cur.fetchmany(10_000):
-                check.extend(table, rows)
+            _copy(db, sql, check, table)
         broken = db.execute("PRAGMA foreign_key_check").fetchmany(3)
         for table, rowid, parent, _fk in broken:
             check.problem(f"{table} row {rowid} refers to a missing row of {parent}")
