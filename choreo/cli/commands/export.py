@@ -17,6 +17,7 @@ from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
+from choreo.reconstruct.export.ocel import FORMATS as OCEL_FORMATS
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.query.records import STATUS_ORDER
 
@@ -240,7 +241,7 @@ def export_xes_cmd(
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("json", "sqlite", "xml")),
+    type=click.Choice(OCEL_FORMATS),
     default=None,
     help="OCEL 2.0 format; default from the suffix (.jsonocel/.json, .xmlocel/.xml, .sqlite/.db), else json.",
 )
