@@ -80,9 +80,9 @@ def knob_options(f: Any) -> Any:
     return f
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("trafficgen", context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def cli() -> None:
-    """Scenario generator with ground truth, and a scorer of choreo's reconstruction (issue 12)."""
+    """Scenario generator with ground truth, and a scorer of choreo's reconstruction."""
 
 
 @cli.command("generate")
