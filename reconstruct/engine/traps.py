@@ -43,7 +43,6 @@ U64 = npt.NDArray[np.uint64]
 
 _SAMPLE_VALUES = 2_000  # values checked per name
 _FIRST_EVENTS = 64  # a value's earliest events looked at
-_MIN_MERGING = 2
 _ROUNDS = 5
 _SPANS = 1.5  # distinct values of X per value of Y, on average, from which Y spans X
 
@@ -135,10 +134,7 @@ def merging(
         found = {
             c
             for c, m in stats.items()
-            if forced.get(c) is None
-            and m.merging >= min(_MIN_MERGING, m.checked)
-            and m.merging
-            and m.share >= share
+            if forced.get(c) is None and m.merging and m.share >= share
         }
         if found <= traps:
             break
