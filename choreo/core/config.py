@@ -73,6 +73,10 @@ class ReconstructConfig(_Strict):
     # A fan-out branch counts as expected when it appears in at least this
     # share of the finished instances that reached its parent step.
     branch_share: float = Field(default=0.8, gt=0, le=1)
+    # A producer's clock offset estimated beyond this many seconds is applied
+    # only up to it (and reported): an offset that large is more likely a
+    # misread than a clock.
+    max_clock_offset: float = Field(default=600.0, gt=0)
 
 
 class ImportConfig(_Strict):

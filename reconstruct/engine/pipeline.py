@@ -193,7 +193,7 @@ REBUILD = Pipeline(
             gives=(s.BUILT_INSTANCES,),
             writes=True,
         ),
-        Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS), writes=True),
+        Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS, s.EVENTS, s.BUILT), writes=True),
         Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
         Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
         Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
@@ -332,19 +332,13 @@ def judge(store: Store, config: ChoreoConfig | None = None, now_ms: int | None =
 
 # -- live: incremental updates --------------------------------------------
 def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
-    by_start = {
-        str(t): str(wf)
-        for t, wf in con.execute(
-            "SELECT event_type, arg_max(workflow, count) FROM model_nodes WHERE is_start GROUP BY 1"
-        ).fetchall()
-    }
     by_member = {
         str(t): str(wf)
         for t, wf in con.execute(
             "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
         ).fetchall()
     }
-    return KnownWorkflows(by_start, by_member)
+    return KnownWorkflows(by_member)
 
 
 def update(

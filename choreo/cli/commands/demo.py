@@ -19,6 +19,7 @@ from choreo.core.config import ChoreoConfig
 from choreo.core.errors import ChoreoError
 from choreo.core.logsetup import default_log_file, logs_to_file
 from choreo.core.store import Store
+from choreo.demo.check import check_stuck
 from choreo.demo.faults import DEFAULT_MIX, NO_FAULTS, FaultPlan, parse_service_ms, parse_stall
 from choreo.demo.run import Demo, DemoResult, check_db_path
 from choreo.demo.scenario import ALL_WORKFLOWS, Scenario, service_names
@@ -106,6 +107,7 @@ def _summary(result: DemoResult) -> list[str]:
         counts = workflow_counts(store)
         stuck = stuck_list(store, limit=_SHOW_STUCK)
         n_stuck = len(stuck_list(store))
+        check = check_stuck(store, t)
     header = f"  {'workflow':<12}{'sagas':>7}" + "".join(f"{s:>13}" for s in STATUS_ORDER)
     lines.append(header)
     for wf in sorted(counts):
@@ -122,17 +124,17 @@ def _summary(result: DemoResult) -> list[str]:
             lines.append(f"  {s.label or s.instance_id}: {s.explanation}")
         if n_stuck > len(stuck):
             lines.append(f"  ... and {n_stuck - len(stuck)} more")
-    expected = sum(v["stuck"] for v in c["outcomes"].values())
     # After --keep-running, the sagas started last are stuck for good but not overdue yet.
     continued = c["instances"] > result.truth["counts"]["instances"]
-    later = "; the newest are not collected or overdue yet" if continued else ""
     lines += [
         "",
-        f"ground truth: {result.paths.truth} "
-        f"(the simulator knows {expected} stuck; choreo found {n_stuck}{later})",
         f"next: choreo stuck --db {result.paths.db} --config {result.paths.config}",
         f"      choreo show <any id above> --db {result.paths.db} --config {result.paths.config}",
     ]
+    if continued:
+        lines.append("(the sagas started last are not collected or overdue yet)")
+    # The closing line: how the stuck list compares with what really happened.
+    lines.append(check.line(str(result.paths.truth)))
     return lines
 
 
