@@ -37,9 +37,12 @@ _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
   <classifier name="Resource" keys="org:resource"/>
   <string key="concept:name" value="choreo event log"/>
 """
-# Characters XML 1.0 cannot carry, even escaped (an RE2 class for DuckDB).
-_INVALID_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_NEEDS_ESCAPE = r"[&<>\"\x00-\x1F\x{FFFE}\x{FFFF}]"
+# Characters XML 1.0 cannot carry, even escaped, and the controls a terminal
+# showing the file would act on (DEL, C1, bidi controls; choreo.core.safe_text):
+# an RE2 class for DuckDB.
+_UNSHOWABLE = r"\x{7F}-\x{9F}\x{200E}\x{200F}\x{2028}-\x{202E}\x{2066}-\x{2069}\x{FFFE}\x{FFFF}"
+_INVALID_XML = rf"[\x00-\x08\x0B\x0C\x0E-\x1F{_UNSHOWABLE}]"
+_NEEDS_ESCAPE = rf"[&<>\"\x00-\x1F{_UNSHOWABLE}]"
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"))
 _CONTROL_ESCAPES = ((10, "&#10;"), (13, "&#13;"), (9, "&#9;"))
 

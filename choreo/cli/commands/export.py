@@ -14,6 +14,7 @@ import click
 
 from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
+from choreo.cli.output import echo
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
@@ -41,20 +42,20 @@ def emit_diagram(source: str, output: str | None, fmt: str | None, default_stem:
     if output == "-":
         if fmt not in (None, "dot"):
             raise InputError("only DOT can be written to stdout (-o -); give a file name for images")
-        click.echo(source, nl=False)
+        echo(source, nl=False)
         return
     wanted = dot_render.format_for(Path(output) if output else None, fmt)
     path = Path(output) if output else Path(f"{default_stem}.{wanted}")
     done = dot_render.write(source, path, wanted)
     if done.fell_back:
-        click.echo(
+        echo(
             f"Graphviz 'dot' is not installed: wrote DOT to {done.path} instead of {wanted.upper()} "
             "(install Graphviz, e.g. `apt install graphviz`, then run again or `dot -T"
             f"{wanted} {done.path}`)",
             err=True,
         )
     else:
-        click.echo(f"wrote {done.path}", err=True)
+        echo(f"wrote {done.path}", err=True)
 
 
 @click.group()
@@ -115,7 +116,7 @@ def export_instance(
         view = load_instance(lg.store, iid)
     if others:
         more = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
-        click.echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
+        echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
     emit_diagram(view_dot(view), output, fmt, f"instance-{safe_name(view.instance_id)}")
 
 
@@ -201,7 +202,7 @@ def export_otel(
             target = Path("/dev/stdout") if output == "-" else Path(output or "traces.otlp.jsonl")
             stats = write_file(pages, target)
             where = str(target)
-    click.echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
+    echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
 
 
 @export.command("xes")
@@ -230,7 +231,7 @@ def export_xes_cmd(
             path = Path(output or "choreo.xes")
             stats = export_xes(lg.store, path, flt)
             where = str(path)
-    click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+    echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
 
 
 # Raw events as choreo JSONL: written next to the importer that reads them back.

@@ -9,6 +9,7 @@ import sys
 import click
 
 from choreo.cli.commands.options import db_option
+from choreo.cli.output import echo
 from choreo.core.store import Store
 from choreo.reconstruct.export.events_jsonl import open_output, write_events
 
@@ -29,4 +30,4 @@ def events(db: str, output: str, topics: str | None) -> None:
     with Store.open(db, read_only=True) as store, open_output(output, sys.stdout.buffer) as out:
         n = write_events(store, out, topics)
     if output != "-":
-        click.echo(f"wrote {n:,} events to {output}", err=True)
+        echo(f"wrote {n:,} events to {output}", err=True)

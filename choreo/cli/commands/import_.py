@@ -6,10 +6,10 @@ import sys
 from datetime import UTC, datetime
 
 import click
-import orjson
 
 from choreo.cli.commands.import_progress import ImportProgress
 from choreo.cli.commands.options import config_option, db_option, json_option
+from choreo.cli.output import echo, echo_json
 from choreo.collector.extract import Extractor
 from choreo.collector.importers.detect import FORMATS
 from choreo.collector.importers.runner import FileReport, Importer, ImportOptions, ImportReport, prepare
@@ -187,20 +187,20 @@ def import_(
                 "now_ms": rebuilt.now_ms,
                 "seconds": round(rebuilt.seconds, 3),
             }
-        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        echo_json(out)
     else:
         for f in report.files:
-            click.echo(_file_line(f))
+            echo(_file_line(f))
             for line in _details(f):
-                click.echo(line)
+                echo(line)
         if len(report.files) > 1:
-            click.echo(
+            echo(
                 f"total: {len(report.files)} files, {report.records:,} records, "
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
             )
         if rebuilt is not None:
             as_of = datetime.fromtimestamp(rebuilt.now_ms / 1000, UTC).isoformat(timespec="seconds")
-            click.echo(
+            echo(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
                 f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
             )
