@@ -43,6 +43,7 @@ from choreo.core.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
+from choreo.core.store_errors import store_failure
 
 __all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup", "probe"]
 
@@ -389,7 +390,8 @@ class Collector:
         err = self._writer.error if self._writer is not None else None
         if err is not None:
             text = " ".join(str(err).split())
-            raise StoreError(f"cannot write {self.store.path}: {text}") from err
+            typed = store_failure(err, self.store.path)
+            raise typed or StoreError(f"cannot write {self.store.path}: {text}") from err
 
     def _commit(self, sync: bool = True) -> None:
         """Commit stored offsets for partitions we still own.

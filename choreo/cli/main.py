@@ -51,8 +51,15 @@ def main(argv: list[str] | None = None) -> None:
     except BrokenPipeError:
         # Output piped into `head` and the like: not an error.
         sys.exit(0)
-    except Exception:
-        # A bug: the traceback is kept, but record text in it is made safe too.
+    except Exception as exc:
+        # A store that failed under a command (damaged, full, ...) is one line
+        # and exit 2; anything else is a bug and keeps its traceback (made safe).
+        from choreo.core.store_errors import store_failure
+
+        typed = store_failure(exc)
+        if typed is not None:
+            echo(f"choreo: {typed.one_line()}", err=True)
+            sys.exit(typed.exit_code)
         echo(traceback.format_exc(), err=True, nl=False)
         sys.exit(1)
     sys.exit(0)

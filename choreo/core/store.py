@@ -20,8 +20,15 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from choreo.core.errors import NotAStoreError, StoreError, StoreLockedError, StoreVersionError
+from choreo.core.errors import (
+    NotAStoreError,
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+    StoreVersionError,
+)
 from choreo.core.schema import APP_ID, DERIVED_DDL, POISON_KINDS, RAW_DDL, SCHEMA_VERSION
+from choreo.core.store_errors import store_failure
 
 DEFAULT_DB = "choreo.duckdb"
 
@@ -44,6 +51,9 @@ def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
         return NotAStoreError(f"{path} is not a choreo store (not a DuckDB database file)")
     if "newer" in text.lower() or "version" in text.lower():
         return StoreVersionError(f"{path} was written by a newer DuckDB/choreo: {text.splitlines()[0]}")
+    typed = store_failure(exc, path)
+    if typed is not None:
+        return typed
     return StoreError(f"cannot open {path}: {text.splitlines()[0]}")
 
 
@@ -94,6 +104,9 @@ class Store:
         store = cls(con, p, read_only)
         try:
             store._check_or_init_schema()
+        except duckdb.Error as exc:
+            con.close()
+            raise store_failure(exc, p) or StoreError(f"cannot open {p}: {exc}") from None
         except BaseException:
             con.close()
             raise
@@ -114,7 +127,10 @@ class Store:
         meta = dict(self.con.execute("SELECT key, value FROM choreo_meta").fetchall())
         if meta.get("app") != APP_ID:
             raise NotAStoreError(f"{self.path} is not a choreo store")
-        version = int(meta.get("schema_version", "0"))
+        text = str(meta.get("schema_version", "0"))
+        if not text.isdigit():
+            raise StoreDamagedError(f"{self.path}: its schema_version {text[:40]!r} is not a number")
+        version = int(text)
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"{self.path} was written by a newer choreo (store schema {version}, "
@@ -311,7 +327,16 @@ class Store:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        try:
+            self.close()
+        except duckdb.Error:
+            if exc is None:
+                raise
+            # Closing a store that just failed may fail the same way; the first error tells.
+        # A damaged, full or locked store leaves as the typed error naming this file.
+        typed = store_failure(exc, self.path) if exc is not None else None
+        if typed is not None and typed is not exc:
+            raise typed from exc
 
     def _require_writable(self) -> None:
         if self.read_only:

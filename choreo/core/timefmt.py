@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from choreo.core.errors import InputError
+
 
 def duration(ms: float | None, *, unknown: str = "?", sep: str = "") -> str:
     """850ms, 4.2s, 42s, 3m05s, 2h05m, 3d04h (``sep`` goes between units: 3m 05s)."""
@@ -48,3 +50,27 @@ def timestamp(ms: int | None, unknown: str = "-") -> str:
     if ms is None:
         return unknown
     return _utc(ms).strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+# The times a --now can name: what datetime and DuckDB both represent.
+_MIN_MS = int(datetime(1, 1, 1, tzinfo=UTC).timestamp() * 1000)
+_MAX_MS = int(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+
+
+def parse_now(text: str) -> int:
+    """``--now`` (every command): ms since epoch, or ISO-8601 (UTC when no zone
+    is given), between years 1 and 9999. InputError (one line) otherwise."""
+    t = text.strip()
+    try:
+        if t.isdigit():
+            ms = int(t)
+        else:
+            dt = datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
+            ms = int((dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp() * 1000)
+    except (ValueError, OverflowError):
+        raise InputError(
+            f"--now {text!r} is not a time: want ISO-8601 (2024-05-01T12:00:00Z) or ms since epoch"
+        ) from None
+    if not _MIN_MS <= ms <= _MAX_MS:
+        raise InputError(f"--now {text!r} is out of range (years 1 to 9999)")
+    return ms

@@ -17,25 +17,10 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
+from choreo.core.timefmt import parse_now
 from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
-
-
-def parse_now(text: str) -> int:
-    """``--now``: ms since epoch, or ISO-8601 (UTC when no zone is given)."""
-    t = text.strip()
-    if t.isdigit():
-        return int(t)
-    try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--now {text!r}: want an ISO-8601 time (2024-05-01T12:00:00Z) or ms since epoch"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
 
 
 def newest_event_ms(store: Store) -> int | None:
