@@ -33,6 +33,7 @@ from choreo.core.store_errors import store_failure
 DEFAULT_DB = "choreo.duckdb"
 
 _PID_RE = re.compile(r"PID (\d+)")
+_LOCK_RE = re.compile(r"\block\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AppendResult:
 
 def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
     text = str(exc)
-    if "lock" in text.lower():
+    if _LOCK_RE.search(text):  # a word: "block" in a checksum error is damage, not a lock
         pid = _PID_RE.search(text)
         who = f" (process {pid.group(1)})" if pid else ""
         return StoreLockedError(f"{path} is in use by another process{who}; stop it or use --db")

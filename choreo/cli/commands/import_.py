@@ -192,4 +192,10 @@ def import_(
     damaged = report.damaged
     if damaged:
         names = ", ".join(f.name for f in damaged)
-        raise InputError(f"damaged input: {names} (the records before the damage were imported)")
+        kept = sum(f.records for f in damaged)
+        what = (
+            f"the {kept:,} records before the damage were imported"
+            if kept
+            else "no record could be read before the damage"
+        )
+        raise InputError(f"damaged input: {names} ({what})")
