@@ -40,6 +40,9 @@ _LOCK_RE = re.compile(r"\block\b", re.IGNORECASE)
 class AppendResult:
     offered: int  # records in the batch
     inserted: int  # records that were new to the store
+    # Of the others, those whose identity holds a different stored record
+    # (counted with ``verify``): not duplicates, and not stored.
+    conflicting: int = 0
 
 
 def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
@@ -157,12 +160,15 @@ class Store:
         self.con.execute("COMMIT")
 
     # -- writing ----------------------------------------------------------
-    def append(self, events: pa.Table, identifiers: pa.Table) -> AppendResult:
+    def append(self, events: pa.Table, identifiers: pa.Table, *, verify: bool = False) -> AppendResult:
         """Store a batch atomically; records already stored are ignored.
 
         ``events`` and ``identifiers`` have the columns of the tables of the same
         name, in order (collector.batch.EventBatch builds them). Returns how many
-        events were new; identifiers are stored for exactly those.
+        events were new; identifiers are stored for exactly those. With
+        ``verify``, records not inserted are compared with the stored record
+        of the same identity, and those that differ counted (for sources whose
+        identity choreo made up, such as plain JSON lines).
 
         Fast path: when every record of the batch is past the highest offset
         stored for its partition (a live collector moving forward), a plain
@@ -187,6 +193,7 @@ class Store:
                     inserted = self._insert_dedup(events.num_rows)
             else:
                 inserted = self._insert_dedup(events.num_rows)
+            conflicting = self._conflicting(heads) if verify and inserted < events.num_rows else 0
         except BaseException:
             if own:
                 self._unregister_batch()
@@ -200,7 +207,7 @@ class Store:
             for tp, (_lo, hi, _n, _d) in heads.items():
                 if hi > self._max_offsets.get(tp, -1):
                     self._max_offsets[tp] = hi
-        return AppendResult(events.num_rows, inserted)
+        return AppendResult(events.num_rows, inserted, conflicting)
 
     def _own_transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return nullcontext(self.con) if self._in_transaction else self.transaction()
@@ -232,6 +239,18 @@ class Store:
                 finally:
                     con.unregister("_batch_new")
         return int(new.num_rows)
+
+    def _conflicting(self, heads: dict[tuple[str, int], tuple[int, int, int, int]]) -> int:
+        """Batch records whose identity holds a different stored payload (the
+        batch's own new records match themselves). Offsets bound the scan."""
+        lo = min(h[0] for h in heads.values())
+        hi = max(h[1] for h in heads.values())
+        rows = self.con.execute(
+            'SELECT count(*) FROM _batch_events b JOIN events e USING (topic, partition, "offset") '
+            'WHERE e."offset" BETWEEN ? AND ? AND e.payload IS DISTINCT FROM b.payload',
+            [lo, hi],
+        ).fetchall()
+        return int(rows[0][0])
 
     @staticmethod
     def _batch_heads(events: pa.Table) -> dict[tuple[str, int], tuple[int, int, int, int]]:

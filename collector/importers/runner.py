@@ -23,13 +23,14 @@ from choreo.collector.extract import Extractor
 from choreo.collector.importers import detect
 from choreo.collector.importers.compression import DamagedInput
 from choreo.collector.importers.decoders import Decoder, make_decoder
+from choreo.collector.importers.identity import plain_partition
 from choreo.collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
 from choreo.collector.importers.prepare import Prepared, prepare
 from choreo.collector.importers.record import BadLine
 from choreo.collector.importers.report import FileReport, ImportReport
 from choreo.collector.importers.segment import SegmentReader
 from choreo.collector.importers.sink import FileSink, source_of
-from choreo.collector.importers.source import Input, open_input
+from choreo.collector.importers.source import Input, default_topic, open_input
 from choreo.collector.writer import StoreWriter
 from choreo.core.errors import InputError
 from choreo.core.logsetup import kv
@@ -181,11 +182,21 @@ class Importer:
         finally:
             con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
-    def _decoder(self, p: Prepared) -> Decoder:
-        return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field)
+    def _decoder(self, p: Prepared, partition: int = 0) -> Decoder:
+        return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field, partition)
 
-    def _chunk_spec(self, p: Prepared) -> ChunkSpec:
-        return ChunkSpec(p.format, p.input.label, source_of(p), self._opts.topic, self._opts.time_field)
+    def _chunk_spec(self, p: Prepared, partition: int) -> ChunkSpec:
+        return ChunkSpec(
+            p.format, p.input.label, source_of(p), self._opts.topic, self._opts.time_field, partition
+        )
+
+    def _plain_partition(self, p: Prepared) -> int:
+        """Which source of its topic a plain-lines input is (importers/identity.py).
+        The writer is idle here: the previous input is stored."""
+        if p.format != detect.PLAIN:
+            return 0
+        head = p.input.head or p.input.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
+        return plain_partition(self._store, self._opts.topic or default_topic(p.input.label), head)
 
     def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
@@ -209,14 +220,15 @@ class Importer:
             writer,
             self._opts.batch_records,
             self._opts.batch_bytes,
+            verify=p.format == detect.PLAIN,  # an identity choreo made up: check it
         )
         try:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)
             elif (pool := self._pool_for(p)) is not None:
-                self._read_lines_parallel(p, rep, sink, notes, pool)
+                self._read_lines_parallel(p, rep, sink, notes, pool, self._plain_partition(p))
             else:
-                self._read_lines(p, rep, sink, notes)
+                self._read_lines(p, rep, sink, notes, self._plain_partition(p))
         except (DamagedInput, OSError) as exc:
             # Keep what came before the damage (stored below) and report it.
             what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
@@ -240,8 +252,10 @@ class Importer:
         )
         return rep
 
-    def _read_lines(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
-        decoder = self._decoder(p)
+    def _read_lines(
+        self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str], partition: int
+    ) -> None:
+        decoder = self._decoder(p, partition)
         add = sink.add
         progress = self._on_progress
         try:
@@ -261,10 +275,16 @@ class Importer:
             notes.update(decoder.notes)
 
     def _read_lines_parallel(
-        self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str], pool: DecoderPool
+        self,
+        p: Prepared,
+        rep: FileReport,
+        sink: FileSink,
+        notes: Counter[str],
+        pool: DecoderPool,
+        partition: int,
     ) -> None:
         """Chunks of lines decoded by worker processes; results taken in order."""
-        spec = self._chunk_spec(p)
+        spec = self._chunk_spec(p, partition)
         size = self._opts.chunk_lines
 
         def take(results: Iterator[ChunkResult]) -> None:

@@ -23,7 +23,13 @@ class FileSink:
     store writer; counts what the writer stored as it reports back."""
 
     def __init__(
-        self, rep: FileReport, batch: EventBatch, writer: StoreWriter, batch_records: int, batch_bytes: int
+        self,
+        rep: FileReport,
+        batch: EventBatch,
+        writer: StoreWriter,
+        batch_records: int,
+        batch_bytes: int,
+        verify: bool = False,
     ) -> None:
         self._rep = rep
         self._batch = batch
@@ -32,6 +38,7 @@ class FileSink:
         self._limit_n = batch_records
         self._limit_b = batch_bytes
         self._pending = 0
+        self._verify = verify  # identities made up by choreo: check what is not inserted
         self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
         self._table_rows = 0
 
@@ -62,12 +69,12 @@ class FileSink:
             events, ids = self._batch.tables()
             self._batch.clear()
             self._pending = 0
-            self._writer.submit(Job(events, ids))
+            self._writer.submit(Job(events, ids, verify=self._verify))
         if self._tables:
             events = pa.concat_tables([e for e, _ in self._tables])
             ids = pa.concat_tables([i for _, i in self._tables])
             self._tables, self._table_rows = [], 0
-            self._writer.submit(Job(events, ids))
+            self._writer.submit(Job(events, ids, verify=self._verify))
         self._collect_done()
 
     def _collect_done(self) -> None:
@@ -82,6 +89,7 @@ class FileSink:
                 return
             if job.result is not None:
                 rep.inserted += job.result.inserted
+                rep.conflicts += job.result.conflicting
             newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
             if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
                 rep.newest_ts_ms = newest

@@ -33,6 +33,8 @@ def _file_line(f: FileReport) -> str:
     text = f"{f.name} ({how}): {f.records:,} records, {f.inserted:,} new"
     if f.duplicates:
         text += f", {f.duplicates:,} already stored"
+    if f.conflicts:
+        text += f", {f.conflicts:,} NOT stored (a different record is stored under the same identity)"
     return text
 
 
@@ -57,6 +59,7 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
         "db": db,
         "records": report.records,
         "inserted": report.inserted,
+        "conflicts": report.conflicts,
         "bad_lines": report.bad,
         "newest_ts_ms": report.newest_ts_ms,
         "files": [
@@ -67,6 +70,7 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
                 "lines": f.lines,
                 "records": f.records,
                 "inserted": f.inserted,
+                "conflicts": f.conflicts,
                 "bad_lines": f.bad,
                 "bad_examples": [
                     {"byte" if f.unit == "batch" else "line": n, "reason": why} for n, why in f.bad_examples
@@ -189,6 +193,11 @@ def import_(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
                 f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
             )
+    if report.conflicts:
+        raise InputError(
+            f"{report.conflicts:,} record(s) not stored: a different record is stored under the same "
+            "identity (topic, partition, offset); import them into another --db"
+        )
     damaged = report.damaged
     if damaged:
         names = ", ".join(f.name for f in damaged)
