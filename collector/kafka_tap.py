@@ -473,11 +473,25 @@ class Collector:
             todo = [tp for tp in partitions if (tp.topic, tp.partition) not in self._positioned]
             if todo:
                 partitions = self._seek_to_time(consumer, partitions, todo, start)
-                consumer.assign(partitions)
-        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+                self._assign(consumer, partitions)
+        self._take(partitions)
         if self._idle_watch is not None:
             self._idle_watch.assignment_changed(time.monotonic())
         log.info("partitions assigned %s", kv(count=len(partitions)))
+
+    def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Assign at chosen offsets: the whole assignment (eager protocol) or the
+        increment (cooperative: assign() would drop the partitions kept)."""
+        if self.settings.cooperative:
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+
+    def _take(self, partitions: list[TopicPartition]) -> None:
+        """Partitions we now own: an eager rebalance hands over the whole
+        assignment, a cooperative one only what is added to it."""
+        got = {(tp.topic, tp.partition) for tp in partitions}
+        self._assigned = self._assigned | got if self.settings.cooperative else got
 
     def _seek_to_time(
         self,

@@ -178,6 +178,13 @@ class CollectSettings:
                 raise InputError(f"-X {key}: not allowed ({_RESERVED[key]})")
 
     @property
+    def cooperative(self) -> bool:
+        """Incremental (cooperative) rebalancing: librdkafka refuses to mix it
+        with the eager assignors, so the one cooperative assignor decides."""
+        strategies = self.extra.get("partition.assignment.strategy", "")
+        return "cooperative-sticky" in strategies.replace(" ", "").split(",")
+
+    @property
     def source(self) -> str:
         """The ``events.source`` value of records this collection stores."""
         return f"collect:{self.group}"
