@@ -20,12 +20,10 @@ class Decoder(Protocol):
     def decode(self, line: bytes, lineno: int) -> Record: ...
 
 
-def make_decoder(
-    fmt: str, label: str, topic: str | None = None, time_field: str | None = None, partition: int = 0
-) -> Decoder:
-    """A decoder for a line format; ``topic``/``time_field``/``partition`` apply to plain lines."""
+def make_decoder(fmt: str, label: str, topic: str | None = None, time_field: str | None = None) -> Decoder:
+    """A decoder for a line format; ``topic``/``time_field`` apply to plain lines."""
     if fmt == detect.KCAT:
         return KcatDecoder()
     if fmt == detect.CHOREO:
         return ChoreoDecoder()
-    return PlainDecoder(topic or default_topic(label), time_field, partition)
+    return PlainDecoder(topic or default_topic(label), time_field)

@@ -34,7 +34,6 @@ class ChunkSpec:
     source: str  # events.source
     topic: str | None = None
     time_field: str | None = None
-    partition: int = 0  # plain lines: the source's partition
 
 
 @dataclass
@@ -60,7 +59,7 @@ def decode_chunk(spec: ChunkSpec, first_lineno: int, lines: Sequence[bytes]) -> 
     """Decode and extract a chunk of lines (in a worker process)."""
     if _extractor is None:
         raise RuntimeError("decode_chunk runs in an import worker process")
-    decoder = make_decoder(spec.format, spec.label, spec.topic, spec.time_field, spec.partition)
+    decoder = make_decoder(spec.format, spec.label, spec.topic, spec.time_field)
     batch = EventBatch(_extractor, spec.source)
     add = batch.add
     decode = decoder.decode

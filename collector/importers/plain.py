@@ -3,8 +3,7 @@
 
 Coordinates are synthesised so that re-importing the same file is
 idempotent: topic = the configured name or the file's name without its
-extensions, partition = which source of that topic (importers/identity.py),
-offset = the line number. The payload is the line
+extensions, partition 0, offset = the line number. The payload is the line
 itself; the broker timestamp is taken from a configurable field (a dotted
 path), else from the usual time fields.
 """
@@ -39,9 +38,8 @@ def _at(doc: Any, path: tuple[str, ...]) -> Any:
 class PlainDecoder:
     name = "plain"
 
-    def __init__(self, topic: str, time_field: str | None = None, partition: int = 0) -> None:
+    def __init__(self, topic: str, time_field: str | None = None) -> None:
         self.topic = topic
-        self.partition = partition  # tells sources apart (importers/identity.py)
         fields = (time_field,) if time_field else DEFAULT_TIME_FIELDS
         self._paths = [tuple(f.split(".")) for f in fields]
         self._time_field = time_field
@@ -63,4 +61,4 @@ class PlainDecoder:
             what = f"no {self._time_field!r} field" if self._time_field else "no time field"
             self.notes[f"{what} (ts unknown)"] += 1
         payload = line.rstrip(b"\r\n")
-        return (self.topic, self.partition, lineno, ts, TS_UNKNOWN, None, None, payload)
+        return (self.topic, 0, lineno, ts, TS_UNKNOWN, None, None, payload)

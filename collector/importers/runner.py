@@ -182,19 +182,17 @@ class Importer:
         finally:
             con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
-    def _decoder(self, p: Prepared, partition: int = 0) -> Decoder:
-        return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field, partition)
+    def _decoder(self, p: Prepared) -> Decoder:
+        return make_decoder(p.format, p.input.label, self._opts.topic, self._opts.time_field)
 
-    def _chunk_spec(self, p: Prepared, partition: int) -> ChunkSpec:
-        return ChunkSpec(
-            p.format, p.input.label, source_of(p), self._opts.topic, self._opts.time_field, partition
-        )
+    def _chunk_spec(self, p: Prepared) -> ChunkSpec:
+        return ChunkSpec(p.format, p.input.label, source_of(p), self._opts.topic, self._opts.time_field)
 
-    def _plain_partition(self, p: Prepared) -> int:
-        """Which source of its topic a plain-lines input is (importers/identity.py).
+    def _plain_partition(self, p: Prepared) -> int | None:
+        """Plain lines: which source of its topic the input is (importers/identity.py).
         The writer is idle here: the previous input is stored."""
         if p.format != detect.PLAIN:
-            return 0
+            return None
         head = p.input.head or p.input.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
         return plain_partition(self._store, self._opts.topic or default_topic(p.input.label), head)
 
@@ -220,15 +218,15 @@ class Importer:
             writer,
             self._opts.batch_records,
             self._opts.batch_bytes,
-            verify=p.format == detect.PLAIN,  # an identity choreo made up: check it
         )
+        sink.identify(self._plain_partition(p))
         try:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)
             elif (pool := self._pool_for(p)) is not None:
-                self._read_lines_parallel(p, rep, sink, notes, pool, self._plain_partition(p))
+                self._read_lines_parallel(p, rep, sink, notes, pool)
             else:
-                self._read_lines(p, rep, sink, notes, self._plain_partition(p))
+                self._read_lines(p, rep, sink, notes)
         except (DamagedInput, OSError) as exc:
             # Keep what came before the damage (stored below) and report it.
             what = str(exc) if isinstance(exc, DamagedInput) else f"read error: {exc.strerror or exc}"
@@ -252,10 +250,8 @@ class Importer:
         )
         return rep
 
-    def _read_lines(
-        self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str], partition: int
-    ) -> None:
-        decoder = self._decoder(p, partition)
+    def _read_lines(self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str]) -> None:
+        decoder = self._decoder(p)
         add = sink.add
         progress = self._on_progress
         try:
@@ -275,16 +271,10 @@ class Importer:
             notes.update(decoder.notes)
 
     def _read_lines_parallel(
-        self,
-        p: Prepared,
-        rep: FileReport,
-        sink: FileSink,
-        notes: Counter[str],
-        pool: DecoderPool,
-        partition: int,
+        self, p: Prepared, rep: FileReport, sink: FileSink, notes: Counter[str], pool: DecoderPool
     ) -> None:
         """Chunks of lines decoded by worker processes; results taken in order."""
-        spec = self._chunk_spec(p, partition)
+        spec = self._chunk_spec(p)
         size = self._opts.chunk_lines
 
         def take(results: Iterator[ChunkResult]) -> None:

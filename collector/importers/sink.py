@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -18,18 +19,19 @@ def source_of(p: Prepared) -> str:
     return f"import:{p.input.label}"
 
 
+def with_partition(table: pa.Table, partition: int) -> pa.Table:
+    """``table`` with every row's partition set to ``partition``."""
+    i = table.schema.get_field_index("partition")
+    field = table.schema.field(i)
+    return table.set_column(i, field, pa.array(np.full(table.num_rows, partition), type=field.type))
+
+
 class FileSink:
     """Where one file's records go: batches (by count or size) handed to the
     store writer; counts what the writer stored as it reports back."""
 
     def __init__(
-        self,
-        rep: FileReport,
-        batch: EventBatch,
-        writer: StoreWriter,
-        batch_records: int,
-        batch_bytes: int,
-        verify: bool = False,
+        self, rep: FileReport, batch: EventBatch, writer: StoreWriter, batch_records: int, batch_bytes: int
     ) -> None:
         self._rep = rep
         self._batch = batch
@@ -38,9 +40,20 @@ class FileSink:
         self._limit_n = batch_records
         self._limit_b = batch_bytes
         self._pending = 0
-        self._verify = verify  # identities made up by choreo: check what is not inserted
+        self._partition: int | None = None  # set by identify()
         self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
         self._table_rows = 0
+
+    def identify(self, partition: int | None) -> None:
+        """Records without Kafka coordinates (plain lines): file them under
+        this partition (importers/identity.py), and have the store check the
+        records it does not insert against what it holds under that identity."""
+        self._partition = partition
+
+    def _submit(self, events: pa.Table, ids: pa.Table) -> None:
+        if self._partition is not None:
+            events, ids = with_partition(events, self._partition), with_partition(ids, self._partition)
+        self._writer.submit(Job(events, ids, verify=self._partition is not None))
 
     def add(self, record: Record, size: int) -> None:
         self._add(*record)
@@ -69,12 +82,12 @@ class FileSink:
             events, ids = self._batch.tables()
             self._batch.clear()
             self._pending = 0
-            self._writer.submit(Job(events, ids, verify=self._verify))
+            self._submit(events, ids)
         if self._tables:
             events = pa.concat_tables([e for e, _ in self._tables])
             ids = pa.concat_tables([i for _, i in self._tables])
             self._tables, self._table_rows = [], 0
-            self._writer.submit(Job(events, ids, verify=self._verify))
+            self._submit(events, ids)
         self._collect_done()
 
     def _collect_done(self) -> None:
