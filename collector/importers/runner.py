@@ -30,7 +30,7 @@ from choreo.collector.importers.record import BadLine
 from choreo.collector.importers.report import FileReport, ImportReport
 from choreo.collector.importers.segment import SegmentReader
 from choreo.collector.importers.sink import FileSink, source_of
-from choreo.collector.importers.source import Input, default_topic, open_input
+from choreo.collector.importers.source import Input, default_topic, open_input, open_spool
 from choreo.collector.writer import StoreWriter
 from choreo.core.errors import InputError
 from choreo.core.logsetup import kv
@@ -109,9 +109,10 @@ class Importer:
         inp = p.input
         spool = None
         if not inp.rereadable:
-            # The ExitStack closes (and so deletes) it.
+            # Unnamed (deleted as it is created): nothing is left behind even
+            # when the import is killed. The ExitStack closes it.
             spool = stack.enter_context(
-                tempfile.NamedTemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
+                tempfile.TemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
             )
         rep = FileReport(inp.label, p.format, inp.compression)
         try:
@@ -147,7 +148,7 @@ class Importer:
         inp.close()
         if spool is not None:
             spool.flush()
-        again = open_input(spool.name if spool is not None else inp.name, label=inp.label)
+        again = open_spool(spool, inp.label) if spool is not None else open_input(inp.name, label=inp.label)
         stack.callback(again.close)
         if spool is not None:
             again.compression = inp.compression  # as received, for the report

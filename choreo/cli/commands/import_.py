@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 
 import click
 
@@ -21,6 +25,22 @@ from choreo.core.timefmt import parse_now
 from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM stops an import like Ctrl-C: clean-up runs (worker processes
+    stopped, temporary files removed, the store closed) instead of the
+    process vanishing mid-write."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def newest_event_ms(store: Store) -> int | None:
@@ -157,7 +177,7 @@ def import_(
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
     try:
-        with Store.open(db) as store, rare_gc():
+        with _sigterm_unwinds(), Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
