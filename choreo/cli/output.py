@@ -10,6 +10,10 @@ checks that no command prints any other way.
 
 from __future__ import annotations
 
+import io
+import sys
+from typing import BinaryIO, cast
+
 import click
 import orjson
 
@@ -30,3 +34,40 @@ def json_text(doc: object) -> str:
 
 def echo_json(doc: object) -> None:
     click.echo(json_text(doc))
+
+
+class _JsonLinesToTerminal(io.BufferedIOBase):
+    """Writes UTF-8 JSON lines through ``json_for_terminal`` (same documents)."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        super().__init__()
+        self._out = out
+        self._rest = b""  # an incomplete last line: a character may be cut in two
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        chunk = self._rest + bytes(data)
+        end = chunk.rfind(b"\n") + 1
+        self._rest = chunk[end:]
+        if end:
+            self._out.write(_safe_json_bytes(chunk[:end]))
+        return len(data)
+
+    def flush(self) -> None:
+        if self._rest:
+            self._out.write(_safe_json_bytes(self._rest))
+            self._rest = b""
+        self._out.flush()
+
+
+def _safe_json_bytes(data: bytes) -> bytes:
+    text = data.decode("utf-8", "surrogateescape")
+    return json_for_terminal(text).encode("utf-8", "surrogateescape")
+
+
+def json_lines_stdout() -> BinaryIO:
+    """Standard output for JSON lines (exports written to '-'): what record
+    text a terminal would act on is escaped, the documents stay the same."""
+    return cast(BinaryIO, _JsonLinesToTerminal(sys.stdout.buffer))

@@ -113,6 +113,46 @@ def test_report_json_on_stdout(hostile: tuple[Path, Path]) -> None:
     orjson.loads(run.out)
 
 
+@pytest.mark.parametrize("what", ["events", "otel"])
+def test_json_lines_exports_on_stdout(hostile: tuple[Path, Path], what: str) -> None:
+    run = _run(hostile, "export", what, "-o", "-") if what == "otel" else _events_to_stdout(hostile[0])
+    _safe(run)
+    docs = [orjson.loads(line) for line in run.out.splitlines()]
+    assert any("OrderPlaced" + EVIL in text for text in _strings(docs))  # the same values
+
+
+def _strings(doc: object) -> Iterator[str]:
+    """Every string in ``doc``, and in the JSON documents those strings hold (payloads)."""
+    if isinstance(doc, str):
+        yield doc
+        if doc.startswith("{"):
+            yield from _strings(orjson.loads(doc))
+    elif isinstance(doc, dict):
+        for v in doc.values():
+            yield from _strings(v)
+    elif isinstance(doc, list):
+        for v in doc:
+            yield from _strings(v)
+
+
+def _events_to_stdout(db: Path) -> Run:
+    run = choreo("export", "events", "--db", db, "-o", "-")
+    assert run.code == 0, run.err
+    return run
+
+
+def test_events_on_stdout_read_back_byte_exact(hostile: tuple[Path, Path], tmp_path: Path) -> None:
+    """Escaping for the terminal does not change what the JSON says."""
+    dump = _events_to_stdout(hostile[0]).out.encode()
+    copy = tmp_path / "copy.duckdb"
+    assert choreo("import", "--db", copy, "--no-reconstruct", "-", stdin=dump).code == 0
+    a = tmp_path / "a.jsonl"
+    b = tmp_path / "b.jsonl"
+    choreo("export", "events", "--db", hostile[0], "-o", a)
+    choreo("export", "events", "--db", copy, "-o", b)
+    assert a.read_bytes() == b.read_bytes()
+
+
 def test_import_summary_names_hostile_files_and_lines(tmp_path: Path) -> None:
     no_nul = EVIL.replace("\x00", "")  # a NUL makes a file binary (and cannot be in a file name)
     bad = tmp_path / f"dump{no_nul.replace('/', '')}.jsonl"

@@ -14,7 +14,7 @@ import click
 
 from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
-from choreo.cli.output import echo
+from choreo.cli.output import echo, json_lines_stdout
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
@@ -184,7 +184,7 @@ def export_otel(
 ) -> None:
     """Instances as OpenTelemetry traces: one trace per instance, one span per step."""
     from choreo.reconstruct.export.otel import TraceBuilder
-    from choreo.reconstruct.export.otel_output import send, traces_url, write_file
+    from choreo.reconstruct.export.otel_output import send, traces_url, write_file, write_stream
 
     if endpoint is not None and output is not None:
         raise InputError("give either --endpoint or --output, not both")
@@ -199,9 +199,15 @@ def export_otel(
             stats = send(pages, endpoint, headers=extra, timeout=timeout)
             where = traces_url(endpoint)
         else:
-            target = Path("/dev/stdout") if output == "-" else Path(output or "traces.otlp.jsonl")
-            stats = write_file(pages, target)
-            where = str(target)
+            if output == "-":
+                stdout = json_lines_stdout()
+                stats = write_stream(pages, stdout)
+                stdout.flush()
+                where = "stdout"
+            else:
+                target = Path(output or "traces.otlp.jsonl")
+                stats = write_file(pages, target)
+                where = str(target)
     echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
 
 
