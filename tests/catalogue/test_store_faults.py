@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from choreo.core.store import Store
+from tests.conftest import KafkaTarget
 from tests.support.catalogue_helpers import (
     FIXTURE_DUMP,
     FIXTURE_EVENTS,
@@ -21,6 +23,7 @@ from tests.support.catalogue_helpers import (
     run_in_pty,
     truncated_copy,
 )
+from tests.support.collect_helpers import FAST_GROUP_ARGS, produce
 from tests.support.import_helpers import choreo
 
 
@@ -84,3 +87,31 @@ def test_schema_version_not_a_number(good: Path, tmp_path: Path) -> None:
     con.close()
     run = choreo("status", "--db", db)
     assert_one_line(run.code, run.err, says="schema_version")
+
+
+@pytest.mark.kafka
+def test_disk_full_during_collect(kafka: KafkaTarget, tmp_path: Path) -> None:
+    topic = kafka.create_topic("full", 1)
+    pad = "x" * 500
+    n = 8_000  # about 4.5 MB: within what the embedded cluster keeps of a partition
+    produce(
+        kafka.bootstrap,
+        (
+            (topic, None, f'{{"type": "A", "orderId": "o-{i}", "pad": "{pad}"}}'.encode(), None)
+            for i in range(n)
+        ),
+    )
+    db = tmp_path / "s.duckdb"
+    Store.open(db).close()  # an empty store: its size is known
+    args = ["collect", "-b", kafka.bootstrap, "-t", topic, "-g", f"{kafka.prefix}full", "--db", str(db)]
+    proc = run_choreo(
+        *args, "--until-idle", "2", *FAST_GROUP_ARGS, file_size_limit=db.stat().st_size + 1024 * 1024
+    )
+    last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert last.startswith("choreo: store: ") and "disk space" in last, last
+    assert event_count(db) < n
+    # Nothing was committed that is not stored: with room, a restart stores the rest.
+    done = run_choreo(*args, "--until-idle", "1", *FAST_GROUP_ARGS)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert event_count(db) == n
