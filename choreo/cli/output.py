@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import BinaryIO, cast
+from typing import BinaryIO, TextIO, cast
 
 import click
 import orjson
 
-from choreo.core.safe_text import json_for_terminal, terminal_lines
+from choreo.core.safe_text import json_for_terminal, terminal_lines, xml_for_terminal
 
 
 def echo(text: str = "", *, err: bool = False, nl: bool = True, rewrite: bool = False) -> None:
@@ -65,6 +65,29 @@ class _JsonLinesToTerminal(io.BufferedIOBase):
 def _safe_json_bytes(data: bytes) -> bytes:
     text = data.decode("utf-8", "surrogateescape")
     return json_for_terminal(text).encode("utf-8", "surrogateescape")
+
+
+class _XmlToTerminal(io.TextIOBase):
+    """Writes XML text through ``xml_for_terminal`` (same document)."""
+
+    def __init__(self, out: TextIO) -> None:
+        super().__init__()
+        self._out = out
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._out.write(xml_for_terminal(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._out.flush()
+
+
+def xml_stdout() -> TextIO:
+    """Standard output for XML exports written to '-'."""
+    return cast(TextIO, _XmlToTerminal(sys.stdout))
 
 
 def json_lines_stdout() -> BinaryIO:

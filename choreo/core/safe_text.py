@@ -23,6 +23,9 @@ what a producer wrote stays readable and distinguishable:
 - ``json_for_terminal(doc)``: JSON text (``--json``) shown on a terminal:
   JSON already escapes C0 controls; C1 controls, bidi controls and line
   separators are escaped as ``\\uXXXX`` too (the document means the same).
+- ``xml_for_terminal(doc)``: XML text (whose writer already dealt with what
+  XML cannot carry) shown on a terminal: DEL, C1, bidi controls and line
+  separators become character references (the document means the same).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ _OTHER = "\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff\ud800-\udf
 _TERMINAL = re.compile(f"[\x00-\x1f{_OTHER}]")
 _TERMINAL_LINES = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHER}]")  # all but "\t" and "\n"
 _MARKUP = re.compile(f"[\x00-\x1f{_OTHER}\ufffe\uffff]")
-_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+_IN_DOCUMENTS = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
 
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -66,6 +69,15 @@ def for_markup(text: str) -> str:
     return text if _MARKUP.search(text) is None else _MARKUP.sub(_escape, text)
 
 
+def _xml_escape(match: re.Match[str]) -> str:
+    return f"&#x{ord(match.group()):X};"
+
+
+def xml_for_terminal(doc: str) -> str:
+    """XML text with character references for what a terminal would act on."""
+    return doc if _IN_DOCUMENTS.search(doc) is None else _IN_DOCUMENTS.sub(_xml_escape, doc)
+
+
 def _json_escape(match: re.Match[str]) -> str:
     return f"\\u{ord(match.group()):04x}"
 
@@ -76,4 +88,4 @@ def json_for_terminal(doc: str) -> str:
     The characters escaped here can only occur inside JSON strings, where
     ``\\uXXXX`` means the same character: the document's value is unchanged.
     """
-    return doc if _JSON.search(doc) is None else _JSON.sub(_json_escape, doc)
+    return doc if _IN_DOCUMENTS.search(doc) is None else _IN_DOCUMENTS.sub(_json_escape, doc)

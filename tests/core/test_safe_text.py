@@ -7,7 +7,13 @@ import logging
 import orjson
 
 from choreo.core.logsetup import SafeFormatter
-from choreo.core.safe_text import for_markup, for_terminal, json_for_terminal, terminal_lines
+from choreo.core.safe_text import (
+    for_markup,
+    for_terminal,
+    json_for_terminal,
+    terminal_lines,
+    xml_for_terminal,
+)
 from tests.support.hostile import EVIL, raw_controls
 
 
@@ -36,3 +42,12 @@ def test_json_for_terminal_means_the_same() -> None:
 def test_log_lines_are_made_safe() -> None:
     record = logging.LogRecord("choreo.x", logging.WARNING, __file__, 1, "bad %s", (EVIL,), None)
     assert raw_controls(SafeFormatter("%(message)s").format(record)) == []
+
+
+def test_xml_for_terminal_means_the_same() -> None:
+    import xml.etree.ElementTree as ET
+
+    doc = '<a v="x\x9b\u202e\x7f">t\u2028</a>'
+    text = xml_for_terminal(doc)
+    assert raw_controls(text) == [] and "\u2028" not in text
+    assert ET.tostring(ET.fromstring(text)) == ET.tostring(ET.fromstring(doc))
