@@ -42,9 +42,11 @@ def _no_traceback(proc: subprocess.CompletedProcess[str]) -> None:
 
 
 def _read_everything(db: Path) -> None:
-    """Every reading command still works on what was stored, and prints safely
+    """Every reading command (and exports) still works on what was stored, and prints safely
     (in this process: a fresh interpreter each would cost seconds)."""
-    for args in (["reconstruct"], ["status"], ["stuck"], ["keys"], ["report"]):
+    out = db.parent
+    exports = (["export", "xes", "-o", out / "x.xes"], ["export", "ocel", "-o", out / "o.jsonocel"])
+    for args in (["reconstruct"], ["status"], ["stuck"], ["keys"], ["report"], *exports):
         run = choreo(*args, "--db", db, "--now", "1800000000000")
         assert run.code == 0 and "Traceback" not in run.err, (args, run.err[-2000:])
         assert raw_controls(run.out + run.err) == [], args

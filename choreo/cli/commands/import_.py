@@ -6,7 +6,6 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from types import FrameType
 
 import click
@@ -21,7 +20,7 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
-from choreo.core.timefmt import parse_now
+from choreo.core.timefmt import iso_seconds, parse_now
 from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
@@ -208,7 +207,7 @@ def import_(
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
             )
         if rebuilt is not None:
-            as_of = datetime.fromtimestamp(rebuilt.now_ms / 1000, UTC).isoformat(timespec="seconds")
+            as_of = iso_seconds(rebuilt.now_ms)
             echo(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
                 f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import click
 
 from choreo.cli.commands.derived import log_options, reconstructed
@@ -11,13 +9,9 @@ from choreo.cli.commands.options import json_option
 from choreo.cli.output import echo, echo_json
 from choreo.core.errors import InputError
 from choreo.core.safe_text import for_terminal as t
-from choreo.core.timefmt import duration
+from choreo.core.timefmt import duration, iso_ms
 from choreo.reconstruct.query.read import find_instances, instance_detail
 from choreo.reconstruct.query.records import InstanceDetail
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @click.command()
@@ -54,7 +48,7 @@ def _print(d: InstanceDetail) -> None:
     i = d.instance
     echo(f"{t(i.label)}  [{t(i.workflow)}]  {i.status.upper()}  id {t(i.instance_id)}")
     echo(
-        f"started {_iso(i.start_ms)}, lasted {duration(i.duration_ms)}, {i.n_events} events"
+        f"started {iso_ms(i.start_ms)}, lasted {duration(i.duration_ms)}, {i.n_events} events"
         f" ({i.n_duplicates} duplicates, {i.n_skewed} skew-adjusted)"
     )
     echo("identifiers: " + ", ".join(f"{t(n)}={t(v)}" for n, v in d.identifiers))
