@@ -72,7 +72,7 @@ def test_restart_after_kill_waits_for_its_partitions_and_reads_everything(
     produce(kafka.bootstrap, _records(topic, 1000, 2000))
     # The dead member holds the partitions until its session expires: that is
     # waiting, not idle.
-    s = settings(kafka.bootstrap, topic, group, until_idle=1.0, connect_timeout=1.0, extra=SLOW_GROUP)
+    s = settings(kafka.bootstrap, topic, group, until_idle=1.0, connect_timeout=3.0, extra=SLOW_GROUP)
     stats = start_collector(s, db_path).join(timeout=120)
     assert stats.stopped_by == "idle"
     assert query(db_path, "SELECT count(*), count(DISTINCT key) FROM events") == [(3000, 3000)]
