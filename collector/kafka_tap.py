@@ -301,9 +301,10 @@ class Collector:
         watch = self._idle_watch
         if watch is None:
             return False
-        if self._batch or self._pending_commit or self._in_flight or self._committing is not None:
-            return False
-        return watch.idle(consumer, now, last_record, self._assigned, self._consumed_next, self._down_since)
+        busy = bool(self._batch or self._pending_commit or self._in_flight or self._committing is not None)
+        return watch.idle(
+            consumer, now, last_record, self._assigned, self._consumed_next, self._down_since, busy
+        )
 
     def _add(self, msgs: list[Message]) -> int:
         """Add records to the batch; returns how many were taken."""

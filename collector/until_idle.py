@@ -43,6 +43,10 @@ class IdleWatch:
     assigned_at: float | None = None  # the last time the assignment changed
     _checked_at: float = 0.0
     _behind_since: float | None = None  # quiet but not caught up since
+    # When the cluster was last found unreachable, until it answers again:
+    # librdkafka suppresses repeated connection errors, so a long outage can
+    # look like a string of short ones to the collector.
+    _outage_since: float | None = None
 
     def assignment_changed(self, now: float) -> None:
         self.assigned_at = now
@@ -56,23 +60,30 @@ class IdleWatch:
         assigned: Collection[TP],
         consumed_next: Mapping[TP, int],
         down_since: float | None,
+        busy: bool,
     ) -> bool:
-        """True when caught up and quiet; raises KafkaUnavailableError when the
-        run cannot get there (no cluster, no partitions, stuck behind)."""
+        """True when caught up and quiet (and not ``busy`` storing or
+        committing); raises KafkaUnavailableError when the run cannot get
+        there (no cluster, no partitions, stuck behind), busy or not."""
         s = self.settings
         assert s.until_idle is not None
         limit = give_up_after(s)
-        if down_since is not None:
-            if now - down_since >= limit:
-                raise KafkaUnavailableError(
-                    f"--until-idle: {s.bootstrap} unreachable for {now - down_since:.0f}s, so not caught up "
-                    "(what was read is stored)"
-                )
-            return False
+        if self._outage_since is not None and last_record > self._outage_since:
+            self._outage_since = None  # records flow again
+        if down_since is not None and self._outage_since is None:
+            # Counted from the last record: some may still arrive from what was fetched.
+            self._outage_since = max(down_since, last_record)
+        if self._outage_since is not None and now - self._outage_since >= limit:
+            raise KafkaUnavailableError(
+                f"--until-idle: {s.bootstrap} unreachable for {now - self._outage_since:.0f}s, so not "
+                "caught up (what was read is stored)"
+            )
         if not assigned:
             waited = now - (self.assigned_at or self.started)
             if waited >= limit:
                 raise KafkaUnavailableError(self._why_unassigned(consumer, waited))
+            return False
+        if busy or down_since is not None:
             return False
         quiet_since = max(last_record, self.assigned_at or self.started)
         if now - quiet_since < s.until_idle:
@@ -82,22 +93,24 @@ class IdleWatch:
             return False
         self._checked_at = now
         behind = self._behind(consumer, assigned, consumed_next)
-        if not behind:
+        if behind is not None:
+            self._outage_since = None  # the cluster answered
+        if behind == []:
             return True
         self._behind_since = self._behind_since or now
         if now - self._behind_since >= limit:
-            named = ", ".join(f"{t}[{p}]" for t, p in sorted(behind)[:5])
+            named = ", ".join(f"{t}[{p}]" for t, p in sorted(behind or assigned)[:5])
             raise KafkaUnavailableError(
                 f"--until-idle: no records for {now - quiet_since:.0f}s but not caught up ({named} "
-                "behind their high watermarks); what was read is stored"
+                "behind their high watermarks or unknown); what was read is stored"
             )
         return False
 
     def _behind(
         self, consumer: Consumer, assigned: Collection[TP], consumed_next: Mapping[TP, int]
-    ) -> list[TP]:
+    ) -> list[TP] | None:
         """Assigned partitions whose read position is short of the high watermark
-        (or unknown). Unread partitions start at the group's committed offset,
+        (None: the cluster did not answer). Unread partitions start at the group's committed offset,
         else where --from puts them."""
         positions = {tp: consumed_next[tp] for tp in assigned if tp in consumed_next}
         timeout = min(self.settings.connect_timeout, 5.0)
@@ -122,7 +135,7 @@ class IdleWatch:
                 if pos < high:
                     behind.append(tp)
         except KafkaException:
-            return sorted(assigned)  # cannot tell: not idle
+            return None
         return behind
 
     def _why_unassigned(self, consumer: Consumer, waited: float) -> str:
