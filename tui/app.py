@@ -12,9 +12,11 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
+from choreo.core.store_errors import store_failure
 from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
 from choreo.tui.data.reader import StoreReader
@@ -204,6 +206,18 @@ class ChoreoApp(App[ChoreoError | None]):
 
     def on_unmount(self) -> None:
         self._stop.set()
+
+    def _handle_exception(self, error: Exception) -> None:
+        # A store failing under the dashboard (damaged, disk full) ends it with
+        # the typed one-line error (the CLI raises what run() returns), not a
+        # traceback; anything else is a bug and keeps Textual's handling.
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        typed = store_failure(cause, self.ctx.store_label if self.ctx is not None else None)
+        if typed is None:
+            super()._handle_exception(error)
+            return
+        self._stop.set()
+        self.exit(typed, return_code=typed.exit_code)
 
 
 def make_app(

@@ -210,7 +210,7 @@ def judge_sql(
         ),
         due AS (
             SELECT s.*,
-                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest({k} * s.p99, {floor_ms}) END
+                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest($k * s.p99, $floor_ms) END
                        AS overdue_at,
                    s.base_ms + s.timeout_ms AS timeout_at
             FROM steps s
@@ -231,7 +231,9 @@ def judge_sql(
                    ELSE 'running'
                END AS status
         FROM f LEFT JOIN judged j USING (instance_id)
-        """
+        """,
+        # Config numbers are parameters, never SQL text.
+        {"k": k, "floor_ms": floor_ms},
     )
     if update:
         con.execute(

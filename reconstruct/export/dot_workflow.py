@@ -111,7 +111,7 @@ def workflow_dot(store: Store, workflow: str | None = None, *, min_share: float 
     names = resolve_workflows(store, workflow)
     models = [workflow_model(store, n, variant_limit=0) for n in names]
     if len(models) == 1:
-        g = _base_graph(models[0].workflow)
+        g = _base_graph(label(models[0].workflow))  # record text: a label is made safe
         _add_workflow(g, models[0], "", min_share)
         return str(g.source)
     g = _base_graph("workflows")

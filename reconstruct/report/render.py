@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from choreo.core.safe_text import for_markup, terminal_lines
 from choreo.core.timefmt import duration
 
 _SVG_START = re.compile(r"<svg\b")
@@ -71,7 +72,8 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
                 )
             out += ["", f"### Stuck instances ({len(wf['stuck'])} of {wf['stuck_total']} shown)", ""]
             out += [f"- {_cell(_stuck_line(s))}" for s in wf["stuck"]]
-    return "\n".join(out) + "\n"
+    # Record text with control characters must not reach a terminal that shows the file.
+    return terminal_lines("\n".join(out) + "\n")
 
 
 _CSS = """
@@ -92,7 +94,10 @@ def _svg_body(svg: str) -> str:
 
 def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None) -> str:
     diagrams = diagrams or {}
-    e = html.escape
+
+    def e(text: str) -> str:
+        return html.escape(for_markup(text))
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>choreo report</title>',

@@ -13,6 +13,7 @@ from types import FrameType
 import click
 
 from choreo.cli.commands.options import config_option, db_option, kafka_options
+from choreo.cli.output import echo
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector, probe
 from choreo.collector.settings import live_settings
@@ -43,21 +44,21 @@ class _ProgressLine:
         if self.tty:
             pad = max(0, self._width - len(text))
             self._width = len(text)
-            click.echo("\r" + text + " " * pad, err=True, nl=False)
+            echo(text + " " * pad, err=True, nl=False, rewrite=True)
         elif time.monotonic() - self._last_logged >= _LOG_PROGRESS_EVERY:
             self._last_logged = time.monotonic()
-            click.echo(text, err=True)
+            echo(text, err=True)
 
     def end(self) -> None:
         if self.tty and self._width:
-            click.echo("", err=True)
+            echo("", err=True)
 
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
-            click.echo("\ncollect: still finishing the current batch...", err=True)
+            echo("\ncollect: still finishing the current batch...", err=True)
         stop.set()
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -153,4 +154,4 @@ def collect(
             stats = collector.run(stop)
         finally:
             progress.end()
-    click.echo(_summary(stats, db), err=True)
+    echo(_summary(stats, db), err=True)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from choreo.cli.output import echo
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector
 from choreo.core.config import ChoreoConfig
@@ -45,12 +46,13 @@ class _Progress:
 
     def __call__(self, text: str) -> None:
         if self.tty:
-            click.echo("\r" + text.ljust(self.width), err=True, nl=False)
+            echo(text.ljust(self.width), err=True, nl=False, rewrite=True)
             self.width = len(text)
 
     def end(self) -> None:
         if self.tty and self.width:
-            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
+            echo(" " * self.width, err=True, nl=False, rewrite=True)
+            echo("", err=True, nl=False, rewrite=True)
             self.width = 0
 
 
@@ -274,7 +276,7 @@ def demo(
                 with Store.open(runner.paths.db) as store:
                     judge(store, runner.config, int(time.time() * 1000))
         for line in _summary(result):
-            click.echo(line)
+            echo(line)
         if keep_running and not dashboard:
             _keep_running(runner)
     finally:
@@ -348,11 +350,11 @@ def _keep_running(runner: Demo) -> None:
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         bootstrap = runner.keep_running()
-        click.echo("")
-        click.echo(
+        echo("")
+        echo(
             f"the services keep running on {bootstrap}, starting new sagas; Ctrl-C to stop. Watch them with:"
         )
-        click.echo(f"  choreo collect -b {bootstrap} -t '.*' --db live.duckdb --config {runner.paths.config}")
+        echo(f"  choreo collect -b {bootstrap} -t '.*' --db live.duckdb --config {runner.paths.config}")
         while not stop.wait(0.5):
             pass
     finally:

@@ -16,12 +16,11 @@ from typing import TypeVar
 
 import click
 
-from choreo.collector.extract import parse_time_ms
 from choreo.core.config import ChoreoConfig, load_config
-from choreo.core.errors import InputError
 from choreo.core.event_log import open_log
 from choreo.core.schema import META_NOW
 from choreo.core.store import DEFAULT_DB, Store
+from choreo.core.timefmt import parse_now
 from choreo.reconstruct.engine.pipeline import RebuildStats, default_now, is_stale, judge, rebuild
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -60,16 +59,6 @@ def log_options(f: F) -> F:
     )(f)
 
 
-def parse_now(text: str | None) -> int | None:
-    if text is None:
-        return None
-    value: object = int(text) if text.strip().isdigit() else text.strip()
-    ms = parse_time_ms(value)
-    if ms is None:
-        raise InputError(f"--now {text!r} is not a time (use ISO-8601 with a zone, or epoch ms)")
-    return ms
-
-
 @dataclass
 class Log:
     store: Store
@@ -89,7 +78,7 @@ def reconstructed(
 ) -> Iterator[Log]:
     """Open the log, bring the derived tables up to date, yield it."""
     config = load_config(config_path)
-    now_ms = parse_now(now_text)
+    now_ms = None if now_text is None else parse_now(now_text)
     with open_log(list(dbs) or [DEFAULT_DB], out=out) as store:
         stats: RebuildStats | None = None
         if force or is_stale(store, config):

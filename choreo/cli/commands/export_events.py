@@ -4,11 +4,10 @@ moving between stores and `choreo import`."""
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from choreo.cli.commands.options import db_option
+from choreo.cli.output import echo, json_lines_stdout
 from choreo.core.store import Store
 from choreo.reconstruct.export.events_jsonl import open_output, write_events
 
@@ -26,7 +25,9 @@ from choreo.reconstruct.export.events_jsonl import open_output, write_events
 @click.option("--topics", metavar="REGEX", help="Only topics whose whole name matches.")
 def events(db: str, output: str, topics: str | None) -> None:
     """Export stored events as choreo JSONL (read back with `choreo import`)."""
-    with Store.open(db, read_only=True) as store, open_output(output, sys.stdout.buffer) as out:
+    stdout = json_lines_stdout()
+    with Store.open(db, read_only=True) as store, open_output(output, stdout) as out:
         n = write_events(store, out, topics)
+    stdout.flush()
     if output != "-":
-        click.echo(f"wrote {n:,} events to {output}", err=True)
+        echo(f"wrote {n:,} events to {output}", err=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import sys
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
+from choreo.cli.output import echo, echo_json
+from choreo.core.safe_text import for_terminal as t
 from choreo.reconstruct.query.read import stuck_list
 
 
@@ -34,12 +35,12 @@ def stuck(
         now = lg.now_ms
     if as_json:
         doc = {"now_ms": now, "stuck": [x.as_dict() for x in items]}
-        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        echo_json(doc)
     elif not items:
-        click.echo("no stuck instances")
+        echo("no stuck instances")
     else:
         for x in items:
-            click.echo(f"{x.label or x.instance_id}  [{x.workflow}, {x.reason}]  id {x.instance_id}")
-            click.echo(f"  {x.explanation}")
+            echo(f"{t(x.label or x.instance_id)}  [{t(x.workflow)}, {x.reason}]  id {t(x.instance_id)}")
+            echo(f"  {t(x.explanation)}")
     if fail_on_stuck and items:
         sys.exit(1)

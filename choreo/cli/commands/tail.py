@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from choreo.cli.commands.options import config_option, db_option, export_dir_option, kafka_options
+from choreo.cli.output import echo
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector, probe
 from choreo.collector.settings import live_settings
@@ -104,7 +105,7 @@ def tail(
                 raise ChoreoError(f"the collector did not finish within {_FINISH_TIMEOUT:g}s")
             feed.close()  # a reconstruction still running in a worker ends first; none starts after
     if feed.stats is not None:
-        click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
+        echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
     if result is not None:
         raise result
     if app.return_code:

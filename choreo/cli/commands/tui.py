@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,9 +76,13 @@ def tui(db: str, config_path: str | None, read_only: bool, export_dir: Path) -> 
                 export_dir=export_dir,
                 log_path=log_path,
             )
-            app.run()
+            failed = app.run()
     finally:
         if store is not None:
             store.close()
     if problem is not None:
         raise problem
+    if failed is not None:
+        raise failed  # a store failure that stopped the dashboard
+    if app.return_code:
+        sys.exit(app.return_code)  # a bug: Textual has shown its traceback
