@@ -4,6 +4,7 @@ app uses — the store reader, the live feed, the exporter — is handed in."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from textual.screen import Screen
 
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
+from choreo.reconstruct.query.asof import NowKind
 from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
 from choreo.tui.data.reader import StoreReader
@@ -29,10 +31,16 @@ from choreo.tui.screens.overview import OverviewScreen
 
 MIN_SIZE = (80, 24)
 LIVE_REFRESH_S = 0.5  # how often live events are reconstructed and shown, at most
+REJUDGE_S = 5.0  # how often a store judged against the wall clock is judged again
+
+log = logging.getLogger(__name__)
 
 
 class ChoreoApp(App[ChoreoError | None]):
-    """Returns the error that stopped a live collector, if one did."""
+    """Returns the error that stopped a live collector, if one did. Any other
+    failure ends the app with the terminal restored and no traceback on it:
+    the traceback goes to the log, ``crash`` holds the exception for the
+    command to report in one line."""
 
     CSS_PATH = "app.tcss"
     TITLE = "choreo"
@@ -62,12 +70,27 @@ class ChoreoApp(App[ChoreoError | None]):
         self._overview_waits = False  # ready, but the terminal is too small to show it
         self._stop = threading.Event()
         self._updating = False
+        self._rejudging = False
         self._quitting = False
+        self.crash: BaseException | None = None
         if ctx is not None:
             self.sub_title = ctx.store_label
 
     def get_default_screen(self) -> Screen[None]:
         return self._boot
+
+    # -- failures ---------------------------------------------------------
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual would print a long traceback with locals to the terminal on
+        # exit; the log file gets it instead and the command says one line.
+        if self.crash is None:
+            self.crash = error
+            log.error("the dashboard failed", exc_info=error)
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it in tests
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     # -- start-up ---------------------------------------------------------
     def on_mount(self) -> None:
@@ -75,6 +98,7 @@ class ChoreoApp(App[ChoreoError | None]):
         if self.ctx is None:
             return
         if self.ctx.live is not None:
+            # The live source reconstructs and judges on its first update.
             self._collect(self.ctx.live)
             self.set_interval(LIVE_REFRESH_S, self._live_tick)
             self._open_overview()
@@ -103,7 +127,10 @@ class ChoreoApp(App[ChoreoError | None]):
                         "Reconstructing",
                         f"Reconstructing {count(events)} events in {label}…",
                     )
-                    rec.rebuild(store)
+                # Judged at the dashboard's own "now", whatever ran before it.
+                as_of = rec.bring_up_to_date(store)
+            if as_of.kind is NowKind.LIVE:
+                self.call_from_thread(self.set_interval, REJUDGE_S, self._rejudge_tick)
         elif instances == 0:
             self.call_from_thread(
                 self._boot.show,
@@ -168,6 +195,24 @@ class ChoreoApp(App[ChoreoError | None]):
         if self._quitting and self.is_running:
             self.call_from_thread(self.exit, None)
 
+    def _rejudge_tick(self) -> None:
+        if self._rejudging or self.ctx is None or self._reconstruction is None:
+            return
+        self._rejudging = True
+        self._rejudge(self.ctx, self._reconstruction)
+
+    @work(thread=True, group="rejudge")
+    def _rejudge(self, ctx: AppContext, rec: Reconstruction) -> None:
+        try:
+            with ctx.reader.view() as store:
+                rec.bring_up_to_date(store)
+        finally:
+            self.call_from_thread(self._rejudged)
+
+    def _rejudged(self) -> None:
+        self._rejudging = False
+        self._updated(True)
+
     def _live_tick(self) -> None:
         if self._updating or self.ctx is None or self.ctx.live is None:
             return
@@ -223,7 +268,7 @@ def make_app(
     if store is None:
         return ChoreoApp(None, problem=problem.one_line() if problem else None)
     ctx = AppContext(
-        reader=StoreReader(store, live=live is not None),
+        reader=StoreReader(store),
         store_label=store_label or str(store.path),
         live=live,
         export_workflow=export_workflow,

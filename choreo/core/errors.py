@@ -33,7 +33,9 @@ class StoreError(ChoreoError):
 
 
 class StoreLockedError(StoreError):
-    pass
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid  # the process holding the store, when DuckDB names it
 
 
 class StoreVersionError(StoreError):

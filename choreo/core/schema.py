@@ -23,6 +23,7 @@ APP_ID = "choreo"
 # Keys of choreo_meta written by reconstruction, read by the query layer.
 META_FINGERPRINT = "reconstruct_fingerprint"  # what the derived tables were built from
 META_NOW = "reconstruct_now_ms"  # the "now" statuses were judged against
+META_NOW_KIND = "reconstruct_now_kind"  # where that "now" came from: live | post-mortem | given
 META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code

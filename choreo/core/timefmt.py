@@ -48,3 +48,26 @@ def timestamp(ms: int | None, unknown: str = "-") -> str:
     if ms is None:
         return unknown
     return _utc(ms).strftime("%Y-%m-%d %H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def parse_time_ms(value: object) -> int | None:
+    """ISO-8601 text or epoch seconds/milliseconds to ms since epoch."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        v = float(value)
+        # Heuristic on magnitude: seconds, milliseconds or microseconds since epoch.
+        if v > 1e14:
+            return int(v / 1000)
+        if v > 1e11:
+            return int(v)
+        return int(v * 1000)
+    if isinstance(value, str) and value:
+        try:
+            dt = datetime.fromisoformat(value)  # Python >= 3.11 reads a trailing "Z"
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            return None
+        return int(dt.timestamp() * 1000)
+    return None

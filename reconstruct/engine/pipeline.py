@@ -37,7 +37,6 @@ scipy (connected components, causal ordering); no per-event Python loop.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -75,6 +74,7 @@ from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
 from choreo.reconstruct.engine.model import learn, write_model
 from choreo.reconstruct.engine.status import evaluate, judge_sql, store_stuck, stuck_table
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
+from choreo.reconstruct.query.asof import fingerprint, fingerprint_of, is_stale, log_facts, now_of
 from choreo.reconstruct.query.records import KeyStat
 
 log = logging.getLogger(__name__)
@@ -96,55 +96,10 @@ class RebuildStats:
     incremental: bool = False
 
 
-# -- "now" and staleness ---------------------------------------------------
-@dataclass(frozen=True)
-class _LogFacts:
-    events: int
-    newest_ingested: int | None
-    newest_ts: int | None
-    all_imported: bool
-
-
-def _facts(con: duckdb.DuckDBPyConnection) -> _LogFacts:
-    row = con.execute(
-        "SELECT count(*), max(ingested_ms), max(coalesce(ts_ms, event_time_ms)), "
-        "bool_and(starts_with(source, 'import:')) FROM log_events"
-    ).fetchall()[0]
-    return _LogFacts(int(row[0]), row[1], row[2], bool(row[3]))
-
-
-def _now(facts: _LogFacts) -> int:
-    if facts.all_imported and facts.newest_ts is not None:
-        return int(facts.newest_ts)
-    return int(time.time() * 1000)
-
-
+# -- "now" and staleness: one notion, defined in the query layer ---------
 def default_now(con: duckdb.DuckDBPyConnection) -> int:
     """Newest event time for imported logs, wall clock otherwise."""
-    return _now(_facts(con))
-
-
-def _fingerprint(store: Store, config: ChoreoConfig, facts: _LogFacts) -> str:
-    dbs = ",".join(
-        str(r[0])
-        for r in store.con.execute(
-            "SELECT path FROM duckdb_databases() WHERE NOT internal AND path IS NOT NULL ORDER BY path"
-        ).fetchall()
-    )
-    cfg = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
-    return f"{facts.events}:{facts.newest_ingested or 0}:{cfg}:{dbs}"
-
-
-def fingerprint(store: Store, config: ChoreoConfig) -> str:
-    """Changes when the raw log or the config changes."""
-    ensure_log_views(store)
-    return _fingerprint(store, config, _facts(store.con))
-
-
-def is_stale(store: Store, config: ChoreoConfig) -> bool:
-    return store.get_meta(META_SHAPE) != DERIVED_SHAPE or store.get_meta(META_FINGERPRINT) != fingerprint(
-        store, config
-    )
+    return now_of(log_facts(con)).ms
 
 
 # -- the pipeline ----------------------------------------------------------
@@ -290,9 +245,9 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     cfg = config or ChoreoConfig()
     con = store.con
     ensure_log_views(store)
-    facts = _facts(con)
-    now = _now(facts) if now_ms is None else int(now_ms)
-    fp = _fingerprint(store, cfg, facts)
+    facts = log_facts(con)
+    now = now_of(facts, now_ms).ms
+    fp = fingerprint_of(store, cfg, facts)
     f = load_frame(con)
     with con.cursor() as cur, ThreadPoolExecutor(max_workers=1, thread_name_prefix="choreo-parents") as pool:
         # Causation links need only the events: found (on a second connection)

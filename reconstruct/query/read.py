@@ -20,7 +20,7 @@ from dataclasses import fields
 from typing import Any
 
 from choreo.core.event_log import ensure_log_views
-from choreo.core.schema import META_HASH_PROBE, META_NOW, hash_probe
+from choreo.core.schema import META_HASH_PROBE, hash_probe
 from choreo.core.store import Store
 from choreo.reconstruct.query.records import (
     InstanceDetail,
@@ -64,12 +64,6 @@ def _row(r: Sequence[Any]) -> InstanceRow:
         str(r[10]),
         str(r[11]),
     )
-
-
-def judged_now_ms(store: Store) -> int | None:
-    """The "now" the stored statuses were judged against, if reconstructed."""
-    value = store.get_meta(META_NOW)
-    return None if value is None else int(value)
 
 
 def has_derived(store: Store) -> bool:
@@ -423,8 +417,9 @@ def workflow_summaries(store: Store) -> list[WorkflowSummary]:
     return [WorkflowSummary(wf, sum(c.values()), events[wf], c) for wf, c in by.items()]
 
 
-def stuck_count(store: Store) -> int:
-    row = store.con.execute("SELECT count(*) FROM stuck").fetchone()
+def stuck_count(store: Store, *, workflow: str | None = None) -> int:
+    cond, params = ("workflow = ?", [workflow]) if workflow else ("true", [])
+    row = store.con.execute(f"SELECT count(*) FROM stuck WHERE {cond}", params).fetchone()
     return int(row[0]) if row else 0
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
+from choreo.reconstruct.query.asof import AsOf
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10
@@ -94,15 +95,17 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def build_report(store: Store, *, as_of_ms: int | None = None) -> dict[str, Any]:
-    """The report as JSON-ready data; ``as_of_ms`` is the "now" statuses were judged at."""
+def build_report(store: Store, *, as_of: AsOf | None = None) -> dict[str, Any]:
+    """The report as JSON-ready data; ``as_of`` is the "now" statuses were judged at."""
     ensure_log_views(store)
     span = store.query("SELECT count(*), min(ts_ms), max(ts_ms) FROM log_events")[0]
     names = [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM instances ORDER BY 1")]
     return {
         "store": str(store.path),
         "generated_at": iso_ms(int(time.time() * 1000)),
-        "as_of": None if as_of_ms is None else iso_ms(as_of_ms),
+        "as_of": None if as_of is None else iso_ms(as_of.ms),
+        "as_of_kind": None if as_of is None else as_of.kind.value,
+        "as_of_text": None if as_of is None else as_of.describe(),
         "events": int(span[0]),
         "first_event": None if span[1] is None else iso_ms(int(span[1])),
         "last_event": None if span[2] is None else iso_ms(int(span[2])),

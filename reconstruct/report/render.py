@@ -26,6 +26,8 @@ def _status_line(counts: Mapping[str, int]) -> str:
 
 
 def _as_of(report: Mapping[str, Any]) -> str:
+    if report.get("as_of_text"):
+        return f" {report['as_of_text']}"
     return f" as of {report['as_of']}" if report.get("as_of") else ""
 
 

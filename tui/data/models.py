@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from choreo.reconstruct.query.asof import AsOf
 from choreo.reconstruct.query.records import InstanceDetail, InstanceRow, WorkflowSummary
 
 
@@ -43,7 +44,11 @@ class Overview:
     instances: int
     workflows: tuple[WorkflowSummary, ...]
     stuck_total: int
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +56,18 @@ class InstancePage:
     query: InstanceQuery
     rows: tuple[InstanceRow, ...]
     total: int  # rows matching the filter, over all pages
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms
 
 
 @dataclass(frozen=True, slots=True)
 class DetailView:
     detail: InstanceDetail
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms

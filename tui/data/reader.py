@@ -7,12 +7,12 @@ which is what makes concurrent calls from several workers safe.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from choreo.core.store import Store
 from choreo.reconstruct.query import read
+from choreo.reconstruct.query.asof import AsOf, judged_as_of
 from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
 from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
@@ -27,11 +27,11 @@ _SORTS = {
 
 
 class StoreReader:
-    """Read-only queries for the screens. ``live``: "now" is the wall clock."""
+    """Read-only queries for the screens. Each answer carries the "now" its
+    statuses were judged at, read with them (see ``reconstruct.query.asof``)."""
 
-    def __init__(self, store: Store, *, live: bool = False) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.live = live
 
     @contextmanager
     def view(self) -> Iterator[Store]:
@@ -42,10 +42,9 @@ class StoreReader:
         finally:
             view.close()
 
-    def _now(self, s: Store) -> int | None:
-        if self.live:
-            return int(time.time() * 1000)
-        return read.judged_now_ms(s)
+    @staticmethod
+    def _now(s: Store) -> AsOf | None:
+        return judged_as_of(s)
 
     # -- store state ------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -66,7 +65,7 @@ class StoreReader:
                 instances=sum(w.instances for w in workflows),
                 workflows=workflows,
                 stuck_total=read.stuck_count(s),
-                now_ms=self._now(s),
+                as_of=self._now(s),
             )
 
     def most_stuck(self, limit: int = 8) -> tuple[StuckInfo, ...]:

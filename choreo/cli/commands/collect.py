@@ -19,6 +19,7 @@ from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.progress import CollectProgress, CollectStats
+from choreo.core.snapshot import Publisher
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
@@ -144,7 +145,8 @@ def collect(
     probe(settings)
     stop = threading.Event()
     progress = _ProgressLine()
-    with Store.open(db) as store, _stop_on_signals(stop), rare_gc():
+    # Other commands read beside it from the snapshots it publishes (core.snapshot).
+    with Store.open(db) as store, _stop_on_signals(stop), rare_gc(), Publisher(store, "choreo collect"):
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
         store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")

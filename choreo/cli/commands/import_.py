@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 import orjson
 
+from choreo.cli.commands.derived import bring_up_to_date, parse_now
 from choreo.cli.commands.import_progress import ImportProgress
 from choreo.cli.commands.options import config_option, db_option, json_option
 from choreo.collector.extract import Extractor
@@ -17,30 +18,12 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
+from choreo.reconstruct.query.asof import AsOf, is_stale
+
+if TYPE_CHECKING:
+    from choreo.reconstruct.engine.pipeline import RebuildStats
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
-
-
-def parse_now(text: str) -> int:
-    """``--now``: ms since epoch, or ISO-8601 (UTC when no zone is given)."""
-    t = text.strip()
-    if t.isdigit():
-        return int(t)
-    try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--now {text!r}: want an ISO-8601 time (2024-05-01T12:00:00Z) or ms since epoch"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
-
-
-def newest_event_ms(store: Store) -> int | None:
-    rows = store.query("SELECT max(coalesce(ts_ms, event_time_ms)) FROM events")
-    return None if not rows or rows[0][0] is None else int(rows[0][0])
 
 
 def _file_line(f: FileReport) -> str:
@@ -154,7 +137,7 @@ def import_(
     harmless: Kafka coordinates identify records. Then reconstructs, judging
     stuck instances as of the newest event (the moment the dump was taken)."""
     cfg = load_config(config_path)
-    now_ms = parse_now(now_text) if now_text is not None else None
+    now_ms = parse_now(now_text)
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
@@ -167,24 +150,27 @@ def import_(
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
+    as_of: AsOf | None = None
     try:
         with Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
-                # A dump is judged as of when it was taken: now = its newest event.
-                rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
+                # The same "now" as every other command: a dump is judged as of
+                # its newest event, unless it went into a store collected live.
+                as_of, rebuilt = bring_up_to_date(store, cfg, now_ms, force=bool(report.inserted))
     finally:
         for p in inputs:
             p.input.close()
     if as_json:
         out = _as_json(report, db)
-        if rebuilt is not None:
+        if rebuilt is not None and as_of is not None:
             out["reconstruct"] = {
                 "instances": rebuilt.instances,
                 "workflows": rebuilt.workflows,
                 "stuck": rebuilt.stuck,
-                "now_ms": rebuilt.now_ms,
+                "now_ms": as_of.ms,
+                "now_kind": as_of.kind.value,
                 "seconds": round(rebuilt.seconds, 3),
             }
         click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
@@ -198,11 +184,10 @@ def import_(
                 f"total: {len(report.files)} files, {report.records:,} records, "
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
             )
-        if rebuilt is not None:
-            as_of = datetime.fromtimestamp(rebuilt.now_ms / 1000, UTC).isoformat(timespec="seconds")
+        if rebuilt is not None and as_of is not None:
             click.echo(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
-                f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
+                f"{rebuilt.stuck:,} stuck, {as_of.describe()} ({rebuilt.seconds:.1f}s)"
             )
     damaged = report.damaged
     if damaged:

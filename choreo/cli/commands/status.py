@@ -31,13 +31,14 @@ def status(
     summary["workflows"] = flows
     summary["stuck"] = stuck
     summary["now_ms"] = lg.now_ms
+    summary["now_kind"] = lg.as_of.kind.value
     if as_json:
         click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
         return
     click.echo(f"{summary['events']} events, {summary['poison']} poison")
     for topic, n in summary["topics"].items():
         click.echo(f"  {topic:<30} {n:>10}")
-    click.echo(f"{summary['instances']} instances, {stuck} stuck")
+    click.echo(f"{summary['instances']} instances, {stuck} stuck, {lg.as_of_text()}")
     for wf, counts in flows.items():
         parts = "  ".join(f"{s} {counts[s]}" for s in BY_URGENCY if s in counts)
         click.echo(f"  {wf:<30} {sum(counts.values()):>8}  {parts}")
