@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
@@ -84,8 +85,9 @@ class ChoreoApp(App[ChoreoError | None]):
         # Textual would print a long traceback with locals to the terminal on
         # exit; the log file gets it instead and the command says one line.
         if self.crash is None:
-            self.crash = error
-            log.error("the dashboard failed", exc_info=error)
+            # A worker's failure arrives wrapped; the cause is what to report.
+            self.crash = error.error if isinstance(error, WorkerFailed) else error
+            log.error("the dashboard failed", exc_info=self.crash)
         self._return_code = 1
         if self._exception is None:  # Pilot re-raises it in tests
             self._exception = error

@@ -202,10 +202,10 @@ def get_instance(store: Store, instance_id: str) -> InstanceRow | None:
     return None if r is None else _row(r)
 
 
-_STUCK_COLS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
+STUCK_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
 
 
-def _stuck(r: Sequence[Any]) -> StuckInfo:
+def stuck_from_row(r: Sequence[Any]) -> StuckInfo:
     return StuckInfo(
         str(r[0]),
         str(r[1]),
@@ -238,19 +238,19 @@ def stuck_list(
     # a join of every stuck instance with every instance.
     order = "s.overdue_ms DESC NULLS LAST, s.instance_id"
     rows = store.con.execute(
-        f"SELECT {_STUCK_COLS} FROM (SELECT * FROM stuck s WHERE {cond} ORDER BY {order}{lim}) s "
+        f"SELECT {STUCK_COLUMNS} FROM (SELECT * FROM stuck s WHERE {cond} ORDER BY {order}{lim}) s "
         f"JOIN instances i USING (instance_id) ORDER BY {order}",
         params,
     ).fetchall()
-    return [_stuck(r) for r in rows]
+    return [stuck_from_row(r) for r in rows]
 
 
 def stuck_for(store: Store, instance_id: str) -> StuckInfo | None:
     r = store.con.execute(
-        f"SELECT {_STUCK_COLS} FROM stuck s JOIN instances i USING (instance_id) WHERE s.instance_id = ?",
+        f"SELECT {STUCK_COLUMNS} FROM stuck s JOIN instances i USING (instance_id) WHERE s.instance_id = ?",
         [instance_id],
     ).fetchone()
-    return None if r is None else _stuck(r)
+    return None if r is None else stuck_from_row(r)
 
 
 def instance_detail(

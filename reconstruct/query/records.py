@@ -117,6 +117,23 @@ class StuckInfo:
 
 
 @dataclass(frozen=True)
+class StuckCause:
+    """Stuck instances grouped by why: after which step, whose move, what for."""
+
+    workflow: str
+    last_type: str  # the step after which they stopped
+    responsible_service: str | None  # whose move it is
+    reason: str
+    expected_types: list[str]  # what that service should emit
+    count: int
+    max_overdue_ms: int | None
+    max_silent_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     seq: int
     topic: str

@@ -11,6 +11,7 @@ from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
 from choreo.reconstruct.query.asof import AsOf
+from choreo.reconstruct.query.stuck import stuck_causes
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10
@@ -74,14 +75,17 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
         )
     ]
     stuck_total = store.query("SELECT count(*) FROM stuck WHERE workflow = ?", [name])[0][0]
-    # Where the stuck instances stopped and whose move it is: the post-mortem's first question.
+    # Where the stuck instances stopped and whose move it is: the post-mortem's
+    # first question, grouped as the dashboard's stuck view groups them.
     stuck_by_step = [
-        {"last_type": str(t), "responsible_service": svc, "reason": str(r), "count": int(n)}
-        for t, svc, r, n in store.query(
-            "SELECT last_type, responsible_service, reason, count(*) FROM stuck WHERE workflow = ? "
-            "GROUP BY ALL ORDER BY 4 DESC, 1, 2 NULLS LAST, 3",
-            [name],
-        )
+        {
+            "last_type": c.last_type,
+            "responsible_service": c.responsible_service,
+            "reason": c.reason,
+            "expected_types": c.expected_types,
+            "count": c.count,
+        }
+        for c in stuck_causes(store, workflow=name)
     ]
     return {
         "name": name,

@@ -64,12 +64,17 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
                     f"| {duration(s['p95_ms'])} | {duration(s['p99_ms'])} |"
                 )
         if wf["stuck_total"]:
-            out += ["", "### Where instances are stuck", "", "| after | whose move | reason | instances |"]
-            out.append("|---|---|---|---:|")
+            out += [
+                "",
+                "### Where instances are stuck",
+                "",
+                "| after | whose move | waiting for | reason | instances |",
+                "|---|---|---|---|---:|",
+            ]
             for g in wf["stuck_by_step"]:
                 out.append(
                     f"| {_cell(g['last_type'])} | {_cell(g['responsible_service'] or '?')} "
-                    f"| {_cell(g['reason'])} | {g['count']} |"
+                    f"| {_cell(', '.join(g['expected_types']) or '?')} | {_cell(g['reason'])} | {g['count']} |"
                 )
             out += ["", f"### Stuck instances ({len(wf['stuck'])} of {wf['stuck_total']} shown)", ""]
             out += [f"- {_cell(_stuck_line(s))}" for s in wf["stuck"]]
@@ -142,11 +147,12 @@ def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None
         if wf["stuck_total"]:
             parts.append(
                 "<h3>Where instances are stuck</h3><table><tr><th>after</th><th>whose move</th>"
-                "<th>reason</th><th>instances</th></tr>"
+                "<th>waiting for</th><th>reason</th><th>instances</th></tr>"
             )
             for g in wf["stuck_by_step"]:
                 parts.append(
                     f"<tr><td>{e(g['last_type'])}</td><td>{e(g['responsible_service'] or '?')}</td>"
+                    f"<td>{e(', '.join(g['expected_types']) or '?')}</td>"
                     f"<td>{e(g['reason'])}</td><td class=n>{g['count']}</td></tr>"
                 )
             parts.append("</table>")
