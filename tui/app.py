@@ -21,7 +21,7 @@ from choreo.reconstruct.query.asof import NowKind
 from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
 from choreo.tui.data.reader import StoreReader
-from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, StoreChanged
+from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, OpenStuck, StoreChanged
 from choreo.tui.screens.base import DataScreen
 from choreo.tui.screens.detail import DetailScreen
 from choreo.tui.screens.help import HelpScreen
@@ -29,6 +29,7 @@ from choreo.tui.screens.instances import InstancesScreen
 from choreo.tui.screens.model import ModelScreen
 from choreo.tui.screens.notice import NoticeScreen, TooSmallScreen
 from choreo.tui.screens.overview import OverviewScreen
+from choreo.tui.screens.stuck import StuckScreen
 
 MIN_SIZE = (80, 24)
 LIVE_REFRESH_S = 0.5  # how often live events are reconstructed and shown, at most
@@ -155,6 +156,10 @@ class ChoreoApp(App[ChoreoError | None]):
     def on_open_instances(self, message: OpenInstances) -> None:
         assert self.ctx is not None
         self.push_screen(InstancesScreen(self.ctx, message.query, message.focus_search))
+
+    def on_open_stuck(self, message: OpenStuck) -> None:
+        assert self.ctx is not None
+        self.push_screen(StuckScreen(self.ctx, message.workflow))
 
     def on_open_instance(self, message: OpenInstance) -> None:
         assert self.ctx is not None

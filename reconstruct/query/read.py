@@ -43,6 +43,9 @@ SORTS = {
     "duration": "(end_ms - start_ms)",
     "events": "n_events",
     "label": "label",
+    "status": "status",
+    "workflow": "workflow",
+    "last": "last_type",
 }
 
 # The record types' fields are the tables' column names (tests/reconstruct/test_records_schema.py).

@@ -18,13 +18,13 @@ from choreo.reconstruct.query.records import StuckCause, StuckInfo
 # order ends with the instance id, so that pages never overlap.
 STUCK_SORTS: dict[str, str] = {
     "overdue": "s.overdue_ms",
-    "silent": "s.silent_ms",
     "label": "i.label",
-    "workflow": "s.workflow",
-    "last": "s.last_type",
-    "expected": "s.expected_types[1]",
     "service": "s.responsible_service",
+    "expected": "s.expected_types[1]",
+    "last": "s.last_type",
+    "workflow": "s.workflow",
     "reason": "s.reason",
+    "silent": "s.silent_ms",
 }
 
 

@@ -72,9 +72,10 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
                 "|---|---|---|---|---:|",
             ]
             for g in wf["stuck_by_step"]:
+                waiting = ", ".join(g["expected_types"]) or "?"
                 out.append(
                     f"| {_cell(g['last_type'])} | {_cell(g['responsible_service'] or '?')} "
-                    f"| {_cell(', '.join(g['expected_types']) or '?')} | {_cell(g['reason'])} | {g['count']} |"
+                    f"| {_cell(waiting)} | {_cell(g['reason'])} | {g['count']} |"
                 )
             out += ["", f"### Stuck instances ({len(wf['stuck'])} of {wf['stuck_total']} shown)", ""]
             out += [f"- {_cell(_stuck_line(s))}" for s in wf["stuck"]]

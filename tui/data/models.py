@@ -11,12 +11,21 @@ from choreo.reconstruct.query.records import InstanceDetail, InstanceRow, Workfl
 
 
 class SortKey(StrEnum):
-    """Orderings of the instances table; each sorts descending by default."""
+    """Orderings of the instances table, one per column; each sorts descending
+    by default (text columns ascending: A first)."""
 
     START = "start"  # newest first
     AGE = "age"  # longest silent first: now - last event
     DURATION = "duration"  # end - start
     EVENTS = "events"  # number of distinct events
+    STATUS = "status"
+    LABEL = "label"
+    WORKFLOW = "workflow"
+    LAST = "last"  # the last event's type
+
+    @property
+    def text(self) -> bool:
+        return self in (SortKey.STATUS, SortKey.LABEL, SortKey.WORKFLOW, SortKey.LAST)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from choreo.core.store import Store
-from choreo.reconstruct.query import read
+from choreo.reconstruct.query import read, stuck
 from choreo.reconstruct.query.asof import AsOf, judged_as_of
-from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
+from choreo.reconstruct.query.records import StuckCause, StuckInfo, WorkflowModel
+from choreo.reconstruct.query.stuck import StuckPage, StuckQuery
 from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
 # Our sort keys in terms of read.instances_page: "age" here is the time since
@@ -23,6 +24,10 @@ _SORTS = {
     SortKey.AGE: ("end", True),
     SortKey.DURATION: ("duration", False),
     SortKey.EVENTS: ("events", False),
+    SortKey.STATUS: ("status", False),
+    SortKey.LABEL: ("label", False),
+    SortKey.WORKFLOW: ("workflow", False),
+    SortKey.LAST: ("last", False),
 }
 
 
@@ -68,10 +73,18 @@ class StoreReader:
                 as_of=self._now(s),
             )
 
-    def most_stuck(self, limit: int = 8) -> tuple[StuckInfo, ...]:
+    def most_stuck(self, limit: int = 200) -> tuple[StuckInfo, ...]:
         """The most overdue stuck instances."""
         with self.view() as s:
             return tuple(read.stuck_list(s, limit=limit))
+
+    def stuck_causes(self, workflow: str | None = None) -> list[StuckCause]:
+        with self.view() as s:
+            return stuck.stuck_causes(s, workflow=workflow)
+
+    def stuck_page(self, query: StuckQuery) -> StuckPage:
+        with self.view() as s:
+            return stuck.stuck_page(s, query)
 
     def workflows(self) -> list[str]:
         with self.view() as s:

@@ -48,3 +48,18 @@ class DataScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.post_message(OpenInstances(InstanceQuery(), focus_search=True))
+
+    def selected_saga(self) -> tuple[str, str] | None:
+        """(instance id, label) of the instance under the cursor, on screens that list them."""
+        return None
+
+    def action_copy(self) -> None:
+        """Copy the selected instance's id as people know it (the label's value)."""
+        saga = self.selected_saga()
+        if saga is None:
+            self.notify("No instance selected", severity="warning")
+            return
+        iid, label = saga
+        value = label.partition("=")[2] or label or iid
+        self.app.copy_to_clipboard(value)
+        self.notify(f"Copied {value}" + ("" if value == iid else f" (instance {iid})"), timeout=4)

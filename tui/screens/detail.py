@@ -20,11 +20,15 @@ from choreo.tui.widgets.detail.events import EventsTable
 from choreo.tui.widgets.detail.summary import stuck_explanation, summary
 from choreo.tui.widgets.detail.timeline import Timeline
 
+# Below this many rows the timeline starts hidden (t shows it).
+TIMELINE_MIN_HEIGHT = 32
+
 
 class DetailScreen(DataScreen):
     BINDINGS = [
         Binding("t", "toggle_timeline", "Timeline"),
         Binding("m", "model", "Model"),
+        Binding("c", "copy", "Copy id"),
         Binding("tab", "app.focus_next", "Event / pane", show=False),
     ]
 
@@ -50,6 +54,8 @@ class DetailScreen(DataScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#stuck-panel").display = False
+        # On a short terminal the events and their payload need the rows; t shows the lanes.
+        self.query_one(Timeline).display = self.app.size.height >= TIMELINE_MIN_HEIGHT
         self.query_one(EventsTable).focus()
 
     def reload(self) -> None:
@@ -114,6 +120,11 @@ class DetailScreen(DataScreen):
     def action_toggle_timeline(self) -> None:
         timeline = self.query_one(Timeline)
         timeline.display = not timeline.display
+
+    def selected_saga(self) -> tuple[str, str] | None:
+        if self.view is None:
+            return None
+        return self.view.detail.instance.instance_id, self.view.detail.instance.label
 
     def action_model(self) -> None:
         if self.view is not None:
