@@ -54,7 +54,7 @@ def describe(page: StuckPage, cause: StuckCause | None) -> Text:
 
 class StuckScreen(PagedScreen[StuckQuery]):
     BINDINGS = [
-        Binding("tab", "app.focus_next", "Next table", show=False),
+        Binding("tab", "other_table", "Causes / instances", show=False),
     ]
 
     def __init__(self, ctx: AppContext, workflow: str | None = None) -> None:
@@ -162,6 +162,11 @@ class StuckScreen(PagedScreen[StuckQuery]):
             self.table().focus()
         elif event.row_key.value is not None:
             self.post_message(OpenInstance(event.row_key.value))
+
+    def action_other_table(self) -> None:
+        """Between the causes and their instances (the filter box has /)."""
+        causes = self.query_one(CausesTable)
+        (self.table() if causes.has_focus else causes).focus()
 
     def selected_saga(self) -> tuple[str, str] | None:
         table = self.table()

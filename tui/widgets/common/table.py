@@ -28,7 +28,7 @@ Cell = str | Text
 Row = tuple[str, Mapping[str, Cell]]  # key, cells by column key
 
 HIGHLIGHT = "bold reverse yellow"
-_GONE = " (no longer here)"
+GONE = "⊘ "  # marks a selected row that left the result (kept until the cursor leaves it)
 
 
 @dataclass(frozen=True)
@@ -188,8 +188,8 @@ class KeptTable(DataTable[Cell]):
             ]
             if key == self._pinned and fitted:
                 for t in fitted:
-                    t.stylize("dim")
-                fitted[0].append(_GONE, style="dim italic")
+                    t.stylize("dim italic")
+                fitted[0] = Text(GONE, style="bold").append_text(fitted[0])
                 fitted[0].truncate(self._widths[self.visible_columns()[0]], overflow="ellipsis")
             self.add_row(*fitted, key=key)
         if self.row_count:
@@ -202,8 +202,14 @@ class KeptTable(DataTable[Cell]):
                 target = min(old_row, self.row_count - 1)
             self.move_cursor(row=target, animate=False, scroll=False)
             top = 0 if self._cursor_to_top else max(0, target - offset)
+            # The table's virtual size follows its new rows on the next refresh:
+            # scrolling before that would be clamped to the emptied table.
             self.scroll_to(scroll_x, top, animate=False, immediate=True)
+            self.call_after_refresh(self._restore_scroll, scroll_x, top)
         self._cursor_to_top = False
+
+    def _restore_scroll(self, x: float, y: float) -> None:
+        self.scroll_to(x, y, animate=False, immediate=True)
 
     def _cells_of(self, key: str) -> Mapping[str, Cell] | None:
         try:
