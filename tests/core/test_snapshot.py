@@ -94,7 +94,7 @@ def writer(db_path: Path) -> Iterator[Writer]:
 
 
 def _count(store: Store) -> int:
-    row = store.con.execute("SELECT count(*), count(DISTINCT \"offset\") FROM events").fetchone()
+    row = store.con.execute('SELECT count(*), count(DISTINCT "offset") FROM events').fetchone()
     assert row is not None and row[0] == row[1]  # nothing torn, nothing doubled
     return int(row[0])
 
@@ -164,7 +164,9 @@ def test_a_store_held_without_snapshots_is_a_one_line_error(db_path: Path) -> No
 
 def test_copies_left_by_killed_readers_are_removed(db_path: Path, writer: Writer) -> None:
     wait_for(lambda: snapshot_path(db_path).exists(), what="a first snapshot")
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     leftover = db_path.parent / f".{db_path.name}.reader-{dead.stdout.strip()}-deadbeef"
     leftover.write_bytes(b"x")
     with open_for_reading(db_path, writable=True) as copy:
