@@ -119,7 +119,11 @@ def test_readers_see_a_growing_snapshot_while_the_writer_keeps_writing(db_path: 
 
     for _round in range(3):
         target = writer.read_progress()
-        wait_for(lambda t=target: caught_up_with(t), timeout=60, what=f"a snapshot with {target} events")
+
+        def caught_up(t: int = target) -> bool:
+            return caught_up_with(t)
+
+        wait_for(caught_up, timeout=60, what=f"a snapshot with {target} events")
     assert writer.proc.poll() is None, "the writer kept running"
     assert reads >= 3
 
@@ -145,7 +149,8 @@ def test_the_writer_keeps_its_lock_while_it_publishes(db_path: Path, writer: Wri
     wait_for(lambda: snapshot_path(db_path).exists(), what="a first snapshot")
     first = writer.read_progress()
     wait_for(lambda: writer.read_progress() > first, what="more commits")
-    wait_for(lambda: open_for_reading(db_path, writable=False).close() is None, what="a reader")
+    with open_for_reading(db_path, writable=False) as s:
+        assert isinstance(s, SnapshotStore)
     with pytest.raises(StoreLockedError) as err:
         Store.open(db_path).close()
     assert err.value.pid == writer.proc.pid

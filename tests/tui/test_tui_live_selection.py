@@ -100,7 +100,10 @@ async def test_selection_stays_on_its_saga_under_live_updates(mixed: FixtureStor
             )
 
             # The selected saga is resolved: it leaves the stuck list but keeps the cursor.
-            live.pending.append(lambda s: s.con.execute("DELETE FROM stuck WHERE instance_id = ?", [chosen]))
+            def resolve(s: Store) -> None:
+                s.con.execute("DELETE FROM stuck WHERE instance_id = ?", [chosen])
+
+            live.pending.append(resolve)
             await wait_until(
                 pilot,
                 lambda: live.applied == 2 and table.row_data(chosen) is None,

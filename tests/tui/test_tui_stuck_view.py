@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from rich.text import Text
+
 from choreo.tui.app import make_app
 from choreo.tui.screens.detail import DetailScreen
 from choreo.tui.screens.instances import InstancesScreen
@@ -49,9 +51,9 @@ async def test_stuck_grouped_by_cause_opens_into_its_instances(mixed: FixtureSto
                 lambda: screen.page is not None and screen.page.total == biggest.count,
                 what="the biggest cause's instances",
             )
-            assert all(
-                r.last_type == biggest.last_type and r.reason == biggest.reason for r in screen.page.rows
-            )
+            page = screen.page
+            assert page is not None
+            assert all(r.last_type == biggest.last_type and r.reason == biggest.reason for r in page.rows)
             await wait_shown(pilot, f"after {biggest.last_type}")
             await pilot.press("enter")  # into its instances
             assert screen.focused is listed
@@ -102,13 +104,17 @@ async def test_sort_any_column_cursor_to_top_and_jumps(mixed: FixtureStore) -> N
             assert table.cursor_row == 3
             for column, key in (("workflow", "workflow"), ("label", "label"), ("status", "status")):
                 await pilot.click(InstancesTable, offset=(_header_x(table, column), 0))
-                await wait_until(
-                    pilot,
-                    lambda c=column: (
+
+                def sorted_by(c: str = column) -> bool:
+                    return (
                         screen.page is not None
                         and screen.page.query.sort.value == c
                         and table.cursor_row == 0
-                    ),
+                    )
+
+                await wait_until(
+                    pilot,
+                    sorted_by,
                     what=f"sorted by {column}",
                 )
                 values = [getattr(r, key) for r in screen.page.rows]
@@ -155,7 +161,7 @@ async def test_filter_as_you_type_highlights_the_match(mixed: FixtureStore) -> N
             assert all(part in r.label for r in screen.page.rows)
             table = screen.query_one(StuckTable)
             cell = table.get_row_at(0)[0]
-            assert any(span.style == HIGHLIGHT for span in cell.spans)
+            assert isinstance(cell, Text) and any(span.style == HIGHLIGHT for span in cell.spans)
             # Esc leaves the box; the box says what the rows show.
             await pilot.press("escape")
             assert screen.query_state.search == part
