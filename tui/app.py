@@ -124,17 +124,26 @@ class ChoreoApp(App[ChoreoError | None]):
         rec = self._reconstruction
         if rec is not None:
             with ctx.reader.view() as store:
-                if instances == 0 or rec.is_stale(store):
+                stale = instances == 0 or rec.is_stale(store)
+                if stale:
                     self.call_from_thread(
                         self._boot.show,
                         "Reconstructing",
                         f"Reconstructing {count(events)} events in {label}…",
                     )
-                # Judged at the dashboard's own "now", whatever ran before it.
+                else:
+                    # Current tables: shown at once (their "as of" says when they were
+                    # judged), then judged again at the dashboard's own "now".
+                    self.call_from_thread(self._open_overview)
                 as_of = rec.bring_up_to_date(store)
             if as_of.kind is NowKind.LIVE:
                 self.call_from_thread(self.set_interval, REJUDGE_S, self._rejudge_tick)
-        elif instances == 0:
+            if stale:
+                self.call_from_thread(self._open_overview)
+            else:
+                self.call_from_thread(self._updated, True)
+            return
+        if instances == 0:
             self.call_from_thread(
                 self._boot.show,
                 "Not reconstructed yet",

@@ -12,12 +12,16 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from choreo.collector.kafka_tap import Collector
 from choreo.core.config import ChoreoConfig
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
+
+if TYPE_CHECKING:
+    # Only `choreo tail` builds a collector; a dashboard following a snapshot needs no Kafka client.
+    from choreo.collector.kafka_tap import Collector
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from choreo.core.errors import NotAStoreError, StoreError, StoreLockedError, StoreVersionError
 from choreo.core.schema import APP_ID, DERIVED_DDL, POISON_KINDS, RAW_DDL, SCHEMA_VERSION

@@ -105,6 +105,8 @@ def bring_up_to_date(
         from choreo.reconstruct.engine.pipeline import judge
 
         judge(store, config, as_of.ms)
+    else:
+        return as_of, None  # judged at this very "now" already: nothing to write
     record_as_of(store, as_of)
     return as_of, stats
 
