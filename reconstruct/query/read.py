@@ -151,12 +151,17 @@ def instances_page(
         where.append("workflow = ?")
         params.append(workflow)
     if search:
-        ids = search_ids(store, search)
-        if not ids:
-            return Page([], 0, offset, limit)
-        clause, p = _ids_clause(ids)
-        where.append(clause)
-        params += p
+        # An identifier value (a shipment id only one event carries) when
+        # complete; part of a label or an instance id while it is typed.
+        text = search.strip()
+        found = "contains(lower(label), lower(?)) OR contains(lower(instance_id), lower(?))"
+        params += [text, text]
+        ids = search_ids(store, text)
+        if ids:
+            clause, p = _ids_clause(ids)
+            found += f" OR {clause}"
+            params += p
+        where.append(f"({found})")
     cond = " AND ".join(where) or "true"
     order = SORTS.get(sort)
     if order is None:

@@ -3,6 +3,8 @@ directly-follows edges with counts and latencies, and a Graphviz export."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -44,7 +46,7 @@ class ModelScreen(DataScreen):
     def _export_hint(self) -> str:
         if self.ctx.export_workflow is None:
             return "Graphviz export is not available in this build"
-        return f"e exports the workflow diagram to {self.ctx.export_dir}"
+        return f"e exports the workflow diagram to {self.ctx.export_dir.resolve()}"
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -96,7 +98,7 @@ class ModelScreen(DataScreen):
     def _exported(self, message: ExportFinished) -> None:
         bar = self.query_one("#export-bar", Static)
         if message.path is not None:
-            bar.update(f"Exported {message.workflow} to {message.path}")
+            bar.update(f"Exported {message.workflow} to {Path(message.path).resolve()}")
         else:
             bar.update(f"Export failed: {message.error}")
         self.post_message(message)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -27,7 +28,6 @@ from choreo.core.errors import InputError
 from choreo.core.event_log import open_log
 from choreo.core.snapshot import Snapshot, SnapshotStore
 from choreo.core.store import DEFAULT_DB, Store
-from choreo.core.timefmt import parse_time_ms
 from choreo.reconstruct.query.asof import AsOf, is_stale, judged_as_of, record_as_of, resolve_now
 
 if TYPE_CHECKING:
@@ -57,19 +57,20 @@ def log_options(f: F) -> F:
 
 
 def parse_now(text: str | None) -> int | None:
-    """``--now``: ms since epoch or ISO-8601 (UTC when it names no zone); one
-    parser for every command that takes it."""
+    """``--now``: ms since epoch or ISO-8601 (a date, or a time that names no
+    zone, is UTC); one parser for every command that takes it."""
     if text is None:
         return None
     t = text.strip()
     if t.isdigit():
         return int(t)
-    ms = parse_time_ms(t) or parse_time_ms(t + "+00:00")
-    if ms is None:
+    try:
+        when = datetime.fromisoformat(t)
+    except ValueError:
         raise InputError(
             f"--now {text!r} is not a time (use ISO-8601, e.g. 2024-05-01T12:00:00Z, or epoch ms)"
-        )
-    return ms
+        ) from None
+    return int((when if when.tzinfo else when.replace(tzinfo=UTC)).timestamp() * 1000)
 
 
 @dataclass

@@ -5,6 +5,7 @@ moving between stores and `choreo import`."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -35,4 +36,4 @@ def events(db: str, output: str, topics: str | None, config_path: str | None) ->
     with open_for_reading(db, writable=False) as store, open_output(output, sys.stdout.buffer) as out:
         n = write_events(store, out, topics)
     if output != "-":
-        click.echo(f"wrote {n:,} events to {output}", err=True)
+        click.echo(f"wrote {n:,} events to {Path(output).resolve()}", err=True)

@@ -61,4 +61,4 @@ def report(
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output}", err=True)
+    click.echo(f"wrote {Path(output).resolve()}", err=True)

@@ -49,6 +49,16 @@ def show(
         click.echo(f"\n{len(found) - 1} more instance(s) match {ident!r}: {more}")
 
 
+def identifiers_line(pairs: list[tuple[str, str]]) -> str:
+    """Each name once, with its values: ``key=ord-1, pay-7; orderId=ord-1``."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values = by_name.setdefault(name, [])
+        if value not in values:
+            values.append(value)
+    return "; ".join(f"{n}={', '.join(vs)}" for n, vs in sorted(by_name.items()))
+
+
 def _print(d: InstanceDetail) -> None:
     i = d.instance
     click.echo(f"{i.label}  [{i.workflow}]  {i.status.upper()}  id {i.instance_id}")
@@ -56,7 +66,7 @@ def _print(d: InstanceDetail) -> None:
         f"started {_iso(i.start_ms)}, lasted {duration(i.duration_ms)}, {i.n_events} events"
         f" ({i.n_duplicates} duplicates, {i.n_skewed} skew-adjusted)"
     )
-    click.echo("identifiers: " + ", ".join(f"{n}={v}" for n, v in d.identifiers))
+    click.echo("identifiers: " + identifiers_line(d.identifiers))
     svc_w = max([len(e.service) for e in d.events] + [7])
     typ_w = max([len(e.event_type) for e in d.events] + [4])
     click.echo(
