@@ -34,6 +34,10 @@ class LiveSource(Protocol):
     def running(self) -> bool:
         """True while the collector runs."""
 
+    @property
+    def note(self) -> str | None:
+        """What to say instead of collector progress (e.g. how old the followed snapshot is)."""
+
     def collect(self, stop: threading.Event) -> object:
         """Collect until ``stop`` is set (called on a worker thread)."""
 

@@ -23,6 +23,7 @@ from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress
 from choreo.core.snapshot import SnapshotStore, read_snapshot, snapshot_path
 from choreo.core.store import Store
+from choreo.core.timefmt import duration
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,13 @@ class SnapshotFollower:
         snap = self.store.snapshot
         state = "" if self.running else ", stopped"
         return f"following {snap.writer} (pid {snap.writer_pid}{state})"
+
+    @property
+    def note(self) -> str:
+        if not self.running:
+            return "the writer stopped: its last events are shown"
+        age = max(0, int(time.time() * 1000) - self._seen_published)
+        return f"snapshot {duration(age)} old"
 
     def collect(self, stop: threading.Event) -> None:
         """Nothing to collect: the writer does that; returns when told to stop."""

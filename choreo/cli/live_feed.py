@@ -73,6 +73,10 @@ class LiveFeed:
         self._last_update = 0.0
         self._update_lock = threading.Lock()
 
+    @property
+    def note(self) -> str | None:
+        return None  # the collector's progress says it all
+
     def _on_progress(self, progress: CollectProgress) -> None:
         self.progress = progress
 

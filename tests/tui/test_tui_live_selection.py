@@ -24,6 +24,7 @@ class ScriptedLive:
 
     source = "scripted"
     progress: CollectProgress | None = None
+    note: str | None = None
     running = True
 
     def __init__(self, store: Store) -> None:

@@ -113,6 +113,7 @@ class OverviewScreen(DataScreen):
                 self.overview,
                 live.source if live else None,
                 live.progress if live else None,
+                live.note if live else None,
             )
         )
 

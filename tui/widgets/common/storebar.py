@@ -9,7 +9,13 @@ from choreo.tui.data.format import count, rate
 from choreo.tui.data.models import Overview
 
 
-def store_line(label: str, ov: Overview, live_source: str | None, progress: CollectProgress | None) -> Text:
+def store_line(
+    label: str,
+    ov: Overview,
+    live_source: str | None,
+    progress: CollectProgress | None,
+    note: str | None = None,
+) -> Text:
     t = Text()
     if live_source is not None:
         t.append(" LIVE ", style="bold reverse green")
@@ -20,6 +26,8 @@ def store_line(label: str, ov: Overview, live_source: str | None, progress: Coll
             t.append(f"· {rate(progress.rate)} ")
             if progress.lag is not None:
                 t.append(f"· lag {count(progress.lag)} ")
+        elif note is not None:
+            t.append(f"· {note} ")
         else:
             t.append("· connecting… ")
         t.append("· ")
