@@ -4,8 +4,10 @@ app uses — the store reader, the live feed, the exporter — is handed in."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -13,7 +15,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
-from textual.worker import WorkerFailed
+from textual.worker import WorkerFailed, get_current_worker
 
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
@@ -34,6 +36,7 @@ from choreo.tui.screens.stuck import StuckScreen
 MIN_SIZE = (80, 24)
 LIVE_REFRESH_S = 0.5  # how often live events are reconstructed and shown, at most
 REJUDGE_S = 5.0  # how often a store judged against the wall clock is judged again
+CLOSE_WAIT_S = 60.0  # at most this long for running queries when closing
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class ChoreoApp(App[ChoreoError | None]):
         self._rejudging = False
         self._quitting = False
         self.crash: BaseException | None = None
+        self.closing = False  # set on the way out: workers then leave the screens alone
         if ctx is not None:
             self.sub_title = ctx.store_label
 
@@ -82,9 +86,19 @@ class ChoreoApp(App[ChoreoError | None]):
         return self._boot
 
     # -- failures ---------------------------------------------------------
+    def _deliver(self, callback: Callable[..., object], *args: object) -> None:
+        """From a worker: run ``callback`` on the UI thread, unless closing."""
+        if self.closing or get_current_worker().is_cancelled:
+            return
+        self.call_from_thread(callback, *args)
+
     def _handle_exception(self, error: Exception) -> None:
         # Textual would print a long traceback with locals to the terminal on
         # exit; the log file gets it instead and the command says one line.
+        if self.closing and self.crash is None and isinstance(error, WorkerFailed | RuntimeError):
+            # A worker finishing while the app closes: not what ended it.
+            log.warning("a dashboard worker ended while it closed", exc_info=error)
+            return
         if self.crash is None:
             # A worker's failure arrives wrapped; the cause is what to report.
             self.crash = error.error if isinstance(error, WorkerFailed) else error
@@ -113,7 +127,7 @@ class ChoreoApp(App[ChoreoError | None]):
         events, instances = ctx.reader.counts()
         label = ctx.store_label
         if events == 0:
-            self.call_from_thread(
+            self._deliver(
                 self._boot.show,
                 "Empty store",
                 f"{label} holds no events yet.\n\nFill it with `choreo collect --bootstrap HOST:PORT "
@@ -126,7 +140,7 @@ class ChoreoApp(App[ChoreoError | None]):
             with ctx.reader.view() as store:
                 stale = instances == 0 or rec.is_stale(store)
                 if stale:
-                    self.call_from_thread(
+                    self._deliver(
                         self._boot.show,
                         "Reconstructing",
                         f"Reconstructing {count(events)} events in {label}…",
@@ -134,24 +148,24 @@ class ChoreoApp(App[ChoreoError | None]):
                 else:
                     # Current tables: shown at once (their "as of" says when they were
                     # judged), then judged again at the dashboard's own "now".
-                    self.call_from_thread(self._open_overview)
+                    self._deliver(self._open_overview)
                 as_of = rec.bring_up_to_date(store)
             if as_of.kind is NowKind.LIVE:
-                self.call_from_thread(self.set_interval, REJUDGE_S, self._rejudge_tick)
+                self._deliver(self.set_interval, REJUDGE_S, self._rejudge_tick)
             if stale:
-                self.call_from_thread(self._open_overview)
+                self._deliver(self._open_overview)
             else:
-                self.call_from_thread(self._updated, True)
+                self._deliver(self._updated, True)
             return
         if instances == 0:
-            self.call_from_thread(
+            self._deliver(
                 self._boot.show,
                 "Not reconstructed yet",
                 f"{label} holds {count(events)} events but no reconstructed instances, and it is "
                 "open read-only: run `choreo reconstruct`, or open it without --read-only.\n\nq quits.",
             )
             return
-        self.call_from_thread(self._open_overview)
+        self._deliver(self._open_overview)
 
     def _open_overview(self) -> None:
         assert self.ctx is not None
@@ -206,10 +220,10 @@ class ChoreoApp(App[ChoreoError | None]):
             feed.collect(self._stop)
         except ChoreoError as exc:
             # Cannot reach the cluster, refused settings: the command prints it.
-            self.call_from_thread(self.exit, exc)
+            self._deliver(self.exit, exc)
             return
         if self._quitting and self.is_running:
-            self.call_from_thread(self.exit, None)
+            self._deliver(self.exit, None)
 
     def _rejudge_tick(self) -> None:
         if self._rejudging or self.ctx is None or self._reconstruction is None:
@@ -223,7 +237,7 @@ class ChoreoApp(App[ChoreoError | None]):
             with ctx.reader.view() as store:
                 rec.bring_up_to_date(store)
         finally:
-            self.call_from_thread(self._rejudged)
+            self._deliver(self._rejudged)
 
     def _rejudged(self) -> None:
         self._rejudging = False
@@ -237,11 +251,13 @@ class ChoreoApp(App[ChoreoError | None]):
 
     @work(thread=True, group="live-update")
     def _live_update(self, feed: LiveSource) -> None:
+        assert self.ctx is not None
         changed = False
         try:
-            changed = feed.update()
+            with self.ctx.reader.busy():  # the feed writes the store on a cursor of its own
+                changed = feed.update()
         finally:
-            self.call_from_thread(self._updated, changed)
+            self._deliver(self._updated, changed)
 
     def _updated(self, changed: bool) -> None:
         self._updating = False
@@ -263,8 +279,12 @@ class ChoreoApp(App[ChoreoError | None]):
         self._stop.set()
         self.notify("Finishing the batch and committing offsets…", timeout=30)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        self.closing = True
         self._stop.set()
+        if self.ctx is not None:
+            # Queries still running finish before whoever opened the store closes it.
+            await asyncio.to_thread(self.ctx.reader.wait_idle, CLOSE_WAIT_S)
 
 
 def make_app(

@@ -7,6 +7,7 @@ which is what makes concurrent calls from several workers safe.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,15 +38,36 @@ class StoreReader:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._busy = 0  # workers using the store right now
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Around a worker's use of the store (``view`` does it): whoever
+        closes the store waits for them (``wait_idle``)."""
+        with self._idle:
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no worker uses the store; False if they still do after ``timeout`` s."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     @contextmanager
     def view(self) -> Iterator[Store]:
         """The store on a connection of its own, for one worker's use."""
-        view = self.store.cursor()
-        try:
-            yield view
-        finally:
-            view.close()
+        with self.busy():
+            view = self.store.cursor()
+            try:
+                yield view
+            finally:
+                view.close()
 
     @staticmethod
     def _now(s: Store) -> AsOf | None:

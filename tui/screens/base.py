@@ -4,9 +4,11 @@ live data changed (now if visible, on return otherwise), Esc goes back."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from choreo.tui.context import AppContext
 from choreo.tui.data.models import InstanceQuery
@@ -23,6 +25,13 @@ class DataScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.loaded_version = -1
+
+    def deliver(self, callback: Callable[..., object], *args: object) -> None:
+        """From a worker: run ``callback`` with ``args`` on the UI thread, unless
+        the worker was cancelled or the app is closing (its screens are going)."""
+        if get_current_worker().is_cancelled or getattr(self.app, "closing", False):
+            return
+        self.app.call_from_thread(callback, *args)
 
     @abstractmethod
     def reload(self) -> None:

@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static
-from textual.worker import get_current_worker
 
 from choreo.tui.context import AppContext
 from choreo.tui.data.models import DetailView
@@ -64,8 +63,7 @@ class DetailScreen(DataScreen):
     @work(thread=True, exclusive=True, group="detail")
     def _load(self, instance_id: str) -> None:
         view = self.ctx.reader.detail(instance_id)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, view)
+        self.deliver(self._show, view)
 
     def _show(self, view: DetailView | None) -> None:
         if view is None:
@@ -106,8 +104,7 @@ class DetailScreen(DataScreen):
     @work(thread=True, exclusive=True, group="identifiers")
     def _load_identifiers(self, key: tuple[str, int, int]) -> None:
         ids = self.ctx.reader.event_identifiers(*key)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._identifiers_loaded, key, ids)
+        self.deliver(self._identifiers_loaded, key, ids)
 
     def _identifiers_loaded(self, key: tuple[str, int, int], ids: list[tuple[str, str]]) -> None:
         self._identifiers[key] = ids

@@ -8,7 +8,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Input, Static
-from textual.worker import get_current_worker
 
 from choreo.reconstruct.query.records import STATUS_ORDER
 from choreo.tui.context import AppContext
@@ -108,8 +107,7 @@ class InstancesScreen(PagedScreen[InstanceQuery]):
     def _load(self, query: InstanceQuery, with_workflows: bool, known: list[str] | None) -> None:
         page = self.ctx.reader.instances(query)
         workflows = (known or self.ctx.reader.workflows()) if with_workflows else None
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, page, workflows)
+        self.deliver(self._show, page, workflows)
 
     def _show(self, page: InstancePage, workflows: list[str] | None) -> None:
         if page.query != self.query_state:

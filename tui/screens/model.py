@@ -9,7 +9,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Header, Label, Static
-from textual.worker import get_current_worker
 
 from choreo.core.errors import ChoreoError
 from choreo.reconstruct.query.records import WorkflowModel
@@ -59,8 +58,7 @@ class ModelScreen(DataScreen):
     @work(thread=True, exclusive=True, group="model")
     def _load(self, workflow: str) -> None:
         model = self.ctx.reader.model(workflow)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, model)
+        self.deliver(self._show, model)
 
     def _show(self, model: WorkflowModel) -> None:
         self.model = model
@@ -91,9 +89,9 @@ class ModelScreen(DataScreen):
             with self.ctx.reader.view() as store:
                 path = self.ctx.export_workflow(store, workflow, self.ctx.export_dir)
         except ChoreoError as exc:
-            self.app.call_from_thread(self._exported, ExportFinished(workflow, None, exc.one_line()))
+            self.deliver(self._exported, ExportFinished(workflow, None, exc.one_line()))
             return
-        self.app.call_from_thread(self._exported, ExportFinished(workflow, str(path)))
+        self.deliver(self._exported, ExportFinished(workflow, str(path)))
 
     def _exported(self, message: ExportFinished) -> None:
         bar = self.query_one("#export-bar", Static)

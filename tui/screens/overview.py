@@ -11,7 +11,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Label, Static
-from textual.worker import get_current_worker
 
 from choreo.reconstruct.query.records import StuckInfo
 from choreo.tui.context import AppContext
@@ -66,14 +65,12 @@ class OverviewScreen(DataScreen):
     @work(thread=True, exclusive=True, group="overview")
     def _load(self) -> None:
         ov = self.ctx.reader.overview()
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, ov)
+        self.deliver(self._show, ov)
 
     @work(thread=True, exclusive=True, group="overview-stuck")
     def _load_stuck(self) -> None:
         stuck = self.ctx.reader.most_stuck(STUCK_ROWS)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_stuck, stuck)
+        self.deliver(self._show_stuck, stuck)
 
     def _show_stuck(self, stuck: tuple[StuckInfo, ...]) -> None:
         table = self.query_one(StuckTable)

@@ -10,7 +10,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Input, Label, Static
-from textual.worker import get_current_worker
 
 from choreo.reconstruct.query.records import StuckCause
 from choreo.reconstruct.query.stuck import STUCK_SORTS, Cause, StuckPage, StuckQuery
@@ -99,8 +98,7 @@ class StuckScreen(PagedScreen[StuckQuery]):
     @work(thread=True, exclusive=True, group="stuck-causes")
     def _load_causes(self, workflow: str | None) -> None:
         causes = self.ctx.reader.stuck_causes(workflow)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_causes, causes)
+        self.deliver(self._show_causes, causes)
 
     def _show_causes(self, causes: list[StuckCause]) -> None:
         self.causes = causes
@@ -116,8 +114,7 @@ class StuckScreen(PagedScreen[StuckQuery]):
     @work(thread=True, exclusive=True, group="stuck-page")
     def _load_page(self, query: StuckQuery) -> None:
         page = self.ctx.reader.stuck_page(query)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_page, page)
+        self.deliver(self._show_page, page)
 
     def _show_page(self, page: StuckPage) -> None:
         if page.query != self.query_state:
