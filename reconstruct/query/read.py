@@ -450,12 +450,24 @@ def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> W
     ).fetchall()
     total = con.execute("SELECT count(*) FROM variants WHERE workflow = ?", [workflow]).fetchone()
     instances = con.execute("SELECT count(*) FROM instances WHERE workflow = ?", [workflow]).fetchone()
+    stuck_by_rank = dict(
+        con.execute(
+            "SELECT variant, count(*) FROM instances WHERE workflow = ? AND status = 'stuck' "
+            "AND variant IS NOT NULL GROUP BY 1",
+            [workflow],
+        ).fetchall()
+    )
     return WorkflowModel(
         workflow,
         int(instances[0]) if instances else 0,
         [ModelNode(str(n[0]), int(n[1]), n[2], bool(n[3]), bool(n[4]), str(n[5]), int(n[6])) for n in nodes],
         [ModelEdge(str(e[0]), str(e[1]), int(e[2]), e[3], e[4], e[5], str(e[6])) for e in edges],
-        [Variant(int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3])) for v in variants],
+        [
+            Variant(
+                int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3]), int(stuck_by_rank.get(v[0], 0))
+            )
+            for v in variants
+        ],
         int(total[0]) if total else 0,
     )
 

@@ -221,6 +221,7 @@ class Variant:
     path: list[str]
     count: int
     share: float
+    stuck: int = 0  # of its instances, stuck now (the path ends where they stopped)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ class Col:
     max_width: int = 40  # widest it grows to fit its cells
     min_width: int = 0  # narrowest it is cut to (at least its label)
     right: bool = False  # numbers: right-aligned
+    wrap: bool = False  # continue on more lines instead of being cut (the row grows)
 
     @property
     def least(self) -> int:
@@ -52,10 +53,11 @@ def fit_columns(cols: Sequence[Col], natural: Mapping[str, int], width: int) -> 
     """Which columns to show at ``width`` and how wide. The priority-0 columns
     get their natural width (cut, widest first, only if even they do not fit);
     the others follow in order of importance while they fit at their
-    narrowest; the room left widens them, most important first."""
+    narrowest; the room left widens them, most important first. A column
+    that wraps takes its narrowest at first and all the room left at the end."""
     by_priority = sorted(cols, key=lambda c: c.priority)
     must = [c for c in by_priority if c.priority == 0]
-    widths = {c.key: max(c.least, natural.get(c.key, c.least)) for c in must}
+    widths = {c.key: c.least if c.wrap else max(c.least, natural.get(c.key, c.least)) for c in must}
     over = sum(w + _PAD for w in widths.values()) - width
     while over > 0:
         widest = max(must, key=lambda c: widths[c.key] - c.least)
@@ -70,7 +72,7 @@ def fit_columns(cols: Sequence[Col], natural: Mapping[str, int], width: int) -> 
             widths[c.key] = c.least
             used += c.least + _PAD
     room = width - used
-    for c in rest:
+    for c in [c for c in rest if not c.wrap] + [c for c in by_priority if c.wrap]:
         if c.key in widths and room > 0:
             grow = min(room, max(0, natural.get(c.key, c.least) - widths[c.key]))
             widths[c.key] += grow
@@ -182,16 +184,19 @@ class KeptTable(DataTable[Cell]):
                 self.add_column(label, key=c.key, width=self._widths[c.key])
         for key, cells in rows:
             fitted = [
-                _fit(cells.get(c.key, ""), self._widths[c.key], c.right, self.highlight)
+                self._wrapped(cells.get(c.key, ""), self._widths[c.key])
+                if c.wrap
+                else _fit(cells.get(c.key, ""), self._widths[c.key], c.right, self.highlight)
                 for c in self.COLUMNS
                 if c.key in self._widths
             ]
+            height = max((len(t.plain.split("\n")) for t in fitted), default=1)
             if key == self._pinned and fitted:
                 for t in fitted:
                     t.stylize("dim italic")
                 fitted[0] = Text(GONE, style="bold").append_text(fitted[0])
                 fitted[0].truncate(self._widths[self.visible_columns()[0]], overflow="ellipsis")
-            self.add_row(*fitted, key=key)
+            self.add_row(*fitted, key=key, height=height)
         if self.row_count:
             order = [k for k, _cells in rows]
             if self._cursor_to_top:
@@ -207,6 +212,13 @@ class KeptTable(DataTable[Cell]):
             self.scroll_to(scroll_x, top, animate=False, immediate=True)
             self.call_after_refresh(self._restore_scroll, scroll_x, top)
         self._cursor_to_top = False
+
+    def _wrapped(self, cell: Cell, width: int) -> Text:
+        text = Text(cell) if isinstance(cell, str) else cell.copy()
+        if self.highlight:
+            text.highlight_words([self.highlight], HIGHLIGHT, case_sensitive=False)
+        lines = text.wrap(self.app.console, width, overflow="fold")
+        return Text("\n").join(lines)
 
     def _restore_scroll(self, x: float, y: float) -> None:
         self.scroll_to(x, y, animate=False, immediate=True)

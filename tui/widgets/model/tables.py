@@ -11,13 +11,22 @@ from choreo.tui.widgets.common.table import Col, KeptTable, Row
 _KIND_STYLE = {"failure": "red", "compensation": "yellow", "normal": ""}
 
 
+def _path(v: Variant) -> Text:
+    """The variant's steps; one whose instances are stuck ends where they wait."""
+    t = Text(" → ".join(v.path))
+    if v.stuck:
+        t.append(" → ┄? stuck here", style="bold magenta")
+    return t
+
+
 class VariantsTable(KeptTable):
     COLUMNS = (
         Col("rank", "#", priority=0, max_width=4, right=True),
         Col("count", "instances", priority=0, max_width=9, right=True),
         Col("share", "share", priority=1, max_width=7, right=True),
-        # The path is what a variant is: it takes all the room there is.
-        Col("path", "path", priority=0, max_width=400, min_width=20),
+        Col("stuck", "! stuck", priority=0, max_width=9, right=True),
+        # The path is what a variant is: it takes all the room there is, on as many lines as it needs.
+        Col("path", "path", priority=0, max_width=400, min_width=20, wrap=True),
     )
 
     def show(self, variants: list[Variant]) -> None:
@@ -28,7 +37,10 @@ class VariantsTable(KeptTable):
                     "rank": str(v.rank),
                     "count": count(v.count),
                     "share": share(v.share),
-                    "path": " → ".join(v.path),
+                    "stuck": Text(f"{count(v.stuck)} !", style="bold magenta")
+                    if v.stuck
+                    else Text("", style="dim"),
+                    "path": _path(v),
                 },
             )
             for v in variants
