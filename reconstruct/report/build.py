@@ -11,6 +11,7 @@ from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
 from choreo.reconstruct.query.asof import AsOf
+from choreo.reconstruct.query.read import workflow_model
 from choreo.reconstruct.query.stuck import stuck_causes
 
 TOP_VARIANTS = 10
@@ -30,12 +31,10 @@ def _status_counts(store: Store, workflow: str | None) -> dict[str, int]:
 
 def _workflow(store: Store, name: str) -> dict[str, Any]:
     counts = _status_counts(store, name)
+    # The same variants as the dashboard's model view, stuck ones marked.
     variants = [
-        {"rank": int(r), "path": [str(t) for t in p], "count": int(c), "share": float(s)}
-        for r, p, c, s in store.query(
-            "SELECT rank, path, count, share FROM variants WHERE workflow = ? ORDER BY rank LIMIT ?",
-            [name, TOP_VARIANTS],
-        )
+        {"rank": v.rank, "path": v.path, "count": v.count, "share": v.share, "stuck": v.stuck}
+        for v in workflow_model(store, name, variant_limit=TOP_VARIANTS).variants
     ]
     steps = [
         {

@@ -53,7 +53,7 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
         if wf["variants"]:
             out += ["", "### Variants", "", "| # | path | count | share |", "|---|---|---:|---:|"]
             for v in wf["variants"]:
-                path = " → ".join(v["path"])
+                path = " → ".join(v["path"]) + (f" → **{v['stuck']} stuck here**" if v["stuck"] else "")
                 out.append(f"| {v['rank']} | {_cell(path)} | {v['count']} | {v['share']:.1%} |")
         if wf["slowest_steps"]:
             out += ["", "### Slowest steps (by p95)", ""]
@@ -129,7 +129,9 @@ def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None
             )
             for v in wf["variants"]:
                 parts.append(
-                    f"<tr><td class=n>{v['rank']}</td><td>{e(' → '.join(v['path']))}</td>"
+                    f"<tr><td class=n>{v['rank']}</td><td>{e(' → '.join(v['path']))}"
+                    + (f" → <strong>{v['stuck']} stuck here</strong>" if v["stuck"] else "")
+                    + "</td>"
                     f"<td class=n>{v['count']}</td><td class=n>{v['share']:.1%}</td></tr>"
                 )
             parts.append("</table>")
