@@ -26,13 +26,9 @@ from choreo.reconstruct.query.records import (
     InstanceDetail,
     InstanceRow,
     KeyStat,
-    ModelEdge,
-    ModelNode,
     Page,
     StuckInfo,
     TimelineEvent,
-    Variant,
-    WorkflowModel,
     WorkflowSummary,
 )
 
@@ -429,49 +425,3 @@ def stuck_count(store: Store, *, workflow: str | None = None) -> int:
     cond, params = ("workflow = ?", [workflow]) if workflow else ("true", [])
     row = store.con.execute(f"SELECT count(*) FROM stuck WHERE {cond}", params).fetchone()
     return int(row[0]) if row else 0
-
-
-def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> WorkflowModel:
-    """The learned model of one workflow, as stored by the last reconstruction."""
-    con = store.con
-    nodes = con.execute(
-        "SELECT event_type, count, service, is_start, is_terminal, kind, stuck_after "
-        "FROM model_nodes WHERE workflow = ? ORDER BY count DESC, event_type",
-        [workflow],
-    ).fetchall()
-    edges = con.execute(
-        "SELECT src_type, dst_type, count, p50_ms, p95_ms, p99_ms, kind "
-        "FROM model_edges WHERE workflow = ? ORDER BY count DESC, src_type, dst_type",
-        [workflow],
-    ).fetchall()
-    variants = con.execute(
-        "SELECT rank, path, count, share FROM variants WHERE workflow = ? ORDER BY rank LIMIT ?",
-        [workflow, int(variant_limit)],
-    ).fetchall()
-    total = con.execute("SELECT count(*) FROM variants WHERE workflow = ?", [workflow]).fetchone()
-    instances = con.execute("SELECT count(*) FROM instances WHERE workflow = ?", [workflow]).fetchone()
-    stuck_by_rank = dict(
-        con.execute(
-            "SELECT variant, count(*) FROM instances WHERE workflow = ? AND status = 'stuck' "
-            "AND variant IS NOT NULL GROUP BY 1",
-            [workflow],
-        ).fetchall()
-    )
-    return WorkflowModel(
-        workflow,
-        int(instances[0]) if instances else 0,
-        [ModelNode(str(n[0]), int(n[1]), n[2], bool(n[3]), bool(n[4]), str(n[5]), int(n[6])) for n in nodes],
-        [ModelEdge(str(e[0]), str(e[1]), int(e[2]), e[3], e[4], e[5], str(e[6])) for e in edges],
-        [
-            Variant(
-                int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3]), int(stuck_by_rank.get(v[0], 0))
-            )
-            for v in variants
-        ],
-        int(total[0]) if total else 0,
-    )
-
-
-def workflow_names(store: Store) -> list[str]:
-    """Every workflow with a learned model, by name."""
-    return [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM model_nodes ORDER BY 1")]

@@ -213,6 +213,7 @@ class ModelEdge:
     p95_ms: float | None
     p99_ms: float | None
     kind: str
+    concurrent: bool = False  # the two are parallel branches, not a sequence
 
 
 @dataclass(frozen=True)
@@ -232,3 +233,5 @@ class WorkflowModel:
     edges: list[ModelEdge]  # most frequent first
     variants: list[Variant]  # the most frequent ``variant_limit``
     variants_total: int
+    branches: list[list[str]] = field(default_factory=list)  # sets of parallel branches
+    fanout: list[tuple[str, str, float | None]] = field(default_factory=list)  # (parent, branch, p99 ms)

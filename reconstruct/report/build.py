@@ -11,7 +11,7 @@ from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
 from choreo.reconstruct.query.asof import AsOf
-from choreo.reconstruct.query.read import workflow_model
+from choreo.reconstruct.query.model import workflow_model
 from choreo.reconstruct.query.stuck import stuck_causes
 
 TOP_VARIANTS = 10

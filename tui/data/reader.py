@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from choreo.core.store import Store
-from choreo.reconstruct.query import read, stuck
+from choreo.reconstruct.query import model, read, stuck
 from choreo.reconstruct.query.asof import AsOf, judged_as_of
 from choreo.reconstruct.query.records import StuckCause, StuckInfo, WorkflowModel
 from choreo.reconstruct.query.stuck import StuckPage, StuckQuery
@@ -139,4 +139,4 @@ class StoreReader:
 
     def model(self, workflow: str) -> WorkflowModel:
         with self.view() as s:
-            return read.workflow_model(s, workflow)
+            return model.workflow_model(s, workflow)
