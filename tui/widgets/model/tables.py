@@ -70,7 +70,10 @@ class EdgesTable(KeptTable):
                     "p50": duration(e.p50_ms),
                     "p95": duration(e.p95_ms),
                     "p99": duration(e.p99_ms),
-                    "kind": Text(e.kind, style=_KIND_STYLE.get(e.kind, "")),
+                    # Two parallel branches: the order they came in is no step.
+                    "kind": Text("∥ parallel", style="cyan")
+                    if e.concurrent
+                    else Text(e.kind, style=_KIND_STYLE.get(e.kind, "")),
                 },
             )
             for e in edges
