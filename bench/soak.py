@@ -154,7 +154,7 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
 
         # The demo stops first and writes its ground truth; tail takes in the last events.
         demo.send_signal(signal.SIGINT)
-        demo.wait(timeout=120)
+        demo.wait(timeout=900)  # it writes the truth of every saga it started
         truth = json.loads((work / "demo.truth.json").read_text())
         records = int(truth["counts"]["records"])
         deadline = time.monotonic() + 120
