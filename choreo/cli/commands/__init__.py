@@ -80,6 +80,12 @@ REGISTRY: tuple[Entry, ...] = (
         "stuck",
         "List stuck instances with the expected next step and the responsible service.",
     ),
+    Entry(
+        "trafficgen",
+        "trafficgen",
+        "trafficgen",
+        "Scenario generator with ground truth, and a scorer of choreo's reconstruction.",
+    ),
     Entry("tail", "tail", "tail", "Collect, reconstruct and watch live in the dashboard, in one process."),
     Entry("tui", "tui", "tui", "Browse workflows, instances and stuck sagas in a terminal dashboard."),
 )
