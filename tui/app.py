@@ -22,7 +22,7 @@ from choreo.core.store import Store
 from choreo.reconstruct.query.asof import NowKind
 from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
-from choreo.tui.data.reader import StoreReader
+from choreo.tui.data.reader import ReaderClosed, StoreReader
 from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, OpenStuck, StoreChanged
 from choreo.tui.screens.base import DataScreen
 from choreo.tui.screens.detail import DetailScreen
@@ -95,9 +95,10 @@ class ChoreoApp(App[ChoreoError | None]):
     def _handle_exception(self, error: Exception) -> None:
         # Textual would print a long traceback with locals to the terminal on
         # exit; the log file gets it instead and the command says one line.
-        if self.closing and self.crash is None and isinstance(error, WorkerFailed | RuntimeError):
-            # A worker finishing while the app closes: not what ended it.
-            log.warning("a dashboard worker ended while it closed", exc_info=error)
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if self.closing and self.crash is None and isinstance(cause, ReaderClosed | RuntimeError):
+            # A worker refused new work, or finished, while the app closes: not what ended it.
+            log.debug("a dashboard worker stopped while it closed: %s", cause)
             return
         if self.crash is None:
             # A worker's failure arrives wrapped; the cause is what to report.
@@ -226,7 +227,7 @@ class ChoreoApp(App[ChoreoError | None]):
             self._deliver(self.exit, None)
 
     def _rejudge_tick(self) -> None:
-        if self._rejudging or self.ctx is None or self._reconstruction is None:
+        if self._rejudging or self.closing or self.ctx is None or self._reconstruction is None:
             return
         self._rejudging = True
         self._rejudge(self.ctx, self._reconstruction)
@@ -244,7 +245,7 @@ class ChoreoApp(App[ChoreoError | None]):
         self._updated(True)
 
     def _live_tick(self) -> None:
-        if self._updating or self.ctx is None or self.ctx.live is None:
+        if self._updating or self.closing or self.ctx is None or self.ctx.live is None:
             return
         self._updating = True
         self._live_update(self.ctx.live)
@@ -283,8 +284,8 @@ class ChoreoApp(App[ChoreoError | None]):
         self.closing = True
         self._stop.set()
         if self.ctx is not None:
-            # Queries still running finish before whoever opened the store closes it.
-            await asyncio.to_thread(self.ctx.reader.wait_idle, CLOSE_WAIT_S)
+            # No new queries; those still running finish before whoever opened the store closes it.
+            await asyncio.to_thread(self.ctx.reader.shut, CLOSE_WAIT_S)
 
 
 def make_app(

@@ -32,6 +32,10 @@ _SORTS = {
 }
 
 
+class ReaderClosed(Exception):
+    """The dashboard is closing: no new work on the store (whoever opened it closes it next)."""
+
+
 class StoreReader:
     """Read-only queries for the screens. Each answer carries the "now" its
     statuses were judged at, read with them (see ``reconstruct.query.asof``)."""
@@ -40,12 +44,15 @@ class StoreReader:
         self.store = store
         self._busy = 0  # workers using the store right now
         self._idle = threading.Condition()
+        self._shut = False
 
     @contextmanager
     def busy(self) -> Iterator[None]:
         """Around a worker's use of the store (``view`` does it): whoever
-        closes the store waits for them (``wait_idle``)."""
+        closes the store waits for them (``shut``)."""
         with self._idle:
+            if self._shut:
+                raise ReaderClosed("the dashboard is closing")
             self._busy += 1
         try:
             yield
@@ -54,9 +61,11 @@ class StoreReader:
                 self._busy -= 1
                 self._idle.notify_all()
 
-    def wait_idle(self, timeout: float) -> bool:
-        """Wait until no worker uses the store; False if they still do after ``timeout`` s."""
+    def shut(self, timeout: float) -> bool:
+        """Take no new work, and wait until no worker uses the store; False if
+        some still do after ``timeout`` s."""
         with self._idle:
+            self._shut = True
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     @contextmanager
