@@ -79,6 +79,7 @@ EXPECTED: dict[str, tuple[str, int]] = {
     "choreo export otel --status stuck --workflow order": ("run", 0),
     "choreo export otel --endpoint http://localhost:4318": ("run", 0),
     "choreo export xes -o orders.xes": ("run", 0),
+    "choreo export ocel -o log.jsonocel": ("run", 0),
     "choreo report --format html -o report.html": ("run", 0),
     "choreo export events -o all.jsonl": ("run", 0),
     "choreo tui --db demo.duckdb --config demo.toml": ("terminal", 0),

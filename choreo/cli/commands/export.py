@@ -1,4 +1,4 @@
-"""`choreo export ...`: diagrams (Graphviz), traces (OpenTelemetry), event logs (XES).
+"""`choreo export ...`: diagrams (Graphviz), traces (OpenTelemetry), event logs (XES, OCEL 2.0).
 
 Other parts add their own subcommands to this group (e.g. `export events`).
 """
@@ -17,6 +17,7 @@ from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
+from choreo.reconstruct.export.ocel import FORMATS as OCEL_FORMATS
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.query.records import STATUS_ORDER
 
@@ -232,6 +233,41 @@ def export_xes_cmd(
             stats = export_xes(lg.store, path, flt)
             where = str(path.resolve())
     click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+
+
+@export.command("ocel")
+@_status_option
+@_workflow_option
+@_output_option("File to write (default choreo.jsonocel, .xmlocel or .sqlite as --format says).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(OCEL_FORMATS),
+    default=None,
+    help="OCEL 2.0 format; default from the suffix (.jsonocel/.json, .xmlocel/.xml, .sqlite/.db), else json.",
+)
+@log_options
+def export_ocel_cmd(
+    status: str | None,
+    workflow: str | None,
+    output: str | None,
+    fmt: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
+    """The object-centric event log (OCEL 2.0) for pm4py, ocpa or Celonis: events
+    related to the orders, payments, shipments... they carry, and to their instance."""
+    from choreo.reconstruct.export.ocel import DEFAULT_FILES, export_ocel, format_for
+
+    if output == "-":
+        raise InputError("the OCEL log is validated after writing: give a file name, not -")
+    wanted = format_for(Path(output) if output else None, fmt)
+    path = Path(output or DEFAULT_FILES[wanted])
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        stats = export_ocel(lg.store, path, wanted, InstanceFilter(status, workflow))
+    click.echo(f"{stats.summary()} -> {path} (OCEL 2.0 {stats.format}, validated)", err=True)
 
 
 # Raw events as choreo JSONL: written next to the importer that reads them back.
