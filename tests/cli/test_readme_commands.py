@@ -117,7 +117,8 @@ def readme_commands() -> list[Command]:
 
 
 def test_every_readme_command_is_known() -> None:
-    assert [c.text for c in readme_commands()] == list(EXPECTED)
+    texts = [c.text for c in readme_commands()]
+    assert sorted(set(texts)) == sorted(EXPECTED)
 
 
 @dataclass
@@ -280,7 +281,13 @@ def test_demo_exports_and_dashboard_commands(
     (tmp_path / "docs").mkdir()
     where = Env(tmp_path, _env(tmp_path), {"localhost:9092": bootstrap})
     exports = _section(SECTIONS[3])
-    demo, rest = exports[0], exports[1:]
+    demo = exports[0]
+    # The README repeats `choreo demo --no-tui` where another file is regenerated: run once.
+    rest = [
+        c
+        for i, c in enumerate(exports)
+        if c.text != demo.text and c.text not in (x.text for x in exports[:i])
+    ]
     assert demo.text == "choreo demo --no-tui"
     done = _shell(demo, where)
     assert done.returncode == 0, done.stderr
