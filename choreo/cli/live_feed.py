@@ -34,13 +34,19 @@ def live_updater(config: ChoreoConfig) -> Updater:
     """Reconstruction for a live loop (``choreo tail``, a dashboard following a
     writer), judged against the wall clock: new events update only the
     instances they touch; without new events the open instances are
-    re-judged at the new "now"."""
-    from choreo.reconstruct.engine.pipeline import judge, update
+    re-judged at the new "now". An incremental update that fails is logged
+    with its traceback and the tables are rebuilt instead: a dashboard that
+    runs for hours outlives one bad batch (a failing rebuild still ends it)."""
+    from choreo.reconstruct.engine.pipeline import judge, rebuild, update
     from choreo.reconstruct.query.asof import AsOf, NowKind, is_stale, record_as_of
 
     def run(store: Store, now_ms: int) -> object:
         if is_stale(store, config):
-            out: object = update(store, config, now_ms=now_ms)
+            try:
+                out: object = update(store, config, now_ms=now_ms)
+            except Exception:
+                log.exception("live: the incremental update failed; rebuilding the derived tables instead")
+                out = rebuild(store, config, now_ms=now_ms)
         else:
             out = judge(store, config, now_ms)
         record_as_of(store, AsOf(now_ms, NowKind.LIVE))
