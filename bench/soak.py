@@ -35,6 +35,7 @@ import tempfile
 import termios
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,18 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
     final = _choreo_json(
         "status", "--db", "tail.duckdb", "--config", "demo.toml", "--json", cwd=work, env=env
     )
+    # What tail made of the truly stuck sagas it did not find, by what the truth says went wrong.
+    import duckdb
+
+    con = duckdb.connect(str(work / "tail.duckdb"), read_only=True)
+    made = {
+        _values(str(lb)): str(s) for lb, s in con.execute("SELECT label, status FROM instances").fetchall()
+    }
+    con.close()
+    why_missed = Counter(
+        f"{truly[i]['workflow']}/{(truly[i].get('stuck') or {}).get('reason', '?')} -> {made.get(i, 'absent')}"
+        for i in missed
+    )
     return {
         "minutes": minutes,
         "load_average": os.getloadavg(),
@@ -212,6 +225,7 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "stuck_found_and_true": len(both),
         "stuck_missed": len(missed),
         "stuck_found_not_true": len(found_ids - set(truly)),
+        "missed_as": dict(why_missed.most_common()),
         "rss_start_mb": samples[0]["rss_mb"] if samples else None,
         "rss_end_mb": round(rss_end, 1),
         "samples": samples,

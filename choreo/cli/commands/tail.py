@@ -20,6 +20,7 @@ from choreo.core.store import Store
 _BATCH_SECONDS = 0.25
 _PROGRESS_SECONDS = 0.5
 _FINISH_TIMEOUT = 60.0  # seconds to wait for the collector's last batch at exit
+_DUCKDB_MEMORY = "256MB"
 
 
 @click.command()
@@ -76,6 +77,9 @@ def tail(
         # Other commands read beside it from the snapshots it publishes.
         Publisher(store, "choreo tail"),
     ):
+        # Hours of live data must not grow DuckDB's cache without end (it would
+        # take most of the machine's memory); what does not fit spills to disk.
+        store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
         feed = LiveFeed(
             Collector(settings, store, Extractor(config.extract)),
             live_updater(config),
