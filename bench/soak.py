@@ -206,10 +206,11 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         _values(str(lb)): str(s) for lb, s in con.execute("SELECT label, status FROM instances").fetchall()
     }
     con.close()
-    why_missed = Counter(
-        f"{truly[i]['workflow']}/{(truly[i].get('stuck') or {}).get('reason', '?')} -> {made.get(i, 'absent')}"
-        for i in missed
-    )
+    def why(i: str) -> str:
+        reason = (truly[i].get("stuck") or {}).get("reason", "?")
+        return f"{truly[i]['workflow']}/{reason} -> {made.get(i, 'absent')}"
+
+    why_missed = Counter(why(i) for i in missed)
     return {
         "minutes": minutes,
         "load_average": os.getloadavg(),
