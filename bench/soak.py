@@ -216,7 +216,7 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "work_dir": str(work),
         "exit_code": code,
-        "summary_line": summary[-1].strip() if summary else None,
+        "summary_line": summary[-1][summary[-1].index("tail:") :].strip() if summary else None,
         "truth_records": records,
         "tail_events": last,
         "truth_sagas": truth["counts"]["instances"],
