@@ -35,6 +35,10 @@ class StoreError(ChoreoError):
 class StoreLockedError(StoreError):
     """Another process has the store open for writing."""
 
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid  # the process holding the store, when DuckDB names it
+
 
 class StoreVersionError(StoreError):
     """Written by a newer choreo or DuckDB."""

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
 APP_ID = "choreo"
@@ -23,6 +26,7 @@ APP_ID = "choreo"
 # Keys of choreo_meta written by reconstruction, read by the query layer.
 META_FINGERPRINT = "reconstruct_fingerprint"  # what the derived tables were built from
 META_NOW = "reconstruct_now_ms"  # the "now" statuses were judged against
+META_NOW_KIND = "reconstruct_now_kind"  # where that "now" came from: live | post-mortem | given
 META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
@@ -84,6 +88,8 @@ class Table:
 
     def arrow_schema(self, *, without: tuple[str, ...] = ()) -> pa.Schema:
         """The table's columns as Arrow, in table order (``without`` some of them)."""
+        import pyarrow as pa  # not at start-up: commands that only read never need it
+
         return pa.schema([(c.name, arrow_type(c.sql)) for c in self.columns if c.name not in without])
 
     def select_list(self, alias: str = "") -> str:
@@ -92,21 +98,23 @@ class Table:
         return ", ".join(f'{prefix}"{n}"' for n in self.names)
 
 
-_SCALARS: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "BLOB": pa.binary(),
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "UBIGINT": pa.uint64(),
-    "DOUBLE": pa.float64(),
-}
+_SCALARS = {
+    "VARCHAR": "string",
+    "BLOB": "binary",
+    "BOOLEAN": "bool_",
+    "TINYINT": "int8",
+    "INTEGER": "int32",
+    "BIGINT": "int64",
+    "UBIGINT": "uint64",
+    "DOUBLE": "float64",
+}  # SQL type -> the pyarrow factory of its Arrow type
 _STRUCT = re.compile(r"STRUCT\((.*)\)")
 
 
 def arrow_type(sql: str) -> pa.DataType:
     """The Arrow type of a column type of this schema, as DuckDB reads and writes it."""
+    import pyarrow as pa
+
     sql = sql.strip()
     if sql.endswith("[]"):
         return pa.list_(arrow_type(sql[:-2]))
@@ -114,7 +122,8 @@ def arrow_type(sql: str) -> pa.DataType:
     if struct:
         fields = [f.strip().split(" ", 1) for f in struct.group(1).split(",")]
         return pa.struct([(name, arrow_type(t)) for name, t in fields])
-    return _SCALARS[sql]
+    factory: pa.DataType = getattr(pa, _SCALARS[sql])()
+    return factory
 
 
 # -- raw tables ---------------------------------------------------------------

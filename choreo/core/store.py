@@ -15,10 +15,12 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from choreo.core.errors import (
     NotAStoreError,
@@ -50,7 +52,10 @@ def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
     if _LOCK_RE.search(text):  # a word: "block" in a checksum error is damage, not a lock
         pid = _PID_RE.search(text)
         who = f" (process {pid.group(1)})" if pid else ""
-        return StoreLockedError(f"{path} is in use by another process{who}; stop it or use --db")
+        return StoreLockedError(
+            f"{path} is in use by another process{who}; stop it or use --db",
+            int(pid.group(1)) if pid else None,
+        )
     if "not a valid DuckDB database" in text or "Invalid database" in text or "magic" in text:
         return NotAStoreError(f"{path} is not a choreo store (not a DuckDB database file)")
     if "newer" in text.lower() or "version" in text.lower():
@@ -64,10 +69,19 @@ def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
 class Store:
     """A choreo store backed by one DuckDB file."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path,
+        read_only: bool,
+        checkpoint_lock: threading.Lock | None = None,
+    ) -> None:
         self.con = con
         self.path = path
         self.read_only = read_only
+        # Explicit checkpoints of the database, from any of its cursors, one at
+        # a time: a snapshot publisher copies the file between two of them.
+        self.checkpoint_lock = checkpoint_lock or threading.Lock()
         self._in_transaction = False  # inside transaction(): append joins it
         # DuckDB refuses concurrent calls on one connection, cursor() included:
         # threads take their own connections through cursor(), one at a time.
@@ -82,7 +96,7 @@ class Store:
         meanwhile, so concurrent work all goes through cursors."""
         with self._cursor_lock:
             con = self.con.cursor()
-        return Store(con, self.path, self.read_only)
+        return Store(con, self.path, self.read_only, self.checkpoint_lock)
 
     # -- opening ----------------------------------------------------------
     @classmethod
@@ -333,7 +347,8 @@ class Store:
     # -- lifecycle --------------------------------------------------------
     def checkpoint(self) -> None:
         if not self.read_only:
-            self.con.execute("CHECKPOINT")
+            with self.checkpoint_lock:
+                self.con.execute("CHECKPOINT")
 
     def close(self) -> None:
         self.con.close()

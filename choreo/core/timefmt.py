@@ -4,6 +4,7 @@ exports and the dashboard, so a latency reads the same everywhere."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import overload
 
 from choreo.core.errors import InputError
 
@@ -82,9 +83,18 @@ def sql_time(column: str, fmt: str) -> str:
     return f"strftime(make_timestamp(least(greatest({column}, {_MIN_MS}), {_MAX_MS}) * 1000), '{fmt}')"
 
 
-def parse_now(text: str) -> int:
+@overload
+def parse_now(text: str) -> int: ...
+@overload
+def parse_now(text: None) -> None: ...
+@overload
+def parse_now(text: str | None) -> int | None: ...
+def parse_now(text: str | None) -> int | None:
     """``--now`` (every command): ms since epoch, or ISO-8601 (UTC when no zone
-    is given), between years 1 and 9999. InputError (one line) otherwise."""
+    is given), between years 1 and 9999; None when not given. InputError (one
+    line) otherwise."""
+    if text is None:
+        return None
     t = text.strip()
     try:
         if t.isdigit():
@@ -99,3 +109,26 @@ def parse_now(text: str) -> int:
     if not _MIN_MS <= ms <= _MAX_MS:
         raise InputError(f"--now {text!r} is out of range (years 1 to 9999)")
     return ms
+
+
+def parse_time_ms(value: object) -> int | None:
+    """ISO-8601 text or epoch seconds/milliseconds to ms since epoch."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        v = float(value)
+        # Heuristic on magnitude: seconds, milliseconds or microseconds since epoch.
+        if v > 1e14:
+            return int(v / 1000)
+        if v > 1e11:
+            return int(v)
+        return int(v * 1000)
+    if isinstance(value, str) and value:
+        try:
+            dt = datetime.fromisoformat(value)  # Python >= 3.11 reads a trailing "Z"
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            return None
+        return int(dt.timestamp() * 1000)
+    return None

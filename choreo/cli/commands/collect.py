@@ -7,7 +7,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 
 import click
@@ -20,6 +20,7 @@ from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.progress import CollectProgress, CollectStats
+from choreo.core.snapshot import Publisher
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
@@ -103,6 +104,12 @@ def _summary(stats: CollectStats, db: str) -> str:
     show_default=True,
     help="Store and commit at least this often.",
 )
+@click.option(
+    "--no-snapshots",
+    is_flag=True,
+    help="Publish no read-only snapshots for other commands to read beside it (they then wait for it "
+    "to stop); saves their disk space and copying.",
+)
 @db_option
 @config_option
 def collect(
@@ -115,6 +122,7 @@ def collect(
     until_idle: float | None,
     batch_size: int,
     batch_seconds: float,
+    no_snapshots: bool,
     db: str,
     config_path: str | None,
 ) -> None:
@@ -145,7 +153,10 @@ def collect(
     probe(settings)
     stop = threading.Event()
     progress = _ProgressLine()
-    with Store.open(db) as store, _stop_on_signals(stop), rare_gc():
+    with Store.open(db) as store, _stop_on_signals(stop), rare_gc(), ExitStack() as publishing:
+        if not no_snapshots:
+            # Other commands read beside it from the snapshots it publishes (core.snapshot).
+            publishing.enter_context(Publisher(store, "choreo collect"))
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
         store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")

@@ -49,13 +49,14 @@ def emit_diagram(source: str, output: str | None, fmt: str | None, default_stem:
     done = dot_render.write(source, path, wanted)
     if done.fell_back:
         echo(
-            f"Graphviz 'dot' is not installed: wrote DOT to {done.path} instead of {wanted.upper()} "
+            f"Graphviz 'dot' is not installed: wrote DOT to {done.path.resolve()} "
+            f"instead of {wanted.upper()} "
             "(install Graphviz, e.g. `apt install graphviz`, then run again or `dot -T"
             f"{wanted} {done.path}`)",
             err=True,
         )
     else:
-        echo(f"wrote {done.path}", err=True)
+        echo(f"wrote {done.path.resolve()}", err=True)
 
 
 @click.group()
@@ -207,7 +208,7 @@ def export_otel(
             else:
                 target = Path(output or "traces.otlp.jsonl")
                 stats = write_file(pages, target)
-                where = str(target)
+                where = str(target.resolve())
     echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
 
 
@@ -236,7 +237,7 @@ def export_xes_cmd(
         else:
             path = Path(output or "choreo.xes")
             stats = export_xes(lg.store, path, flt)
-            where = str(path)
+            where = str(path.resolve())
     echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
 
 

@@ -7,9 +7,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
+from choreo.cli.commands.derived import bring_up_to_date
 from choreo.cli.commands.import_progress import ImportProgress
 from choreo.cli.commands.options import config_option, db_option, json_option
 from choreo.cli.output import echo, echo_json
@@ -20,10 +22,13 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
-from choreo.core.timefmt import iso_seconds, parse_now
-from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
+from choreo.core.timefmt import parse_now
+from choreo.reconstruct.query.asof import AsOf, is_stale
 from choreo.reconstruct.query.read import stitch_health
 from choreo.reconstruct.query.records import StitchHealth
+
+if TYPE_CHECKING:
+    from choreo.reconstruct.engine.pipeline import RebuildStats
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
 
@@ -42,11 +47,6 @@ def _sigterm_unwinds() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
-
-
-def newest_event_ms(store: Store) -> int | None:
-    rows = store.query("SELECT max(coalesce(ts_ms, event_time_ms)) FROM events")
-    return None if not rows or rows[0][0] is None else int(rows[0][0])
 
 
 def _file_line(f: FileReport) -> str:
@@ -164,7 +164,7 @@ def import_(
     harmless: Kafka coordinates identify records. Then reconstructs, judging
     stuck instances as of the newest event (the moment the dump was taken)."""
     cfg = load_config(config_path)
-    now_ms = parse_now(now_text) if now_text is not None else None
+    now_ms = parse_now(now_text)
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
@@ -178,25 +178,29 @@ def import_(
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
     health: StitchHealth | None = None
+    as_of: AsOf | None = None
     try:
         with _sigterm_unwinds(), Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
             if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
-                # A dump is judged as of when it was taken: now = its newest event.
-                rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
-                health = stitch_health(store)
+                # The same "now" as every other command: a dump is judged as of
+                # its newest event, unless it went into a store collected live.
+                as_of, rebuilt = bring_up_to_date(store, cfg, now_ms, force=bool(report.inserted))
+                if rebuilt is not None:
+                    health = stitch_health(store)
     finally:
         for p in inputs:
             p.input.close()
     if as_json:
         out = _as_json(report, db)
-        if rebuilt is not None:
+        if rebuilt is not None and as_of is not None:
             out["reconstruct"] = {
                 "instances": rebuilt.instances,
                 "workflows": rebuilt.workflows,
                 "stuck": rebuilt.stuck,
-                "now_ms": rebuilt.now_ms,
+                "now_ms": as_of.ms,
+                "now_kind": as_of.kind.value,
                 "seconds": round(rebuilt.seconds, 3),
                 "stitched": None if health is None else health.as_dict(),
             }
@@ -211,11 +215,10 @@ def import_(
                 f"total: {len(report.files)} files, {report.records:,} records, "
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
             )
-        if rebuilt is not None:
-            as_of = iso_seconds(rebuilt.now_ms)
+        if rebuilt is not None and as_of is not None:
             echo(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
-                f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
+                f"{rebuilt.stuck:,} stuck, {as_of.describe()} ({rebuilt.seconds:.1f}s)"
             )
     if health is not None and health.warning:
         echo(health.warning, err=True)

@@ -37,7 +37,7 @@ def report(
     diagrams: dict[str, str] = {}
     with reconstructed(dbs, out, config_path, now_text) as lg:
         store = lg.store
-        data = build_report(store, as_of_ms=lg.now_ms)
+        data = build_report(store, as_of=lg.as_of)
         names = [wf["name"] for wf in data["workflows"]]
         if fmt == "html" and dot_render.dot_available():
             for name in names:
@@ -61,4 +61,4 @@ def report(
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
-    echo(f"wrote {output}", err=True)
+    echo(f"wrote {Path(output).resolve()}", err=True)

@@ -44,6 +44,16 @@ def show(
         echo(f"\n{len(found) - 1} more instance(s) match {t(ident)!r}: {more}")
 
 
+def identifiers_line(pairs: list[tuple[str, str]]) -> str:
+    """Each name once, with its values: ``key=ord-1, pay-7; orderId=ord-1``."""
+    by_name: dict[str, list[str]] = {}
+    for name, value in pairs:
+        values = by_name.setdefault(name, [])
+        if value not in values:
+            values.append(value)
+    return "; ".join(f"{n}={', '.join(vs)}" for n, vs in sorted(by_name.items()))
+
+
 def _print(d: InstanceDetail) -> None:
     i = d.instance
     echo(f"{t(i.label)}  [{t(i.workflow)}]  {i.status.upper()}  id {t(i.instance_id)}")
@@ -51,7 +61,7 @@ def _print(d: InstanceDetail) -> None:
         f"started {iso_ms(i.start_ms)}, lasted {duration(i.duration_ms)}, {i.n_events} events"
         f" ({i.n_duplicates} duplicates, {i.n_skewed} skew-adjusted)"
     )
-    echo("identifiers: " + ", ".join(f"{t(n)}={t(v)}" for n, v in d.identifiers))
+    echo("identifiers: " + t(identifiers_line(d.identifiers)))
     svc_w = max([len(t(e.service)) for e in d.events] + [7])
     typ_w = max([len(t(e.event_type)) for e in d.events] + [4])
     echo(f"{'#':>3}  {'at':>9}  {'latency':>8}  {'service':<{svc_w}}  {'event':<{typ_w}}  where / marks")

@@ -34,6 +34,7 @@ def status(
     summary["stuck"] = stuck
     summary["now_ms"] = lg.now_ms
     summary["stitched"] = health.as_dict()
+    summary["now_kind"] = lg.as_of.kind.value
     if as_json:
         echo_json(summary)
         return
@@ -43,7 +44,7 @@ def status(
     )
     for topic, n in summary["topics"].items():
         echo(f"  {t(topic):<30} {n:>10}")
-    echo(f"{summary['instances']} instances, {stuck} stuck")
+    echo(f"{summary['instances']} instances, {stuck} stuck, {lg.as_of_text()}")
     for wf, counts in flows.items():
         parts = "  ".join(f"{s} {counts[s]}" for s in BY_URGENCY if s in counts)
         echo(f"  {t(wf):<30} {sum(counts.values()):>8}  {parts}")
