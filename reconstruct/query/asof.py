@@ -40,7 +40,9 @@ class AsOf:
 
     def describe(self) -> str:
         """``as of 2024-05-01 12:03:04 UTC, live`` and the like: one phrase for every output."""
-        when = timestamp(self.ms)[:19] + " UTC"
+        stamp = timestamp(self.ms)
+        # A time no calendar shows stays as the producer stamped it.
+        when = stamp if stamp.startswith("epoch") else stamp[:19] + " UTC"
         if self.kind is NowKind.LIVE:
             return f"as of {when}, live"
         if self.kind is NowKind.POST_MORTEM:

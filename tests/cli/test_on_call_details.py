@@ -32,10 +32,16 @@ def test_keys_count_values_exactly_never_above_events(
     stats = orjson.loads(r.stdout)
     with mixed.open() as store:
         exact = dict(store.query("SELECT name, count(DISTINCT value) FROM identifiers GROUP BY 1"))
+    compared = 0
     for s in stats:
         assert s["distinct_values"] <= s["events"], s
-        # Duplicated events carry no other values: the distinct count is the exact one.
-        assert s["distinct_values"] == exact[s["name"]], s["name"]
+        if s["name"] in exact and s["namespace"] in (None, s["name"]):
+            # Duplicated events carry no other values: the distinct count is the exact one.
+            # (Record keys are judged per topic, key@<topic>, and numbers read as
+            # another name's are counted in its namespace: not comparable here.)
+            assert s["distinct_values"] == exact[s["name"]], s["name"]
+            compared += 1
+    assert compared >= 5
 
 
 def test_show_names_each_identifier_once(mixed: FixtureStore, capsys: Any, tmp_path: Path) -> None:
