@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
 APP_ID = "choreo"
@@ -23,13 +26,15 @@ APP_ID = "choreo"
 # Keys of choreo_meta written by reconstruction, read by the query layer.
 META_FINGERPRINT = "reconstruct_fingerprint"  # what the derived tables were built from
 META_NOW = "reconstruct_now_ms"  # the "now" statuses were judged against
+META_NOW_KIND = "reconstruct_now_kind"  # where that "now" came from: live | post-mortem | given
 META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
-# 3: clock_offsets, model_precedence, model_edges.share/supported.
+# 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
+# clock_offsets, model_precedence, model_edges.share/supported. 4: both.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "3"
+DERIVED_SHAPE = "4"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -83,6 +88,8 @@ class Table:
 
     def arrow_schema(self, *, without: tuple[str, ...] = ()) -> pa.Schema:
         """The table's columns as Arrow, in table order (``without`` some of them)."""
+        import pyarrow as pa  # not at start-up: commands that only read never need it
+
         return pa.schema([(c.name, arrow_type(c.sql)) for c in self.columns if c.name not in without])
 
     def select_list(self, alias: str = "") -> str:
@@ -91,21 +98,23 @@ class Table:
         return ", ".join(f'{prefix}"{n}"' for n in self.names)
 
 
-_SCALARS: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "BLOB": pa.binary(),
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "UBIGINT": pa.uint64(),
-    "DOUBLE": pa.float64(),
-}
+_SCALARS = {
+    "VARCHAR": "string",
+    "BLOB": "binary",
+    "BOOLEAN": "bool_",
+    "TINYINT": "int8",
+    "INTEGER": "int32",
+    "BIGINT": "int64",
+    "UBIGINT": "uint64",
+    "DOUBLE": "float64",
+}  # SQL type -> the pyarrow factory of its Arrow type
 _STRUCT = re.compile(r"STRUCT\((.*)\)")
 
 
 def arrow_type(sql: str) -> pa.DataType:
     """The Arrow type of a column type of this schema, as DuckDB reads and writes it."""
+    import pyarrow as pa
+
     sql = sql.strip()
     if sql.endswith("[]"):
         return pa.list_(arrow_type(sql[:-2]))
@@ -113,7 +122,8 @@ def arrow_type(sql: str) -> pa.DataType:
     if struct:
         fields = [f.strip().split(" ", 1) for f in struct.group(1).split(",")]
         return pa.struct([(name, arrow_type(t)) for name, t in fields])
-    return _SCALARS[sql]
+    factory: pa.DataType = getattr(pa, _SCALARS[sql])()
+    return factory
 
 
 # -- raw tables ---------------------------------------------------------------
@@ -475,8 +485,37 @@ IDENTIFIER_STATS = Table(
         Column("event_types", "VARCHAR[]", null=False),
         Column("used_for_stitching", "BOOLEAN", null=False),
         Column("reason", "VARCHAR", null=False),
+        Column("values_checked", "BIGINT", null=False, default="0", doc="trap rule: values looked at"),
+        Column("merging", "BIGINT", null=False, default="0", doc="... of them joining several instances"),
+        Column("instances_per_value", "DOUBLE", null=False, default="0", doc="... instances per value"),
+        Column(
+            "found_by", "VARCHAR", doc="'value': a payload field found because its values are identifiers"
+        ),
+        Column("matches", "VARCHAR", doc="... the identifier whose values it carries"),
+        Column("match_share", "DOUBLE", doc="... share of its sampled values found there"),
+        Column("namespace", "VARCHAR", doc="the name a numeric value is read as (record keys, found fields)"),
     ),
     primary_key=("name",),
+)
+NOT_EVENTS = Table(
+    "not_events",
+    (
+        "Records that are not events (tombstones, empty or unparseable payloads, JSON without an event type):"
+        " never in an instance or the model; listed beside the instance whose identifier (usually the record"
+        " key) they carry."
+    ),
+    (
+        Column("topic", "VARCHAR", null=False),
+        Column("partition", "INTEGER", null=False),
+        Column("offset", "BIGINT", null=False),
+        Column(
+            "reason",
+            "VARCHAR",
+            null=False,
+            doc="tombstone | empty payload | not JSON (text) | ... | no event type",
+        ),
+        Column("instance_id", "VARCHAR", doc="the instance whose value it carries, if any"),
+    ),
 )
 
 RAW_TABLES = (CHOREO_META, EVENTS, IDENTIFIERS, GROUP_OFFSETS, TOPIC_CONSUMERS)
@@ -493,6 +532,7 @@ DERIVED_TABLES = (
     STUCK,
     INSTANCE_KEYS,
     IDENTIFIER_STATS,
+    NOT_EVENTS,
 )
 RAW_DDL = [t.ddl() for t in RAW_TABLES]
 DERIVED_DDL = [t.ddl() for t in DERIVED_TABLES]

@@ -21,6 +21,7 @@ from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix
 from choreo.reconstruct.engine.keys import label_priority
 from choreo.reconstruct.engine.order import Constraints, causal_order, partition_chain
 from choreo.reconstruct.engine.precedence import Precedence, learn_precedence
+from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters
 from choreo.reconstruct.query.records import KeyStat
 
@@ -76,6 +77,8 @@ def build(
     cfg: ChoreoConfig,
     stats: list[KeyStat],
     known: KnownWorkflows | None = None,
+    *,
+    values: Values,
 ) -> Built:
     """Order, aggregate and name the instances of the frame.
 
@@ -149,7 +152,7 @@ def build(
     )
     first_eid, last_eid = eids(first_m), eids(last_m)
     wf, workflows = name_clusters(cl, f.typ[first_eid], f.types)
-    label = _labels(f, comp, first_eid, k, instance_id, stats)
+    label = _labels(f, values, comp, first_eid, k, instance_id, stats)
     variant, variants = _variants(f, wf, workflows, path_hash, starts, ends, c_typ)
     return Built(
         m_eid=eids(srt),
@@ -224,18 +227,26 @@ class KnownWorkflows:
         return Clusters(np.argmax(votes, axis=1).astype(np.int64), of_type, list(names))
 
 
-def _labels(f: Frame, comp: I64, first: I64, k: int, instance_id: pa.Array, stats: list[KeyStat]) -> pa.Array:
+def _labels(
+    f: Frame, v: Values, comp: I64, first: I64, k: int, instance_id: pa.Array, stats: list[KeyStat]
+) -> pa.Array:
     """'name=value' of the best identifier its first event carries (business ids first)."""
-    by_name = {s.name: s for s in stats if s.used_for_stitching}
-    prio = np.full(len(f.names), 1 << 40, dtype=np.int64)
-    ranked = sorted(by_name.values(), key=lambda s: label_priority(s.name, s.events))
+    # The statistics describe the whole log (live updates: a scoped frame
+    # holds only the names its events carry).
+    code = {name: i for i, name in enumerate(v.names)}
+    prio = np.full(len(v.names), 1 << 40, dtype=np.int64)
+    ranked = sorted(
+        (s for s in stats if s.used_for_stitching), key=lambda s: label_priority(s.name, s.events)
+    )
     for rank, s in enumerate(ranked):
-        prio[f.names.index(s.name)] = rank
+        if s.name in code:
+            prio[code[s.name]] = rank
     is_first = np.zeros(f.n, dtype=bool)
     is_first[first] = True
-    rows = np.nonzero(is_first[f.id_eid] & (prio[f.id_name] < (1 << 40)))[0]
+    row_prio = prio[v.code]
+    rows = np.nonzero(is_first[f.id_eid] & (row_prio < (1 << 40)))[0]
     inst = comp[f.id_eid[rows]]
-    order = rows[np.lexsort((rows, prio[f.id_name[rows]], inst))]
+    order = rows[np.lexsort((rows, row_prio[rows], inst))]
     inst_sorted = comp[f.id_eid[order]]
     best = order[np.r_[True, inst_sorted[1:] != inst_sorted[:-1]]] if order.size else order
     if best.size == 0:

@@ -126,8 +126,9 @@ def judge_sql(
                    bool_or(e.dst_type = e.src_type) AS repeat,
                    max(e.p99_ms) FILTER (WHERE e.dst_type <> e.src_type) AS p99_others,
                    max(e.p99_ms) AS p99_any,
-                   arg_max(n.service, e.count) FILTER (WHERE e.dst_type <> e.src_type) AS service_others,
-                   arg_max(n.service, e.count) AS service_any,
+                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type))
+                       FILTER (WHERE e.dst_type <> e.src_type) AS service_others,
+                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type)) AS service_any,
                    bool_or(n.kind = 'compensation') AS comp_next
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
@@ -188,9 +189,12 @@ def judge_sql(
         ),
         branch_steps AS (
             SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
-                   max(m.p99_ms) AS p99, arg_min(m.service, pp.t_ms) AS service, w.timeout_ms,
-                   min(pp.t_ms) AS base_ms, arg_min(pp.topic, pp.t_ms) AS t_topic,
-                   arg_min(pp.partition, pp.t_ms) AS t_partition, arg_min(pp.off, pp.t_ms) AS t_offset,
+                   max(m.p99_ms) AS p99,
+                   arg_min(m.service, struct_pack(t := pp.t_ms, c := m.child_type)) AS service, w.timeout_ms,
+                   min(pp.t_ms) AS base_ms,
+                   arg_min(pp.topic, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_topic,
+                   arg_min(pp.partition, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_partition,
+                   arg_min(pp.off, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_offset,
                    false AS comp
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
             JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
@@ -206,7 +210,7 @@ def judge_sql(
         ),
         due AS (
             SELECT s.*,
-                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest({k} * s.p99, {floor_ms}) END
+                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest($k * s.p99, $floor_ms) END
                        AS overdue_at,
                    s.base_ms + s.timeout_ms AS timeout_at
             FROM steps s
@@ -227,7 +231,9 @@ def judge_sql(
                    ELSE 'running'
                END AS status
         FROM f LEFT JOIN judged j USING (instance_id)
-        """
+        """,
+        # Config numbers are parameters, never SQL text.
+        {"k": k, "floor_ms": floor_ms},
     )
     if update:
         con.execute(

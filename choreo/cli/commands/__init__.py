@@ -48,7 +48,7 @@ REGISTRY: tuple[Entry, ...] = (
         "keys",
         "keys",
         "keys",
-        "Per identifier name: events, distinct values, events per value, linked event types, used or not.",
+        "Per identifier: events, values, linked types, stitching or not and the evidence.",
     ),
     Entry(
         "reconstruct",
