@@ -27,6 +27,7 @@ from scipy.optimize import linprog
 from choreo.reconstruct.engine.precedence_pairs import F64
 
 FLOOR = 0.2  # a step's shortest latency, as a share of its spread
+FLOOR_SPREAD_MS = 5_000.0  # a slower step says nothing about clocks beyond its bound
 _PULL = 1e-6  # weight of |o| per ms: it only settles what the bounds leave open
 _FULL = 50  # pairs behind a bound for it to count in full
 _HARD = 1e3  # cost per ms of breaking a bound
@@ -54,7 +55,9 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
     off = {x for bd in bounds if bd.m < 0 for x in (bd.a, bd.b)}
     weight = np.array(
         [
-            min(1.0, b.pairs / _FULL) / max(b.spread, 1.0) if b.floor_near_zero and {b.a, b.b} & off else 0.0
+            min(1.0, b.pairs / _FULL) / max(b.spread, 1.0)
+            if b.floor_near_zero and b.spread <= FLOOR_SPREAD_MS and {b.a, b.b} & off
+            else 0.0
             for b in bounds
         ]
     )

@@ -122,6 +122,7 @@ def build(
         tp,
         off_m,
         par_m,
+        prev,
         ~is_dup,
         n_types=n_types,
         services=f.services,

@@ -54,8 +54,9 @@ class Constraints:
     """The order constraints of one run, as positions (-1: none).
 
     ``parent``: causation (hard); ``prev``: the previous event of the same
-    instance in the same topic-partition (hard); ``learned``: the event of
-    the preceding type (soft); ``clock``: the producer's estimated clock
+    instance in the same topic-partition (hard); ``learned``: per slot, an
+    event of a type that precedes its type (soft; a join waits for several);
+    ``clock``: the producer's estimated clock
     offset per event (subtracted from its timestamp)."""
 
     parent: I64
@@ -253,7 +254,8 @@ def causal_order(
     c = constraints
     cts = ts - c.clock
     edges: list[tuple[I64, I64, bool]] = []
-    for arr, hard in ((c.parent, True), (c.prev, True), (c.learned, False)):
+    kinds = [(c.parent, True), (c.prev, True), *((slot, False) for slot in c.learned)]
+    for arr, hard in kinds:
         dst = np.flatnonzero((arr >= 0) & original)
         src = arr[dst]
         ok = original[src] & (src != dst)

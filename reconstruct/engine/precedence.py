@@ -1,22 +1,24 @@
 """Which event type precedes which, and each producer's clock offset,
 learned from the data without taking cross-host timestamps at face value.
 
-Per workflow cluster, from a sample of its instances
-(``precedence_pairs``): which types are neighbours and which of two
-neighbours comes first (``precedence_orient``), then the producers' clock
-offsets that every cause-effect pair of types bounds (``clock_offsets``).
-Twice: the second pass breaks ties between equally spread neighbours by
-their time apart once the first pass's offsets are applied.
+First the producers' clock offsets that *certain* pairs of events bound (an
+event and the one its causation id names; two events of an instance in one
+topic-partition): the effect cannot come before its cause, so each pair
+bounds the two producers' offset difference (``clock_offsets``). Then, per
+workflow cluster, from a sample of its instances (``precedence_pairs``),
+which type comes before which and which type is each type's cause
+(``precedence_dag``: certain evidence first, corrected timestamps last).
+Twice: the second pass also bounds the offsets by each type's cause.
 
 An offset from few pairs is *weak* (reported, not applied); one beyond
 ``reconstruct.max_clock_offset`` is capped; bounds that contradict each other
 mark their services (``conflict``, applied as the least contradicting
 estimate). Every such case is reported (``clock_offsets``, warnings).
 
-A link whose parent type comes first in (nearly) every instance once the
-offsets are applied, or that causation ids or Kafka positions confirm,
-becomes a *learned precedence*: a soft order constraint on every instance
-where the parent type occurs once (``reconstruct.engine.order``).
+Each type's cause becomes a *learned precedence*: a soft order constraint on
+every instance holding that type once (where the instance lacks it, the
+nearest other type known to come before; ``reconstruct.engine.order``), unless
+the corrected times already agreed in every sampled instance.
 """
 
 from __future__ import annotations
@@ -31,23 +33,35 @@ import pyarrow.compute as pc
 
 from choreo.reconstruct.engine.clock_offsets import Bound, solve_offsets
 from choreo.reconstruct.engine.frame import np_chunks
-from choreo.reconstruct.engine.precedence_orient import Evidence, evidence, orient, spanning_tree
+from choreo.reconstruct.engine.precedence_dag import (
+    MAX_LATEST,
+    STRUCT_ROWS,
+    Decided,
+    Matrices,
+    Parents,
+    decide,
+    matrices,
+    parents_of,
+)
 from choreo.reconstruct.engine.precedence_pairs import (
     BOOL,
+    F64,
     I64,
     MIN_SUPPORT,
     Pairs,
+    Sample,
+    ServicePairs,
     causation,
+    certain_pairs,
     first_events,
     low_latency,
     pairs,
+    sample_instances,
 )
 
 PAIR_SHARE = 0.05  # a link needs this share of the rarer type's instances
 MIN_OFFSET_PAIRS = 20  # an offset bounded by fewer pairs is weak
 WEAK_SHARE = 0.02  # ... or by fewer than this share of the typical producer's pairs
-LEARNED_SHARE = 0.95  # parent first in this share of instances (after offsets)
-_HARD_AGREE = 0.9
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,12 @@ class Link:
     child: int
     support: int  # instances holding both
     share: float  # of them with the parent first (after clock offsets)
-    evidence: str  # causation | partition | clock | timestamps
+    evidence: str  # causation-or-position | clock | structure | shape | timestamps | implied
     enforced: bool
+    # latest: one of the types right before it (each applies); else a fallback
+    # for instances holding none of those (the first present one applies), by rank.
+    latest: bool = True
+    rank: int = 0
 
 
 @dataclass
@@ -77,7 +95,8 @@ class Precedence:
     clock: I64  # applied offset per service code
     offsets: list[ClockOffset] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
-    learned: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per event: position or -1
+    # per slot (MAX_LATEST) and event: the position of an event it comes after, or -1
+    learned: I64 = field(default_factory=lambda: np.zeros((MAX_LATEST, 0), dtype=np.int64))
 
     @property
     def warnings(self) -> list[str]:
@@ -99,76 +118,60 @@ class Precedence:
 
 @dataclass
 class _Cluster:
-    """One cluster's supported pairs, ready to orient."""
+    """One cluster's supported pairs."""
 
     c: int
     rows: I64
     nodes: list[int]
     svc_of: dict[int, int]
-    ev: Evidence
 
 
-class _Learner:
-    def __init__(self, p: Pairs, caus: dict[int, int], svc_mode: dict[int, int], n_types: int) -> None:
-        self.p, self.caus, self.svc_mode, self.nt = p, caus, svc_mode, n_types
-        self.row_of: dict[tuple[int, int, int], int] = {
-            (int(c_), int(a_), int(b_)): r for r, (c_, a_, b_) in enumerate(zip(p.cl, p.a, p.b, strict=True))
-        }
+def _certain_bounds(sp: ServicePairs) -> tuple[list[Bound], dict[int, int]]:
+    bounds: list[Bound] = []
+    support: dict[int, int] = {}
+    for a, b, n, low, spread, shape in zip(
+        sp.a.tolist(),
+        sp.b.tolist(),
+        sp.n.tolist(),
+        sp.low.tolist(),
+        sp.spread.tolist(),
+        sp.shape.tolist(),
+        strict=True,
+    ):
+        if n < MIN_SUPPORT:
+            continue
+        lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+        bounds.append(Bound(a, b, float(low), n, spread, lognormal))
+        support[a] = support.get(a, 0) + n
+        support[b] = support.get(b, 0) + n
+    return bounds, support
 
-    def row(self, c: int, u: int, v: int) -> int | None:
-        return self.row_of.get((c, min(u, v), max(u, v)))
 
-    def svc(self, c: int, t: int) -> int | None:
-        return self.svc_mode.get(c * self.nt + t)
+_BOUNDING = ("causation-or-position", "clock", "structure", "shape", "implied")
 
-    def linked(self, c: int, a: int, b: int) -> int:
-        base = c * self.nt
-        return self.caus.get((base + a) * self.nt + b, 0) + self.caus.get((base + b) * self.nt + a, 0)
 
-    def links(self, cl: _Cluster, counts: I64, clock: I64 | None) -> list[tuple[int, int, int, str]]:
-        """Orient the cluster's spanning tree. Spreads tied within noise go to the
-        pair nearer in time: once ``clock`` (offsets) is applied; without it,
-        only exact ties (cross-host times are not to be trusted yet)."""
-        p, index = self.p, {t: i for i, t in enumerate(cl.nodes)}
-        w = np.zeros((len(cl.nodes), len(cl.nodes)))
-        for r in cl.rows.tolist():
-            a, b = int(p.a[r]), int(p.b[r])
-            sa, sb = cl.svc_of.get(a), cl.svc_of.get(b)
-            known = clock is not None and sa is not None and sb is not None
-            shift = float(clock[sb] - clock[sa]) if clock is not None and known else 0.0
-            apart = float(p.med[r]) - shift
-            spread = float(p.var[r]) + (0.05 if known else 1e-3) * apart**2
-            # A cause named by causation ids is a neighbour for sure: linked first.
-            w[index[a], index[b]] = 1.0 if self.linked(cl.c, a, b) >= MIN_SUPPORT else 2.0 + spread
-        tree = [(cl.nodes[i], cl.nodes[j]) for i, j in spanning_tree(w, counts)]
-        out = []
-        for u, v in orient(tree, cl.nodes, cl.ev):
-            agree, tot = cl.ev.hard.get((u, v), (0, 0))
-            if tot and agree >= _HARD_AGREE * tot:
-                source = "causation" if self.linked(cl.c, u, v) else "position"
-            else:
-                source = "clock" if cl.svc_of.get(u) == cl.svc_of.get(v) else "timestamps"
-            out.append((cl.c, u, v, source))
-        return out
-
-    def bounds(self, oriented: list[tuple[int, int, int, str]]) -> tuple[list[Bound], dict[int, int]]:
-        bounds: list[Bound] = []
-        support: dict[int, int] = {}
-        seen: set[tuple[int, int, int]] = set()
-        for c, u, v, _src in oriented:
-            su, sv = self.svc(c, u), self.svc(c, v)
-            r = self.row(c, u, v)
-            if su is None or sv is None or su == sv or r is None or (c, u, v) in seen:
-                continue
-            seen.add((c, u, v))
-            m, n = low_latency(self.p, r, flip=u > v)
-            shape = float(self.p.shape[r]) * (-1.0 if u > v else 1.0)
-            # A long right tail (a latency's, log-normal-like): its floor is near zero.
-            lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
-            bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(self.p.var[r])), lognormal))
-            support[su] = support.get(su, 0) + n
-            support[sv] = support.get(sv, 0) + n
-        return bounds, support
+def _parent_bounds(
+    p: Pairs, row_of: dict[tuple[int, int, int], int], cl: _Cluster, d: Decided, parents: list[Parents]
+) -> tuple[list[Bound], dict[int, int]]:
+    """Bounds from each type's cause (two producers), where the order of the
+    two was not read off their timestamps."""
+    bounds: list[Bound] = []
+    support: dict[int, int] = {}
+    for j, par in enumerate(parents):
+        if par.cause is None or d.how.get((par.cause, j), "implied") not in _BOUNDING:
+            continue
+        u, v = cl.nodes[par.cause], cl.nodes[j]
+        su, sv = cl.svc_of.get(u), cl.svc_of.get(v)
+        r = row_of.get((cl.c, min(u, v), max(u, v)))
+        if su is None or sv is None or su == sv or r is None:
+            continue
+        m, n = low_latency(p, r, flip=u > v)
+        shape = float(p.shape[r]) * (-1.0 if u > v else 1.0)
+        lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+        bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal))
+        support[su] = support.get(su, 0) + n
+        support[sv] = support.get(sv, 0) + n
+    return bounds, support
 
 
 def _offsets(
@@ -214,6 +217,37 @@ def _svc_mode(key: I64, svc: I64, n_svc: int) -> dict[int, int]:
     return out
 
 
+def _times(s: Sample, c: int, nodes: list[int], n_types: int) -> F64:
+    """Sampled instances of cluster ``c`` x its types: the first event's time (NaN: none)."""
+    rows = np.flatnonzero(s.cl == c)
+    col = np.full(n_types, -1, dtype=np.int64)
+    col[np.asarray(nodes, dtype=np.int64)] = np.arange(len(nodes))
+    rows = rows[col[s.typ[rows]] >= 0]
+    inst, row_of = np.unique(s.inst[rows], return_inverse=True)
+    if inst.size > STRUCT_ROWS:
+        keep = np.sort(np.random.default_rng(1).permutation(inst.size)[:STRUCT_ROWS])
+        sel = np.full(inst.size, -1, dtype=np.int64)
+        sel[keep] = np.arange(keep.size)
+        row_of = sel[row_of]
+        rows, row_of = rows[row_of >= 0], row_of[row_of >= 0]
+        n_rows = keep.size
+    else:
+        n_rows = inst.size
+    t = np.full((n_rows, len(nodes)), np.nan)
+    t[row_of, col[s.typ[rows]]] = s.ts[rows].astype(np.float64)
+    return t
+
+
+def _decide(
+    p: Pairs, s: Sample, cl: _Cluster, caus: dict[int, int], n_types: int, clock: I64
+) -> tuple[Matrices, Decided, list[Parents]]:
+    shift_of = {t: float(clock[sv]) for t, sv in cl.svc_of.items()}
+    times = _times(s, cl.c, cl.nodes, n_types)
+    mx = matrices(p, cl.rows, cl.nodes, cl.svc_of, caus, cl.c, n_types, shift_of, times)
+    d = decide(mx)
+    return mx, d, parents_of(mx, d)
+
+
 def learn_precedence(
     comp: I64,
     cluster: I64,
@@ -223,26 +257,35 @@ def learn_precedence(
     tp: I64,
     off: I64,
     parent: I64,
+    prev: I64,
     original: BOOL,
     *,
     n_types: int,
     services: list[str],
     cap_ms: int | None,
 ) -> Precedence:
-    """Learn the links, orientations and clock offsets; then each event's learned parent."""
+    """Learn the clock offsets, the precedence and each type's cause; then each event's learned parent."""
     n_svc = len(services)
     n = comp.size
-    prec = Precedence(clock=np.zeros(n_svc, dtype=np.int64), learned=np.full(n, -1, dtype=np.int64))
+    prec = Precedence(
+        clock=np.zeros(n_svc, dtype=np.int64), learned=np.full((MAX_LATEST, n), -1, dtype=np.int64)
+    )
     if n == 0 or cluster.size == 0:
         return prec
+    chosen = sample_instances(comp, cluster, original)
+    certain, certain_support = _certain_bounds(
+        certain_pairs(chosen, comp, svc, ts, parent, prev, original, n_svc)
+    )
     s = first_events(comp, cluster, typ, svc, ts, tp, off, original)
     p = pairs(s, n_types)
     caus = causation(comp, cluster, typ, parent, original, n_types)
     key = s.cl * n_types + s.typ
     present = np.bincount(key, minlength=(int(cluster.max()) + 1) * n_types)
-    lr = _Learner(p, caus, _svc_mode(key, s.svc, n_svc), n_types)
-    clusters: list[tuple[_Cluster, I64]] = []
-    certain: list[tuple[int, int, int, str]] = []
+    svc_mode = _svc_mode(key, s.svc, n_svc)
+    row_of = {
+        (int(c_), int(a_), int(b_)): r for r, (c_, a_, b_) in enumerate(zip(p.cl, p.a, p.b, strict=True))
+    }
+    clusters: list[_Cluster] = []
     for c in np.unique(s.cl).tolist():
         rows = np.flatnonzero(p.cl == c)
         na, nb = present[c * n_types + p.a[rows]], present[c * n_types + p.b[rows]]
@@ -250,36 +293,41 @@ def learn_precedence(
         if rows.size == 0:
             continue
         nodes = sorted(set(p.a[rows].tolist()) | set(p.b[rows].tolist()))
-        svc_of = {t: lr.svc_mode[c * n_types + t] for t in nodes if c * n_types + t in lr.svc_mode}
-        ev = evidence(p, rows, svc_of, caus, c, n_types)
-        cl = _Cluster(c, rows, nodes, svc_of, ev)
-        clusters.append((cl, present[c * n_types + np.asarray(nodes, dtype=np.int64)]))
-        certain += [(c, a, b, "hard") for (a, b), _w in ev.certain.items() if (a, b) in ev.hard]
-    clock: I64 | None = None
-    oriented: list[tuple[int, int, int, str]] = []
-    for _pass in range(2):
-        oriented = [link for cl, counts in clusters for link in lr.links(cl, counts, clock)]
-        bounds, support = lr.bounds(oriented + certain)
-        clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
-    assert clock is not None
+        svc_of = {t: svc_mode[c * n_types + t] for t in nodes if c * n_types + t in svc_mode}
+        clusters.append(_Cluster(c, rows, nodes, svc_of))
+    # Pass 1: offsets from certain pairs only; pass 2: also from each type's cause.
+    clock, prec.offsets = _offsets(certain, certain_support, services, cap_ms)
+    decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
+    bounds, support = list(certain), dict(certain_support)
+    for cl, (_mx, d, parents) in zip(clusters, decided, strict=True):
+        b2, s2 = _parent_bounds(p, row_of, cl, d, parents)
+        bounds += b2
+        for k, v in s2.items():
+            support[k] = support.get(k, 0) + v
+    clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
     prec.clock = clock
-    # Which links become order constraints.
-    for c, u, v, src in oriented:
-        r = lr.row(c, u, v)
-        if r is None:
-            continue
-        su, sv = lr.svc(c, u), lr.svc(c, v)
-        shift = int(clock[sv] - clock[su]) if su is not None and sv is not None and clock is not None else 0
-        n_pair = int(p.n[r])
-        run = p.d_sorted[int(p.start[r]) : int(p.start[r]) + n_pair]
-        d = (-run if u > v else run) - shift
-        # Equal times count half: they do not say which came first.
-        share = float(np.mean(d > 0) + 0.5 * np.mean(d == 0)) if n_pair else 0.0
-        # Applied where needed: in a sample where the corrected times already
-        # agree every time (no inversion, no tie) the constraint changes nothing.
-        needed = share < 1.0
-        enforced = needed and (src in ("causation", "position") or share >= LEARNED_SHARE)
-        prec.links.append(Link(c, u, v, n_pair, share, src, enforced))
+    decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
+    for cl, (mx, d, parents) in zip(clusters, decided, strict=True):
+        for j, par in enumerate(parents):
+            for latest, ranked in ((True, par.latest), (False, par.rest)):
+                for rank, i in enumerate(ranked):
+                    s_ij = float(mx.share[i, j])
+                    # Applied where needed: where the corrected times already
+                    # agree in every sampled instance (no inversion, no tie) it
+                    # changes nothing.
+                    prec.links.append(
+                        Link(
+                            cl.c,
+                            cl.nodes[i],
+                            cl.nodes[j],
+                            int(mx.n[i, j]),
+                            s_ij,
+                            d.how.get((i, j), "implied"),
+                            s_ij < 1.0,
+                            latest,
+                            rank,
+                        )
+                    )
     prec.learned = _learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
     return prec
 
@@ -287,20 +335,30 @@ def learn_precedence(
 def _learned_parents(
     comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, links: list[Link], n_types: int
 ) -> I64:
-    """Per event: the one event of its type's learned parent type in its instance (-1: none,
-    or the parent type occurs more than once, or a causation id already says)."""
+    """Per slot and event: an event it comes after. Each type right before its
+    type that the instance holds once takes a slot; where it holds none of
+    those, the first other type before it that it holds (slot 0). -1: none,
+    the type found occurs more than once, the constraint is not needed, or a
+    causation id already says."""
     n = comp.size
-    out = np.full(n, -1, dtype=np.int64)
-    enforced = [lk for lk in links if lk.enforced]
-    if not enforced:
+    out = np.full((MAX_LATEST, n), -1, dtype=np.int64)
+    if not any(lk.enforced for lk in links):
         return out
     n_cl = int(cluster.max()) + 1
-    parent_type = np.full(n_cl * n_types, -1, dtype=np.int64)
-    for lk in enforced:
-        parent_type[lk.cluster * n_types + lk.child] = lk.parent
+    n_rest = max([lk.rank for lk in links if not lk.latest], default=-1) + 1
+    latest = np.full((MAX_LATEST, n_cl * n_types), -1, dtype=np.int64)
+    rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
+    need_latest = np.zeros(latest.shape, dtype=bool)
+    need_rest = np.zeros(rest.shape, dtype=bool)
+    for lk in links:
+        ct = lk.cluster * n_types + lk.child
+        if lk.latest:
+            latest[lk.rank, ct], need_latest[lk.rank, ct] = lk.parent, lk.enforced
+        else:
+            rest[lk.rank, ct], need_rest[lk.rank, ct] = lk.parent, lk.enforced
     pos = np.flatnonzero(original & (comp >= 0))
-    want = parent_type[cluster[comp[pos]] * n_types + typ[pos]]
-    cand = pos[(want >= 0) & (parent[pos] < 0)]
+    ct_all = cluster[comp[pos]] * n_types + typ[pos]
+    cand = pos[(latest[0, ct_all] >= 0) & (parent[pos] < 0)]
     if cand.size == 0:
         return out
     # (instance, type) of every original -> how many, and one of them.
@@ -310,12 +368,40 @@ def _learned_parents(
     counts = np.bincount(ids)
     one = np.empty(counts.size, dtype=np.int64)
     one[ids] = pos
-    target = comp[cand] * n_types + parent_type[cluster[comp[cand]] * n_types + typ[cand]]
-    found = pc.index_in(pa.array(target), value_set=enc.dictionary).fill_null(-1)
-    hit = np.asarray(np_chunks(found), dtype=np.int64)
-    ok = hit >= 0
-    ok[ok] = counts[hit[ok]] == 1
-    out[cand[ok]] = one[hit[ok]]
+
+    def lookup(ev: I64, want: I64) -> I64:
+        found = pc.index_in(pa.array(comp[ev] * n_types + want), value_set=enc.dictionary).fill_null(-1)
+        return np.asarray(np_chunks(found), dtype=np.int64)
+
+    cand_ct = cluster[comp[cand]] * n_types + typ[cand]
+    held = np.zeros(cand.size, dtype=bool)
+    for slot in range(MAX_LATEST):
+        want = latest[slot, cand_ct]
+        go = np.flatnonzero(want >= 0)
+        if go.size == 0:
+            break
+        hit = lookup(cand[go], want[go])
+        there = hit >= 0
+        held[go[there]] = True
+        ok = np.zeros(go.size, dtype=bool)
+        ok[there] = (counts[hit[there]] == 1) & need_latest[slot, cand_ct[go[there]]]
+        out[slot, cand[go[ok]]] = one[hit[ok]]
+    # Holding none of the types right before: the nearest other one it holds.
+    cand, cand_ct = cand[~held], cand_ct[~held]
+    for rank in range(n_rest):
+        want = rest[rank, cand_ct]
+        go = want >= 0
+        if not go.any():
+            break
+        cand, cand_ct, want = cand[go], cand_ct[go], want[go]
+        hit = lookup(cand, want)
+        there = hit >= 0
+        ok = there.copy()
+        ok[there] = (counts[hit[there]] == 1) & need_rest[rank, cand_ct[there]]
+        out[0, cand[ok]] = one[hit[ok]]
+        cand, cand_ct = cand[~there], cand_ct[~there]
+        if cand.size == 0:
+            break
     return out
 
 
@@ -340,7 +426,7 @@ def write_precedence(
             lk.enforced,
         )
         for lk in prec.links
-        if lk.cluster < len(workflows)
+        if lk.cluster < len(workflows) and lk.latest
     }
     if rows:
         con.executemany(

@@ -54,7 +54,7 @@ class Pairs:
     start: I64  # of each pair's run in d_sorted
 
 
-def _sample(comp: I64, cluster: I64, original: BOOL) -> BOOL:
+def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
     """Instances to learn from: all, or PER_CLUSTER per cluster (deterministic)."""
     k = cluster.size
     take = np.ones(k, dtype=bool)
@@ -73,7 +73,7 @@ def _sample(comp: I64, cluster: I64, original: BOOL) -> BOOL:
 def first_events(
     comp: I64, cluster: I64, typ: I64, svc: I64, ts: I64, tp: I64, off: I64, original: BOOL
 ) -> Sample:
-    chosen = _sample(comp, cluster, original)
+    chosen = sample_instances(comp, cluster, original)
     pos = np.flatnonzero(original & (comp >= 0))
     pos = pos[chosen[comp[pos]]]
     srt = pos[np.lexsort((off[pos], ts[pos], typ[pos], comp[pos]))]
@@ -172,3 +172,62 @@ def low_latency(p: Pairs, r: int, flip: bool) -> tuple[int, int]:
         bulk = vals
     k = min(bulk.size, max(MIN_SUPPORT, int(np.ceil(0.01 * bulk.size))))
     return int(bulk[k - 1]), n
+
+
+@dataclass
+class ServicePairs:
+    """Per ordered pair of services (a before b for sure): statistics of
+    ``ts_b - ts_a`` over event pairs whose order is certain."""
+
+    a: I64
+    b: I64
+    n: I64
+    low: I64  # robust minimum (see ``low_latency``)
+    spread: F64  # robust standard deviation
+    shape: F64  # Kelly's skewness
+
+
+def certain_pairs(
+    chosen: BOOL, comp: I64, svc: I64, ts: I64, parent: I64, prev: I64, original: BOOL, n_svc: int
+) -> ServicePairs:
+    """Event pairs of two services whose order is certain: an event and the
+    one its causation id names; an event and the previous one of its
+    instance in the same topic-partition. Only the instances ``chosen``."""
+    pos = np.flatnonzero(original & (comp >= 0))
+    pos = pos[chosen[comp[pos]]]
+    srcs, dsts = [], []
+    for arr in (parent, prev):
+        src = arr[pos]
+        ok = src >= 0
+        src, dst = src[ok], pos[ok]
+        ok = original[src] & (svc[src] != svc[dst])
+        srcs.append(src[ok])
+        dsts.append(dst[ok])
+    src, dst = np.concatenate(srcs), np.concatenate(dsts)
+    key = svc[src] * max(n_svc, 1) + svc[dst]
+    d = ts[dst] - ts[src]
+    empty_i, empty_f = np.zeros(0, dtype=np.int64), np.zeros(0)
+    if key.size == 0:
+        return ServicePairs(empty_i, empty_i, empty_i, empty_i, empty_f, empty_f)
+    srt = np.lexsort((d, key))
+    key, d = key[srt], d[srt]
+    starts = np.r_[0, np.flatnonzero(key[1:] != key[:-1]) + 1]
+    ends = np.r_[starts[1:], key.size]
+    low, spread, shape = [], [], []
+    for s0, e0 in zip(starts.tolist(), ends.tolist(), strict=True):
+        run = d[s0:e0]
+        med = float(run[(run.size - 1) // 2])
+        mad = max(float(np.median(np.abs(run - med))), 1.0)
+        bulk = run[np.abs(run - med) <= 6.0 * mad]
+        sd = float(np.std(bulk)) if bulk.size else 0.0
+        lo = run[int(np.searchsorted(run, med - 6.0 * max(sd, 1.0))) :]
+        if lo.size < MIN_SUPPORT:
+            lo = run
+        k = min(lo.size, max(MIN_SUPPORT, int(np.ceil(0.01 * lo.size))))
+        low.append(int(lo[k - 1]))
+        spread.append(sd)
+        q10, q90 = float(run[int(0.1 * (run.size - 1))]), float(run[int(0.9 * (run.size - 1))])
+        shape.append((q90 + q10 - 2 * med) / (q90 - q10) if q90 > q10 else 0.0)
+    a, b = np.divmod(key[starts], max(n_svc, 1))
+    n = (ends - starts).astype(np.int64)
+    return ServicePairs(a, b, n, np.asarray(low, dtype=np.int64), np.asarray(spread), np.asarray(shape))

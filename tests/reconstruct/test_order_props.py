@@ -137,8 +137,11 @@ def test_offsets_are_estimated_shown_and_weak_ones_left_alone(tmp_path: Path) ->
             "JOIN log_events e USING (topic, partition, \"offset\") WHERE e.service = 'stock'"
         )[0]
     _est, applied, status = rows["stock"]
-    # Relative to its neighbours: behind by the skew less at most a step's latency.
-    assert -600 <= applied <= -450 and status == "ok", rows
+    # Relative to its neighbours: behind by the skew less at most a step's
+    # latency (the estimate of a latency's floor may overshoot by a few ms).
+    others = [r[1] for s_, r in rows.items() if s_ != "stock"]
+    relative = applied - (sum(others) / len(others) if others else 0)
+    assert -620 <= relative <= -450 and status == "ok", rows
     assert moved[0] >= 450 and moved[1] <= 800, moved  # shown on every stock event
     assert stats.skewed > 0
     if "audit" in rows:
