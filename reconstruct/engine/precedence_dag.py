@@ -45,6 +45,7 @@ SHAPE_SE = 3.0  # standard errors of the skewness for it to vote
 UNANIMOUS = 0.02  # timestamps agreeing but in this share of instances: against, unanimously
 _KELLY_SE = 1.5  # Kelly's skewness has a standard error of about 1.5 / sqrt(n)
 TRIPLET_MIN = 20  # instances holding the three types, for a structure test
+SIBLING_SHARE = 0.9  # siblings come in either order: neither first in this share
 SHARP = 0.25  # a chain is told from siblings when the slope is known to within this
 PARENT_Z = 2.0  # a candidate cause beats another when its spread is this many standard errors less
 MAX_LATEST = 4  # types an event is ordered after (a join: the branches it waits for)
@@ -215,7 +216,10 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
         # a sum of independent steps: it follows the latest branch).
         s_slope, s_se, _ = _slopes(an, before | likely, open_, after=False)
         s_se = np.maximum(s_se, 1e-6)
-        sib = (s_slope < -4 * s_se) & (s_slope + 1 > 4 * s_se) & np.isfinite(s_se)
+        # ... and where their order varies (a step after a join always
+        # comes after each branch, yet depends on them like a sibling).
+        varies = np.maximum(mx.share, mx.share.T) < SIBLING_SHARE
+        sib = (s_slope < -4 * s_se) & (s_slope + 1 > 4 * s_se) & np.isfinite(s_se) & varies
         strength = np.where(sib, np.minimum(-s_slope, s_slope + 1) / s_se, np.abs(slope + 1) / se)
         cand = np.argwhere(x_mid | sib)
         if cand.size == 0:
