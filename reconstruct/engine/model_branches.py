@@ -250,19 +250,21 @@ def _expect(
 ) -> None:
     code = {t: i for i, t in enumerate(f.types)}
     children = set(found)
-    learned = {(lk.cluster, lk.child): lk.parent for lk in (b.precedence.links if b.precedence else [])}
+    causes = b.precedence.causes if b.precedence else {}
     for (w, c), cands in found.items():
         timed = [(p, share) for p, share, _b in cands if (w, p, c) in latency]
         if not timed:
             continue
 
-        # The parent that fans out: not a branch nor itself expected (it may be
-        # missing too); among those the learned precedence's, else the nearest.
+        # The parent that fans out: the type its time depends on the least
+        # (``precedence``: its cause, whatever the order the branches arrive
+        # in, and never an always-faster sibling); else one that is not a
+        # branch nor itself expected (it may be missing too), the nearest.
         def rank(x: tuple[int, float], w: int = w, c: int = c) -> tuple[int, int, float]:
             p = x[0]
             return (
+                0 if causes.get((w, c)) == p else 1,
                 int(p in branches.get(w, set())) + int((w, p) in children),
-                0 if learned.get((w, c)) == p else 1,
                 latency[(w, p, c)][0],
             )
 

@@ -95,6 +95,7 @@ class Precedence:
     clock: I64  # applied offset per service code
     offsets: list[ClockOffset] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
+    causes: dict[tuple[int, int], int] = field(default_factory=dict)  # (cluster, type) -> its cause's type
     # per slot (MAX_LATEST) and event: the position of an event it comes after, or -1
     learned: I64 = field(default_factory=lambda: np.zeros((MAX_LATEST, 0), dtype=np.int64))
 
@@ -309,6 +310,8 @@ def learn_precedence(
     decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
     for cl, (mx, d, parents) in zip(clusters, decided, strict=True):
         for j, par in enumerate(parents):
+            if par.cause is not None:
+                prec.causes[(cl.c, cl.nodes[j])] = cl.nodes[par.cause]
             for latest, ranked in ((True, par.latest), (False, par.rest)):
                 for rank, i in enumerate(ranked):
                     s_ij = float(mx.share[i, j])
