@@ -33,8 +33,9 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # are rebuilt, never updated in place. 2: instance_keys without the value.
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
 # clock_offsets, model_precedence, model_edges.share/supported. 4: both.
+# 5: model_nodes.fixed_repeats.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "4"
+DERIVED_SHAPE = "5"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -286,6 +287,13 @@ MODEL_NODES = Table(
         Column("stuck_after", "BIGINT", null=False, doc="instances stuck with this as last event"),
         Column("followed_share", "DOUBLE", doc="share of its settled occurrences followed by a next step"),
         Column("repeats", "DOUBLE", doc="events of this type per instance holding it (median)"),
+        Column(
+            "fixed_repeats",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="it comes that many times in (nearly) every instance holding it: a lifecycle's start and complete",
+        ),
     ),
     primary_key=("workflow", "event_type"),
 )

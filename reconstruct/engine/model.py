@@ -44,7 +44,7 @@ from choreo.reconstruct.engine.model_kinds import (
     supported,
     terminals,
 )
-from choreo.reconstruct.engine.model_structure import structure
+from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
 
 I64 = npt.NDArray[np.int64]
 
@@ -110,6 +110,7 @@ def learn(
     _repeats(f, b, wfs)
     last_type = f.typ[b.last]
     st = structure(b.c_inst, f.typ[b.c_eid], b.wf, last_type, n_types)
+    st = with_siblings(st, b.precedence.causes if b.precedence else {})
     tcode = {t: i for i, t in enumerate(f.types)}
     for wi, name in enumerate(b.workflows):
         w = wfs[name]
@@ -169,13 +170,17 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000
     starts = np.r_[0, np.flatnonzero(wt[1:] != wt[:-1]) + 1]
     sizes = np.diff(np.r_[starts, wt.size])
     med = counts[starts + (sizes - 1) // 2]
-    for k, m in zip(wt[starts].tolist(), med.tolist(), strict=True):
+    # How many instances hold exactly the median (a lifecycle: all of them; a loop: some).
+    exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
+    for k, m, e, n in zip(wt[starts].tolist(), med.tolist(), exact.tolist(), sizes.tolist(), strict=True):
         wi, t = divmod(k, n_types)
         found = wfs[b.workflows[wi]].nodes.get(f.types[t])
         if found is not None:
             found.repeats = float(m)
+            found.fixed_repeats = m >= 2 and n >= MIN_SUPPORT and e >= FIXED_SHARE * n
 
 
+FIXED_SHARE = 0.95  # instances holding exactly the median count, for a fixed count (a lifecycle)
 _CUT_SAMPLE = 200_000
 _CUT_MADS = 5.0
 
@@ -353,7 +358,19 @@ def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> Non
         flows.append((w.name, w.instances, w.timeout_ms, w.step_p99_ms, w.declared))
         for t, n in w.nodes.items():
             nodes.append(
-                (w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share, n.repeats)
+                (
+                    w.name,
+                    t,
+                    n.count,
+                    n.service,
+                    n.start,
+                    n.terminal,
+                    n.kind,
+                    0,
+                    n.followed_share,
+                    n.repeats,
+                    n.fixed_repeats,
+                )
             )
         for (a, b), e in w.edges.items():
             flags = (e.kind, e.concurrent, e.declared, e.share, e.supported, e.next_step)

@@ -70,6 +70,7 @@ class Node:
     start: bool = False
     followed_share: float | None = None
     repeats: float = 1.0  # events of this type per instance holding it (median)
+    fixed_repeats: bool = False  # that many in (nearly) every instance holding it
 
 
 @dataclass

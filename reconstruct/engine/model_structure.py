@@ -9,7 +9,7 @@ shares, which a sample of thousands estimates well).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -33,15 +33,21 @@ class Structure:
     before: I64
     present: I64
     ends: I64
+    # (w, a, b): two types with one cause, found together (a fan-out's
+    # branches, whichever is faster): parallel whatever their order
+    siblings: frozenset[tuple[int, int, int]] = field(default_factory=frozenset)
 
     def together(self, w: int, a: int, b: int) -> int:
         return int(self.before[w, a, b] + self.before[w, b, a])
 
     def concurrent(self, w: int, a: int, b: int) -> bool:
-        """Both orders, each in at least CONCURRENT_SHARE of the instances holding both."""
+        """Both orders, each in at least CONCURRENT_SHARE of the instances
+        holding both; or siblings (one cause, found together)."""
         ab, ba = int(self.before[w, a, b]), int(self.before[w, b, a])
         n = ab + ba
-        return a != b and n >= MIN_SUPPORT and min(ab, ba) >= CONCURRENT_SHARE * n
+        if a == b or n < MIN_SUPPORT:
+            return False
+        return min(ab, ba) >= CONCURRENT_SHARE * n or (w, a, b) in self.siblings
 
     def exclusive(self, w: int, a: int, b: int) -> bool:
         """Never (or all but rarely) in one instance: alternatives."""
@@ -88,3 +94,19 @@ def structure(c_inst: I64, c_typ: I64, wf: I64, last_type: I64, n_types: int) ->
     present = np.bincount(w * t + typ, minlength=n_wf * t).reshape(n_wf, t)
     ends = np.bincount((w * t + typ) * t + last_type[inst], minlength=n_wf * t * t).reshape(n_wf, t, t)
     return Structure(before.astype(np.int64), present.astype(np.int64), ends.astype(np.int64))
+
+
+def with_siblings(s: Structure, causes: dict[tuple[int, int], int]) -> Structure:
+    """``s`` knowing which types share their cause (``causes``: (workflow,
+    type) -> the type of its cause, as the precedence learned it)."""
+    by_cause: dict[tuple[int, int], list[int]] = {}
+    for (w, t), c in causes.items():
+        if w < s.present.shape[0]:
+            by_cause.setdefault((w, c), []).append(t)
+    sib: set[tuple[int, int, int]] = set()
+    for (w, _c), kids in by_cause.items():
+        for i, a in enumerate(kids):
+            for b in kids[i + 1 :]:
+                if int(s.before[w, a, b] + s.before[w, b, a]) >= MIN_SUPPORT:
+                    sib |= {(w, a, b), (w, b, a)}
+    return Structure(s.before, s.present, s.ends, frozenset(sib))

@@ -187,16 +187,43 @@ def judge_sql(
             FROM parents p JOIN instance_events ie ON ie.instance_id = p.instance_id
                  AND ie.topic = p.topic AND ie."offset" = p.first_ev[2] AND ie.adj_ts_ms = p.first_ev[1]
         ),
+        lifecycle AS (
+            -- A type that comes a fixed number of times (a lifecycle's start
+            -- and complete) is awaited again while the instance holds fewer,
+            -- wherever it stands in the instance, from its last occurrence.
+            SELECT f.instance_id, n.event_type AS child_type, n.event_type AS parent_type, e.p99_ms,
+                   n.service, arg_max([ie.adj_ts_ms, ie."offset"], ie.seq) AS last_ev,
+                   arg_max(ie.topic, ie.seq) AS topic, arg_max(ie.partition, ie.seq) AS partition
+            FROM f JOIN model_nodes n ON n.workflow = f.workflow AND n.fixed_repeats
+                 AND list_contains(f.types, n.event_type)
+            JOIN model_edges e ON e.workflow = n.workflow AND e.src_type = n.event_type
+                 AND e.dst_type = n.event_type
+            JOIN instance_events ie ON ie.instance_id = f.instance_id AND ie.duplicate_of_seq IS NULL
+            JOIN log_events ev ON ev.topic = ie.topic AND ev.partition = ie.partition
+                 AND ev."offset" = ie."offset" AND ev.event_type = n.event_type
+            WHERE NOT f.ended AND NOT f.has_fail AND NOT f.has_comp
+            GROUP BY f.instance_id, n.event_type, e.p99_ms, n.service, n.repeats
+            HAVING count(*) < n.repeats
+        ),
+        awaited AS (
+            SELECT m.instance_id, m.parent_type, m.child_type, m.p99_ms, m.service, pp.t_ms, pp.topic,
+                   pp.partition, pp.off
+            FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
+            UNION ALL
+            SELECT instance_id, parent_type, child_type, p99_ms, service, last_ev[1], topic, partition,
+                   last_ev[2]
+            FROM lifecycle
+        ),
         branch_steps AS (
             SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
                    max(m.p99_ms) AS p99,
-                   arg_min(m.service, struct_pack(t := pp.t_ms, c := m.child_type)) AS service, w.timeout_ms,
-                   min(pp.t_ms) AS base_ms,
-                   arg_min(pp.topic, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_topic,
-                   arg_min(pp.partition, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_partition,
-                   arg_min(pp.off, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_offset,
+                   arg_min(m.service, struct_pack(t := m.t_ms, c := m.child_type)) AS service, w.timeout_ms,
+                   min(m.t_ms) AS base_ms,
+                   arg_min(m.topic, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_topic,
+                   arg_min(m.partition, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_partition,
+                   arg_min(m.off, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_offset,
                    false AS comp
-            FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
+            FROM awaited m
             JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
             GROUP BY m.instance_id, w.timeout_ms
         ),
