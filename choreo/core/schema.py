@@ -292,7 +292,7 @@ MODEL_NODES = Table(
             "BOOLEAN",
             null=False,
             default="false",
-            doc="it comes that many times in (nearly) every instance holding it: a lifecycle's start and complete",
+            doc="that many in (nearly) every instance holding it: a lifecycle's start and complete",
         ),
     ),
     primary_key=("workflow", "event_type"),
