@@ -119,37 +119,55 @@ def judge_sql(
             FROM c LEFT JOIN sets s USING (workflow)
         ),
         declared_src AS (SELECT DISTINCT workflow, src_type FROM model_edges WHERE declared),
-        nx AS (
-            SELECT e.workflow, e.src_type,
-                   list(e.dst_type ORDER BY e.count DESC, e.dst_type) FILTER (WHERE e.dst_type <> e.src_type)
-                       AS others,
-                   bool_or(e.dst_type = e.src_type) AS repeat,
-                   max(e.p99_ms) FILTER (WHERE e.dst_type <> e.src_type) AS p99_others,
-                   max(e.p99_ms) AS p99_any,
-                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type))
-                       FILTER (WHERE e.dst_type <> e.src_type) AS service_others,
-                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type)) AS service_any,
-                   bool_or(n.kind = 'compensation') AS comp_next
+        nx_edges AS (
+            SELECT e.workflow, e.src_type, e.dst_type, e.count, e.p99_ms, n.service,
+                   n.kind = 'compensation' AS comp_dst
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
             LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
             WHERE e.next_step AND (e.declared OR d.src_type IS NULL)
-            GROUP BY 1, 2
+        ),
+        nx AS (
+            -- What follows the last event's type, less what the instance
+            -- already holds (a branch that arrived before its sibling is not
+            -- what comes next); a repeat of the type itself stays.
+            SELECT f.instance_id,
+                   list(e.dst_type ORDER BY e.count DESC, e.dst_type)
+                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
+                       AS others,
+                   bool_or(e.dst_type = e.src_type) AS repeat,
+                   max(e.p99_ms)
+                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
+                       AS p99_others,
+                   max(e.p99_ms)
+                       FILTER (WHERE e.dst_type = e.src_type OR NOT list_contains(f.types, e.dst_type))
+                       AS p99_any,
+                   arg_max(e.service, struct_pack(n := e.count, t := e.dst_type))
+                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
+                       AS service_others,
+                   bool_or(e.comp_dst AND NOT list_contains(f.types, e.dst_type)) AS comp_next
+            FROM f JOIN nx_edges e ON e.workflow = f.workflow AND e.src_type = f.last_type
+            WHERE NOT f.ended
+            GROUP BY f.instance_id
         ),
         open_steps AS (
             -- A type that repeats (a lifecycle's start then complete, a loop)
             -- is expected again while the instance holds fewer of it than
             -- usual; otherwise what follows it. The deadline allows for either.
+            -- Where every step known to follow is there already, nothing is
+            -- due (the workflow's timeout still applies); where none is
+            -- known, the workflow's slowest step sets the deadline.
             SELECT f.instance_id,
                    CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
                         THEN [f.last_type] ELSE coalesce(nx.others, []) END AS expected,
-                   coalesce(CASE WHEN nx.repeat THEN nx.p99_any ELSE nx.p99_others END, w.step_p99_ms) AS p99,
+                   CASE WHEN nx.instance_id IS NULL THEN w.step_p99_ms
+                        WHEN nx.repeat THEN nx.p99_any ELSE nx.p99_others END AS p99,
                    CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
                         THEN ln.service ELSE nx.service_others END AS service,
                    w.timeout_ms,
                    f.end_ms AS base_ms, f.last_topic AS t_topic, f.last_partition AS t_partition,
                    f.last_offset AS t_offset, (f.has_comp OR coalesce(nx.comp_next, false)) AS comp
-            FROM f LEFT JOIN nx ON nx.workflow = f.workflow AND nx.src_type = f.last_type
+            FROM f LEFT JOIN nx USING (instance_id)
             LEFT JOIN model_nodes ln ON ln.workflow = f.workflow AND ln.event_type = f.last_type
             LEFT JOIN model_workflows w ON w.workflow = f.workflow
             WHERE NOT f.ended
