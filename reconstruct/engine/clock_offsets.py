@@ -31,6 +31,7 @@ FLOOR_SPREAD_MS = 5_000.0  # a slower step says nothing about clocks beyond its 
 _PULL = 1e-6  # weight of |o| per ms: it only settles what the bounds leave open
 _FULL = 50  # pairs behind a bound for it to count in full
 _HARD = 1e3  # cost per ms of breaking a bound
+_SOFT = 1e-3  # ... a soft one (still a thousand times what moving a clock costs)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class Bound:
     pairs: int
     spread: float
     floor_near_zero: bool  # the latency looks log-normal-like (long right tail): its floor is small
+    # Soft: two types whose timestamps (nearly) always agree on their order,
+    # which no certain pair ties: a clock is not moved across them unless a
+    # certain bound forces it (then, of two clocks, the one that keeps them).
+    soft: bool = False
 
 
 def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | None:
@@ -52,16 +57,17 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
     n_var = 2 * n_svc + 3 * nb
     # Only around clocks that are off for sure (an effect stamped before its
     # cause): elsewhere a step's shortest latency may simply be long.
-    off = {x for bd in bounds if bd.m < 0 for x in (bd.a, bd.b)}
+    off = {x for bd in bounds if bd.m < 0 and not bd.soft for x in (bd.a, bd.b)}
     weight = np.array(
         [
             min(1.0, b.pairs / _FULL) / max(b.spread, 1.0)
-            if b.floor_near_zero and b.spread <= FLOOR_SPREAD_MS and {b.a, b.b} & off
+            if b.floor_near_zero and not b.soft and b.spread <= FLOOR_SPREAD_MS and {b.a, b.b} & off
             else 0.0
             for b in bounds
         ]
     )
-    c = np.r_[np.full(2 * n_svc, _PULL), weight, weight, np.full(nb, _HARD)]
+    breaking = np.array([_SOFT * min(1.0, b.pairs / _FULL) if b.soft else _HARD for b in bounds])
+    c = np.r_[np.full(2 * n_svc, _PULL), weight, weight, breaking]
     a_eq = np.zeros((nb, n_var))
     b_eq = np.zeros(nb)
     a_ub = np.zeros((nb, n_var))
@@ -113,6 +119,6 @@ def solve_offsets(n_svc: int, bounds: list[Bound]) -> tuple[F64, set[int]]:
     o = x[:n_svc] - x[n_svc : 2 * n_svc]
     conflict: set[int] = set()
     for i, bd in enumerate(bounds):
-        if x[2 * n_svc + 2 * nb + i] > 1.0:
+        if not bd.soft and x[2 * n_svc + 2 * nb + i] > 1.0:
             conflict |= {bd.a, bd.b}
     return o, conflict

@@ -79,11 +79,14 @@ def build(
     known: KnownWorkflows | None = None,
     *,
     values: Values,
+    reads: dict[str, set[str]] | None = None,
 ) -> Built:
     """Order, aggregate and name the instances of the frame.
 
     ``known`` (incremental updates): workflows as the stored model has them,
-    instead of learning them from this (partial) frame.
+    instead of learning them from this (partial) frame. ``reads``: the
+    topics each service is known to consume (declared or seen in the
+    cluster's consumer groups), where known.
     """
     members = np.nonzero(comp >= 0)[0]
     every = members.size == f.n
@@ -127,6 +130,8 @@ def build(
         n_types=n_types,
         services=f.services,
         cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
+        topic=f.topic if every else f.topic[members],
+        reads=_reads(f, reads or {}),
     )
     constraints = Constraints(parent=par_m, prev=prev, learned=prec.learned, clock=prec.clock[svc])
     o = causal_order(comp_m, ts, svc, dup_m, tp, constraints)
@@ -189,6 +194,14 @@ def build(
         precedence=prec,
         last_repeats=_last_repeats(c_inst, c_typ, starts, ends),
     )
+
+
+def _reads(f: Frame, reads: dict[str, set[str]]) -> dict[int, set[int]]:
+    """Service code -> the codes of the topics it consumes (services whose topics are known)."""
+    code = {t: i for i, t in enumerate(f.topics)}
+    return {
+        sv: {code[t] for t in reads[name] if t in code} for sv, name in enumerate(f.services) if name in reads
+    }
 
 
 def _last_repeats(c_inst: I64, c_typ: I64, starts: I64, ends: I64) -> I64:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -125,6 +126,46 @@ class _Cluster:
     rows: I64
     nodes: list[int]
     svc_of: dict[int, int]
+    # readable[i, j]: node j's producer may have read node i's topic (False:
+    # it is known to consume others only); None: nothing known
+    readable: npt.NDArray[np.bool_] | None = None
+
+
+def _topic_mode(
+    comp: I64, cluster: I64, typ: I64, topic: I64 | None, original: BOOL, n_types: int
+) -> dict[int, dict[int, int]]:
+    """Per cluster, per type: the topic its events are usually on."""
+    if topic is None:
+        return {}
+    pos = np.flatnonzero(original & (comp >= 0))
+    key = (cluster[comp[pos]] * n_types + typ[pos]) * (int(topic.max()) + 1) + topic[pos]
+    uk, cnt = np.unique(key, return_counts=True)
+    best: dict[tuple[int, int], tuple[int, int]] = {}
+    for k, n in zip(uk.tolist(), cnt.tolist(), strict=True):
+        ct, tp = divmod(k, int(topic.max()) + 1)
+        c, t = divmod(ct, n_types)
+        if n > best.get((c, t), (-1, -1))[0]:
+            best[(c, t)] = (n, tp)
+    out: dict[int, dict[int, int]] = {}
+    for (c, t), (_n, tp) in best.items():
+        out.setdefault(c, {})[t] = tp
+    return out
+
+
+def _readable(
+    nodes: list[int], svc_of: dict[int, int], topic_of: dict[int, int], reads: dict[int, set[int]] | None
+) -> npt.NDArray[np.bool_] | None:
+    if not reads:
+        return None
+    m = len(nodes)
+    out = np.ones((m, m), dtype=bool)
+    for j, tj in enumerate(nodes):
+        consumed = reads.get(svc_of.get(tj, -1))
+        if consumed is None:
+            continue
+        for i, ti in enumerate(nodes):
+            out[i, j] = topic_of.get(ti, -1) in consumed
+    return out
 
 
 def _certain_bounds(sp: ServicePairs) -> tuple[list[Bound], dict[int, int]]:
@@ -149,6 +190,32 @@ def _certain_bounds(sp: ServicePairs) -> tuple[list[Bound], dict[int, int]]:
 
 
 _BOUNDING = ("causation-or-position", "clock", "structure", "shape", "implied")
+
+
+SOFT_SHARE = 0.95  # raw timestamps agreeing this often make a soft bound
+
+
+def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
+    """Per pair of services, the tightest soft bound from pairs of types whose
+    raw timestamps (nearly) always agree on their order."""
+    best: dict[tuple[int, int], Bound] = {}
+    for cl in clusters:
+        for r in cl.rows.tolist():
+            a, b, n = int(p.a[r]), int(p.b[r]), int(p.n[r])
+            sa, sb = cl.svc_of.get(a), cl.svc_of.get(b)
+            if sa is None or sb is None or sa == sb or n < MIN_SUPPORT:
+                continue
+            run = p.d_sorted[int(p.start[r]) : int(p.start[r]) + n]
+            for flip, (u, v) in ((False, (sa, sb)), (True, (sb, sa))):
+                agree = (int(p.neg[r]) if flip else int(p.pos[r])) / n
+                if agree < SOFT_SHARE:
+                    continue
+                vals = -run[::-1] if flip else run
+                m = max(float(vals[int(0.01 * (n - 1))]), 0.0)
+                old = best.get((u, v))
+                if old is None or m < old.m:
+                    best[(u, v)] = Bound(u, v, m, n, 0.0, False, soft=True)
+    return list(best.values())
 
 
 def _parent_bounds(
@@ -246,7 +313,7 @@ def _decide(
     times = _times(s, cl.c, cl.nodes, n_types)
     mx = matrices(p, cl.rows, cl.nodes, cl.svc_of, caus, cl.c, n_types, shift_of, times)
     d = decide(mx)
-    return mx, d, parents_of(mx, d)
+    return mx, d, parents_of(mx, d, cl.readable)
 
 
 def learn_precedence(
@@ -264,8 +331,13 @@ def learn_precedence(
     n_types: int,
     services: list[str],
     cap_ms: int | None,
+    topic: I64 | None = None,
+    reads: dict[int, set[int]] | None = None,
 ) -> Precedence:
-    """Learn the clock offsets, the precedence and each type's cause; then each event's learned parent."""
+    """Learn the clock offsets, the precedence and each type's cause; then
+    each event's learned parent. ``topic``/``reads``: each event's topic
+    code, and the topics a service is known to consume (its cause is an
+    event it read)."""
     n_svc = len(services)
     n = comp.size
     prec = Precedence(
@@ -283,6 +355,7 @@ def learn_precedence(
     key = s.cl * n_types + s.typ
     present = np.bincount(key, minlength=(int(cluster.max()) + 1) * n_types)
     svc_mode = _svc_mode(key, s.svc, n_svc)
+    topic_mode = _topic_mode(comp, cluster, typ, topic, original, n_types) if reads else {}
     row_of = {
         (int(c_), int(a_), int(b_)): r for r, (c_, a_, b_) in enumerate(zip(p.cl, p.a, p.b, strict=True))
     }
@@ -295,11 +368,15 @@ def learn_precedence(
             continue
         nodes = sorted(set(p.a[rows].tolist()) | set(p.b[rows].tolist()))
         svc_of = {t: svc_mode[c * n_types + t] for t in nodes if c * n_types + t in svc_mode}
-        clusters.append(_Cluster(c, rows, nodes, svc_of))
-    # Pass 1: offsets from certain pairs only; pass 2: also from each type's cause.
-    clock, prec.offsets = _offsets(certain, certain_support, services, cap_ms)
+        clusters.append(
+            _Cluster(c, rows, nodes, svc_of, _readable(nodes, svc_of, topic_mode.get(c, {}), reads))
+        )
+    # Pass 1: offsets from certain pairs only; pass 2: also from each type's
+    # cause. Both keep what the raw timestamps agree on where they can.
+    soft = _soft_bounds(p, clusters)
+    clock, prec.offsets = _offsets(certain + soft, certain_support, services, cap_ms)
     decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
-    bounds, support = list(certain), dict(certain_support)
+    bounds, support = certain + soft, dict(certain_support)
     for cl, (_mx, d, parents) in zip(clusters, decided, strict=True):
         b2, s2 = _parent_bounds(p, row_of, cl, d, parents)
         bounds += b2
@@ -331,11 +408,11 @@ def learn_precedence(
                             rank,
                         )
                     )
-    prec.learned = _learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
+    prec.learned = learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
     return prec
 
 
-def _learned_parents(
+def learned_parents(
     comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, links: list[Link], n_types: int
 ) -> I64:
     """Per slot and event: an event it comes after. Each type right before its

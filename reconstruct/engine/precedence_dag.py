@@ -46,7 +46,6 @@ UNANIMOUS = 0.02  # timestamps agreeing but in this share of instances: against,
 _KELLY_SE = 1.5  # Kelly's skewness has a standard error of about 1.5 / sqrt(n)
 TRIPLET_MIN = 20  # instances holding the three types, for a structure test
 SIBLING_SHARE = 0.9  # siblings come in either order: neither first in this share
-SHARP = 0.25  # a chain is told from siblings when the slope is known to within this
 PARENT_Z = 2.0  # a candidate cause beats another when its spread is this many standard errors less
 MAX_LATEST = 4  # types an event is ordered after (a join: the branches it waits for)
 MAX_RANKED = 6  # other types before it kept (the first present one applies)
@@ -141,12 +140,14 @@ class _Anchored:
 
     slope: F64  # (m, 2, m, m)
     se: F64
+    sibling: F64  # the slope were x and y siblings of the anchor: -var(D_x) / var(t_y - t_x)
 
 
 def _anchored(t: F64) -> _Anchored:
     m = t.shape[1]
     slope = np.zeros((m, 2, m, m))
     se = np.full((m, 2, m, m), np.inf)
+    sibling = np.zeros((m, 2, m, m))
     for a in range(m):
         for k, sign in ((0, 1.0), (1, -1.0)):
             d = _trimmed(sign * (t - t[:, a : a + 1]))
@@ -156,10 +157,13 @@ def _anchored(t: F64) -> _Anchored:
             resid = np.maximum(vx - (cov - vx) ** 2 / ve, 0.0)
             slope[a, k] = lam
             se[a, k] = np.where(n >= TRIPLET_MIN, np.sqrt(resid / (ve * np.maximum(n, 1.0))), np.inf)
-    return _Anchored(slope, se)
+            sibling[a, k] = -vx / ve
+    return _Anchored(slope, se, sibling)
 
 
-def _slopes(an: _Anchored, anchors: BOOL2, open_: BOOL2, *, after: bool = True) -> tuple[F64, F64, BOOL2]:
+def _slopes(
+    an: _Anchored, anchors: BOOL2, open_: BOOL2, *, after: bool = True
+) -> tuple[F64, F64, BOOL2, F64]:
     """Per open pair (x, y), over anchors ``a`` with ``anchors[a, x]`` and
     ``anchors[a, y]`` (a before both) or ``anchors[x, a]`` and ``anchors[y, a]``
     (after both; unless not ``after``): the most precise slope, its standard
@@ -168,6 +172,7 @@ def _slopes(an: _Anchored, anchors: BOOL2, open_: BOOL2, *, after: bool = True) 
     best_se = np.full((m, m), np.inf)
     slope = np.zeros((m, m))
     late = np.zeros((m, m), dtype=bool)
+    sibling = np.zeros((m, m))
     for a in range(m):
         for k, side in ((0, anchors[a, :]), (1, anchors[:, a])):
             if side.sum() < 2 or (k == 1 and not after):
@@ -175,9 +180,10 @@ def _slopes(an: _Anchored, anchors: BOOL2, open_: BOOL2, *, after: bool = True) 
             take = open_ & side[:, None] & side[None, :] & (an.se[a, k] < best_se)
             best_se = np.where(take, an.se[a, k], best_se)
             slope = np.where(take, an.slope[a, k], slope)
+            sibling = np.where(take, an.sibling[a, k], sibling)
             late |= take & (k == 1)
             late &= ~(take & (k == 0))
-    return slope, best_se, late
+    return slope, best_se, late, sibling
 
 
 def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bool:
@@ -206,15 +212,16 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
         np.fill_diagonal(open_, False)
         if not open_.any():
             return any_new
-        slope, se, late = _slopes(an, before, open_)
+        slope, se, late, sib_slope = _slopes(an, before, open_)
         se = np.maximum(se, 1e-6)
-        # Precise enough that a sibling whose branch carries a quarter of the
-        # spread would show (a faster sibling is, for the order, as good as a
-        # step before: it comes first in nearly every instance).
-        x_mid = (2 * se < SHARP) & (np.abs(slope) < 2 * se) & (slope + 1 > 4 * se)
+        # A chain only where siblings would have shown: their slope (as the
+        # spread of the time from the anchor to x makes it) is far enough
+        # from 0. A branch much faster than its sibling looks like a step
+        # before it: left to the other evidence, never taken for its cause.
+        x_mid = (np.abs(slope) < 2 * se) & (slope + 1 > 4 * se) & (slope - sib_slope > 4 * se)
         # Siblings around a common cause only (after a join the time is not
         # a sum of independent steps: it follows the latest branch).
-        s_slope, s_se, _ = _slopes(an, before | likely, open_, after=False)
+        s_slope, s_se, _, _ = _slopes(an, before | likely, open_, after=False)
         s_se = np.maximum(s_se, 1e-6)
         # ... and where their order varies (a step after a join always
         # comes after each branch, yet depends on them like a sibling).
@@ -316,9 +323,11 @@ def _beats(t: F64, j: int, preds: list[int]) -> F64:
 class Parents:
     """What a type (node index) comes after.
 
-    ``cause``: the type from which the time to it spreads least (its latency
-    is one step), compared pairwise on the instances holding both; among
-    candidates none beats for sure, the latest. ``latest``: the types known
+    ``cause``: among the types right before it for certain (else among all
+    types before it), the one from which the time to it spreads least (its
+    latency is one step), compared pairwise on the instances holding both;
+    among candidates none beats for sure, the latest; where the topics its
+    producer consumes are known, only types on those. ``latest``: the types known
     to come before it that no other such type follows (its cause, or the
     branches a join waits for, or alternatives of which an instance holds
     one): it comes after each of them. ``rest``: the other types before it,
@@ -329,19 +338,34 @@ class Parents:
     rest: tuple[int, ...]
 
 
-def parents_of(mx: Matrices, d: Decided) -> list[Parents]:
+_SURE = ("causation-or-position", "clock", "structure")
+
+
+def parents_of(mx: Matrices, d: Decided, readable: BOOL2 | None = None) -> list[Parents]:
+    """``readable[i, j]``: j's producer may read i's topic (known consumers)."""
     m = len(mx.nodes)
     out: list[Parents] = []
     for j in range(m):
         preds = [int(c) for c in np.flatnonzero(d.before[:, j] & (mx.n[:, j] >= MIN_SUPPORT))]
+        # A cause is an event its producer read: where the topics it consumes
+        # are known, only types on those (if any is before it).
+        read = [c for c in preds if readable is None or readable[c, j]]
         if not preds:
             out.append(Parents(None, (), ()))
             continue
         preds.sort(key=lambda c: (float(mx.var[c, j]), c))
         latest = [c for c in preds if not any(d.before[c, o] for o in preds)]
-        z = _beats(mx.t, j, preds)
-        beaten = {x for k, x in enumerate(preds) if (z[:, k] >= PARENT_Z).any()}
-        unbeaten = [c for c in preds if c not in beaten] or preds[:1]
+        # Right before it for certain (causation ids, Kafka position, one
+        # clock, the structure of the times): the cause is one of those (a
+        # queue can make an earlier step's time explain it better).
+        sure = [c for c in latest if d.how.get((c, j)) in _SURE and c in read]
+        pool = sure or read or preds
+        z = _beats(mx.t, j, pool)
+        beaten = {x for k, x in enumerate(pool) if (z[:, k] >= PARENT_Z).any()}
+        unbeaten = [c for c in pool if c not in beaten] or pool[:1]
+        # Among near-equal candidates the latest: a step too fast to tell
+        # apart from the next one still comes before it. (An always-faster
+        # sibling looks the same: where consumers are known, it is not read.)
         late = [c for c in unbeaten if not any(d.before[c, o] for o in unbeaten)]
         cause = (late or unbeaten)[0]
         rest = [c for c in preds if c not in latest]

@@ -187,9 +187,19 @@ def index(w: Work) -> None:
     w.put(KEY_ROWS, key_rows(w.con, w.get(FRAME), comp))
 
 
+def _reads(w: Work) -> dict[str, set[str]]:
+    """The topics each service consumes, as declared or seen in the cluster."""
+    out: dict[str, set[str]] = {name: set(s.consumes) for name, s in w.config.services.items() if s.consumes}
+    for svc, topic in w.con.execute("SELECT DISTINCT service, topic FROM log_topic_consumers").fetchall():
+        out.setdefault(str(svc), set()).add(str(topic))
+    return out
+
+
 def _build(w: Work, known: KnownWorkflows | None) -> None:
     f, comp = w.get(STITCHED), w.get(COMP)
-    b = build(f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known, values=w.get(VALUES))
+    b = build(
+        f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known, values=w.get(VALUES), reads=_reads(w)
+    )
     w.put(BUILT, b)
     w.put(TALLY, Tally(f.n, int(b.m_eid.size), int(b.n_dup.sum())))
     w.put(EVENTS, f.without_identifiers())
