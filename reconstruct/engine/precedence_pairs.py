@@ -123,9 +123,21 @@ def pairs(s: Sample, n_types: int) -> Pairs:
     mean = np.bincount(gs, weights=np.where(keep, ds, 0), minlength=g) / np.maximum(kept, 1)
     sq = np.where(keep, (ds - mean[gs]) ** 2, 0.0)
     var = np.bincount(gs, weights=sq, minlength=g) / np.maximum(kept, 1)
-    # Shape: Kelly's skewness (10/50/90 %), positive for a latency's long right tail.
-    q10, q90 = (q(0.1), q(0.9)) if g else (np.zeros(0), np.zeros(0))
-    shape = np.where(q90 > q10, (q90 + q10 - 2 * med) / np.maximum(q90 - q10, 1e-9), 0.0)
+    # Shape: Kelly's skewness (10/50/90 %) of the bulk, positive for a
+    # latency's long right tail (an outage's delays of hours would make one).
+    kd, kg = ds[keep], gs[keep]
+    kcnt = np.bincount(kg, minlength=g)
+    kstart = np.r_[0, np.cumsum(kcnt)[:-1]].astype(np.int64) if g else np.zeros(0, dtype=np.int64)
+
+    def kq(share: float) -> npt.NDArray[np.float64]:
+        at = kstart + np.floor(share * np.maximum(kcnt - 1, 0)).astype(np.int64)
+        return np.asarray(kd[np.minimum(at, max(kd.size - 1, 0))], dtype=np.float64)
+
+    if g and kd.size:
+        q10, q50, q90 = kq(0.1), kq(0.5), kq(0.9)
+        shape = np.where((q90 > q10) & (kcnt > 0), (q90 + q10 - 2 * q50) / np.maximum(q90 - q10, 1e-9), 0.0)
+    else:
+        shape = np.zeros(g)
     cl, rest = np.divmod(uk, n_types * n_types)
     a, b = np.divmod(rest, n_types)
     return Pairs(

@@ -136,6 +136,7 @@ def judge_sql(
                        FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
                        AS others,
                    bool_or(e.dst_type = e.src_type) AS repeat,
+                   bool_or(e.dst_type <> e.src_type) AS any_others,
                    max(e.p99_ms)
                        FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
                        AS p99_others,
@@ -158,11 +159,11 @@ def judge_sql(
             -- due (the workflow's timeout still applies); where none is
             -- known, the workflow's slowest step sets the deadline.
             SELECT f.instance_id,
-                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
+                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
                         THEN [f.last_type] ELSE coalesce(nx.others, []) END AS expected,
                    CASE WHEN nx.instance_id IS NULL THEN w.step_p99_ms
                         WHEN nx.repeat THEN nx.p99_any ELSE nx.p99_others END AS p99,
-                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
+                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
                         THEN ln.service ELSE nx.service_others END AS service,
                    w.timeout_ms,
                    f.end_ms AS base_ms, f.last_topic AS t_topic, f.last_partition AS t_partition,
@@ -227,6 +228,10 @@ def judge_sql(
             SELECT m.instance_id, m.parent_type, m.child_type, m.p99_ms, m.service, pp.t_ms, pp.topic,
                    pp.partition, pp.off
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
+            -- What follows a lifecycle waits for its complete.
+            WHERE NOT EXISTS (
+                SELECT 1 FROM lifecycle l WHERE l.instance_id = m.instance_id AND l.child_type = m.parent_type
+            )
             UNION ALL
             SELECT instance_id, parent_type, child_type, p99_ms, service, last_ev[1], topic, partition,
                    last_ev[2]
