@@ -162,7 +162,8 @@ def judge_sql(
                    CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
                         THEN [f.last_type] ELSE coalesce(nx.others, []) END AS expected,
                    CASE WHEN nx.instance_id IS NULL THEN w.step_p99_ms
-                        WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
+                        -- (a loop may come round again; a lifecycle done is done)
+                        WHEN nx.repeat AND NOT (ln.fixed_repeats AND f.last_repeats >= ln.repeats)
                         THEN nx.p99_any ELSE nx.p99_others END AS p99,
                    CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
                         THEN ln.service ELSE nx.service_others END AS service,
