@@ -408,12 +408,21 @@ def learn_precedence(
                             rank,
                         )
                     )
-    prec.learned = learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
+    prec.learned = learned_parents(
+        comp, cluster, typ, parent, original, prec.links, n_types, ts - prec.clock[svc]
+    )
     return prec
 
 
 def learned_parents(
-    comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, links: list[Link], n_types: int
+    comp: I64,
+    cluster: I64,
+    typ: I64,
+    parent: I64,
+    original: BOOL,
+    links: list[Link],
+    n_types: int,
+    ts: I64 | None = None,
 ) -> I64:
     """Per slot and event: an event it comes after. Each type right before its
     type that the instance holds once takes a slot; where it holds none of
@@ -430,10 +439,15 @@ def learned_parents(
     rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
     need_latest = np.zeros(latest.shape, dtype=bool)
     need_rest = np.zeros(rest.shape, dtype=bool)
+    slots: dict[int, int] = {}
     for lk in links:
         ct = lk.cluster * n_types + lk.child
         if lk.latest:
-            latest[lk.rank, ct], need_latest[lk.rank, ct] = lk.parent, lk.enforced
+            # Each type right before it takes the next slot (as listed).
+            k = slots.get(ct, 0)
+            if k < MAX_LATEST:
+                latest[k, ct], need_latest[k, ct] = lk.parent, lk.enforced
+                slots[ct] = k + 1
         else:
             rest[lk.rank, ct], need_rest[lk.rank, ct] = lk.parent, lk.enforced
     pos = np.flatnonzero(original & (comp >= 0))
@@ -441,19 +455,26 @@ def learned_parents(
     cand = pos[(latest[0, ct_all] >= 0) & (parent[pos] < 0)]
     if cand.size == 0:
         return out
-    # (instance, type) of every original -> how many, and one of them.
+    # (instance, type) of every original -> how many, and the last of them
+    # (by its time: a type's events share their producer's clock).
     key = comp[pos] * n_types + typ[pos]
     enc = pc.dictionary_encode(pa.array(key))
     ids = np.asarray(np_chunks(enc.indices), dtype=np.int64)
     counts = np.bincount(ids)
     one = np.empty(counts.size, dtype=np.int64)
-    one[ids] = pos
+    by_time = np.argsort(ts[pos], kind="stable") if ts is not None else np.arange(pos.size)
+    one[ids[by_time]] = pos[by_time]
 
     def lookup(ev: I64, want: I64) -> I64:
         found = pc.index_in(pa.array(comp[ev] * n_types + want), value_set=enc.dictionary).fill_null(-1)
         return np.asarray(np_chunks(found), dtype=np.int64)
 
     cand_ct = cluster[comp[cand]] * n_types + typ[cand]
+    # A type that comes once is after the last of a type that repeats before
+    # it (a lifecycle's complete, a retry loop's last round); one that repeats
+    # itself only after a type that comes once.
+    own = lookup(cand, typ[cand])
+    once = counts[own] == 1
     held = np.zeros(cand.size, dtype=bool)
     for slot in range(MAX_LATEST):
         want = latest[slot, cand_ct]
@@ -464,22 +485,22 @@ def learned_parents(
         there = hit >= 0
         held[go[there]] = True
         ok = np.zeros(go.size, dtype=bool)
-        ok[there] = (counts[hit[there]] == 1) & need_latest[slot, cand_ct[go[there]]]
+        ok[there] = ((counts[hit[there]] == 1) | once[go[there]]) & need_latest[slot, cand_ct[go[there]]]
         out[slot, cand[go[ok]]] = one[hit[ok]]
     # Holding none of the types right before: the nearest other one it holds.
-    cand, cand_ct = cand[~held], cand_ct[~held]
+    cand, cand_ct, once = cand[~held], cand_ct[~held], once[~held]
     for rank in range(n_rest):
         want = rest[rank, cand_ct]
         go = want >= 0
         if not go.any():
             break
-        cand, cand_ct, want = cand[go], cand_ct[go], want[go]
+        cand, cand_ct, want, once = cand[go], cand_ct[go], want[go], once[go]
         hit = lookup(cand, want)
         there = hit >= 0
         ok = there.copy()
-        ok[there] = (counts[hit[there]] == 1) & need_rest[rank, cand_ct[there]]
+        ok[there] = ((counts[hit[there]] == 1) | once[there]) & need_rest[rank, cand_ct[there]]
         out[0, cand[ok]] = one[hit[ok]]
-        cand, cand_ct = cand[~there], cand_ct[~there]
+        cand, cand_ct, once = cand[~there], cand_ct[~there], once[~there]
         if cand.size == 0:
             break
     return out
