@@ -89,6 +89,7 @@ class Link:
     # for instances holding none of those (the first present one applies), by rank.
     latest: bool = True
     rank: int = 0
+    cause: bool = False  # the parent is the child type's cause
 
 
 @dataclass
@@ -406,6 +407,7 @@ def learn_precedence(
                             s_ij < 1.0,
                             latest,
                             rank,
+                            latest and i == par.cause,
                         )
                     )
     prec.learned = learned_parents(
@@ -438,6 +440,7 @@ def learned_parents(
     latest = np.full((MAX_LATEST, n_cl * n_types), -1, dtype=np.int64)
     rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
     need_latest = np.zeros(latest.shape, dtype=bool)
+    is_cause = np.zeros(latest.shape, dtype=bool)
     need_rest = np.zeros(rest.shape, dtype=bool)
     slots: dict[int, int] = {}
     for lk in links:
@@ -447,6 +450,7 @@ def learned_parents(
             k = slots.get(ct, 0)
             if k < MAX_LATEST:
                 latest[k, ct], need_latest[k, ct] = lk.parent, lk.enforced
+                is_cause[k, ct] = lk.cause
                 slots[ct] = k + 1
         else:
             rest[lk.rank, ct], need_rest[lk.rank, ct] = lk.parent, lk.enforced
@@ -470,9 +474,9 @@ def learned_parents(
         return np.asarray(np_chunks(found), dtype=np.int64)
 
     cand_ct = cluster[comp[cand]] * n_types + typ[cand]
-    # A type that comes once is after the last of a type that repeats before
-    # it (a lifecycle's complete, a retry loop's last round); one that repeats
-    # itself only after a type that comes once.
+    # A type that comes once is after the last of its cause's events where
+    # those repeat (a lifecycle's complete, a retry loop's last round); else
+    # only after a type that comes once.
     own = lookup(cand, typ[cand])
     once = counts[own] == 1
     held = np.zeros(cand.size, dtype=bool)
@@ -485,7 +489,11 @@ def learned_parents(
         there = hit >= 0
         held[go[there]] = True
         ok = np.zeros(go.size, dtype=bool)
-        ok[there] = ((counts[hit[there]] == 1) | once[go[there]]) & need_latest[slot, cand_ct[go[there]]]
+        ct_there = cand_ct[go[there]]
+        single = (counts[hit[there]] == 1) & need_latest[slot, ct_there]
+        # (first events of the sample agree with the last of them: applied regardless)
+        last_of_cause = (counts[hit[there]] > 1) & once[go[there]] & is_cause[slot, ct_there]
+        ok[there] = single | last_of_cause
         out[slot, cand[go[ok]]] = one[hit[ok]]
     # Holding none of the types right before: the nearest other one it holds.
     cand, cand_ct, once = cand[~held], cand_ct[~held], once[~held]
@@ -498,7 +506,7 @@ def learned_parents(
         hit = lookup(cand, want)
         there = hit >= 0
         ok = there.copy()
-        ok[there] = ((counts[hit[there]] == 1) | once[there]) & need_rest[rank, cand_ct[there]]
+        ok[there] = (counts[hit[there]] == 1) & need_rest[rank, cand_ct[there]]
         out[0, cand[ok]] = one[hit[ok]]
         cand, cand_ct, once = cand[~there], cand_ct[~there], once[~there]
         if cand.size == 0:
