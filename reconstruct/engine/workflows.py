@@ -41,6 +41,7 @@ BOOL2 = npt.NDArray[np.bool_]
 MIN_SUPPORT = 3  # instances: fewer is noise, whatever the share
 CORE_SHARE = 0.5  # of the more frequent type's instances
 ATTACH_SHARE = 0.8  # of the smaller candidate's instances
+PURE_SHARE = 0.8  # of a type's instances holding another type of its candidate: its own
 _SAMPLE = 100_000  # instances used to learn the clusters (all of them below that)
 
 
@@ -97,8 +98,17 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
         (np.ones(labels.size, dtype=np.int32), (np.arange(labels.size), labels)),
         shape=(labels.size, n_comp),
     )
-    pres = np.asarray((x @ member).toarray() > 0)  # sampled instances x candidates
+    held = np.asarray((x @ member).toarray())  # sampled instances x candidates: types held
+    pres = held > 0
     size = pres.sum(axis=0)
+    # A type that occurs mostly with other types of its candidate is its own;
+    # one whose instances often hold none of them is shared with another
+    # choreography: holding it says nothing about belonging to the candidate.
+    with_others = np.asarray((x.T @ csr_matrix((held >= 2).astype(np.int32))).toarray())
+    n_type = np.asarray(x.sum(axis=0)).reshape(-1)
+    own = with_others[np.arange(labels.size), labels] >= PURE_SHARE * np.maximum(n_type, 1)
+    pure = csr_matrix((own.astype(np.int32), (np.arange(labels.size), labels)), shape=(labels.size, n_comp))
+    involve = np.asarray((x @ pure).toarray() > 0)  # instances x candidates: holding one of its own types
     n_kinds = np.bincount(labels, minlength=n_comp)
     target = np.arange(n_comp, dtype=np.int64)
     alive = size > 0
@@ -113,7 +123,7 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             rows = pres[:, c]
             # Only its instances holding another candidate's types tell where it
             # belongs (a saga whose start was lost to retention may hold only these).
-            others = pres[rows] & alive[None, :]
+            others = involve[rows] & alive[None, :]
             others[:, c] = False
             informative = int(others.any(axis=1).sum())
             if informative < MIN_SUPPORT:
@@ -124,6 +134,7 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             d = int(np.argmax(share))
             if share[d] >= ATTACH_SHARE:
                 pres[:, d] |= rows
+                involve[:, d] |= involve[:, c]
                 size[d] = int(pres[:, d].sum())
                 n_kinds[d] += n_kinds[c]
                 target[c] = d
