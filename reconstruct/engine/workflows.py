@@ -120,7 +120,9 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
         for c in np.lexsort((-np.arange(n_comp), size, n_kinds)):
             if not alive[c]:
                 continue
-            rows = pres[:, c]
+            # Its instances: those holding its own types (one it shares with
+            # another choreography brings that one's instances).
+            rows = involve[:, c] if involve[:, c].any() else pres[:, c]
             # Only its instances holding another candidate's types tell where it
             # belongs (a saga whose start was lost to retention may hold only these).
             others = involve[rows] & alive[None, :]
