@@ -41,7 +41,7 @@ BOOL2 = npt.NDArray[np.bool_]
 MIN_SUPPORT = 3  # instances: fewer is noise, whatever the share
 CORE_SHARE = 0.5  # of the more frequent type's instances
 ATTACH_SHARE = 0.8  # of the smaller candidate's instances
-PURE_SHARE = 0.8  # of a type's instances holding another type of its candidate: its own
+PURE_SHARE = 0.8  # of a type's instances holding others, those holding its candidate's: its own
 _SAMPLE = 100_000  # instances used to learn the clusters (all of them below that)
 
 
@@ -101,12 +101,22 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     held = np.asarray((x @ member).toarray())  # sampled instances x candidates: types held
     pres = held > 0
     size = pres.sum(axis=0)
-    # A type that occurs mostly with other types of its candidate is its own;
-    # one whose instances often hold none of them is shared with another
-    # choreography: holding it says nothing about belonging to the candidate.
-    with_others = np.asarray((x.T @ csr_matrix((held >= 2).astype(np.int32))).toarray())
-    n_type = np.asarray(x.sum(axis=0)).reshape(-1)
-    own = with_others[np.arange(labels.size), labels] >= PURE_SHARE * np.maximum(n_type, 1)
+    # A type whose instances, where they hold other types, mostly hold its
+    # candidate's is its own; one often found alone among another
+    # candidate's types is shared with another choreography: holding it
+    # says nothing about belonging to the candidate. (Alone is no evidence:
+    # a saga stuck at its start holds only that.)
+    if n_comp > 1:
+        top2 = np.sort(held, axis=1)[:, -2:]
+        best = np.argmax(held, axis=1)
+        other = np.where(best[:, None] == np.arange(n_comp)[None, :], top2[:, :1], top2[:, 1:])
+    else:
+        other = np.zeros_like(held)
+    home = np.asarray((x.T @ csr_matrix((held >= 2).astype(np.int32))).toarray())
+    away = np.asarray((x.T @ csr_matrix(((held == 1) & (other >= 2)).astype(np.int32))).toarray())
+    t_idx = np.arange(labels.size)
+    h, a = home[t_idx, labels], away[t_idx, labels]
+    own = h >= PURE_SHARE * np.maximum(h + a, 1)
     pure = csr_matrix((own.astype(np.int32), (np.arange(labels.size), labels)), shape=(labels.size, n_comp))
     involve = np.asarray((x @ pure).toarray() > 0)  # instances x candidates: holding one of its own types
     n_kinds = np.bincount(labels, minlength=n_comp)
