@@ -81,6 +81,7 @@ class Frame:
     dup_prev: I64  # the copy before it (same content), else -1
     twin: BOOL  # a copy with its own timestamp within the redelivery window: decided after stitching
     aside: npt.NDArray[np.uint8]  # why it is not an event (ASIDE_REASONS), 0: an event
+    cau_found: BOOL  # its causation id was found by value (``discover.py``), not stated
     # identifiers, one row per (event, name, value)
     id_eid: I64
     id_name: I64  # code into names (sorted)
@@ -148,10 +149,11 @@ class Frame:
         eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
         vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
         take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
-        cau_h, has_cau = self.cau_h.copy(), self.has_cau.copy()
+        cau_h, has_cau, found = self.cau_h.copy(), self.has_cau.copy(), self.cau_found.copy()
         cau_h[eid[take]] = vh[take]
         has_cau[eid[take]] = True
-        return replace(self, cau_h=cau_h, has_cau=has_cau)
+        found[eid[take]] = True
+        return replace(self, cau_h=cau_h, has_cau=has_cau, cau_found=found)
 
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
@@ -432,6 +434,7 @@ def load_frame(
         dup_prev=dup_prev,
         twin=twin,
         aside=aside,
+        cau_found=np.zeros(n, dtype=bool),
         id_eid=ids.eid,
         id_name=ids.name,
         names=ids.names,

@@ -167,48 +167,65 @@ def _stamp_now(w: Work) -> None:
 # rows while the instances are built and written; the model while
 # instance_events is written; the stuck explanations (plain Python) while
 # instances and instance_keys are.
+# What identifiers are and which stitch, learnt from the log ...
+_LEARN_KEYS = (
+    Stage("load", s.load, gives=(s.LOADED,)),
+    Stage("discover", s.discover, needs=(s.LOADED,), gives=(s.FOUND, s.FRAME)),
+    Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
+    Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
+    Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
+)
+# ... or given (what live mode learnt last: see ``rebuild(key_stats=...)``).
+_GIVEN_KEYS = (
+    Stage("load", s.load, gives=(s.LOADED,)),
+    Stage("found", s.found_given, needs=(s.LOADED, s.KEY_STATS), gives=(s.FRAME,)),
+    Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
+    Stage("values", s.values_known, needs=(s.FRAME, s.KEY_STATS), gives=(s.VALUES,)),
+)
+_STITCH_AND_STORE = (
+    Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
+    Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
+    Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
+    Stage(
+        "build",
+        s.build_instances,
+        needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
+        gives=(s.BUILT, s.TALLY, s.EVENTS),
+    ),
+    Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
+    Stage("learn", s.learn_model, needs=(s.EVENTS, s.BUILT), gives=(s.MODEL,), beside=True),
+    Stage(
+        "store-instances",
+        s.store_instances,
+        needs=(s.EVENTS, s.BUILT),
+        gives=(s.BUILT_INSTANCES,),
+        writes=True,
+    ),
+    Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS), writes=True),
+    Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
+    Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
+    Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
+    Stage("store-index", s.store_index, needs=(s.EVENTS, s.BUILT, s.KEY_ROWS), writes=True),
+    Stage("store-aside", s.store_aside, needs=(s.ASIDE,), writes=True),
+    Stage(
+        "store-stuck",
+        s.store_stuck_rows,
+        needs=(s.VERDICTS, s.STUCK_ROWS, s.BUILT_INSTANCES),
+        gives=(s.JUDGED,),
+        writes=True,
+    ),
+    Stage("stamp", _stamp, needs=(FACTS, FINGERPRINT, s.TALLY), writes=True),
+)
 REBUILD = Pipeline(
     "rebuild",
-    (
-        Stage("load", s.load, gives=(s.LOADED,)),
-        Stage("discover", s.discover, needs=(s.LOADED,), gives=(s.FOUND, s.FRAME)),
-        Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
-        Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
-        Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
-        Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
-        Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
-        Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
-        Stage(
-            "build",
-            s.build_instances,
-            needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
-            gives=(s.BUILT, s.TALLY, s.EVENTS),
-        ),
-        Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
-        Stage("learn", s.learn_model, needs=(s.EVENTS, s.BUILT), gives=(s.MODEL,), beside=True),
-        Stage(
-            "store-instances",
-            s.store_instances,
-            needs=(s.EVENTS, s.BUILT),
-            gives=(s.BUILT_INSTANCES,),
-            writes=True,
-        ),
-        Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS), writes=True),
-        Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
-        Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
-        Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
-        Stage("store-index", s.store_index, needs=(s.EVENTS, s.BUILT, s.KEY_ROWS), writes=True),
-        Stage("store-aside", s.store_aside, needs=(s.ASIDE,), writes=True),
-        Stage(
-            "store-stuck",
-            s.store_stuck_rows,
-            needs=(s.VERDICTS, s.STUCK_ROWS, s.BUILT_INSTANCES),
-            gives=(s.JUDGED,),
-            writes=True,
-        ),
-        Stage("stamp", _stamp, needs=(FACTS, FINGERPRINT, s.TALLY), writes=True),
-    ),
+    _LEARN_KEYS + _STITCH_AND_STORE,
     inputs=(FACTS, FINGERPRINT),
+    keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
+)
+REBUILD_GIVEN_KEYS = Pipeline(
+    "rebuild-given-keys",
+    _GIVEN_KEYS + _STITCH_AND_STORE,
+    inputs=(FACTS, FINGERPRINT, s.KEY_STATS),
     keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
 )
 
@@ -226,7 +243,7 @@ UPDATE_FOLD = Pipeline(
         Stage(
             "affected",
             s.scope_affected,
-            needs=(s.NEW, s.STITCH_NAMES),
+            needs=(s.NEW, s.STITCH_NAMES, s.KEY_STATS),
             gives=(s.TOUCH, s.AFFECTED, s.SCOPE),
         ),
         Stage("load", s.load_scope, needs=(s.SCOPE,), gives=(s.LOADED,)),
@@ -283,8 +300,19 @@ def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
-def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | None = None) -> RebuildStats:
-    """Fill every derived table from the raw events (see the module docstring)."""
+def rebuild(
+    store: Store,
+    config: ChoreoConfig | None = None,
+    *,
+    now_ms: int | None = None,
+    key_stats: list[KeyStat] | None = None,
+) -> RebuildStats:
+    """Fill every derived table from the raw events (see the module docstring).
+
+    ``key_stats``: stitch with these decisions (which names stitch, fields
+    found by value, numeric namespaces) instead of learning them from the log:
+    live mode folds new events in with the decisions learnt at its last
+    rebuild, and a rebuild given the same decisions gives the same tables."""
     t0 = time.perf_counter()
     cfg = config or ChoreoConfig()
     con = store.con
@@ -294,7 +322,11 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     with working(store, cfg, now) as w:
         w.put(FACTS, facts)
         w.put(FINGERPRINT, _fingerprint(store, cfg, facts))
-        REBUILD.run(w)
+        if key_stats is None:
+            REBUILD.run(w)
+        else:
+            w.put(s.KEY_STATS, key_stats)
+            REBUILD_GIVEN_KEYS.run(w)
         stats, tally, judged = w.get(s.KEY_STATS), w.get(s.TALLY), w.get(s.JUDGED)
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"

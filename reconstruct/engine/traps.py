@@ -131,11 +131,7 @@ def merging(
             stats[int(c)] = Merging(
                 n, int((per_value[sel] >= 2).sum()), float(per_value[sel].mean()) if n else 0.0
             )
-        found = {
-            c
-            for c, m in stats.items()
-            if forced.get(c) is None and m.merging and m.share >= share
-        }
+        found = {c for c, m in stats.items() if forced.get(c) is None and m.merging and m.share >= share}
         if found <= traps:
             break
         traps |= found
