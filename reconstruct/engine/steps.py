@@ -12,6 +12,8 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from choreo.reconstruct.engine.aside import aside_instances
+from choreo.reconstruct.engine.copies import settle_twins
 from choreo.reconstruct.engine.discover import Found, extract_found, numeric_namespaces, payload_fields
 from choreo.reconstruct.engine.frame import Frame, load_frame
 from choreo.reconstruct.engine.instance_keys import (
@@ -34,7 +36,7 @@ from choreo.reconstruct.engine.status import (
     store_stuck,
     stuck_table,
 )
-from choreo.reconstruct.engine.stitch import aside_instances, components, link_keys, parents, settle_twins
+from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
