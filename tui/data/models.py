@@ -44,6 +44,8 @@ class Overview:
     workflows: tuple[WorkflowSummary, ...]
     stuck_total: int
     now_ms: int | None
+    stitched_share: float | None = None  # of the events, in an instance with another; None: not known
+    stitched_few: bool = False  # so few that the dashboard says so out loud
 
 
 @dataclass(frozen=True, slots=True)
