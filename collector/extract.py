@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -26,6 +25,7 @@ from choreo.core.schema import (
     PAYLOAD_NULL,
     PAYLOAD_TEXT,
 )
+from choreo.core.timefmt import parse_time_ms
 
 Header = tuple[str, bytes | None]
 
@@ -102,29 +102,6 @@ def classify_payload(payload: bytes | None) -> tuple[str, Any]:
     except UnicodeDecodeError:
         return PAYLOAD_INVALID_UTF8, None
     return PAYLOAD_TEXT, None
-
-
-def parse_time_ms(value: object) -> int | None:
-    """ISO-8601 text or epoch seconds/milliseconds to ms since epoch."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        v = float(value)
-        # Heuristic on magnitude: seconds, milliseconds or microseconds since epoch.
-        if v > 1e14:
-            return int(v / 1000)
-        if v > 1e11:
-            return int(v)
-        return int(v * 1000)
-    if isinstance(value, str) and value:
-        try:
-            dt = datetime.fromisoformat(value)  # Python >= 3.11 reads a trailing "Z"
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            return None
-        return int(dt.timestamp() * 1000)
-    return None
 
 
 def _scalar_text(value: object) -> str | None:

@@ -20,10 +20,18 @@ HEAD_LINES = 16  # non-empty lines looked at
 HEAD_BYTES = 16 * 1024 * 1024  # at most this much read ahead for detection
 
 
+# A kcat envelope by its field names, whatever their values' types: a dump
+# whose first lines are damaged (a partition written as text) is still a kcat
+# dump, its bad lines counted, not plain events filed under the file's name.
+_KCAT_FIELDS = frozenset(("topic", "partition", "offset"))
+
+
 def classify(obj: object) -> str | None:
     if looks_like_choreo(obj):
         return CHOREO
-    if looks_like_kcat(obj):
+    if looks_like_kcat(obj) or (
+        isinstance(obj, dict) and obj.keys() >= _KCAT_FIELDS and ("payload" in obj or "key" in obj)
+    ):
         return KCAT
     if isinstance(obj, dict):
         return PLAIN

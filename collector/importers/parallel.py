@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -48,9 +51,24 @@ class ChunkResult:
 _extractor: Extractor | None = None  # one per worker process
 
 
+def _exit_with_parent() -> None:
+    """A worker dies with the import that started it: a parent killed with
+    SIGKILL runs no clean-up, and its workers would decode on for minutes."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="choreo-parent-watch", daemon=True).start()
+
+
 def _init_worker(extractor: Extractor) -> None:
     global _extractor
     _extractor = extractor
+    _exit_with_parent()
     # Millions of short-lived acyclic objects: rescanning them is wasted time.
     gc.set_threshold(100_000, 50, 100)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -16,6 +17,13 @@ from choreo.collector.writer import Job, StoreWriter
 
 def source_of(p: Prepared) -> str:
     return f"import:{p.input.label}"
+
+
+def with_partition(table: pa.Table, partition: int) -> pa.Table:
+    """``table`` with every row's partition set to ``partition``."""
+    i = table.schema.get_field_index("partition")
+    field = table.schema.field(i)
+    return table.set_column(i, field, pa.array(np.full(table.num_rows, partition), type=field.type))
 
 
 class FileSink:
@@ -32,8 +40,20 @@ class FileSink:
         self._limit_n = batch_records
         self._limit_b = batch_bytes
         self._pending = 0
+        self._partition: int | None = None  # set by identify()
         self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
         self._table_rows = 0
+
+    def identify(self, partition: int | None) -> None:
+        """Records without Kafka coordinates (plain lines): file them under
+        this partition (importers/identity.py), and have the store check the
+        records it does not insert against what it holds under that identity."""
+        self._partition = partition
+
+    def _submit(self, events: pa.Table, ids: pa.Table) -> None:
+        if self._partition is not None:
+            events, ids = with_partition(events, self._partition), with_partition(ids, self._partition)
+        self._writer.submit(Job(events, ids, verify=self._partition is not None))
 
     def add(self, record: Record, size: int) -> None:
         self._add(*record)
@@ -62,12 +82,12 @@ class FileSink:
             events, ids = self._batch.tables()
             self._batch.clear()
             self._pending = 0
-            self._writer.submit(Job(events, ids))
+            self._submit(events, ids)
         if self._tables:
             events = pa.concat_tables([e for e, _ in self._tables])
             ids = pa.concat_tables([i for _, i in self._tables])
             self._tables, self._table_rows = [], 0
-            self._writer.submit(Job(events, ids))
+            self._submit(events, ids)
         self._collect_done()
 
     def _collect_done(self) -> None:
@@ -82,6 +102,7 @@ class FileSink:
                 return
             if job.result is not None:
                 rep.inserted += job.result.inserted
+                rep.conflicts += job.result.conflicting
             newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
             if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
                 rep.newest_ts_ms = newest

@@ -41,7 +41,6 @@ scipy (connected components, causal ordering); no per-event Python loop.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -66,6 +65,7 @@ from choreo.reconstruct.engine.instances import KnownWorkflows
 from choreo.reconstruct.engine.scope import new_names
 from choreo.reconstruct.engine.stages import Pipeline, Slot, Stage, Work, working
 from choreo.reconstruct.engine.write import recreate_derived
+from choreo.reconstruct.query.asof import LogFacts, fingerprint, fingerprint_of, is_stale, log_facts, now_of
 from choreo.reconstruct.query.records import KeyStat
 
 log = logging.getLogger(__name__)
@@ -87,59 +87,14 @@ class RebuildStats:
     incremental: bool = False
 
 
-# -- "now" and staleness ---------------------------------------------------
-@dataclass(frozen=True)
-class _LogFacts:
-    events: int
-    newest_ingested: int | None
-    newest_ts: int | None
-    all_imported: bool
-
-
-def _facts(con: duckdb.DuckDBPyConnection) -> _LogFacts:
-    row = con.execute(
-        "SELECT count(*), max(ingested_ms), max(coalesce(ts_ms, event_time_ms)), "
-        "bool_and(starts_with(source, 'import:')) FROM log_events"
-    ).fetchall()[0]
-    return _LogFacts(int(row[0]), row[1], row[2], bool(row[3]))
-
-
-def _now(facts: _LogFacts) -> int:
-    if facts.all_imported and facts.newest_ts is not None:
-        return int(facts.newest_ts)
-    return int(time.time() * 1000)
-
-
+# -- "now" and staleness: one notion, defined in the query layer ---------
 def default_now(con: duckdb.DuckDBPyConnection) -> int:
     """Newest event time for imported logs, wall clock otherwise."""
-    return _now(_facts(con))
-
-
-def _fingerprint(store: Store, config: ChoreoConfig, facts: _LogFacts) -> str:
-    dbs = ",".join(
-        str(r[0])
-        for r in store.con.execute(
-            "SELECT path FROM duckdb_databases() WHERE NOT internal AND path IS NOT NULL ORDER BY path"
-        ).fetchall()
-    )
-    cfg = hashlib.sha256(config.model_dump_json().encode()).hexdigest()[:16]
-    return f"{facts.events}:{facts.newest_ingested or 0}:{cfg}:{dbs}"
-
-
-def fingerprint(store: Store, config: ChoreoConfig) -> str:
-    """Changes when the raw log or the config changes."""
-    ensure_log_views(store)
-    return _fingerprint(store, config, _facts(store.con))
-
-
-def is_stale(store: Store, config: ChoreoConfig) -> bool:
-    return store.get_meta(META_SHAPE) != DERIVED_SHAPE or store.get_meta(META_FINGERPRINT) != fingerprint(
-        store, config
-    )
+    return now_of(log_facts(con)).ms
 
 
 # -- the stages, in order ---------------------------------------------------
-FACTS = Slot["_LogFacts"]("facts", "the raw log's size, newest times, origin")
+FACTS = Slot[LogFacts]("facts", "the raw log's size, newest times, origin")
 FINGERPRINT = Slot[str]("fingerprint", "the raw log and config the derived tables are from")
 
 
@@ -201,7 +156,7 @@ _STITCH_AND_STORE = (
         gives=(s.BUILT_INSTANCES,),
         writes=True,
     ),
-    Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS), writes=True),
+    Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS, s.EVENTS, s.BUILT), writes=True),
     Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
     Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
     Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
@@ -317,11 +272,11 @@ def rebuild(
     cfg = config or ChoreoConfig()
     con = store.con
     ensure_log_views(store)
-    facts = _facts(con)
-    now = _now(facts) if now_ms is None else int(now_ms)
+    facts = log_facts(con)
+    now = now_of(facts, now_ms).ms
     with working(store, cfg, now) as w:
         w.put(FACTS, facts)
-        w.put(FINGERPRINT, _fingerprint(store, cfg, facts))
+        w.put(FINGERPRINT, fingerprint_of(store, cfg, facts))
         if key_stats is None:
             REBUILD.run(w)
         else:
@@ -364,19 +319,13 @@ def judge(store: Store, config: ChoreoConfig | None = None, now_ms: int | None =
 
 # -- live: incremental updates --------------------------------------------
 def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
-    by_start = {
-        str(t): str(wf)
-        for t, wf in con.execute(
-            "SELECT event_type, arg_max(workflow, count) FROM model_nodes WHERE is_start GROUP BY 1"
-        ).fetchall()
-    }
     by_member = {
         str(t): str(wf)
         for t, wf in con.execute(
             "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
         ).fetchall()
     }
-    return KnownWorkflows(by_start, by_member)
+    return KnownWorkflows(by_member)
 
 
 def update(
@@ -410,9 +359,9 @@ def update(
             # A new kind of identifier: whether it stitches is a whole-log question.
             w.close()
             return rebuild(store, cfg, now_ms=now_ms)
-        facts = _facts(con)
+        facts = log_facts(con)
         w.put(FACTS, facts)
-        w.put(FINGERPRINT, _fingerprint(store, cfg, facts))
+        w.put(FINGERPRINT, fingerprint_of(store, cfg, facts))
         if n_new:
             w.put(s.STITCH_NAMES, [k.name for k in stats if k.used_for_stitching])
             w.put(s.KEY_STATS, stats)

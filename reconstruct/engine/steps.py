@@ -25,7 +25,9 @@ from choreo.reconstruct.engine.instance_keys import (
 )
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
 from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
-from choreo.reconstruct.engine.model import Workflow, learn, write_model
+from choreo.reconstruct.engine.model import learn, write_model
+from choreo.reconstruct.engine.model_kinds import Workflow
+from choreo.reconstruct.engine.precedence import write_precedence
 from choreo.reconstruct.engine.scope import affected, new_events
 from choreo.reconstruct.engine.stages import Relation, Slot, Work
 from choreo.reconstruct.engine.status import (
@@ -232,7 +234,9 @@ def store_instances(w: Work) -> None:
 
 
 def store_model(w: Work) -> None:
+    f, b = w.get(EVENTS), w.get(BUILT)
     write_model(w.con, w.get(MODEL))
+    write_precedence(w.con, b.precedence, b.workflows, f.types)
     write_key_stats(w.con, w.get(KEY_STATS))
 
 

@@ -15,8 +15,6 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks
 from choreo.reconstruct.engine.lookup import index_in
@@ -94,6 +92,10 @@ def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     linked[child] = True
     linked[parent[child]] = True
     size = n + n_values
+    # SciPy only here: commands that only re-judge a store never pay for importing it.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size)).tocsr()
     del a, b
     _, labels = connected_components(graph, directed=True, connection="weak")

@@ -32,6 +32,7 @@ INSTANCE_COLUMNS = (
     "last_offset",
     "types",
     "variant",
+    "last_repeats",
 )
 
 
@@ -76,6 +77,7 @@ def instances_table(f: Frame, b: Built) -> pa.Table:
             "last_offset": last_offset,
             "types": _types_lists(f, b),
             "variant": pa.array(b.variant.astype(np.int32)),
+            "last_repeats": pa.array(b.last_repeats.astype(np.int32)),
         }
     )
 

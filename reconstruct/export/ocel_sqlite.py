@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from choreo.core.timefmt import sql_time
 from choreo.reconstruct.export.ocel_model import (
     EVENT_ATTRIBUTES,
     EVENT_ID,
@@ -32,7 +33,7 @@ from choreo.reconstruct.export.ocel_model import (
 
 _BATCH = 10_000
 STATIC_TIME_SQLITE = "1970-01-01 00:00:00"
-_TIME = "strftime(make_timestamp(adj_ts_ms * 1000), '%Y-%m-%d %H:%M:%S.%g')"
+_TIME = sql_time("adj_ts_ms", "%Y-%m-%d %H:%M:%S.%g")
 _SQL_TYPES = {"string": "TEXT", "integer": "INTEGER"}
 # Per-type table names that would collide with the standard's own tables.
 _RESERVED = {"map_type", "object", "event"}

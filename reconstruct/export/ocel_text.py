@@ -11,6 +11,7 @@ from typing import IO
 import duckdb
 import orjson
 
+from choreo.core.timefmt import sql_time
 from choreo.reconstruct.export.ocel_model import (
     EVENT_ATTRIBUTES,
     IDENTIFIER_ATTRIBUTES,
@@ -26,7 +27,7 @@ from choreo.reconstruct.export.ocel_model import (
 from choreo.reconstruct.export.xml_sql import xml_escape, xml_text
 
 _BATCH = 10_000
-_TIME_JSON = "strftime(make_timestamp(adj_ts_ms * 1000), '%Y-%m-%dT%H:%M:%S.%gZ')"
+_TIME_JSON = sql_time("adj_ts_ms", "%Y-%m-%dT%H:%M:%S.%gZ")
 
 # The relations each writer formats (the text column is added per format).
 _OBJECTS = """

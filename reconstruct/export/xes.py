@@ -21,6 +21,7 @@ from typing import IO
 from choreo.core.errors import ExportError
 from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
+from choreo.core.timefmt import sql_time
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.export.xml_sql import xml_text as _esc
 
@@ -91,7 +92,7 @@ SELECT instance_id,
        format('{_TRACE}', {_esc("instance_id")}, {_esc("workflow")}, {_esc("status")},
               {_esc("label")}) AS head,
        format('{_EVENT}', {_esc("event_type")},
-              strftime(make_timestamp(adj_ts_ms * 1000), '%Y-%m-%dT%H:%M:%S.%g+00:00'),
+              {sql_time("adj_ts_ms", "%Y-%m-%dT%H:%M:%S.%g+00:00")},
               {_esc("resource")}, {_esc("lifecycle")}, {_esc("service")}, {_esc("topic")}, partition,
               "offset")
          || CASE WHEN event_id IS NULL THEN ''

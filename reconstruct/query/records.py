@@ -194,6 +194,23 @@ class StuckInfo:
 
 
 @dataclass(frozen=True)
+class StuckCause:
+    """Stuck instances grouped by why: after which step, whose move, what for."""
+
+    workflow: str
+    last_type: str  # the step after which they stopped
+    responsible_service: str | None  # whose move it is
+    reason: str
+    expected_types: list[str]  # what that service should emit
+    count: int
+    max_overdue_ms: int | None
+    max_silent_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     seq: int
     topic: str
@@ -297,6 +314,7 @@ class ModelEdge:
     p95_ms: float | None
     p99_ms: float | None
     kind: str
+    concurrent: bool = False  # the two are parallel branches, not a sequence
 
 
 @dataclass(frozen=True)
@@ -305,6 +323,7 @@ class Variant:
     path: list[str]
     count: int
     share: float
+    stuck: int = 0  # of its instances, stuck now (the path ends where they stopped)
 
 
 @dataclass(frozen=True)
@@ -315,3 +334,5 @@ class WorkflowModel:
     edges: list[ModelEdge]  # most frequent first
     variants: list[Variant]  # the most frequent ``variant_limit``
     variants_total: int
+    branches: list[list[str]] = field(default_factory=list)  # sets of parallel branches
+    fanout: list[tuple[str, str, float | None]] = field(default_factory=list)  # (parent, branch, p99 ms)

@@ -5,7 +5,6 @@ Other parts add their own subcommands to this group (e.g. `export events`).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -14,6 +13,7 @@ import click
 
 from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
+from choreo.cli.output import echo, json_lines_stdout, xml_stdout
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
@@ -42,20 +42,21 @@ def emit_diagram(source: str, output: str | None, fmt: str | None, default_stem:
     if output == "-":
         if fmt not in (None, "dot"):
             raise InputError("only DOT can be written to stdout (-o -); give a file name for images")
-        click.echo(source, nl=False)
+        echo(source, nl=False)
         return
     wanted = dot_render.format_for(Path(output) if output else None, fmt)
     path = Path(output) if output else Path(f"{default_stem}.{wanted}")
     done = dot_render.write(source, path, wanted)
     if done.fell_back:
-        click.echo(
-            f"Graphviz 'dot' is not installed: wrote DOT to {done.path} instead of {wanted.upper()} "
+        echo(
+            f"Graphviz 'dot' is not installed: wrote DOT to {done.path.resolve()} "
+            f"instead of {wanted.upper()} "
             "(install Graphviz, e.g. `apt install graphviz`, then run again or `dot -T"
             f"{wanted} {done.path}`)",
             err=True,
         )
     else:
-        click.echo(f"wrote {done.path}", err=True)
+        echo(f"wrote {done.path.resolve()}", err=True)
 
 
 @click.group()
@@ -116,7 +117,7 @@ def export_instance(
         view = load_instance(lg.store, iid)
     if others:
         more = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
-        click.echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
+        echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
     emit_diagram(view_dot(view), output, fmt, f"instance-{safe_name(view.instance_id)}")
 
 
@@ -184,7 +185,7 @@ def export_otel(
 ) -> None:
     """Instances as OpenTelemetry traces: one trace per instance, one span per step."""
     from choreo.reconstruct.export.otel import TraceBuilder
-    from choreo.reconstruct.export.otel_output import send, traces_url, write_file
+    from choreo.reconstruct.export.otel_output import send, traces_url, write_file, write_stream
 
     if endpoint is not None and output is not None:
         raise InputError("give either --endpoint or --output, not both")
@@ -199,10 +200,16 @@ def export_otel(
             stats = send(pages, endpoint, headers=extra, timeout=timeout)
             where = traces_url(endpoint)
         else:
-            target = Path("/dev/stdout") if output == "-" else Path(output or "traces.otlp.jsonl")
-            stats = write_file(pages, target)
-            where = str(target)
-    click.echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
+            if output == "-":
+                stdout = json_lines_stdout()
+                stats = write_stream(pages, stdout)
+                stdout.flush()
+                where = "stdout"
+            else:
+                target = Path(output or "traces.otlp.jsonl")
+                stats = write_file(pages, target)
+                where = str(target.resolve())
+    echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
 
 
 @export.command("xes")
@@ -225,13 +232,13 @@ def export_xes_cmd(
     flt = InstanceFilter(status, workflow)
     with reconstructed(dbs, out, config_path, now_text) as lg:
         if output == "-":
-            stats = write_xes(lg.store, sys.stdout, flt)
+            stats = write_xes(lg.store, xml_stdout(), flt)
             where = "stdout"
         else:
             path = Path(output or "choreo.xes")
             stats = export_xes(lg.store, path, flt)
-            where = str(path)
-    click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+            where = str(path.resolve())
+    echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
 
 
 @export.command("ocel")
@@ -266,7 +273,7 @@ def export_ocel_cmd(
     path = Path(output or DEFAULT_FILES[wanted])
     with reconstructed(dbs, out, config_path, now_text) as lg:
         stats = export_ocel(lg.store, path, wanted, InstanceFilter(status, workflow))
-    click.echo(f"{stats.summary()} -> {path} (OCEL 2.0 {stats.format}, validated)", err=True)
+    echo(f"{stats.summary()} -> {path} (OCEL 2.0 {stats.format}, validated)", err=True)
 
 
 # Raw events as choreo JSONL: written next to the importer that reads them back.

@@ -4,19 +4,24 @@ value, and why a name was ruled out."""
 from __future__ import annotations
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
-from choreo.cli.commands.text import printable
+from choreo.cli.output import echo, echo_json
+from choreo.core.safe_text import for_terminal
 from choreo.reconstruct.query.read import key_stats, stitch_health
 from choreo.reconstruct.query.records import KeyStat
 
 
+def _short(text: str, limit: int) -> str:
+    """``text`` safe for a terminal, cut to ``limit`` characters."""
+    return for_terminal(text[:limit]) + ("…" if len(text) > limit else "")
+
+
 def _name(name: str) -> str:
     if name.startswith("key@"):
-        return printable(f"key (topic {name[4:]})")
-    return printable(name)
+        return for_terminal(f"key (topic {name[4:]})")
+    return for_terminal(name)
 
 
 def _how(s: KeyStat) -> list[str]:
@@ -24,7 +29,7 @@ def _how(s: KeyStat) -> list[str]:
     lines = []
     if s.found_by == "causation":
         lines.append(
-            f"found by value on {', '.join(printable(t, 40) for t in s.event_types[:3])}: a causation id"
+            f"found by value on {', '.join(_short(t, 40) for t in s.event_types[:3])}: a causation id"
         )
     elif s.found_by == "value":
         share = "" if s.match_share is None else f"{s.match_share:.0%} of "
@@ -34,7 +39,7 @@ def _how(s: KeyStat) -> list[str]:
         )
     if s.namespace and s.namespace != s.name:
         lines.append(f"numbers read as {_name(s.namespace)}'s (the same numbers, carried close in time)")
-    lines.append(printable(s.reason, 300))
+    lines.append(_short(s.reason, 300))
     return lines
 
 
@@ -54,29 +59,29 @@ def keys(
         health = stitch_health(lg.store)
     if as_json:
         # (How much got stitched is in `choreo status --json`.)
-        click.echo(orjson.dumps([s.__dict__ for s in stats], option=orjson.OPT_INDENT_2).decode())
+        echo_json([s.__dict__ for s in stats])
         return
     if not stats:
-        click.echo("no identifiers found")
+        echo("no identifiers found")
     else:
         used = sum(s.used_for_stitching for s in stats)
         found = sum(s.found_by == "value" for s in stats)
-        click.echo(
+        echo(
             f"{len(stats)} identifier names: {used} stitch, {len(stats) - used} ruled out, "
             f"{found} found by value; {health.share:.0%} of the events stitched"
         )
         rows = sorted(stats, key=lambda s: (not s.used_for_stitching, -s.events, s.name))
         width = max(len(_name(s.name)) for s in rows)
-        click.echo(f"{'name':<{width}}  {'events':>9}  {'values':>9}  {'ev/value':>8}  stitch  event types")
+        echo(f"{'name':<{width}}  {'events':>9}  {'values':>9}  {'ev/value':>8}  stitch  event types")
         for s in rows:
             flag = "yes" if s.used_for_stitching else "NO"
-            types = ", ".join(printable(t, 40) for t in s.event_types[:5])
+            types = ", ".join(_short(t, 40) for t in s.event_types[:5])
             types += " ..." if len(s.event_types) > 5 else ""
-            click.echo(
+            echo(
                 f"{_name(s.name):<{width}}  {s.events:>9,}  {s.distinct_values:>9,}  "
                 f"{s.mean_events_per_value:>8.1f}  {flag:<6}  {types}"
             )
             for line in _how(s):
-                click.echo(f"{'':<{width}}    {line}")
+                echo(f"{'':<{width}}    {line}")
     if health.warning:
-        click.echo(health.warning, err=True)
+        echo(health.warning, err=True)
