@@ -4,18 +4,27 @@ carry, whatever they are called.
 1. Numeric namespaces. A numeric value links only within its namespace
    (``values.py``). Two numeric link names share one when most sampled
    values of one are values of the other *and* the events carrying the same
-   number are close in time (much closer than events carrying two
-   different shared numbers): a record key ``20000495`` on one topic and
+   number are close in time (closer, nearly always, than to events carrying
+   another shared number): a record key ``20000495`` on one topic and
    ``claim_id=20000495`` on another are the same claim; order 42 and
    refund 42, numbered apart, are not.
 2. Payload fields. Events' JSON fields that are not identifiers by name
    (``orderRef``, ``reference``, ``order_no``, ``parcel.ref``) are sampled
    per event type; a field most of whose values are identifier values of
    *other* events, again close in time, becomes an identifier of that type
-   (found by value), extracted from every event of the type. A field whose
-   value the event already carries as an identifier adds nothing and is
-   left out; so is a value shared by everything (a status, a currency),
-   which matches no identifier.
+   (found by value), extracted from every event of the type. Numbers must
+   also be close in time, as above (a total of 652 is not parcel 652); a
+   text value shared is evidence enough unless time says the opposite (its
+   own events farther than others', more often than by chance). A field whose value the event already carries
+   as an identifier adds nothing and is left out; so is a value shared by
+   everything (a status, a currency), which matches no identifier.
+
+Time is compared pairwise, not by a ratio of typical distances: each sampled
+value's distance to the events carrying it against its distance to those
+carrying another sampled value. A real link wins nearly every comparison
+that is not a tie while its steps are short against the log, however long
+(a slow step of 12 minutes in an 8-hour log, weeks-long cases in a
+year-long one); a coincidence wins about half.
 
 What is found is an identifier like any other afterwards: the trap rule
 judges it (a ``customerRef`` matching customer ids is found, then ruled a
@@ -25,6 +34,7 @@ trap), and ``choreo keys`` shows it with its evidence.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,7 +55,8 @@ U64 = npt.NDArray[np.uint64]
 _SAMPLE = 2_000  # values per name compared
 _MIN_SHARED = 3  # shared values needed to tell anything
 _MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
-_NEAR = 0.1  # same-value events this much closer than different-value ones
+_WIN_SHARE = 0.8  # of the time comparisons that are not ties, won by the same value
+_Z = 3.0  # wins above the losses by this many standard deviations of a coin toss
 _EVENTS_PER_TYPE = 300  # payloads sampled per event type
 _MAX_DEPTH = 3
 _WINDOWS = 12  # time windows a common type's sample is taken from
@@ -115,14 +126,15 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
             -- How far apart the events carrying one number are (0: their spans overlap),
             -- and the same for each number against another (a random pairing).
             spread AS (
-                SELECT x.ca, x.cb,
-                       median(greatest(0, x.blo - x.ahi, x.alo - x.bhi)) AS near,
-                       median(greatest(0, y.blo - x.ahi, x.alo - y.bhi)) AS far
-                FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
-                GROUP BY x.ca, x.cb
+                SELECT ca, cb, count_if(near < far) AS wins, count_if(near > far) AS losses FROM (
+                    SELECT x.ca, x.cb,
+                           greatest(0, x.blo - x.ahi, x.alo - x.bhi) AS near,
+                           greatest(0, y.blo - x.ahi, x.alo - y.bhi) AS far
+                    FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
+                ) GROUP BY ALL
             )
             SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
-                   any_value(p.near) AS near, any_value(p.far) AS far
+                   any_value(p.wins) AS wins, any_value(p.losses) AS losses
             FROM shared s
             JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
             JOIN spread p USING (ca, cb)
@@ -133,21 +145,32 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_num")
     out = []
-    for ca, cb, shared, sampled, near, far in rows:
+    for ca, cb, shared, sampled, wins, losses in rows:
         if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
             continue
-        if not _close(near, far):
+        if not _close(int(wins), int(losses)):
             continue
         out.append((int(ca), int(cb)))
     return out
 
 
-def _close(near: object, far: object) -> bool:
-    """Events sharing a value are much closer in time than events sharing
-    different ones (when even different ones overlap, time tells nothing)."""
-    if near is None or far is None:
-        return False
-    return float(str(far)) > 0 and float(str(near)) <= _NEAR * float(str(far))
+def _close(wins: int, losses: int) -> bool:
+    """Time says the same value means the same thing: the value's own events
+    were nearer than another value's in nearly every comparison that is not
+    a tie, and in more of them than a coin would give (when everything
+    overlaps, time tells nothing: not close)."""
+    decided = wins + losses
+    return decided > 0 and wins >= _WIN_SHARE * decided and wins - losses >= _Z * math.sqrt(decided)
+
+
+def _not_far(wins: int, losses: int) -> bool:
+    """Time does not say the value means something else: its own events were
+    not farther than another value's more often than a coin would give. (A
+    text value shared is evidence enough; a step slower than the log is
+    long, or a log of overlapping cases, leaves time undecided, which is not
+    against it. What a shared value would wrongly merge, the trap rule sees.)"""
+    decided = wins + losses
+    return losses - wins < _Z * math.sqrt(decided)
 
 
 def payload_fields(
@@ -186,7 +209,7 @@ def payload_fields(
                 ) GROUP BY vh
             ),
             m AS (
-                SELECT c.typ, c.path, c.vh, c.ts, p.lo, p.hi, p.code,
+                SELECT c.typ, c.path, c.vh, c.num, c.ts, p.lo, p.hi, p.code,
                        row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
                        count(*) OVER (PARTITION BY c.typ, c.path) AS n
                 FROM c JOIN span p USING (vh)  -- (other events: the record's own values were left out)
@@ -194,11 +217,14 @@ def payload_fields(
             -- How far the record is from the other events carrying its value (0: within
             -- their span), and from those carrying another matched value (a random pairing).
             spread AS (
-                SELECT x.typ, x.path,
-                       median(greatest(0, x.lo - x.ts, x.ts - x.hi)) AS near,
-                       median(greatest(0, y.lo - x.ts, x.ts - y.hi)) AS far
-                FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
-                GROUP BY ALL
+                SELECT typ, path, count_if(near < far) AS wins, count_if(near > far) AS losses,
+                       bool_and(num) AS num
+                FROM (
+                    SELECT x.typ, x.path, x.num,
+                           greatest(0, x.lo - x.ts, x.ts - x.hi) AS near,
+                           greatest(0, y.lo - x.ts, x.ts - y.hi) AS far
+                    FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
+                ) GROUP BY ALL
             ),
             best AS (
                 SELECT typ, path, arg_max(code, k) AS code FROM (
@@ -207,7 +233,7 @@ def payload_fields(
             ),
             matched AS (SELECT typ, path, count(DISTINCT vh) AS n FROM m GROUP BY ALL),
             total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
-            SELECT b.typ, b.path, b.code, x.n, t.n, s.near, s.far
+            SELECT b.typ, b.path, b.code, x.n, t.n, s.wins, s.losses, s.num
             FROM best b JOIN matched x USING (typ, path) JOIN total t USING (typ, path)
             JOIN spread s USING (typ, path)
             """
@@ -217,10 +243,11 @@ def payload_fields(
             with contextlib.suppress(duckdb.Error):
                 con.unregister(t)
     by_path: dict[str, tuple[list[str], str, float]] = {}
-    for typ, path, c, matched, n, near, far in rows:
+    for typ, path, c, matched, n, wins, losses, num in rows:
         if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
             continue
-        if not _close(near, far):
+        # Numbers collide by chance (a total, a count): only time tells a link; text rarely does.
+        if not (_close if num else _not_far)(int(wins), int(losses)):
             continue
         types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
         by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
@@ -351,7 +378,10 @@ def _sampled_fields(con: duckdb.DuckDBPyConnection, f: Frame) -> pa.Table:
     )
     register(con, "_r_fields", table)
     try:
-        return query_arrow(con, "SELECT h, typ, path, hash(v) AS vh, ts FROM _r_fields")
+        return query_arrow(
+            con,
+            "SELECT h, typ, path, hash(v) AS vh, regexp_full_match(v, '-?[0-9]+') AS num, ts FROM _r_fields",
+        )
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_fields")
