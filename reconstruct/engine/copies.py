@@ -1,9 +1,13 @@
 """Copies of one event: the same type and event id, or (no event id) the
-same type, payload, key and identifiers and either the same timestamp (a
-producer's retry) or timestamps within the redelivery window. A copy of the
-second kind (a *twin*) is decided once the instances are stitched: a
-redelivery when its instance moved on between the two copies or nothing of
-the instance follows it; the activity running again (a loop whose repeats
+same type, payload, key, identifiers and own event time (a payload field or
+header, if it has one) and either the same timestamp (a producer's retry)
+or timestamps within the redelivery window. When the copies carry an event
+time and were stamped further apart than that time's resolution (plus a
+second of slack), the later one cannot be the activity running again (it
+would carry its own time): a redelivery. Otherwise a copy of the second
+kind (a *twin*) is decided once the instances are stitched: a redelivery
+when its instance moved on between the two copies or nothing of the
+instance follows it; the activity running again (a loop whose repeats
 carry nothing that tells them apart) when it came straight after its twin
 and the instance went on from it. Copies further apart than the window are
 distinct events, however alike."""
@@ -26,11 +30,23 @@ U64 = npt.NDArray[np.uint64]
 BOOL = npt.NDArray[np.bool_]
 
 
+# Stamps of one emission may differ by this much beyond its own time's resolution
+# (a broker's append time against the producer's).
+_STAMP_SLACK_MS = 1000
+
+
 def duplicates(
-    dkey: U64, position: tuple[I64, npt.NDArray[np.int32], I64], ts: I64, by_content: BOOL, window_ms: int
+    dkey: U64,
+    position: tuple[I64, npt.NDArray[np.int32], I64],
+    ts: I64,
+    by_content: BOOL,
+    window_ms: int,
+    stamped: I64 | None = None,
 ) -> tuple[I64, BOOL]:
     """For each copy, the copy before it (-1: an original), and whether it is
     a twin (a content copy with its own timestamp, to be decided later).
+    ``stamped``: per record, the resolution (ms) of the event time it carries,
+    -1 where it carries none.
 
     Copies of one key in stamped order (ties: Kafka position, so the copy
     written first is the original); a content copy
@@ -58,7 +74,11 @@ def duplicates(
     far = content & (gap > window_ms)
     copy = ~far
     prev[cur[copy]] = before[copy]
-    twin[cur[copy & content & (gap != 0)]] = True
+    undecided = gap != 0
+    if stamped is not None:
+        res = stamped[cur]
+        undecided &= (res < 0) | (gap <= res + _STAMP_SLACK_MS)
+    twin[cur[copy & content & undecided]] = True
     return prev, twin
 
 

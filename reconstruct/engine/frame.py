@@ -298,20 +298,25 @@ def load_frame(
     # The same event twice: same type and event id, or (no event id) same type,
     # payload, key and identifiers.
     dkey = mix(eid_h, typ.astype(np.uint64))
+    stamped = np.full(n, -1, dtype=np.int64)  # without an event id: its own time's resolution, ms (-1: none)
     ids = ids_job.result() if ids_job is not None else _identifiers(con, scope, ev_h)
     if without_id:
         # Events without an event id: the payload and key decide whether two of
         # them are the same event.
+        # The event's own time (a payload field or a header such as ce_time) is
+        # part of what it is: copies keep it, a repeat of the activity has its own.
         no_id = query_arrow(
             con,
             f"""
             SELECT hash(e.topic, e.partition, e."offset") AS h,
-                   hash(e.event_type, e.payload, e.key) AS dkey
+                   hash(e.event_type, e.payload, e.key, e.event_time_ms) AS dkey,
+                   {_RESOLUTION_SQL} AS res
             FROM log_events e {scope} WHERE e.event_id IS NULL
             """,
         )
         rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
+        stamped[rows] = np.asarray(_np(no_id.column("res"), np.int64), dtype=np.int64)
         dkey = _with_identifiers(dkey, ~has_eid, ids)
     # A record that is not an event is never the copy of one (a truncated copy
     # may keep its event id in a header): they are told apart before copies are.
@@ -323,7 +328,7 @@ def load_frame(
         np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
         np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
     )
-    dup_prev, twin = duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms)
+    dup_prev, twin = duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms, stamped)
     return Frame(
         n=n,
         partition=position[1],
@@ -352,6 +357,14 @@ def load_frame(
         id_num=ids.num,
         id_value=ids.value,
     )
+
+
+# How finely an event's own time is given (a whole second, minute, hour or
+# day: ms of uncertainty), -1 where it has none.
+_RESOLUTION_SQL = """CASE WHEN e.event_time_ms IS NULL THEN -1
+    WHEN e.event_time_ms % 1000 <> 0 THEN 0 WHEN e.event_time_ms % 60000 <> 0 THEN 999
+    WHEN e.event_time_ms % 3600000 <> 0 THEN 59999 WHEN e.event_time_ms % 86400000 <> 0 THEN 3599999
+    ELSE 86399999 END"""
 
 
 def _event_of(ev_h: U64, row_h: U64) -> I64:
