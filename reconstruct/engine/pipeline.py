@@ -64,6 +64,7 @@ from choreo.reconstruct.engine import steps as s
 from choreo.reconstruct.engine.instances import KnownWorkflows
 from choreo.reconstruct.engine.scope import new_names
 from choreo.reconstruct.engine.stages import Pipeline, Slot, Stage, Work, working
+from choreo.reconstruct.engine.stored_order import StoredOrder
 from choreo.reconstruct.engine.write import recreate_derived
 from choreo.reconstruct.query.asof import LogFacts, fingerprint, fingerprint_of, is_stale, log_facts, now_of
 from choreo.reconstruct.query.records import KeyStat
@@ -130,23 +131,26 @@ _LEARN_KEYS = (
     Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
     Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
 )
-# ... or given (what live mode learnt last: see ``rebuild(key_stats=...)``).
+# ... or given (what live mode learnt last: see ``rebuild(given=...)``).
 _GIVEN_KEYS = (
     Stage("load", s.load, gives=(s.LOADED,)),
     Stage("found", s.found_given, needs=(s.LOADED, s.KEY_STATS), gives=(s.FRAME,)),
     Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
     Stage("values", s.values_known, needs=(s.FRAME, s.KEY_STATS), gives=(s.VALUES,)),
 )
-_STITCH_AND_STORE = (
-    Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
-    Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
-    Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
-    Stage(
-        "build",
-        s.build_instances,
-        needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
-        gives=(s.BUILT, s.TALLY, s.EVENTS),
-    ),
+_LEARN_ORDER = Stage(
+    "build",
+    s.build_instances,
+    needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
+    gives=(s.BUILT, s.TALLY, s.EVENTS),
+)
+_GIVEN_ORDER = Stage(
+    "build",
+    s.build_known,
+    needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS, s.KNOWN),
+    gives=(s.BUILT, s.TALLY, s.EVENTS),
+)
+_STORE = (
     Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
     Stage("learn", s.learn_model, needs=(s.EVENTS, s.BUILT), gives=(s.MODEL,), beside=True),
     Stage(
@@ -171,16 +175,28 @@ _STITCH_AND_STORE = (
     ),
     Stage("stamp", _stamp, needs=(FACTS, FINGERPRINT, s.TALLY), writes=True),
 )
+
+
+def _stitch_and_store(build: Stage) -> tuple[Stage, ...]:
+    return (
+        Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
+        Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
+        Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
+        build,
+        *_STORE,
+    )
+
+
 REBUILD = Pipeline(
     "rebuild",
-    _LEARN_KEYS + _STITCH_AND_STORE,
+    _LEARN_KEYS + _stitch_and_store(_LEARN_ORDER),
     inputs=(FACTS, FINGERPRINT),
     keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
 )
-REBUILD_GIVEN_KEYS = Pipeline(
-    "rebuild-given-keys",
-    _GIVEN_KEYS + _STITCH_AND_STORE,
-    inputs=(FACTS, FINGERPRINT, s.KEY_STATS),
+REBUILD_GIVEN = Pipeline(
+    "rebuild-given",
+    _GIVEN_KEYS + _stitch_and_store(_GIVEN_ORDER),
+    inputs=(FACTS, FINGERPRINT, s.KEY_STATS, s.KNOWN),
     keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
 )
 
@@ -260,14 +276,15 @@ def rebuild(
     config: ChoreoConfig | None = None,
     *,
     now_ms: int | None = None,
-    key_stats: list[KeyStat] | None = None,
+    given: Learnt | None = None,
 ) -> RebuildStats:
     """Fill every derived table from the raw events (see the module docstring).
 
-    ``key_stats``: stitch with these decisions (which names stitch, fields
-    found by value, numeric namespaces) instead of learning them from the log:
-    live mode folds new events in with the decisions learnt at its last
-    rebuild, and a rebuild given the same decisions gives the same tables."""
+    ``given``: stitch with these decisions (which names stitch, fields found
+    by value, numeric namespaces), and name workflows and order events with
+    these workflows, clock offsets and precedence, instead of learning them
+    from the log: live mode folds new events in with what it learnt at its
+    last rebuild, and a rebuild given the same gives the same tables."""
     t0 = time.perf_counter()
     cfg = config or ChoreoConfig()
     con = store.con
@@ -277,11 +294,12 @@ def rebuild(
     with working(store, cfg, now) as w:
         w.put(FACTS, facts)
         w.put(FINGERPRINT, fingerprint_of(store, cfg, facts))
-        if key_stats is None:
+        if given is None:
             REBUILD.run(w)
         else:
-            w.put(s.KEY_STATS, key_stats)
-            REBUILD_GIVEN_KEYS.run(w)
+            w.put(s.KEY_STATS, given.key_stats)
+            w.put(s.KNOWN, given.known)
+            REBUILD_GIVEN.run(w)
         stats, tally, judged = w.get(s.KEY_STATS), w.get(s.TALLY), w.get(s.JUDGED)
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"
@@ -325,7 +343,21 @@ def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
             "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
         ).fetchall()
     }
-    return KnownWorkflows(by_member)
+    return KnownWorkflows(by_member, StoredOrder.load(con))
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """What a store's last rebuild learnt and live updates go by: the
+    stitching decisions, and the workflows, clock offsets and precedence."""
+
+    key_stats: list[KeyStat]
+    known: KnownWorkflows
+
+
+def learnt(store: Store) -> Learnt:
+    """What ``store``'s last rebuild learnt (see ``rebuild(given=...)``)."""
+    return Learnt(KeyStat.load_all(store.con), _known_workflows(store.con))
 
 
 def update(
@@ -443,11 +475,13 @@ class IncrementalReconstructor:
 
 __all__ = [
     "IncrementalReconstructor",
+    "Learnt",
     "RebuildStats",
     "default_now",
     "fingerprint",
     "is_stale",
     "judge",
+    "learnt",
     "rebuild",
     "recreate_derived",
     "update",

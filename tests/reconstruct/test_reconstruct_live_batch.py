@@ -56,23 +56,9 @@ def test_batches_that_carry_only_some_identifier_names(tmp_path: Path) -> None:
     assert run.mismatches == []
 
 
-# Live mode names the workflow of a new instance whose first event is not a
-# start type after the stored model's majority workflow of that type; a
-# rebuild after the start type dominating the instances that hold it. The
-# workflow clustering of issue 12 (engine-b) replaces both: drop the marks
-# when they agree.
-_WORKFLOW_OF_NEW = pytest.mark.xfail(
-    strict=False, reason="live and rebuild name a new instance's workflow by different rules (engine-b)"
-)
-
-
 @pytest.mark.parametrize(
     ("seed", "corner_name"),
-    [
-        pytest.param(23, None, marks=_WORKFLOW_OF_NEW),
-        pytest.param(5, "names", marks=_WORKFLOW_OF_NEW),
-        (41, "noise"),
-    ],
+    [(23, None), (5, "names"), (41, "noise"), (7, "skew"), (11, "loops")],
 )
 def test_generated_log_fed_in_batches(seed: int, corner_name: str | None, tmp_path: Path) -> None:
     """A generated choreography (skew, loops, names found by value, traps,

@@ -12,10 +12,12 @@ learned model (instances with their workflow and status, their events in
 order with skew and duplicate marks, the identifier index, the stuck list).
 What is not: the model itself (model_*, variants, identifier_stats, an
 instance's variant rank, the learned latencies a stuck instance is measured
-against, and the stitching decisions: which names stitch, the fields found
-by value), which live mode relearns only when the log has grown enough. So
-that everything else can be compared, the rebuild is given the live store's
-stitching decisions and judged again with its model (``same_model``).
+against, the stitching decisions: which names stitch, the fields found by
+value, and the workflows, clock offsets and precedence events are named and
+ordered by), which live mode relearns only when the log has grown enough. So
+that everything else can be compared, the rebuild is given what the live
+store learnt (``rebuild(given=...)``) and judged again with its model
+(``same_model``).
 """
 
 from __future__ import annotations
@@ -28,9 +30,8 @@ from typing import Any
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import rebuild, update
+from choreo.reconstruct.engine.pipeline import learnt, rebuild, update
 from choreo.reconstruct.engine.status import evaluate
-from choreo.reconstruct.query.records import KeyStat
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
 
@@ -161,18 +162,22 @@ def feed_in_batches(
     for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         with Store.open(live_path) as live:
             run.sizes.append(_copy(source, live, lo, hi, 1_000 + i))
-            run.incremental.append(update(live, config, now_ms=now_ms).incremental)
+            folded = update(live, config, now_ms=now_ms).incremental
+            run.incremental.append(folded)
             if not check(i):
                 continue
             got = snapshot(live)
-            learnt = KeyStat.load_all(live.con)
+            taught = learnt(live)
         whole = work / f"whole-{i}.duckdb"
         with Store.open(whole) as w:
             _copy(live_path, w, 0, total, 1_000 + i)
-            # Stitched with the decisions live mode learnt (which names stitch, what
-            # was found by value), as it judges with the model it learnt.
-            rebuild(w, config, now_ms=now_ms, key_stats=learnt if same_model else None)
-            if same_model:
+            # Stitched, named and ordered with what live mode learnt (which names
+            # stitch, what was found by value, workflows, clocks, precedence), as it
+            # judges with the model it learnt. (Where live mode rebuilt, it learnt
+            # from these very records: a rebuild learns the same.)
+            given = same_model and folded
+            rebuild(w, config, now_ms=now_ms, given=taught if given else None)
+            if given:
                 _judge_with_model_of(w, live_path, config, now_ms)
             want = snapshot(w)
         whole.unlink()
