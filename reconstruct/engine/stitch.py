@@ -45,11 +45,25 @@ def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64,
     """(event, link value) for every stitching identifier of an original
     event, and the same for the records that are not events (they link
     nothing; their values say beside which instance they belong)."""
-    by_name = {s.name: s.used_for_stitching for s in stats if s.found_by != "causation"}
-    used = np.array([by_name.get(nm, False) for nm in v.names], dtype=bool)
+    by_name = {s.name: s for s in stats if s.found_by != "causation"}
+    used = np.array([nm in by_name and by_name[nm].used_for_stitching for nm in v.names], dtype=bool)
     # Originals among the events; every record that is not an event (a copy of
     # one is listed beside its instance too).
     rows = used[v.code] & (~f.is_dup | ~f.is_event)[f.id_eid]
+    # A record key left out on the types where it would merge instances.
+    type_of = {t: i for i, t in enumerate(f.types)}
+    left_out = [
+        (c, type_of[t])
+        for c, nm in enumerate(v.names)
+        if nm in by_name
+        for t in by_name[nm].trap_types
+        if t in type_of
+    ]
+    if left_out:
+        n_types = len(f.types)
+        out = np.zeros(len(v.names) * n_types, dtype=bool)
+        out[[c * n_types + t for c, t in left_out]] = True
+        rows &= ~out[np.asarray(v.code, dtype=np.int64) * n_types + f.typ[f.id_eid]]
     eid, link = f.id_eid[rows], v.link[rows]
     event = f.is_event[eid]
     aside = ~event
