@@ -19,12 +19,17 @@ carry, whatever they are called.
    as an identifier adds nothing and is left out; so is a value shared by
    everything (a status, a currency), which matches no identifier.
 
-Time is compared pairwise, not by a ratio of typical distances: each sampled
-value's distance to the events carrying it against its distance to those
-carrying another sampled value. A real link wins nearly every comparison
-that is not a tie while its steps are short against the log, however long
-(a slow step of 12 minutes in an 8-hour log, weeks-long cases in a
-year-long one); a coincidence wins about half.
+Time is compared value by value, not by a ratio of typical distances: each
+sampled value's distance to the nearest event carrying it (*near*) against
+its distance to the nearest event carrying another sampled value (*far*, a
+random pairing). Nearest events, not spans: an instance that lasts hours
+spans most others in a log of ten. For a coincidence, near and far are
+alike: about a tenth of the nears fall below the lowest tenth of the fars.
+A real link puts many more there, even when only some of its values meet
+across a fast step (the others across steps of hours, which time cannot
+tell from chance): that excess, well beyond a coin's, is what "close in
+time" means for numbers. Text needs only that its own events are not
+farther than others' more often than by chance.
 
 What is found is an identifier like any other afterwards: the trap rule
 judges it (a ``customerRef`` matching customer ids is found, then ruled a
@@ -55,11 +60,16 @@ U64 = npt.NDArray[np.uint64]
 _SAMPLE = 2_000  # values per name compared
 _MIN_SHARED = 3  # shared values needed to tell anything
 _MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
-_WIN_SHARE = 0.8  # of the time comparisons that are not ties, won by the same value
-_Z = 3.0  # wins above the losses by this many standard deviations of a coin toss
+_LOW = 0.1  # the low tail of the far distances a near one is counted in
+_EXCESS = 2.0  # ... at least this many times as often as chance would put it there
+_Z = 3.0  # ... and this many standard deviations above chance
 _EVENTS_PER_TYPE = 300  # payloads sampled per event type
 _MAX_DEPTH = 3
 _WINDOWS = 12  # time windows a common type's sample is taken from
+_TIMES = 32  # a value's earliest events whose times are compared
+
+# The smallest distance between two lists of times.
+_NEAREST = "list_min(list_transform({a}, lambda t: list_min(list_transform({b}, lambda u: abs(t - u)))))"
 
 
 @dataclass(frozen=True)
@@ -114,27 +124,32 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
     try:
         rows = con.execute(
             f"""
-            WITH v AS (SELECT code, vh, min(ts) AS lo, max(ts) AS hi FROM _r_num GROUP BY code, vh),
+            WITH v AS (
+                SELECT code, vh, list(ts ORDER BY ts)[1:{_TIMES}] AS ts FROM _r_num GROUP BY code, vh
+            ),
             sizes AS (SELECT code, greatest(1, count(*) // {_SAMPLE}) AS m FROM v GROUP BY code),
             a AS (SELECT v.* FROM v JOIN sizes s USING (code) WHERE v.vh % s.m = 0),
             shared AS (
-                SELECT a.code AS ca, b.code AS cb, a.vh, a.lo AS alo, a.hi AS ahi, b.lo AS blo, b.hi AS bhi,
+                SELECT a.code AS ca, b.code AS cb, a.vh, a.ts AS ats, b.ts AS bts,
                        row_number() OVER (PARTITION BY a.code, b.code ORDER BY hash(a.vh)) AS r,
                        count(*) OVER (PARTITION BY a.code, b.code) AS n
                 FROM a JOIN v b ON b.vh = a.vh AND b.code <> a.code
             ),
-            -- How far apart the events carrying one number are (0: their spans overlap),
-            -- and the same for each number against another (a random pairing).
+            -- How near the events carrying one number under the two names are, and
+            -- the same for each number against another (a random pairing).
+            d AS (
+                SELECT x.ca, x.cb,
+                       {_NEAREST.format(a="x.ats", b="x.bts")} AS near,
+                       {_NEAREST.format(a="x.ats", b="y.bts")} AS far
+                FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
+            ),
+            q AS (SELECT ca, cb, quantile_disc(far, {_LOW}) AS q FROM d GROUP BY ALL),
             spread AS (
-                SELECT ca, cb, count_if(near < far) AS wins, count_if(near > far) AS losses FROM (
-                    SELECT x.ca, x.cb,
-                           greatest(0, x.blo - x.ahi, x.alo - x.bhi) AS near,
-                           greatest(0, y.blo - x.ahi, x.alo - y.bhi) AS far
-                    FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
-                ) GROUP BY ALL
+                SELECT ca, cb, count_if(d.near < q.q) AS low, count(*) AS n
+                FROM d JOIN q USING (ca, cb) GROUP BY ALL
             )
             SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
-                   any_value(p.wins) AS wins, any_value(p.losses) AS losses
+                   any_value(p.low) AS low, any_value(p.n) AS n
             FROM shared s
             JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
             JOIN spread p USING (ca, cb)
@@ -145,22 +160,21 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_num")
     out = []
-    for ca, cb, shared, sampled, wins, losses in rows:
+    for ca, cb, shared, sampled, low, n in rows:
         if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
             continue
-        if not _close(int(wins), int(losses)):
+        if not _close(int(low), int(n)):
             continue
         out.append((int(ca), int(cb)))
     return out
 
 
-def _close(wins: int, losses: int) -> bool:
-    """Time says the same value means the same thing: the value's own events
-    were nearer than another value's in nearly every comparison that is not
-    a tie, and in more of them than a coin would give (when everything
-    overlaps, time tells nothing: not close)."""
-    decided = wins + losses
-    return decided > 0 and wins >= _WIN_SHARE * decided and wins - losses >= _Z * math.sqrt(decided)
+def _close(low: int, n: int) -> bool:
+    """Time says the same value means the same thing: ``low`` of ``n`` near
+    distances fell below the lowest tenth of the far ones, well beyond chance
+    (when everything is equally near, time tells nothing: not close)."""
+    chance = _LOW * n
+    return n > 0 and low >= _EXCESS * chance and low - chance >= _Z * math.sqrt(chance * (1 - _LOW))
 
 
 def _not_far(wins: int, losses: int) -> bool:
@@ -200,31 +214,33 @@ def payload_fields(
     register(con, "_r_found_ids", carriers)
     try:
         rows = con.execute(
-            """
+            f"""
             WITH c AS (SELECT * FROM _r_found_src),
             span AS (
-                SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM (
-                    SELECT vh, code, count(*) AS n, min(ts) AS lo, max(ts) AS hi
+                SELECT vh, list_sort(flatten(list(ts)))[1:{_TIMES}] AS times, arg_max(code, n) AS code FROM (
+                    SELECT vh, code, count(*) AS n, list(ts ORDER BY ts)[1:{_TIMES}] AS ts
                     FROM _r_found_ids GROUP BY ALL
                 ) GROUP BY vh
             ),
             m AS (
-                SELECT c.typ, c.path, c.vh, c.num, c.ts, p.lo, p.hi, p.code,
+                SELECT c.typ, c.path, c.vh, c.num, c.ts, p.times, p.code,
                        row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
                        count(*) OVER (PARTITION BY c.typ, c.path) AS n
                 FROM c JOIN span p USING (vh)  -- (other events: the record's own values were left out)
             ),
-            -- How far the record is from the other events carrying its value (0: within
-            -- their span), and from those carrying another matched value (a random pairing).
+            -- How near the record is to the other events carrying its value, and to
+            -- those carrying another matched value (a random pairing).
+            d AS (
+                SELECT x.typ, x.path, x.num,
+                       {_NEAREST.format(a="[x.ts]", b="x.times")} AS near,
+                       {_NEAREST.format(a="[x.ts]", b="y.times")} AS far
+                FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
+            ),
+            q AS (SELECT typ, path, quantile_disc(far, {_LOW}) AS q FROM d GROUP BY ALL),
             spread AS (
-                SELECT typ, path, count_if(near < far) AS wins, count_if(near > far) AS losses,
-                       bool_and(num) AS num
-                FROM (
-                    SELECT x.typ, x.path, x.num,
-                           greatest(0, x.lo - x.ts, x.ts - x.hi) AS near,
-                           greatest(0, y.lo - x.ts, x.ts - y.hi) AS far
-                    FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
-                ) GROUP BY ALL
+                SELECT typ, path, count_if(d.near < d.far) AS wins, count_if(d.near > d.far) AS losses,
+                       count_if(d.near < q.q) AS low, count(*) AS n, bool_and(d.num) AS num
+                FROM d JOIN q USING (typ, path) GROUP BY ALL
             ),
             best AS (
                 SELECT typ, path, arg_max(code, k) AS code FROM (
@@ -233,7 +249,7 @@ def payload_fields(
             ),
             matched AS (SELECT typ, path, count(DISTINCT vh) AS n FROM m GROUP BY ALL),
             total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
-            SELECT b.typ, b.path, b.code, x.n, t.n, s.wins, s.losses, s.num
+            SELECT b.typ, b.path, b.code, x.n, t.n, s.wins, s.losses, s.low, s.n, s.num
             FROM best b JOIN matched x USING (typ, path) JOIN total t USING (typ, path)
             JOIN spread s USING (typ, path)
             """
@@ -243,11 +259,11 @@ def payload_fields(
             with contextlib.suppress(duckdb.Error):
                 con.unregister(t)
     by_path: dict[str, tuple[list[str], str, float]] = {}
-    for typ, path, c, matched, n, wins, losses, num in rows:
+    for typ, path, c, matched, n, wins, losses, low, pairs, num in rows:
         if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
             continue
         # Numbers collide by chance (a total, a count): only time tells a link; text rarely does.
-        if not (_close if num else _not_far)(int(wins), int(losses)):
+        if not (_close(int(low), int(pairs)) if num else _not_far(int(wins), int(losses))):
             continue
         types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
         by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
