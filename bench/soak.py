@@ -14,9 +14,11 @@ At the end the demo is stopped first (it rewrites its ground truth to cover
 every saga it started), tail is left to collect the last of them, then `q`
 quits it: it must exit 0 with its one summary line. The stuck sagas tail
 found are compared with the ground truth at the truth's own "now"
-(`choreo stuck --now`): found and truly stuck, truly stuck but not overdue
-yet (started within the last stuck threshold), and found but not stuck in
-truth. Results go to stdout and bench/results/soak-*.json.
+(`choreo stuck --now`): found and truly stuck; truly stuck but not overdue
+yet (their last step came moments before the demo stopped: judged again a
+minute later they are found); missed (not found even then, with what tail
+made of them); and found but not stuck in truth. Results go to stdout and
+bench/results/soak-*.json.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 RESULTS = ROOT / "bench" / "results"
 CHOREO = [sys.executable, "-m", "choreo.cli"]
+# A saga whose reaction the demo withheld just before it stopped is stuck for
+# good but not overdue yet at the truth's "now"; a minute later it must be.
+LATER_MS = 60_000
 
 
 class Terminal:
@@ -179,22 +184,29 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen_tail).splitlines() if "tail:" in line
     ]
 
-    found = _choreo_json(
-        "stuck",
-        "--db",
-        "tail.duckdb",
-        "--config",
-        "demo.toml",
-        "--json",
-        "--now",
-        str(truth["now_ms"]),
-        cwd=work,
-        env=env,
-    )["stuck"]
-    found_ids = {_values(s["label"]) for s in found}
+    def stuck_at(now_ms: int) -> set[str]:
+        found = _choreo_json(
+            "stuck",
+            "--db",
+            "tail.duckdb",
+            "--config",
+            "demo.toml",
+            "--json",
+            "--now",
+            str(now_ms),
+            cwd=work,
+            env=env,
+        )["stuck"]
+        return {_values(s["label"]) for s in found}
+
+    truth_now = int(truth["now_ms"])
+    found_ids = stuck_at(truth_now)
+    found_later = stuck_at(truth_now + LATER_MS)
     truly = {i["id"]: i for i in truth["instances"] if i["outcome"] == "stuck"}
+    outcome = {i["id"]: str(i["outcome"]) for i in truth["instances"]}
     both = found_ids & set(truly)
-    missed = set(truly) - found_ids
+    not_yet = (set(truly) - found_ids) & found_later
+    missed = set(truly) - found_ids - found_later
     final = _choreo_json(
         "status", "--db", "tail.duckdb", "--config", "demo.toml", "--json", cwd=work, env=env
     )
@@ -202,17 +214,21 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect(str(work / "tail.duckdb"), read_only=True)
-    made = {
-        _values(str(lb)): str(s) for lb, s in con.execute("SELECT label, status FROM instances").fetchall()
+    made: dict[str, tuple[str, int]] = {
+        _values(str(lb)): (str(s), int(end))
+        for lb, s, end in con.execute("SELECT label, status, end_ms FROM instances").fetchall()
     }
     con.close()
 
     def why(i: str) -> str:
         reason = (truly[i].get("stuck") or {}).get("reason", "?")
-        return f"{truly[i]['workflow']}/{reason} -> {made.get(i, 'absent')}"
+        return f"{truly[i]['workflow']}/{reason} -> {made[i][0] if i in made else 'absent'}"
 
     why_missed = Counter(why(i) for i in missed)
+    # How close to the truth's "now" the not-yet-overdue ones made their last step.
+    not_yet_age = [truth_now - made[i][1] for i in not_yet if i in made]
     return {
+        "command": " ".join(["flock /tmp/choreo-bench.lock .venv/bin/python bench/soak.py", *sys.argv[1:]]),
         "minutes": minutes,
         "load_average": os.getloadavg(),
         "work_dir": str(work),
@@ -225,9 +241,18 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "truth_stuck": len(truly),
         "tail_stuck_at_truth_now": len(found_ids),
         "stuck_found_and_true": len(both),
+        "stuck_not_overdue_yet": len(not_yet),
+        "not_overdue_yet_last_step_ms_before_now": [min(not_yet_age), max(not_yet_age)]
+        if not_yet_age
+        else None,
         "stuck_missed": len(missed),
         "stuck_found_not_true": len(found_ids - set(truly)),
         "missed_as": dict(why_missed.most_common()),
+        # Sagas the demo left unfinished when it stopped never move again: a minute later
+        # they are overdue too, though the truth calls them running.
+        "stuck_a_minute_later_not_true": dict(
+            Counter(outcome.get(i, "absent") for i in found_later - set(truly))
+        ),
         "rss_start_mb": samples[0]["rss_mb"] if samples else None,
         "rss_end_mb": round(rss_end, 1),
         "samples": samples,
