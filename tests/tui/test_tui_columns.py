@@ -1,11 +1,13 @@
 """Column layout: at 120 columns the stuck tables show what they show whole
 (cut cells only when the terminal is too narrow for the more important
 columns beside them, never to squeeze in one more), and a less important
-column never takes the room of a more important one."""
+column never takes the room of a more important one. The stuck title fits
+80 columns."""
 
 from __future__ import annotations
 
 from choreo.tui.app import make_app
+from choreo.tui.screens.overview import stuck_title
 from choreo.tui.screens.stuck import StuckScreen
 from choreo.tui.widgets.common.table import _PAD, Col, fit_columns
 from tests.support.tui_fixtures import FixtureStore
@@ -49,3 +51,11 @@ async def test_stuck_rows_uncut_at_120_columns(mixed: FixtureStore) -> None:
                 assert rows and not any("…" in line for line in rows), f"{where}:\n" + "\n".join(rows)
                 await pilot.press("s")
                 await wait_until(pilot, lambda: isinstance(app.screen, StuckScreen), what="the stuck view")
+
+
+def test_the_stuck_title_fits_80_columns() -> None:
+    # The overview shows the 200 most overdue of however many: the title says so, uncut.
+    assert stuck_title(36, 36) == "Stuck: 36, most overdue first; s groups them by cause"
+    long = stuck_title(12_345_678, 200)
+    assert "the 200 most overdue here" in long and long.endswith("s groups them by cause")
+    assert len(long) <= 78, long
