@@ -50,7 +50,10 @@ SECTIONS = (
 EXPECTED: dict[str, tuple[str, int]] = {
     "choreo sandbox --topic orders:3 --topic payments:3 &": ("background", 0),
     "choreo collect -b 127.0.0.1:PORT -t 'orders|payments'": ("interrupt", 0),  # "Ctrl-C ... exits 0"
-    "choreo collect -b broker:9092 -t 'orders.*|payments.*' --from 2024-05-01T10:00:00Z --until-idle 5": ("run", 0),
+    "choreo collect -b broker:9092 -t 'orders.*|payments.*' --from 2024-05-01T10:00:00Z --until-idle 5": (
+        "run",
+        0,
+    ),
     # No SASL listener here: "an unreachable cluster at start is a one-line error and exit 2".
     "choreo collect -b broker:9093 -t orders -X security.protocol=SASL_SSL "
     "-X sasl.mechanism=PLAIN -X sasl.username=tap -X sasl.password=...": ("run", 2),
