@@ -21,8 +21,9 @@ previous snapshot (a reader that has the old one open keeps reading it), and
 the interval grows with the copy's cost, so copying takes at most about a
 tenth of the writer's time. DuckDB refuses a CHECKPOINT while another write
 transaction that changes tables (a reconstruction, an update) is open: the
-publisher then tries again a moment later, not an interval later, so a
-busy writer's readers do not fall behind by whole intervals. The snapshot is removed when the writer closes;
+writer's own reconstructions hold the store's ``checkpoint_lock``, so the
+publisher waits for them to end; another writer's transaction makes it try
+again a moment later, not an interval later. The snapshot is removed when the writer closes;
 one left by a writer that was killed is ignored (it names its writer's pid).
 """
 
@@ -138,6 +139,7 @@ class Publisher:
         self.interval = interval
         self.max_share = max_share  # of the time spent copying, at most
         self.published = 0  # snapshots published so far
+        self.attempts = 0  # times it looked for changes to publish
         self.busy = 0  # attempts refused because another write transaction was open
         self.last_seconds = 0.0  # what the last one cost
         self._stop = threading.Event()
@@ -211,6 +213,7 @@ class Publisher:
 
     def publish(self) -> bool:
         """Publish a snapshot now if the store changed since the last one."""
+        self.attempts += 1
         cur = self.store.cursor()
         try:
             token = self._changes(cur.con)
