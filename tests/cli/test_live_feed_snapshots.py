@@ -1,7 +1,7 @@
 """`choreo tail` publishes snapshots while it reconstructs: DuckDB refuses a
 CHECKPOINT beside a transaction that changes tables, so the publisher waits
 for a running reconstruction to end instead of failing and trying again
-(over an hour it kept missing its moment and the write-ahead log grew)."""
+(a soak's log had 25 refusals in 17 minutes)."""
 
 from __future__ import annotations
 
