@@ -54,6 +54,9 @@ class ChoreoApp(App[ChoreoError | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        # As in `choreo collect` and every other command: Ctrl-C quits (also from the
+        # search box), the same way as q (Textual's default only says to press Ctrl-Q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
     ]
 
