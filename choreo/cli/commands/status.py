@@ -38,7 +38,11 @@ def status(
     if lg.snapshot is not None:
         # Read beside a writer: whose snapshot, and when it was published.
         snap = lg.snapshot
-        summary["snapshot"] = {"writer": snap.writer, "pid": snap.writer_pid, "published_ms": snap.published_ms}
+        summary["snapshot"] = {
+            "writer": snap.writer,
+            "pid": snap.writer_pid,
+            "published_ms": snap.published_ms,
+        }
     if as_json:
         echo_json(summary)
         return
