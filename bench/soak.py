@@ -17,8 +17,12 @@ found are compared with the ground truth at the truth's own "now"
 (`choreo stuck --now`): found and truly stuck; truly stuck but not overdue
 yet (their last step came moments before the demo stopped: judged again a
 minute later they are found); missed (not found even then, with what tail
-made of them); and found but not stuck in truth. Results go to stdout and
-bench/results/soak-*.json.
+made of them); and found but not stuck in truth, per workflow too. The demo's
+cluster stops with it: records tail had not read by then are counted apart.
+tail's consumer group is its own (two tails in one group would split the
+partitions). Also recorded: how far behind the producers tail stored each
+record (ingested - Kafka timestamp), and how old the snapshot each sample
+read was. Results go to stdout and bench/results/soak-*.json.
 """
 
 from __future__ import annotations
@@ -128,7 +132,8 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         raise SystemExit("the demo did not start")
     threading.Thread(target=demo.stdout.read, daemon=True).start()  # drained: it must never block
 
-    args = [*CHOREO, "tail", "-b", bootstrap, "-t", ".*", "--db", "tail.duckdb", "--config", "demo.toml"]
+    args = [*CHOREO, "tail", "-b", bootstrap, "-t", ".*", "-g", f"choreo-soak-{os.getpid()}"]
+    args += ["--db", "tail.duckdb", "--config", "demo.toml"]
     tail = Terminal(args, work, env, (120, 40))
     t0 = time.monotonic()
     samples: list[dict[str, Any]] = []
@@ -147,11 +152,16 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
                     "events": status["events"],
                     "instances": status["instances"],
                     "stuck": status["stuck"],
+                    # How old the snapshot read beside tail was when it was judged.
+                    "snapshot_age_s": round((status["now_ms"] - status["snapshot"]["published_ms"]) / 1000, 1)
+                    if "snapshot" in status
+                    else None,
                 }
                 samples.append(sample)
                 print(
                     f"{sample['s']:>6}s  rss {sample['rss_mb']:>7.1f} MB  events {sample['events']:>8,}  "
-                    f"sagas {sample['instances']:>7,}  stuck {sample['stuck']:>6,}",
+                    f"sagas {sample['instances']:>7,}  stuck {sample['stuck']:>6,}  "
+                    f"snapshot {sample['snapshot_age_s']}s old",
                     flush=True,
                 )
             if elapsed >= minutes * 60:
@@ -163,13 +173,16 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         demo.wait(timeout=900)  # it writes the truth of every saga it started
         truth = json.loads((work / "demo.truth.json").read_text())
         records = int(truth["counts"]["records"])
+        # The cluster stopped with the demo: tail stores what it had read.
         deadline = time.monotonic() + 120
-        last = 0
+        last = -1
         while time.monotonic() < deadline:
-            last = _choreo_json("status", "--db", "tail.duckdb", "--json", cwd=work, env=env)["events"]
-            if last >= records:
+            now = _choreo_json("status", "--db", "tail.duckdb", "--json", cwd=work, env=env)["events"]
+            if now >= records or now == last:
                 break
-            time.sleep(2)
+            last = now
+            time.sleep(10)
+        last = max(last, now)
         rss_end = _rss_mb(tail.proc.pid)
         tail.send("q")
         code = tail.proc.wait(timeout=120)
@@ -218,7 +231,14 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         _values(str(lb)): (str(s), int(end))
         for lb, s, end in con.execute("SELECT label, status, end_ms FROM instances").fetchall()
     }
+    # How long after its Kafka timestamp tail had each record stored (producers' clocks are
+    # the demo's own: the skewed service's records are left out).
+    lag = con.execute(
+        "SELECT quantile_cont(ingested_ms - ts_ms, [0.5, 0.99]), max(ingested_ms - ts_ms) FROM events "
+        "WHERE service <> 'inventory-service' AND ts_ms IS NOT NULL"
+    ).fetchone()
     con.close()
+    store_mb = round((work / "tail.duckdb").stat().st_size / 1e6, 1)
 
     def why(i: str) -> str:
         reason = (truly[i].get("stuck") or {}).get("reason", "?")
@@ -227,6 +247,16 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
     why_missed = Counter(why(i) for i in missed)
     # How close to the truth's "now" the not-yet-overdue ones made their last step.
     not_yet_age = [truth_now - made[i][1] for i in not_yet if i in made]
+    by_workflow = {
+        wf: {
+            "truth_stuck": sum(1 for i in truly.values() if i["workflow"] == wf),
+            "found_and_true": sum(1 for i in both if truly[i]["workflow"] == wf),
+            "not_overdue_yet": sum(1 for i in not_yet if truly[i]["workflow"] == wf),
+            "missed": sum(1 for i in missed if truly[i]["workflow"] == wf),
+        }
+        for wf in sorted({str(i["workflow"]) for i in truly.values()})
+    }
+    ages = [x["snapshot_age_s"] for x in samples if x["snapshot_age_s"] is not None]
     return {
         "command": " ".join(["flock /tmp/choreo-bench.lock .venv/bin/python bench/soak.py", *sys.argv[1:]]),
         "minutes": minutes,
@@ -236,6 +266,10 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "summary_line": summary[-1][summary[-1].index("tail:") :].strip() if summary else None,
         "truth_records": records,
         "tail_events": last,
+        "records_not_read_when_the_cluster_stopped": records - last,
+        "store_lag_s_p50_p99_max": [round(float(x) / 1000, 1) for x in [*lag[0], lag[1]]] if lag else None,
+        "snapshot_age_s_median_max": [sorted(ages)[len(ages) // 2], max(ages)] if ages else None,
+        "store_mb": store_mb,
         "truth_sagas": truth["counts"]["instances"],
         "tail_sagas": final["instances"],
         "truth_stuck": len(truly),
@@ -248,6 +282,7 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "stuck_missed": len(missed),
         "stuck_found_not_true": len(found_ids - set(truly)),
         "missed_as": dict(why_missed.most_common()),
+        "stuck_by_workflow": by_workflow,
         # Sagas the demo left unfinished when it stopped never move again: a minute later
         # they are overdue too, though the truth calls them running.
         "stuck_a_minute_later_not_true": dict(
