@@ -1,0 +1,584 @@
+//! Dump lines to Kafka records: `kcat -C -J` envelopes, choreo's own JSONL
+//! (`choreo export events`) and plain JSON lines, with the record path's
+//! rules and its messages for lines that are not records.
+
+use std::borrow::Cow;
+
+use crate::extract::json_time;
+use crate::isotime::Time;
+use crate::json::{Doc, Int, Kind, Number, ParseError, Parser, Value};
+use crate::pytext::{clean_text, orjson_float, repr_float, repr_str, text_to_bytes};
+
+pub const TS_UNKNOWN: i8 = 0;
+pub const TS_CREATE: i8 = 1;
+pub const TS_LOG_APPEND: i8 = 2;
+
+/// Headers as decoded: text names, byte values (None for a null value).
+pub type HeaderList<'a> = Vec<(Cow<'a, str>, Option<Cow<'a, [u8]>>)>;
+
+/// One record as a decoder gives it, borrowing from the line where it can.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record<'a> {
+    pub topic: Cow<'a, str>,
+    pub partition: i32,
+    pub offset: i64,
+    pub ts: Option<i64>,
+    pub ts_type: i8,
+    pub key: Option<Cow<'a, [u8]>>,
+    pub headers: Option<HeaderList<'a>>,
+    pub payload: Option<Cow<'a, [u8]>>,
+}
+
+/// Counted remarks about lines that were decoded (kcat's deserialiser
+/// errors, plain lines without a time), by their message.
+#[derive(Debug, Default, Clone)]
+pub struct Notes(pub Vec<(String, u64)>);
+
+impl Notes {
+    pub fn add(&mut self, what: &str, n: u64) {
+        match self.0.iter_mut().find(|(w, _)| w == what) {
+            Some(slot) => slot.1 += n,
+            None => self.0.push((what.to_string(), n)),
+        }
+    }
+
+    pub fn merge(&mut self, other: &Notes) {
+        for (w, n) in &other.0 {
+            self.add(w, *n);
+        }
+    }
+}
+
+pub const NOTE_TIME_RANGE: &str = "event time out of range (stored without it)";
+
+#[derive(Clone, Debug)]
+pub enum Format {
+    Kcat,
+    Choreo,
+    Plain {
+        topic: String,
+        paths: Vec<Vec<String>>,
+        /// The configured field, for the note when it is missing.
+        field: Option<String>,
+    },
+}
+
+const DEFAULT_TIME_FIELDS: [&str; 7] = [
+    "time",
+    "timestamp",
+    "@timestamp",
+    "occurredAt",
+    "occurred_at",
+    "eventTime",
+    "event_time",
+];
+
+impl Format {
+    pub fn plain(topic: &str, time_field: Option<&str>) -> Self {
+        let field = time_field.filter(|f| !f.is_empty()).map(str::to_string);
+        let paths = match &field {
+            Some(f) => vec![f.split('.').map(str::to_string).collect()],
+            None => DEFAULT_TIME_FIELDS
+                .iter()
+                .map(|f| vec![f.to_string()])
+                .collect(),
+        };
+        Format::Plain {
+            topic: topic.to_string(),
+            paths,
+            field,
+        }
+    }
+}
+
+type Bad = String;
+
+/// Parse a dump line: orjson's reading when it accepts the line, else
+/// Python json's over the line decoded with surrogateescape.
+pub fn parse_line<'p>(parser: &'p mut Parser, line: &'p [u8]) -> Result<Doc<'p>, Bad> {
+    parser.parse(line).map_err(|e: ParseError| {
+        let msg = e.message(line);
+        // The record path kept the first 80 characters of the message.
+        let short: String = msg.chars().take(80).collect();
+        format!("not JSON ({short})")
+    })
+}
+
+const INT32_MAX: i64 = i32::MAX as i64;
+
+fn int_text(n: &Number<'_>) -> String {
+    match n {
+        Number::Int(Int::I(i)) => i.to_string(),
+        Number::Int(Int::U(u)) => u.to_string(),
+        Number::Big(t) => t.to_string(),
+        Number::Float(f) => repr_float(*f),
+    }
+}
+
+/// `require_int`: a non-negative integer field (partition, offset).
+fn require_int(obj: &Value<'_, '_>, name: &str, maximum: i64) -> Result<i64, Bad> {
+    let Some(n) = obj.get(name.as_bytes()).and_then(|v| v.as_int()) else {
+        return Err(format!("{name} missing or not an integer"));
+    };
+    match n {
+        Number::Int(Int::I(v)) if (0..=maximum).contains(&v) => Ok(v),
+        _ => Err(format!("{name} {} is out of range", int_text(&n))),
+    }
+}
+
+/// `optional_time`: null, or an integer within +-(2**63 - 1).
+fn optional_time(obj: &Value<'_, '_>, name: &str) -> Result<Option<i64>, Bad> {
+    let Some(v) = obj.get(name.as_bytes()).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    match v.as_int() {
+        Some(Number::Int(Int::I(i))) if i != i64::MIN => Ok(Some(i)),
+        _ => Err(format!("{name} is not an integer timestamp")),
+    }
+}
+
+/// `require_topic`.
+fn require_topic<'d>(obj: &Value<'d, '_>) -> Result<Cow<'d, str>, Bad> {
+    match obj.get(b"topic").and_then(|v| v.as_str_bytes()) {
+        Some(t) if !t.is_empty() => Ok(clean_text(t)),
+        _ => Err("topic missing or not a string".into()),
+    }
+}
+
+/// Python's `repr()` of a JSON value as the record path held it.
+pub fn py_repr(v: &Value<'_, '_>) -> String {
+    match v.kind() {
+        Kind::Null => "None".into(),
+        Kind::Bool => if v.as_bool() == Some(true) {
+            "True"
+        } else {
+            "False"
+        }
+        .into(),
+        Kind::Int => v.number().map(|n| int_text(&n)).unwrap_or_default(),
+        Kind::Float => match v.number() {
+            Some(Number::Float(f)) => repr_float(f),
+            _ => String::new(),
+        },
+        Kind::Str => repr_str(v.as_str_bytes().unwrap_or_default()),
+        Kind::List => {
+            let items: Vec<String> = v.items().map(|i| py_repr(&i)).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Kind::Dict => {
+            let items: Vec<String> = v
+                .entries()
+                .iter()
+                .map(|(k, val)| format!("{}: {}", repr_str(k), py_repr(val)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// `orjson.dumps(value)`: compact JSON, keys in dict order.
+pub fn dumps(v: &Value<'_, '_>, out: &mut Vec<u8>) {
+    match v.kind() {
+        Kind::Null => out.extend_from_slice(b"null"),
+        Kind::Bool => out.extend_from_slice(if v.as_bool() == Some(true) {
+            b"true"
+        } else {
+            b"false"
+        }),
+        Kind::Int | Kind::Float => match v.number() {
+            Some(Number::Float(f)) => out.extend_from_slice(orjson_float(f).as_bytes()),
+            Some(n) => out.extend_from_slice(int_text(&n).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        },
+        Kind::Str => dump_str(v.as_str_bytes().unwrap_or_default(), out),
+        Kind::List => {
+            out.push(b'[');
+            for (i, item) in v.items().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                dumps(&item, out);
+            }
+            out.push(b']');
+        }
+        Kind::Dict => {
+            out.push(b'{');
+            for (i, (k, val)) in v.entries().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                dump_str(k, out);
+                out.push(b':');
+                dumps(val, out);
+            }
+            out.push(b'}');
+        }
+    }
+}
+
+fn dump_str(s: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    for &b in s {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x09 => out.extend_from_slice(b"\\t"),
+            0x0A => out.extend_from_slice(b"\\n"),
+            0x0C => out.extend_from_slice(b"\\f"),
+            0x0D => out.extend_from_slice(b"\\r"),
+            0..=0x1F => out.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+            _ => out.push(b),
+        }
+    }
+    out.push(b'"');
+}
+
+/// Bytes of a JSON string (raw bytes restored), as the record path's `text_to_bytes`.
+fn str_bytes<'d>(v: &Value<'d, '_>) -> Option<Cow<'d, [u8]>> {
+    v.as_str_bytes().map(text_to_bytes)
+}
+
+// -- kcat -C -J --------------------------------------------------------------
+
+/// kcat's key or payload: a string, null, or JSON itself (kcat -s avro).
+fn kcat_value<'d>(v: Option<Value<'d, '_>>) -> Option<Cow<'d, [u8]>> {
+    let v = v?;
+    match v.kind() {
+        Kind::Null => None,
+        Kind::Str => str_bytes(&v),
+        _ => {
+            let mut out = Vec::new();
+            dumps(&v, &mut out);
+            Some(Cow::Owned(out))
+        }
+    }
+}
+
+type Headers<'d> = Option<HeaderList<'d>>;
+
+fn kcat_header_value<'d>(v: &Value<'d, '_>, name: &[u8]) -> Result<Option<Cow<'d, [u8]>>, Bad> {
+    match v.kind() {
+        Kind::Null => Ok(None),
+        Kind::Str => Ok(str_bytes(v)),
+        _ => Err(format!(
+            "header {} value is not a string or null",
+            repr_str(name)
+        )),
+    }
+}
+
+fn kcat_headers<'d>(raw: Option<Value<'d, '_>>) -> Result<Headers<'d>, Bad> {
+    let Some(raw) = raw.filter(|r| !r.is_null()) else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    if raw.is_list() {
+        if raw.len() % 2 == 1 {
+            return Err("headers array has an odd number of items".into());
+        }
+        let items: Vec<_> = raw.items().collect();
+        for pair in items.chunks(2) {
+            let Some(name) = pair[0].as_str_bytes() else {
+                return Err("header name is not a string".into());
+            };
+            out.push((clean_text(name), kcat_header_value(&pair[1], name)?));
+        }
+    } else if raw.is_dict() {
+        for (name, values) in raw.entries() {
+            let clean = clean_text(name);
+            if values.is_list() {
+                for v in values.items() {
+                    out.push((clean.clone(), kcat_header_value(&v, name)?));
+                }
+            } else {
+                out.push((clean, kcat_header_value(&values, name)?));
+            }
+        }
+    } else {
+        return Err("headers is neither an array nor an object".into());
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+pub fn decode_kcat<'d>(doc: &'d Doc<'_>, notes: &mut Notes) -> Result<Record<'d>, Bad> {
+    let obj = doc.root();
+    if !obj.is_dict() {
+        return Err("not a JSON object".into());
+    }
+    let topic = require_topic(&obj)?;
+    let partition = require_int(&obj, "partition", INT32_MAX)? as i32;
+    let offset = require_int(&obj, "offset", i64::MAX)?;
+    let ts = optional_time(&obj, "ts")?;
+    let ts_type = match obj.get(b"tstype").filter(|v| !v.is_null()) {
+        None => TS_UNKNOWN,
+        Some(v) => match v.as_str_bytes() {
+            Some(b"create") => TS_CREATE,
+            Some(b"logappend") => TS_LOG_APPEND,
+            Some(b"unknown") => TS_UNKNOWN,
+            _ => {
+                return Err(format!(
+                    "tstype {} is not create, logappend or unknown",
+                    py_repr(&v)
+                ))
+            }
+        },
+    };
+    let key = kcat_value(obj.get(b"key"));
+    let payload = kcat_value(obj.get(b"payload"));
+    let headers = kcat_headers(obj.get(b"headers"))?;
+    // kcat stored null in place of what it could not deserialise.
+    if obj.contains(b"key_error") {
+        notes.add("key_error (key stored as null)", 1);
+    }
+    if obj.contains(b"payload_error") {
+        notes.add("payload_error (payload stored as null)", 1);
+    }
+    Ok(Record {
+        topic,
+        partition,
+        offset,
+        ts,
+        ts_type,
+        key,
+        headers,
+        payload,
+    })
+}
+
+// -- choreo's JSONL ----------------------------------------------------------
+
+/// Standard base64 as `base64.b64decode(s, validate=True)` reads it.
+fn b64decode(s: &[u8]) -> Option<Vec<u8>> {
+    if !s.is_ascii() {
+        return None;
+    }
+    let body_len = s.len() - s.iter().rev().take_while(|&&b| b == b'=').count();
+    let pads = s.len() - body_len;
+    if pads > 2 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let mut quad = 0u32;
+    let mut n = 0;
+    for &c in &s[..body_len] {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32;
+        quad = (quad << 6) | v;
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(quad >> 16) as u8, (quad >> 8) as u8, quad as u8]);
+            quad = 0;
+            n = 0;
+        }
+    }
+    // binascii: a partial quad needs enough padding to complete it.
+    match n {
+        0 => Some(out),
+        2 if pads >= 2 => {
+            out.push((quad >> 4) as u8);
+            Some(out)
+        }
+        3 if pads >= 1 => {
+            out.extend_from_slice(&[(quad >> 10) as u8, (quad >> 2) as u8]);
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// A byte field: null, a string (the bytes of its text) or {"b64": ...}.
+fn bytes_field<'d>(v: Option<Value<'d, '_>>, what: &str) -> Result<Option<Cow<'d, [u8]>>, Bad> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if v.kind() == Kind::Str {
+        return Ok(str_bytes(&v));
+    }
+    if v.is_dict() {
+        let entries = v.entries();
+        if entries.len() == 1 && entries[0].0 == b"b64" {
+            if let Some(text) = entries[0].1.as_str_bytes() {
+                return match b64decode(text) {
+                    Some(b) => Ok(Some(Cow::Owned(b))),
+                    None => Err(format!("{what}: invalid base64")),
+                };
+            }
+        }
+    }
+    Err(format!("{what} is not null, a string or {{\"b64\": ...}}"))
+}
+
+fn choreo_headers<'d>(v: Option<Value<'d, '_>>) -> Result<Headers<'d>, Bad> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    if !v.is_list() {
+        return Err("headers is not an array".into());
+    }
+    let mut out = Vec::new();
+    for item in v.items() {
+        let pair: Vec<_> = if item.is_list() {
+            item.items().collect()
+        } else {
+            Vec::new()
+        };
+        let name = match pair.as_slice() {
+            [n, _] => n.as_str_bytes(),
+            _ => None,
+        };
+        let Some(name) = name else {
+            return Err("a header is not a [name, value] pair".into());
+        };
+        let value = bytes_field(Some(pair[1]), &format!("header {}", repr_str(name)))?;
+        out.push((clean_text(name), value));
+    }
+    Ok((!out.is_empty()).then_some(out))
+}
+
+pub fn decode_choreo<'d>(doc: &'d Doc<'_>) -> Result<Record<'d>, Bad> {
+    let obj = doc.root();
+    if !obj.is_dict() {
+        return Err("not a JSON object".into());
+    }
+    let version = obj.get(b"choreo");
+    // Python's `version != 1`: True and 1.0 equal 1 too.
+    let is_one = version.is_some_and(|v| match v.kind() {
+        Kind::Bool => v.as_bool() == Some(true),
+        Kind::Int => v.number() == Some(Number::Int(Int::I(1))),
+        Kind::Float => v.number() == Some(Number::Float(1.0)),
+        _ => false,
+    });
+    if !is_one {
+        let shown = version.map_or_else(|| "None".to_string(), |v| py_repr(&v));
+        return Err(format!("choreo format version {shown} is not 1"));
+    }
+    let topic = require_topic(&obj)?;
+    let partition = require_int(&obj, "partition", INT32_MAX)? as i32;
+    let offset = require_int(&obj, "offset", i64::MAX)?;
+    let ts = optional_time(&obj, "ts_ms")?;
+    let ts_type = match obj.get(b"ts_type") {
+        None => 0,
+        Some(v) => match v.as_int() {
+            Some(Number::Int(Int::I(t @ 0..=2))) => t as i8,
+            _ => return Err("ts_type is not 0, 1 or 2".into()),
+        },
+    };
+    let key = bytes_field(obj.get(b"key"), "key")?;
+    let headers = choreo_headers(obj.get(b"headers"))?;
+    let payload = bytes_field(obj.get(b"payload"), "payload")?;
+    Ok(Record {
+        topic,
+        partition,
+        offset,
+        ts,
+        ts_type,
+        key,
+        headers,
+        payload,
+    })
+}
+
+// -- plain JSON lines --------------------------------------------------------
+
+fn at_path<'d, 'a>(doc: Value<'d, 'a>, path: &[String]) -> Option<Value<'d, 'a>> {
+    let mut cur = doc;
+    for part in path {
+        if !cur.is_dict() {
+            return None;
+        }
+        cur = cur.get(part.as_bytes())?;
+    }
+    Some(cur)
+}
+
+pub fn decode_plain<'d>(
+    doc: &'d Doc<'_>,
+    line: &'d [u8],
+    lineno: i64,
+    topic: &'d str,
+    paths: &[Vec<String>],
+    field: Option<&str>,
+    notes: &mut Notes,
+) -> Result<Record<'d>, Bad> {
+    let obj = doc.root();
+    if !obj.is_dict() {
+        return Err("not a JSON object".into());
+    }
+    let mut ts = None;
+    let found = paths
+        .iter()
+        .find_map(|p| at_path(obj, p).filter(|v| !v.is_null()));
+    match found {
+        Some(v) => match json_time(&v) {
+            Time::Ms(ms) => ts = Some(ms),
+            Time::None => notes.add("time field not a time (ts unknown)", 1),
+            Time::OutOfRange => notes.add("time field out of range (ts unknown)", 1),
+        },
+        None => match field {
+            Some(f) => notes.add(
+                &format!("no {} field (ts unknown)", repr_str(f.as_bytes())),
+                1,
+            ),
+            None => notes.add("no time field (ts unknown)", 1),
+        },
+    }
+    let end = line.len()
+        - line
+            .iter()
+            .rev()
+            .take_while(|&&b| b == b'\r' || b == b'\n')
+            .count();
+    Ok(Record {
+        topic: Cow::Borrowed(topic),
+        partition: 0,
+        offset: lineno,
+        ts,
+        ts_type: TS_UNKNOWN,
+        key: None,
+        headers: None,
+        payload: Some(Cow::Borrowed(&line[..end])),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_like_binascii() {
+        assert_eq!(b64decode(b"QUJD"), Some(b"ABC".to_vec()));
+        assert_eq!(b64decode(b"QUJD="), Some(b"ABC".to_vec()));
+        assert_eq!(b64decode(b"QQ=="), Some(b"A".to_vec()));
+        assert_eq!(b64decode(b"QQ="), None);
+        assert_eq!(b64decode(b"QQ"), None);
+        assert_eq!(b64decode(b"QUI="), Some(b"AB".to_vec()));
+        assert_eq!(b64decode(b"Q"), None);
+        assert_eq!(b64decode(b"QR=="), Some(b"A".to_vec()));
+        assert_eq!(b64decode(b"QQ=\n"), None);
+        assert_eq!(b64decode(b""), Some(vec![]));
+    }
+
+    #[test]
+    fn kcat_shapes() {
+        let mut p = Parser::new();
+        let line = br#"{"topic":"t","partition":1,"offset":2,"tstype":"create","ts":5,"headers":["a","1","b",null],"key":"k","payload":{"x":1.0}}"#;
+        let doc = p.parse(line).unwrap();
+        let mut notes = Notes::default();
+        let r = decode_kcat(&doc, &mut notes).unwrap();
+        assert_eq!(r.payload.as_deref(), Some(&b"{\"x\":1.0}"[..]));
+        assert_eq!(r.headers.unwrap().len(), 2);
+        let line = br#"{"topic":"t","partition":1,"offset":2,"tstype":["x"]}"#;
+        let doc = p.parse(line).unwrap();
+        assert_eq!(
+            decode_kcat(&doc, &mut notes).err().unwrap(),
+            "tstype ['x'] is not create, logappend or unknown"
+        );
+    }
+}
