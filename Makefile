@@ -19,12 +19,14 @@ test: env tools
 	cd native && cargo fmt --check && cargo clippy --release --locked -q -- -D warnings && cargo test --release --locked -q
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -n 2 --dist loadfile -q
 
 lint: env
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 env: $(STAMP) $(NATIVE)
 

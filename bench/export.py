@@ -56,10 +56,10 @@ def now_for(orders: int) -> int:
 
 
 def build(path: Path, orders: int) -> int:
-    from choreo.store import Store
-    from collector.batch import EventBatch
-    from collector.extract import Extractor
-    from reconstruct.pipeline import rebuild
+    from choreo.collector.batch import EventBatch
+    from choreo.collector.extract import Extractor
+    from choreo.core.store import Store
+    from choreo.reconstruct.engine.pipeline import rebuild
 
     offsets: dict[tuple[str, int], int] = {}
     n = 0
@@ -97,7 +97,7 @@ def child(kind: str, db: str, out: str, now: str) -> None:
         con.execute(f"COPY ({XES_ROWS}) TO '{out}' (HEADER)")
         con.close()
     else:
-        from choreo.cli import main
+        from choreo.cli.main import main
 
         argv = {
             "xes": ["export", "xes", "-o", out],

@@ -26,7 +26,7 @@ from pathlib import Path
 import psutil
 from workload import PARTITIONS, TOPICS, event
 
-from choreo.embedded_cluster import EmbeddedCluster
+from choreo.demo.embedded_cluster import EmbeddedCluster
 
 IDLE = 2.0
 

@@ -104,7 +104,7 @@ def generate(path: Path, n_events: int) -> dict[str, Any]:
     import duckdb
     import pyarrow as pa
 
-    from choreo.store import Store
+    from choreo.core.store import Store
 
     n_inst = int(n_events / EVENTS_PER_INSTANCE)
     tpl: dict[str, list[Any]] = {
@@ -239,8 +239,8 @@ def run_choreo(path: Path) -> dict[str, Any]:
     import numpy as np
     import pyarrow as pa
 
-    from choreo.store import Store
-    from reconstruct.pipeline import rebuild
+    from choreo.core.store import Store
+    from choreo.reconstruct.engine.pipeline import rebuild
 
     # pyarrow imports pandas on its first numpy conversion when pandas is
     # installed: here only because pm4py needs it (a choreo install has no

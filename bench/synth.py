@@ -14,7 +14,7 @@ Fast enough for ten million events: everything happens inside DuckDB.
 
 from __future__ import annotations
 
-from choreo.store import Store
+from choreo.core.store import Store
 
 T0_MS = 1_714_557_600_000  # 2024-05-01T10:00:00Z
 SPACING_MS = 100  # one new instance every 100 ms

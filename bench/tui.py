@@ -47,8 +47,8 @@ SIZE = (120, 40)
 def prepare(path: Path, n_events: int) -> None:
     """Synthesise and reconstruct a store of about ``n_events`` events."""
     from bench.synth import synthesise
-    from choreo.store import Store
-    from reconstruct.pipeline import rebuild
+    from choreo.core.store import Store
+    from choreo.reconstruct.engine.pipeline import rebuild
 
     tmp = path.with_suffix(".tmp.duckdb")
     tmp.unlink(missing_ok=True)
@@ -104,14 +104,14 @@ def _key(pilot: Any, key: str) -> None:
 
 
 async def measure(path: Path, shipment: str) -> dict[str, float]:
-    from choreo.store import Store
-    from tui.app import make_app
-    from tui.screens.detail import DetailScreen
-    from tui.screens.instances import InstancesScreen
-    from tui.screens.overview import OverviewScreen
-    from tui.widgets.detail.events import EventsTable
-    from tui.widgets.instances.table import InstancesTable
-    from tui.widgets.overview.workflows import WorkflowTable
+    from choreo.core.store import Store
+    from choreo.tui.app import make_app
+    from choreo.tui.screens.detail import DetailScreen
+    from choreo.tui.screens.instances import InstancesScreen
+    from choreo.tui.screens.overview import OverviewScreen
+    from choreo.tui.widgets.detail.events import EventsTable
+    from choreo.tui.widgets.instances.table import InstancesTable
+    from choreo.tui.widgets.overview.workflows import WorkflowTable
 
     out: dict[str, float] = {}
     with Store.open(path, read_only=True) as store:

@@ -11,38 +11,11 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from collector.extract import Extracted, Extractor, Header
+from choreo.collector.extract import Extracted, Extractor, Header
+from choreo.core.schema import EVENTS, IDENTIFIERS
 
-EVENTS_SCHEMA = pa.schema(
-    [
-        ("topic", pa.string()),
-        ("partition", pa.int32()),
-        ("offset", pa.int64()),
-        ("ts_ms", pa.int64()),
-        ("ts_type", pa.int8()),
-        ("key", pa.binary()),
-        ("headers", pa.list_(pa.struct([("name", pa.string()), ("value", pa.binary())]))),
-        ("payload", pa.binary()),
-        ("payload_kind", pa.string()),
-        ("event_type", pa.string()),
-        ("service", pa.string()),
-        ("event_id", pa.string()),
-        ("causation_id", pa.string()),
-        ("trace_id", pa.string()),
-        ("event_time_ms", pa.int64()),
-        ("source", pa.string()),
-        ("ingested_ms", pa.int64()),
-    ]
-)
-IDENTIFIERS_SCHEMA = pa.schema(
-    [
-        ("topic", pa.string()),
-        ("partition", pa.int32()),
-        ("offset", pa.int64()),
-        ("name", pa.string()),
-        ("value", pa.string()),
-    ]
-)
+EVENTS_SCHEMA = EVENTS.arrow_schema()
+IDENTIFIERS_SCHEMA = IDENTIFIERS.arrow_schema()
 
 
 _CHUNK = 8192  # records held as Python objects before conversion to Arrow

@@ -16,9 +16,9 @@ from typing import Any
 
 import orjson
 
-from choreo.config import ExtractConfig
-from choreo.errors import ConfigError
-from choreo.schema import (
+from choreo.core.config import ExtractConfig
+from choreo.core.errors import ConfigError
+from choreo.core.schema import (
     PAYLOAD_BINARY,
     PAYLOAD_EMPTY,
     PAYLOAD_INVALID_UTF8,

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from confluent_kafka import ConsumerGroupTopicPartitions, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 
-from choreo.logs import kv
-from choreo.store import Store
-from collector.settings import ServiceGroup
+from choreo.collector.settings import ServiceGroup
+from choreo.core.logsetup import kv
+from choreo.core.store import Store
 
 log = logging.getLogger(__name__)
 

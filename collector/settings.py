@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from choreo.config import ChoreoConfig
-from choreo.errors import InputError
+from choreo.core.config import ChoreoConfig
+from choreo.core.errors import InputError
 
 START_EARLIEST = "earliest"
 START_LATEST = "latest"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from choreo.store import AppendResult, Store
+from choreo.core.store import AppendResult, Store
 
 TP = tuple[str, int]
 

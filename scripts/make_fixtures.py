@@ -13,8 +13,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from choreo.examples.fixtures import FIXTURES, fixture_dir
-from choreo.examples.record import record_fixture
+from choreo.demo.fixtures import FIXTURES, fixture_dir
+from choreo.demo.record import record_fixture
 
 
 def main(argv: list[str]) -> int:

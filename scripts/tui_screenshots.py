@@ -13,13 +13,13 @@ import argparse
 import asyncio
 from pathlib import Path
 
-from choreo.store import Store
-from tui.app import make_app
-from tui.messages import OpenInstance
-from tui.screens.detail import DetailScreen
-from tui.screens.overview import OverviewScreen
-from tui.widgets.detail.events import EventsTable
-from tui.widgets.overview.workflows import WorkflowTable
+from choreo.core.store import Store
+from choreo.tui.app import make_app
+from choreo.tui.messages import OpenInstance
+from choreo.tui.screens.detail import DetailScreen
+from choreo.tui.screens.overview import OverviewScreen
+from choreo.tui.widgets.detail.events import EventsTable
+from choreo.tui.widgets.overview.workflows import WorkflowTable
 
 SIZE = (120, 36)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from choreo.embedded_cluster import EmbeddedCluster
+from choreo.demo.embedded_cluster import EmbeddedCluster
 
 
 @dataclass
@@ -34,7 +34,8 @@ class KafkaTarget:
         if self.cluster is not None:
             self.cluster.create_topic(full, partitions)
         else:
-            from confluent_kafka.admin import AdminClient, NewTopic
+            from confluent_kafka.admin import AdminClient
+            from confluent_kafka.cimpl import NewTopic
 
             admin = AdminClient({"bootstrap.servers": self.bootstrap})
             futures = admin.create_topics([NewTopic(full, partitions, 1)])

@@ -13,20 +13,19 @@ from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
 
-from choreo.errors import ChoreoError
-from choreo.store import Store
-from tui.context import AppContext, Reconstruction, WorkflowExporter
-from tui.data.format import count
-from tui.data.reader import StoreReader
-from tui.live import LiveFeed
-from tui.messages import OpenInstance, OpenInstances, OpenModel, StoreChanged
-from tui.screens.base import DataScreen
-from tui.screens.detail import DetailScreen
-from tui.screens.help import HelpScreen
-from tui.screens.instances import InstancesScreen
-from tui.screens.model import ModelScreen
-from tui.screens.notice import NoticeScreen, TooSmallScreen
-from tui.screens.overview import OverviewScreen
+from choreo.core.errors import ChoreoError
+from choreo.core.store import Store
+from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
+from choreo.tui.data.format import count
+from choreo.tui.data.reader import StoreReader
+from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, StoreChanged
+from choreo.tui.screens.base import DataScreen
+from choreo.tui.screens.detail import DetailScreen
+from choreo.tui.screens.help import HelpScreen
+from choreo.tui.screens.instances import InstancesScreen
+from choreo.tui.screens.model import ModelScreen
+from choreo.tui.screens.notice import NoticeScreen, TooSmallScreen
+from choreo.tui.screens.overview import OverviewScreen
 
 MIN_SIZE = (80, 24)
 LIVE_REFRESH_S = 0.5  # how often live events are reconstructed and shown, at most
@@ -159,7 +158,7 @@ class ChoreoApp(App[ChoreoError | None]):
 
     # -- live -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="collector")
-    def _collect(self, feed: LiveFeed) -> None:
+    def _collect(self, feed: LiveSource) -> None:
         try:
             feed.collect(self._stop)
         except ChoreoError as exc:
@@ -176,7 +175,7 @@ class ChoreoApp(App[ChoreoError | None]):
         self._live_update(self.ctx.live)
 
     @work(thread=True, group="live-update")
-    def _live_update(self, feed: LiveFeed) -> None:
+    def _live_update(self, feed: LiveSource) -> None:
         changed = False
         try:
             changed = feed.update()
@@ -212,7 +211,7 @@ def make_app(
     *,
     store_label: str | None = None,
     problem: ChoreoError | None = None,
-    live: LiveFeed | None = None,
+    live: LiveSource | None = None,
     reconstruction: Reconstruction | None = None,
     export_workflow: WorkflowExporter | None = None,
     export_dir: Path | None = None,

@@ -3,16 +3,41 @@ never construct their own services."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
-from choreo.store import Store
-from tui.data.reader import StoreReader
-from tui.live import LiveFeed
+from choreo.core.progress import CollectProgress
+from choreo.core.store import Store
+from choreo.tui.data.reader import StoreReader
 
 # (store, workflow, directory) -> path of the written file. Raises ChoreoError on failure.
 WorkflowExporter = Callable[[Store, str, Path], Path]
+
+
+class LiveSource(Protocol):
+    """What the dashboard needs of a live collection (``choreo tail`` hands in
+    one): the dashboard never talks to Kafka or runs the engine itself."""
+
+    @property
+    def source(self) -> str:
+        """What is tapped, e.g. the bootstrap address."""
+
+    @property
+    def progress(self) -> CollectProgress | None:
+        """The collector's latest progress snapshot."""
+
+    @property
+    def running(self) -> bool:
+        """True while the collector runs."""
+
+    def collect(self, stop: threading.Event) -> object:
+        """Collect until ``stop`` is set (called on a worker thread)."""
+
+    def update(self) -> bool:
+        """Bring the derived tables up to date; True when they changed (worker thread)."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +53,7 @@ class Reconstruction:
 class AppContext:
     reader: StoreReader
     store_label: str  # the store as the user named it
-    live: LiveFeed | None = None
+    live: LiveSource | None = None
     export_workflow: WorkflowExporter | None = None
     export_dir: Path = field(default_factory=Path.cwd)
     log_path: str | None = None  # where logs go while the TUI runs

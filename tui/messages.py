@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tui.data.models import InstanceQuery
+from choreo.tui.data.models import InstanceQuery
 
 
 @dataclass

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Protocol
 
-from collector.importers import detect
-from collector.importers.jsonl import ChoreoDecoder
-from collector.importers.kcat import KcatDecoder
-from collector.importers.plain import PlainDecoder
-from collector.importers.record import Record
-from collector.importers.source import default_topic
+from choreo.collector.importers import detect
+from choreo.collector.importers.jsonl import ChoreoDecoder
+from choreo.collector.importers.kcat import KcatDecoder
+from choreo.collector.importers.plain import PlainDecoder
+from choreo.collector.importers.record import Record
+from choreo.collector.importers.source import default_topic
 
 
 class Decoder(Protocol):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from collector.importers.jsonl import looks_like_choreo
-from collector.importers.kcat import looks_like_kcat
-from collector.importers.record import BadLine, parse_json_line
+from choreo.collector.importers.jsonl import looks_like_choreo
+from choreo.collector.importers.kcat import looks_like_kcat
+from choreo.collector.importers.record import BadLine, parse_json_line
 
 KCAT = "kcat"
 CHOREO = "choreo"

@@ -1,28 +1,13 @@
-"""choreo's own JSONL: one raw record per line, lossless.
-
-Written by ``choreo export events``, read back by ``choreo import``. Each
-line is an object with ``"choreo": 1`` (the format version, also how the
-format is recognised), the Kafka coordinates, ``ts_ms``/``ts_type`` as the
-store has them, and ``key``, ``payload`` and header values as *byte
-fields*: null, a JSON string when the bytes are UTF-8 text, or
-``{"b64": "..."}`` (standard base64) when they are not. Text that happens
-to be JSON stays a string, so the bytes come back exactly.
-
-    {"choreo":1,"topic":"orders","partition":0,"offset":7,"ts_ms":1714564800123,
-     "ts_type":1,"key":"o-1","headers":[["traceparent","00-..."]],"payload":"{\\"type\\":...}"}
-"""
+"""Reading choreo's own JSONL (``choreo.core.jsonl_format``) back into records."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 from collections import Counter
-from collections.abc import Sequence
 
-import orjson
-
-from collector.extract import Header
-from collector.importers.record import (
+from choreo.collector.extract import Header
+from choreo.collector.importers.record import (
     INT32_MAX,
     BadLine,
     Record,
@@ -33,51 +18,11 @@ from collector.importers.record import (
     require_topic,
     text_to_bytes,
 )
-
-FORMAT_KEY = "choreo"
-FORMAT_VERSION = 1
+from choreo.core.jsonl_format import FORMAT_KEY, FORMAT_VERSION
 
 
 def looks_like_choreo(obj: object) -> bool:
     return isinstance(obj, dict) and FORMAT_KEY in obj
-
-
-def _field(value: bytes | None) -> object:
-    if value is None:
-        return None
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"b64": base64.b64encode(value).decode("ascii")}
-
-
-def encode_record(
-    topic: str,
-    partition: int,
-    offset: int,
-    ts_ms: int | None,
-    ts_type: int,
-    key: bytes | None,
-    headers: Sequence[tuple[str, bytes | None]] | None,
-    payload: bytes | None,
-) -> bytes:
-    """One line (with its newline) for a stored record."""
-    return (
-        orjson.dumps(
-            {
-                FORMAT_KEY: FORMAT_VERSION,
-                "topic": topic,
-                "partition": partition,
-                "offset": offset,
-                "ts_ms": ts_ms,
-                "ts_type": ts_type,
-                "key": _field(key),
-                "headers": [[n, _field(v)] for n, v in headers or ()],
-                "payload": _field(payload),
-            }
-        )
-        + b"\n"
-    )
 
 
 def _bytes_of(value: object, what: str) -> bytes | None:

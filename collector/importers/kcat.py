@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from collector.extract import Header
-from collector.importers.record import (
+from choreo.collector.extract import Header
+from choreo.collector.importers.record import (
     INT32_MAX,
     TS_CREATE,
     TS_LOG_APPEND,

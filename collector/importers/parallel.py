@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from collector.batch import EventBatch
-from collector.extract import Extractor
-from collector.importers.decoders import make_decoder
-from collector.importers.record import BadLine
+from choreo.collector.batch import EventBatch
+from choreo.collector.extract import Extractor
+from choreo.collector.importers.decoders import make_decoder
+from choreo.collector.importers.record import BadLine
 
 
 @dataclass(frozen=True)

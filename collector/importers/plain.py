@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from collector.extract import parse_time_ms
-from collector.importers.record import TS_UNKNOWN, BadLine, Record, parse_json_line
+from choreo.collector.extract import parse_time_ms
+from choreo.collector.importers.record import TS_UNKNOWN, BadLine, Record, parse_json_line
 
 DEFAULT_TIME_FIELDS = (
     "time",

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from choreo.errors import InputError
-from collector.importers import detect
-from collector.importers.segment import coordinates_from_path, looks_like_segment
-from collector.importers.source import Input, expand, open_input
+from choreo.collector.importers import detect
+from choreo.collector.importers.segment import coordinates_from_path, looks_like_segment
+from choreo.collector.importers.source import Input, expand, open_input
+from choreo.core.errors import InputError
 
 
 @dataclass

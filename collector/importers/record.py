@@ -7,7 +7,7 @@ import json
 
 import orjson
 
-from collector.extract import Header
+from choreo.collector.extract import Header
 
 # (topic, partition, offset, ts_ms, ts_type, key, headers, payload), in the
 # order of EventBatch.add's parameters.

@@ -18,22 +18,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
-from choreo.errors import InputError
-from choreo.logs import kv
-from choreo.store import Store
-from collector.batch import EventBatch
-from collector.extract import Extractor
-from collector.importers import detect
-from collector.importers.compression import DamagedInput
-from collector.importers.decoders import Decoder, make_decoder
-from collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
-from collector.importers.prepare import Prepared, prepare
-from collector.importers.record import BadLine
-from collector.importers.report import FileReport, ImportReport
-from collector.importers.segment import SegmentReader
-from collector.importers.sink import FileSink, source_of
-from collector.importers.source import Input, open_input
-from collector.writer import StoreWriter
+from choreo.collector.batch import EventBatch
+from choreo.collector.extract import Extractor
+from choreo.collector.importers import detect
+from choreo.collector.importers.compression import DamagedInput
+from choreo.collector.importers.decoders import Decoder, make_decoder
+from choreo.collector.importers.parallel import ChunkResult, ChunkSpec, DecoderPool
+from choreo.collector.importers.prepare import Prepared, prepare
+from choreo.collector.importers.record import BadLine
+from choreo.collector.importers.report import FileReport, ImportReport
+from choreo.collector.importers.segment import SegmentReader
+from choreo.collector.importers.sink import FileSink, source_of
+from choreo.collector.importers.source import Input, open_input
+from choreo.collector.writer import StoreWriter
+from choreo.core.errors import InputError
+from choreo.core.logsetup import kv
+from choreo.core.store import Store
 
 __all__ = ["FileReport", "ImportOptions", "ImportReport", "Importer", "Prepared", "import_files", "prepare"]
 

@@ -32,9 +32,9 @@ import cramjam
 import google_crc32c
 import zstandard
 
-from collector.extract import Header
-from collector.importers.compression import DamagedInput
-from collector.importers.record import TS_CREATE, TS_LOG_APPEND, TS_UNKNOWN, BadLine, Record
+from choreo.collector.extract import Header
+from choreo.collector.importers.compression import DamagedInput
+from choreo.collector.importers.record import TS_CREATE, TS_LOG_APPEND, TS_UNKNOWN, BadLine, Record
 
 _PREFIX = struct.Struct(">qi")  # baseOffset, batchLength
 _HEADER = struct.Struct(">ibIhiqqqhii")  # partitionLeaderEpoch ... record count

@@ -7,11 +7,11 @@ import queue
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from collector.batch import EventBatch
-from collector.importers.prepare import Prepared
-from collector.importers.record import Record
-from collector.importers.report import FileReport
-from collector.writer import Job, StoreWriter
+from choreo.collector.batch import EventBatch
+from choreo.collector.importers.prepare import Prepared
+from choreo.collector.importers.record import Record
+from choreo.collector.importers.report import FileReport
+from choreo.collector.writer import Job, StoreWriter
 
 
 def source_of(p: Prepared) -> str:

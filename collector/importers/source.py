@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from choreo.errors import InputError
-from collector.importers.compression import NONE, DamagedInput, decompressing, sniff
-from collector.importers.segment import COMPANION_SUFFIXES
+from choreo.collector.importers.compression import NONE, DamagedInput, decompressing, sniff
+from choreo.collector.importers.segment import COMPANION_SUFFIXES
+from choreo.core.errors import InputError
 
 STDIN = "-"
 _GLOB_CHARS = frozenset("*?[")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from choreo.commands.export import safe_name
-from choreo.store import Store
-from reconstruct import dot_render
-from reconstruct.export_dot import workflow_dot
+from choreo.core.store import Store
+from choreo.reconstruct.export import dot_render
+from choreo.reconstruct.export.dot_workflow import workflow_dot
+from choreo.reconstruct.export.filenames import safe_name
 
 
 def export_workflow_diagram(store: Store, workflow: str, directory: Path) -> Path:

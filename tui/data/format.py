@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconstruct import timefmt
+from choreo.core import timefmt
 
 
 def duration(ms: float | None) -> str:

@@ -6,9 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from reconstruct.read import InstanceDetail, InstanceRow, WorkflowSummary
-
-STATUSES = ("completed", "failed", "compensated", "running", "stuck")
+from choreo.reconstruct.query.records import InstanceDetail, InstanceRow, WorkflowSummary
 
 
 class SortKey(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from choreo.schema import PAYLOAD_EMPTY, PAYLOAD_JSON, PAYLOAD_NULL
+from choreo.core.schema import PAYLOAD_EMPTY, PAYLOAD_JSON, PAYLOAD_NULL
 
 MAX_SHOWN_BYTES = 64 * 1024
 HEX_DUMP_BYTES = 512

@@ -11,10 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from choreo.store import Store
-from reconstruct import read
-from reconstruct.pipeline import META_NOW
-from tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
+from choreo.core.store import Store
+from choreo.reconstruct.query import read
+from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
+from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
 # Our sort keys in terms of read.instances_page: "age" here is the time since
 # the last event, so the longest silent (oldest end) come first.
@@ -45,8 +45,7 @@ class StoreReader:
     def _now(self, s: Store) -> int | None:
         if self.live:
             return int(time.time() * 1000)
-        value = s.get_meta(META_NOW)
-        return None if value is None else int(value)
+        return read.judged_now_ms(s)
 
     # -- store state ------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -70,7 +69,7 @@ class StoreReader:
                 now_ms=self._now(s),
             )
 
-    def most_stuck(self, limit: int = 8) -> tuple[read.StuckInfo, ...]:
+    def most_stuck(self, limit: int = 8) -> tuple[StuckInfo, ...]:
         """The most overdue stuck instances."""
         with self.view() as s:
             return tuple(read.stuck_list(s, limit=limit))
@@ -104,6 +103,6 @@ class StoreReader:
         with self.view() as s:
             return read.event_identifiers(s, topic, partition, offset)
 
-    def model(self, workflow: str) -> read.WorkflowModel:
+    def model(self, workflow: str) -> WorkflowModel:
         with self.view() as s:
             return read.workflow_model(s, workflow)

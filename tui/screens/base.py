@@ -8,9 +8,9 @@ from abc import abstractmethod
 from textual.binding import Binding
 from textual.screen import Screen
 
-from tui.context import AppContext
-from tui.data.models import InstanceQuery
-from tui.messages import OpenInstances, StoreChanged
+from choreo.tui.context import AppContext
+from choreo.tui.data.models import InstanceQuery
+from choreo.tui.messages import OpenInstances, StoreChanged
 
 
 class DataScreen(Screen[None]):

@@ -10,15 +10,15 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 from textual.worker import get_current_worker
 
-from tui.context import AppContext
-from tui.data.models import DetailView
-from tui.messages import OpenModel
-from tui.screens.base import DataScreen
-from tui.widgets.common.keybar import KeyBar
-from tui.widgets.detail.event_pane import event_pane
-from tui.widgets.detail.events import EventsTable
-from tui.widgets.detail.summary import stuck_explanation, summary
-from tui.widgets.detail.timeline import Timeline
+from choreo.tui.context import AppContext
+from choreo.tui.data.models import DetailView
+from choreo.tui.messages import OpenModel
+from choreo.tui.screens.base import DataScreen
+from choreo.tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.detail.event_pane import event_pane
+from choreo.tui.widgets.detail.events import EventsTable
+from choreo.tui.widgets.detail.summary import stuck_explanation, summary
+from choreo.tui.widgets.detail.timeline import Timeline
 
 
 class DetailScreen(DataScreen):

@@ -11,7 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from tui.widgets.common.status import status_text
+from choreo.reconstruct.query.records import STATUS_ORDER
+from choreo.tui.widgets.common.status import status_text
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
@@ -66,7 +67,7 @@ def help_text(log_path: str | None) -> Group:
             t.add_row(key, what)
         parts.append(t)
     legend = Text("\nStatus: ")
-    for s in ("completed", "failed", "compensated", "running", "stuck"):
+    for s in STATUS_ORDER:
         legend.append_text(status_text(s))
         legend.append("  ")
     legend.append(

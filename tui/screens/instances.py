@@ -9,15 +9,16 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Header, Input, Static
 from textual.worker import get_current_worker
 
-from tui.context import AppContext
-from tui.data.format import count
-from tui.data.models import STATUSES, InstancePage, InstanceQuery, SortKey
-from tui.messages import OpenInstance, OpenModel
-from tui.screens.base import DataScreen
-from tui.screens.pick import ANY, PickScreen
-from tui.widgets.common.keybar import KeyBar
-from tui.widgets.instances.filters import FilterBar
-from tui.widgets.instances.table import SORT_COLUMNS, InstancesTable
+from choreo.reconstruct.query.records import STATUS_ORDER
+from choreo.tui.context import AppContext
+from choreo.tui.data.format import count
+from choreo.tui.data.models import InstancePage, InstanceQuery, SortKey
+from choreo.tui.messages import OpenInstance, OpenModel
+from choreo.tui.screens.base import DataScreen
+from choreo.tui.screens.pick import ANY, PickScreen
+from choreo.tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.instances.filters import FilterBar
+from choreo.tui.widgets.instances.table import SORT_COLUMNS, InstancesTable
 
 _SORT_ORDER = [SortKey.START, SortKey.AGE, SortKey.DURATION, SortKey.EVENTS]
 _SORT_TEXT = {
@@ -129,7 +130,7 @@ class InstancesScreen(DataScreen):
                 self.set_query(self.query_state.with_(status=None if value == ANY else value))
 
         self.app.push_screen(
-            PickScreen("status", "any status", list(STATUSES), self.query_state.status), chosen
+            PickScreen("status", "any status", list(STATUS_ORDER), self.query_state.status), chosen
         )
 
     @on(Input.Submitted, "#search")

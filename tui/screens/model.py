@@ -9,15 +9,15 @@ from textual.binding import Binding
 from textual.widgets import Header, Label, Static
 from textual.worker import get_current_worker
 
-from choreo.errors import ChoreoError
-from reconstruct.read import WorkflowModel
-from tui.context import AppContext
-from tui.data.format import count
-from tui.data.models import InstanceQuery
-from tui.messages import ExportFinished, OpenInstances
-from tui.screens.base import DataScreen
-from tui.widgets.common.keybar import KeyBar
-from tui.widgets.model.tables import EdgesTable, VariantsTable
+from choreo.core.errors import ChoreoError
+from choreo.reconstruct.query.records import WorkflowModel
+from choreo.tui.context import AppContext
+from choreo.tui.data.format import count
+from choreo.tui.data.models import InstanceQuery
+from choreo.tui.messages import ExportFinished, OpenInstances
+from choreo.tui.screens.base import DataScreen
+from choreo.tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.model.tables import EdgesTable, VariantsTable
 
 
 class ModelScreen(DataScreen):

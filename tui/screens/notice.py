@@ -8,7 +8,7 @@ from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Static
 
-from tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.common.keybar import KeyBar
 
 
 class NoticeScreen(Screen[None]):

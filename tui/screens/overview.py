@@ -11,14 +11,14 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Header, Label, Static
 from textual.worker import get_current_worker
 
-from tui.context import AppContext
-from tui.data.models import InstanceQuery, Overview
-from tui.messages import OpenInstance, OpenInstances, OpenModel
-from tui.screens.base import DataScreen
-from tui.widgets.common.keybar import KeyBar
-from tui.widgets.common.storebar import store_line
-from tui.widgets.overview.stuck import StuckTable
-from tui.widgets.overview.workflows import WorkflowTable
+from choreo.tui.context import AppContext
+from choreo.tui.data.models import InstanceQuery, Overview
+from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel
+from choreo.tui.screens.base import DataScreen
+from choreo.tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.common.storebar import store_line
+from choreo.tui.widgets.overview.stuck import StuckTable
+from choreo.tui.widgets.overview.workflows import WorkflowTable
 
 
 class OverviewScreen(DataScreen):

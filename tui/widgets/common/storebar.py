@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from collector.live import CollectProgress
-from tui.data.format import count, rate, timestamp
-from tui.data.models import Overview
+from choreo.core.progress import CollectProgress
+from choreo.tui.data.format import count, rate, timestamp
+from choreo.tui.data.models import Overview
 
 
 def store_line(label: str, ov: Overview, live_source: str | None, progress: CollectProgress | None) -> Text:

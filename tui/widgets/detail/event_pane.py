@@ -6,10 +6,10 @@ from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.text import Text
 
-from choreo.schema import PAYLOAD_JSON
-from reconstruct.read import InstanceDetail, TimelineEvent
-from tui.data.format import duration, timestamp
-from tui.data.payload import header_value, pretty_payload
+from choreo.core.schema import PAYLOAD_JSON
+from choreo.reconstruct.query.records import InstanceDetail, TimelineEvent
+from choreo.tui.data.format import duration, timestamp
+from choreo.tui.data.payload import header_value, pretty_payload
 
 
 def causal_chain(detail: InstanceDetail, event: TimelineEvent) -> list[TimelineEvent]:

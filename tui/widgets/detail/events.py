@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconstruct.read import InstanceDetail
-from tui.data.format import duration
-from tui.widgets.common.table import Cell, KeptTable
+from choreo.reconstruct.query.records import InstanceDetail
+from choreo.tui.data.format import duration
+from choreo.tui.widgets.common.table import Cell, KeptTable
 
 
 def marks(seq_skew: int, duplicate_of: int | None) -> Text:

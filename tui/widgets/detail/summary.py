@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
-from reconstruct.read import StuckInfo
-from tui.data.format import count, duration, timestamp
-from tui.data.models import DetailView
-from tui.widgets.common.status import status_text
+from choreo.reconstruct.query.records import StuckInfo
+from choreo.tui.data.format import count, duration, timestamp
+from choreo.tui.data.models import DetailView
+from choreo.tui.widgets.common.status import status_text
 
 
 def summary(view: DetailView) -> RenderableType:

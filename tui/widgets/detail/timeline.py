@@ -17,9 +17,9 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from reconstruct.read import TimelineEvent
-from tui.data.format import duration
-from tui.data.models import DetailView
+from choreo.reconstruct.query.records import TimelineEvent
+from choreo.tui.data.format import duration
+from choreo.tui.data.models import DetailView
 
 LANE_LABEL = 18
 MARK_EVENT = "●"

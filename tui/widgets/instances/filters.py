@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Input, Static
 
-from tui.data.models import InstanceQuery
+from choreo.tui.data.models import InstanceQuery
 
 SEARCH_PLACEHOLDER = "/ search: order id, shipment id, trace id, any identifier value"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from tui.data.format import count, duration, timestamp
-from tui.data.models import InstancePage, SortKey
-from tui.widgets.common.status import status_text
-from tui.widgets.common.table import Cell, OpenableTable
+from choreo.tui.data.format import count, duration, timestamp
+from choreo.tui.data.models import InstancePage, SortKey
+from choreo.tui.widgets.common.status import status_text
+from choreo.tui.widgets.common.table import Cell, OpenableTable
 
 # Columns that sort the table when their header is clicked.
 SORT_COLUMNS = {

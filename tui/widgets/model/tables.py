@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconstruct.read import ModelEdge, Variant
-from tui.data.format import count, duration, share
-from tui.widgets.common.table import KeptTable
+from choreo.reconstruct.query.records import ModelEdge, Variant
+from choreo.tui.data.format import count, duration, share
+from choreo.tui.widgets.common.table import KeptTable
 
 _KIND_STYLE = {"failure": "red", "compensation": "yellow", "normal": ""}
 

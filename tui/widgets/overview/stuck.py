@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from reconstruct.read import StuckInfo
-from tui.data.format import duration
-from tui.widgets.common.table import OpenableTable
+from choreo.reconstruct.query.records import StuckInfo
+from choreo.tui.data.format import duration
+from choreo.tui.widgets.common.table import OpenableTable
 
 
 class StuckTable(OpenableTable):

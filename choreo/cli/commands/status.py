@@ -1,0 +1,59 @@
+"""`choreo status`: what the store holds and how its workflows are doing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from choreo.cli.commands.derived import log_options, reconstructed
+from choreo.cli.commands.options import json_option
+from choreo.core.schema import POISON_KINDS
+from choreo.core.store import Store
+from choreo.reconstruct.query.read import workflow_counts
+from choreo.reconstruct.query.records import BY_URGENCY
+
+
+@click.command()
+@log_options
+@json_option
+def status(
+    dbs: tuple[str, ...], out: str | None, config_path: str | None, now_text: str | None, as_json: bool
+) -> None:
+    """Summarise the store: events per topic, poison records, instances by workflow and status."""
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        summary = _log_summary(lg.store)
+        flows = workflow_counts(lg.store)
+        row = lg.store.con.execute("SELECT count(*) FROM stuck").fetchone()
+        stuck = int(row[0]) if row else 0
+    summary["instances"] = sum(sum(c.values()) for c in flows.values())
+    summary["workflows"] = flows
+    summary["stuck"] = stuck
+    summary["now_ms"] = lg.now_ms
+    if as_json:
+        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        return
+    click.echo(f"{summary['events']} events, {summary['poison']} poison")
+    for topic, n in summary["topics"].items():
+        click.echo(f"  {topic:<30} {n:>10}")
+    click.echo(f"{summary['instances']} instances, {stuck} stuck")
+    for wf, counts in flows.items():
+        parts = "  ".join(f"{s} {counts[s]}" for s in BY_URGENCY if s in counts)
+        click.echo(f"  {wf:<30} {sum(counts.values()):>8}  {parts}")
+    if stuck:
+        click.echo("see `choreo stuck` for whose move it is")
+
+
+def _log_summary(store: Store) -> dict[str, Any]:
+    """Store.summary() over all the stores read (the log views)."""
+    topics = dict(
+        store.con.execute("SELECT topic, count(*) FROM log_events GROUP BY 1 ORDER BY 1").fetchall()
+    )
+    kinds = ", ".join(f"'{k}'" for k in POISON_KINDS)
+    row = store.con.execute(f"SELECT count(*) FROM log_events WHERE payload_kind IN ({kinds})").fetchone()
+    return {
+        "events": int(sum(topics.values())),
+        "topics": {str(k): int(v) for k, v in topics.items()},
+        "poison": int(row[0]) if row else 0,
+    }

@@ -1,0 +1,108 @@
+"""`choreo tail`: collect, reconstruct and watch in the dashboard, live."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from choreo.cli.commands.options import config_option, db_option, export_dir_option, kafka_options
+from choreo.collector.extract import Extractor
+from choreo.collector.kafka_tap import Collector, probe
+from choreo.collector.settings import live_settings
+from choreo.core.config import ChoreoConfig, load_config
+from choreo.core.errors import ChoreoError
+from choreo.core.logsetup import default_log_file, logs_to_file
+from choreo.core.store import Store
+
+# Live, events should reach the screen within about a second.
+_BATCH_SECONDS = 0.25
+_PROGRESS_SECONDS = 0.5
+_FINISH_TIMEOUT = 60.0  # seconds to wait for the collector's last batch at exit
+
+
+def live_updater(config: ChoreoConfig) -> Callable[[Store, int], object]:
+    """Reconstruction for the live loop, judged against the wall clock: new
+    events update only the instances they touch; without new events the open
+    instances are re-judged at the new "now"."""
+    from choreo.reconstruct.engine.pipeline import is_stale, judge, update
+
+    def run(store: Store, now_ms: int) -> object:
+        if is_stale(store, config):
+            return update(store, config, now_ms=now_ms)
+        return judge(store, config, now_ms)
+
+    return run
+
+
+@click.command()
+@kafka_options
+@export_dir_option
+@db_option
+@config_option
+def tail(
+    bootstrap: str,
+    topics: str,
+    group: str | None,
+    start: str,
+    extra: tuple[str, ...],
+    connect_timeout: float,
+    export_dir: Path,
+    db: str,
+    config_path: str | None,
+) -> None:
+    """Collect, reconstruct and watch live in the dashboard, in one process.
+
+    Events stream into the store (exactly like `choreo collect`), instances
+    are reconstructed as they arrive and judged against the wall clock, and
+    the dashboard updates a few times a second. q finishes the batch in hand,
+    commits its offsets and quits.
+
+    \b
+    Example:
+      choreo tail -b localhost:9092 -t 'orders|payments|inventory|shipping'
+    """
+    from choreo.cli.live_feed import LiveFeed
+    from choreo.tui.app import make_app
+    from choreo.tui.data.export import export_workflow_diagram
+
+    config = load_config(config_path)
+    settings = live_settings(
+        config,
+        bootstrap=bootstrap,
+        topics=topics,
+        group=group,
+        start=start,
+        extra=extra,
+        connect_timeout=connect_timeout,
+        batch_seconds=_BATCH_SECONDS,
+        progress_interval=_PROGRESS_SECONDS,
+    )
+    # Bad -X values and an unreachable cluster fail before the store is touched.
+    probe(settings)
+    result: ChoreoError | None = None
+    with Store.open(db) as store:
+        feed = LiveFeed(
+            Collector(settings, store, Extractor(config.extract)),
+            live_updater(config),
+            bootstrap,
+        )
+        with logs_to_file(default_log_file()) as log_path:
+            app = make_app(
+                store,
+                store_label=db,
+                live=feed,
+                export_workflow=export_workflow_diagram,
+                export_dir=export_dir,
+                log_path=log_path,
+            )
+            result = app.run()
+            # The dashboard is gone; the collector still stores its last batch.
+            if not feed.stopped.wait(_FINISH_TIMEOUT):
+                raise ChoreoError(f"the collector did not finish within {_FINISH_TIMEOUT:g}s")
+            feed.wait_idle()  # a reconstruction still running in a worker ends first
+    if feed.stats is not None:
+        click.echo(f"tail: {feed.stats.consumed:,} records read, {feed.stats.stored:,} new in {db}", err=True)
+    if result is not None:
+        raise result

@@ -1,0 +1,92 @@
+"""``choreo tail``'s engine, without any UI: the collector runs in one thread,
+incremental reconstruction in another, and the dashboard polls ``progress``.
+
+Both threads write to the same DuckDB database through their own
+connections (the collector appends raw events, reconstruction writes the
+derived tables), so neither blocks the other for long.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from choreo.collector.kafka_tap import Collector
+from choreo.core.logsetup import kv
+from choreo.core.progress import CollectProgress, CollectStats
+from choreo.core.store import Store
+
+log = logging.getLogger(__name__)
+
+# Brings the derived tables up to date with the raw events; gets its own
+# connection to the store and the reference time (wall clock, live).
+Updater = Callable[[Store, int], object]
+
+
+class LiveFeed:
+    def __init__(
+        self, collector: Collector, update: Updater, source: str, *, restatus_every: float = 5.0
+    ) -> None:
+        self.collector = collector
+        self.source = source  # what is tapped, e.g. the bootstrap address
+        self._update = update
+        self._store = collector.store
+        # The collector reports from its own thread; a plain attribute
+        # assignment is atomic, readers take whatever snapshot is current.
+        collector.on_progress = self._on_progress
+        self.progress: CollectProgress | None = None
+        self.stats: CollectStats | None = None
+        self.error: Exception | None = None
+        self.running = False
+        self.stopped = threading.Event()  # set once the collector has returned
+        self._seen_events = -1
+        # Instances turn stuck by the clock alone, so statuses are re-evaluated
+        # this often even when no event arrives.
+        self._restatus_every = restatus_every
+        self._last_update = 0.0
+        self._update_lock = threading.Lock()
+
+    def _on_progress(self, progress: CollectProgress) -> None:
+        self.progress = progress
+
+    def collect(self, stop: threading.Event) -> CollectStats:
+        """Run the collector until ``stop`` is set; call from a worker thread."""
+        self.running = True
+        try:
+            self.stats = self.collector.run(stop)
+        except Exception as exc:
+            self.error = exc
+            raise
+        finally:
+            self.running = False
+            self.stopped.set()
+        log.info("tail collector stopped %s", kv(consumed=self.stats.consumed if self.stats else 0))
+        return self.stats
+
+    def wait_idle(self) -> None:
+        """Return once no reconstruction is running (before the store closes)."""
+        with self._update_lock:
+            pass
+
+    def update(self) -> bool:
+        """Reconstruct what arrived since the last call (and re-evaluate
+        statuses now and then); True when the derived tables changed.
+
+        Call from a worker thread; concurrent calls are serialised.
+        """
+        with self._update_lock:
+            own = self._store.cursor()
+            try:
+                row = own.con.execute("SELECT count(*) FROM events").fetchone()
+                events = int(row[0]) if row else 0
+                now = time.monotonic()
+                if events == self._seen_events and now - self._last_update < self._restatus_every:
+                    return False
+                self._update(own, int(time.time() * 1000))
+                self._seen_events = events
+                self._last_update = now
+                return True
+            finally:
+                own.close()

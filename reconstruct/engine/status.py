@@ -1,0 +1,365 @@
+"""Status and stuck detection, evaluated in SQL against the stored model.
+
+Works on the persisted tables only (instances, instance_events, model_*), so
+the live path can re-judge the open instances against a new "now" without
+rebuilding anything. For each instance in scope:
+
+- *ended*: its last event is a terminal type. An ended instance is
+  completed, failed (it contains a failure type) or compensated (it
+  contains a compensation type), unless a fan-out branch (or declared step)
+  expected after one of its steps is missing: then it is running until that
+  branch is overdue, and stuck (``branch-missing``) after.
+- otherwise the expected next step is what followed its last event type
+  (non-concurrent directly-follows successors, most frequent first; declared
+  steps take precedence). It is stuck when silent for longer than
+  ``stuck_factor`` x the learned p99 latency of that step (at least
+  ``min_overdue``; ``overdue``), or than the workflow's timeout
+  (``timeout``). When a compensation has started or is what comes next, the
+  reason is ``compensation-unfinished``.
+
+The responsible service is the one that usually emits the expected type.
+Its consumer group (``choreo.toml`` services.NAME.group, else
+topic_consumers, else a group named like the service) is looked up in the
+sampled committed offsets: committed past the event that should trigger the
+step means "consumed, no reaction"; otherwise "not consumed yet, group lag N".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from choreo.core.config import ChoreoConfig
+from choreo.core.schema import STUCK
+from choreo.reconstruct.engine.explain import explanation
+
+_STUCK_SCHEMA = STUCK.arrow_schema()
+_STUCK_NAMES = _STUCK_SCHEMA.names
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    judged: int
+    stuck: int
+
+
+def _service_groups(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig) -> None:
+    pairs = [(name, s.group) for name, s in cfg.services.items() if s.group]
+    con.register(
+        "_r_cfg_groups",
+        pa.table(
+            {"service": [p[0] for p in pairs], "group_id": [p[1] for p in pairs]},
+            schema=pa.schema([("service", pa.string()), ("group_id", pa.string())]),
+        ),
+    )
+
+
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    cfg: ChoreoConfig,
+    now_ms: int,
+    *,
+    scope: str = "true",
+    relation: str = "instances",
+    update: bool = True,
+) -> EvalResult:
+    """Judge the instances of ``relation`` matching ``scope`` (SQL) at ``now_ms``.
+
+    Updates their status there and replaces their rows in ``stuck``.
+    ``relation`` is ``instances`` or a relation of the same shape (a
+    rebuild judges before it stores); with ``update=False`` the statuses are
+    left in ``_r_eval(instance_id, status)`` for the caller.
+    """
+    verdicts = judge_sql(con, cfg, now_ms, scope=scope, relation=relation, update=update)
+    return store_stuck(con, verdicts, stuck_table(verdicts), relation=relation, scope=scope)
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What the SQL decided: statuses (in ``_r_eval``), and the stuck
+    instances' facts, still to be explained (``stuck_table``)."""
+
+    judged: int
+    stuck_rows: list[tuple[object, ...]]
+    now_ms: int
+    k: float
+
+
+def judge_sql(
+    con: duckdb.DuckDBPyConnection,
+    cfg: ChoreoConfig,
+    now_ms: int,
+    *,
+    scope: str = "true",
+    relation: str = "instances",
+    update: bool = True,
+) -> Verdicts:
+    """The SQL part of ``evaluate``: statuses decided, stuck facts fetched."""
+    rc = cfg.reconstruct
+    k = float(rc.stuck_factor)
+    floor_ms = float(rc.min_overdue * 1000)
+    _service_groups(con, cfg)
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE _r_eval AS
+        WITH c AS (SELECT * FROM {relation} WHERE {scope}),
+        sets AS (
+            SELECT workflow,
+                   coalesce(list(event_type) FILTER (WHERE is_terminal), []) AS terms,
+                   coalesce(list(event_type) FILTER (WHERE kind = 'failure'), []) AS fails,
+                   coalesce(list(event_type) FILTER (WHERE kind = 'compensation'), []) AS comps
+            FROM model_nodes GROUP BY workflow
+        ),
+        f AS (
+            SELECT c.*, coalesce(list_contains(s.terms, c.last_type), false) AS ended,
+                   coalesce(list_has_any(c.types, s.fails), false) AS has_fail,
+                   coalesce(list_has_any(c.types, s.comps), false) AS has_comp
+            FROM c LEFT JOIN sets s USING (workflow)
+        ),
+        declared_src AS (SELECT DISTINCT workflow, src_type FROM model_edges WHERE declared),
+        nx AS (
+            SELECT e.workflow, e.src_type,
+                   list(e.dst_type ORDER BY e.count DESC, e.dst_type) AS expected,
+                   max(e.p99_ms) AS p99, arg_max(n.service, e.count) AS service,
+                   bool_or(n.kind = 'compensation') AS comp_next
+            FROM model_edges e
+            LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
+            LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
+            WHERE NOT e.concurrent AND (e.declared OR d.src_type IS NULL)
+            GROUP BY 1, 2
+        ),
+        open_steps AS (
+            SELECT f.instance_id, coalesce(nx.expected, []) AS expected,
+                   coalesce(nx.p99, w.step_p99_ms) AS p99, nx.service, w.timeout_ms,
+                   f.end_ms AS base_ms, f.last_topic AS t_topic, f.last_partition AS t_partition,
+                   f.last_offset AS t_offset, (f.has_comp OR coalesce(nx.comp_next, false)) AS comp
+            FROM f LEFT JOIN nx ON nx.workflow = f.workflow AND nx.src_type = f.last_type
+            LEFT JOIN model_workflows w ON w.workflow = f.workflow
+            WHERE NOT f.ended
+        ),
+        missing AS (
+            SELECT f.instance_id, x.parent_type, x.child_type, x.p99_ms, x.service
+            FROM f JOIN model_expect x ON x.workflow = f.workflow
+            WHERE f.ended AND NOT f.has_fail AND NOT f.has_comp
+              AND list_contains(f.types, x.parent_type) AND NOT list_contains(f.types, x.child_type)
+        ),
+        parents AS (
+            SELECT m.instance_id, m.parent_type, arg_min([ie.adj_ts_ms, ie."offset"], ie.seq) AS first_ev,
+                   arg_min(ie.topic, ie.seq) AS topic
+            FROM (SELECT DISTINCT instance_id, parent_type FROM missing) m
+            JOIN instance_events ie ON ie.instance_id = m.instance_id AND ie.duplicate_of_seq IS NULL
+            JOIN log_events ev ON ev.topic = ie.topic AND ev.partition = ie.partition
+                 AND ev."offset" = ie."offset" AND ev.event_type = m.parent_type
+            GROUP BY 1, 2
+        ),
+        parent_pos AS (
+            SELECT p.instance_id, p.parent_type, p.first_ev[1] AS t_ms, p.topic, ie.partition,
+                   p.first_ev[2] AS off
+            FROM parents p JOIN instance_events ie ON ie.instance_id = p.instance_id
+                 AND ie.topic = p.topic AND ie."offset" = p.first_ev[2] AND ie.adj_ts_ms = p.first_ev[1]
+        ),
+        branch_steps AS (
+            SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
+                   max(m.p99_ms) AS p99, arg_min(m.service, pp.t_ms) AS service, w.timeout_ms,
+                   min(pp.t_ms) AS base_ms, arg_min(pp.topic, pp.t_ms) AS t_topic,
+                   arg_min(pp.partition, pp.t_ms) AS t_partition, arg_min(pp.off, pp.t_ms) AS t_offset,
+                   false AS comp
+            FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
+            JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
+            GROUP BY m.instance_id, w.timeout_ms
+        ),
+        steps AS (
+            SELECT *, false AS branch FROM open_steps
+            UNION ALL BY NAME
+            SELECT *, true AS branch FROM branch_steps
+        ),
+        due AS (
+            SELECT s.*,
+                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest({k} * s.p99, {floor_ms}) END
+                       AS overdue_at,
+                   s.base_ms + s.timeout_ms AS timeout_at
+            FROM steps s
+        ),
+        judged AS (
+            SELECT d.*, least(d.overdue_at, d.timeout_at) AS due_at FROM due d
+        )
+        SELECT f.instance_id, f.workflow, f.last_type, f.last_service, f.last_topic, f.last_partition,
+               f.last_offset, f.end_ms, f.ended, f.has_fail, f.has_comp,
+               j.expected, j.p99, j.service, j.timeout_ms, j.base_ms, j.t_topic, j.t_partition,
+               j.t_offset, j.comp, j.branch, j.overdue_at, j.timeout_at, j.due_at,
+               (j.due_at IS NOT NULL AND {int(now_ms)} > j.due_at) AS is_stuck,
+               CASE
+                   WHEN j.due_at IS NOT NULL AND {int(now_ms)} > j.due_at THEN 'stuck'
+                   WHEN f.ended AND j.branch IS NULL THEN
+                       CASE WHEN f.has_comp THEN 'compensated' WHEN f.has_fail THEN 'failed'
+                            ELSE 'completed' END
+                   ELSE 'running'
+               END AS status
+        FROM f LEFT JOIN judged j USING (instance_id)
+        """
+    )
+    if update:
+        con.execute(
+            f"""
+            UPDATE {relation} SET status = e.status
+            FROM _r_eval e WHERE e.instance_id = {relation}.instance_id
+            """
+        )
+    rows = con.execute(
+        """
+        WITH s AS (SELECT * FROM _r_eval WHERE is_stuck),
+        grp AS (
+            SELECT s.instance_id, coalesce(
+                (SELECT g.group_id FROM _r_cfg_groups g WHERE g.service = s.service LIMIT 1),
+                (SELECT min(tc.group_id) FROM log_topic_consumers tc
+                 WHERE tc.service = s.service AND tc.topic = s.t_topic),
+                (SELECT min(tc.group_id) FROM log_topic_consumers tc WHERE tc.service = s.service),
+                (SELECT min(go.group_id) FROM log_group_offsets go WHERE go.group_id = s.service)
+            ) AS group_id
+            FROM s
+        )
+        SELECT s.instance_id, s.workflow, s.last_type, s.last_service, s.last_topic, s.last_partition,
+               s.last_offset, s.expected, s.service, s.p99, s.timeout_ms, s.base_ms, s.overdue_at,
+               s.timeout_at, s.due_at, s.comp, s.branch, s.t_topic, s.t_partition, s.t_offset,
+               g.group_id, go.committed_offset, go.high_watermark, (go.group_id IS NOT NULL) AS has_offsets,
+               s.end_ms
+        FROM s JOIN grp g USING (instance_id)
+        LEFT JOIN log_group_offsets go ON go.group_id = g.group_id AND go.topic = s.t_topic
+             AND go.partition = s.t_partition
+        """
+    ).fetchall()
+    con.unregister("_r_cfg_groups")
+    judged = con.execute("SELECT count(*) FROM _r_eval").fetchone()
+    return Verdicts(int(judged[0]) if judged else 0, rows, now_ms, k)
+
+
+def stuck_table(verdicts: Verdicts) -> pa.Table:
+    """The ``stuck`` rows, explained (plain Python: a rebuild runs it in a
+    thread while DuckDB writes the other tables)."""
+    out = [_stuck_row(r, verdicts.now_ms, verdicts.k) for r in verdicts.stuck_rows]
+    return pa.Table.from_pylist([dict(zip(_STUCK_NAMES, r, strict=True)) for r in out], schema=_STUCK_SCHEMA)
+
+
+def store_stuck(
+    con: duckdb.DuckDBPyConnection,
+    verdicts: Verdicts,
+    table: pa.Table,
+    *,
+    relation: str = "instances",
+    scope: str = "true",
+) -> EvalResult:
+    """Replace the ``stuck`` rows of the judged instances with ``table``."""
+    con.execute(f"DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM {relation} WHERE {scope})")
+    if table.num_rows:
+        con.register("_r_stuck_src", table)
+        try:
+            con.execute(f"INSERT INTO stuck ({STUCK.select_list()}) SELECT * FROM _r_stuck_src")
+        finally:
+            con.unregister("_r_stuck_src")
+    con.execute(
+        """
+        UPDATE model_nodes SET stuck_after = coalesce(
+            (SELECT count(*) FROM stuck s WHERE s.workflow = model_nodes.workflow
+             AND s.last_type = model_nodes.event_type), 0)
+        """
+    )
+    return EvalResult(verdicts.judged, table.num_rows)
+
+
+def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ...]:
+    (
+        instance_id,
+        workflow,
+        last_type,
+        last_service,
+        last_topic,
+        last_partition,
+        last_offset,
+        expected,
+        service,
+        p99,
+        timeout_ms,
+        base_ms,
+        _overdue_at,
+        timeout_at,
+        due_at,
+        comp,
+        branch,
+        t_topic,
+        t_partition,
+        t_offset,
+        group_id,
+        committed,
+        high,
+        has_offsets,
+        end_ms,
+    ) = r
+    assert isinstance(due_at, int | float) and isinstance(base_ms, int | float)
+    if branch:
+        reason = "branch-missing"
+    elif comp:
+        reason = "compensation-unfinished"
+    elif timeout_at is not None and timeout_at == due_at:
+        reason = "timeout"
+    else:
+        reason = "overdue"
+    state: str | None = None
+    lag: int | None = None
+    if group_id is not None and has_offsets:
+        if committed is not None and isinstance(t_offset, int) and int(str(committed)) > t_offset:
+            state = "consumed-no-reaction"
+        else:
+            state = "lagging"
+            if committed is not None and high is not None:
+                lag = max(0, int(str(high)) - int(str(committed)))
+    elif group_id is not None or service is not None:
+        state = "unknown"
+    assert isinstance(end_ms, int | float)
+    silent = int(now_ms - end_ms)
+    waited = int(now_ms - base_ms)
+    within = int(due_at - base_ms)
+    overdue = int(now_ms - due_at)
+    exp_list = [str(x) for x in expected] if isinstance(expected, list) else []
+    text = explanation(
+        reason=reason,
+        last_type=str(last_type),
+        last_service=str(last_service),
+        expected=exp_list,
+        service=None if service is None else str(service),
+        silent_ms=waited,
+        within_ms=within,
+        overdue_ms=overdue,
+        p99_ms=None if p99 is None else float(str(p99)),
+        k=k,
+        timeout_ms=None if timeout_ms is None else int(str(timeout_ms)),
+        trigger=(str(t_topic), int(str(t_partition)), int(str(t_offset))) if t_topic is not None else None,
+        group=None if group_id is None else str(group_id),
+        state=state,
+        lag=lag,
+        committed=None if committed is None else int(str(committed)),
+    )
+    return (
+        instance_id,
+        workflow,
+        reason,
+        last_type,
+        last_service,
+        last_topic,
+        last_partition,
+        last_offset,
+        exp_list,
+        service,
+        silent,
+        within,
+        overdue,
+        group_id,
+        state,
+        lag,
+        text,
+        t_topic,
+        t_partition,
+        t_offset,
+        now_ms,
+    )

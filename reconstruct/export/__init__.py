@@ -1,0 +1,1 @@
+"""Exporters: Graphviz diagrams, OpenTelemetry traces, XES and OCEL event logs."""
