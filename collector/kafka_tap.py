@@ -303,47 +303,22 @@ class Collector:
         return now - since >= self.settings.until_idle
 
     def _add(self, msgs: list[Message]) -> int:
-        """Add records to the batch; returns how many were taken."""
-        batch = self._batch
-        assigned = self._assigned
-        offsets = self._batch_offsets
-        consumed_next = self._consumed_next
-        skip_before = self._skip_before
-        taken = 0
-        records: list[Any] = msgs  # Any: the stubs make every accessor Optional
-        for m in records:
-            err = m.error()
-            if err is not None:
-                self._on_message_error(err)
-                continue
-            topic = m.topic()
-            partition = m.partition()
-            tp = (topic, partition)
-            if tp not in assigned:
-                # Fetched before a rebalance took the partition away: its new
-                # owner reads it from our last commit, so leave it to them.
-                continue
-            offset = m.offset()
-            ts_type, ts = m.timestamp()
-            if skip_before and tp in skip_before:
-                if ts_type and ts < skip_before[tp]:
-                    offsets[tp] = offset + 1  # read and passed over: committable
-                    consumed_next[tp] = offset + 1
-                    continue
-                del skip_before[tp]
-            ex = batch.add(
-                topic, partition, offset, ts if ts_type else None, ts_type, m.key(), m.headers(), m.value()
-            )
-            if ex.payload_kind not in ("json", "null"):
-                self.stats.poison += 1
-            offsets[tp] = offset + 1
-            consumed_next[tp] = offset + 1
-            taken += 1
-        if taken:
-            self.stats.consumed += taken
+        """Hand consumed messages to the batch (one call into the core);
+        returns how many records were taken."""
+        got = self._batch.add_messages(msgs, self._assigned, self._skip_before)
+        for err in got.errors:
+            self._on_message_error(err)
+        for tp in got.skipping_ended:
+            self._skip_before.pop(tp, None)
+        # Records read (and those passed over before --from TIME) are committable once stored.
+        self._batch_offsets.update(got.next_offsets)
+        self._consumed_next.update(got.next_offsets)
+        self.stats.poison += got.poison
+        if got.taken:
+            self.stats.consumed += got.taken
             if self._batch_started is None:
                 self._batch_started = time.monotonic()
-        return taken
+        return got.taken
 
     def _flush(self) -> None:
         """Hand the batch to the writer; its offsets become committable once stored."""
@@ -353,7 +328,9 @@ class Collector:
         job = Job(offsets=dict(self._batch_offsets))
         if len(self._batch):
             job.events, job.identifiers = self._batch.tables()
-            self._batch.clear()
+        for what, n in self._batch.notes.items():
+            log.warning("stored with a remark %s", kv(remark=what, records=n))
+        self._batch.notes.clear()
         self._batch_offsets.clear()
         self._batch_started = None
         self._in_flight += 1

@@ -239,6 +239,33 @@ fn str_bytes<'d>(v: &Value<'d, '_>) -> Option<Cow<'d, [u8]>> {
     v.as_str_bytes().map(text_to_bytes)
 }
 
+/// Which format a parsed line is in (detection of a dump's format from its
+/// first lines): a choreo line has a "choreo" key; a kcat envelope has a
+/// string topic, int (or bool) partition and offset, and a payload or key.
+pub fn classify(doc: &Doc<'_>) -> Option<&'static str> {
+    let obj = doc.root();
+    if !obj.is_dict() {
+        return None;
+    }
+    if obj.contains(b"choreo") {
+        return Some("choreo");
+    }
+    // Python's isinstance(v, int) holds for bools too.
+    let int = |name: &[u8]| {
+        obj.get(name)
+            .is_some_and(|v| v.as_int().is_some() || v.kind() == Kind::Bool)
+    };
+    let topic = obj.get(b"topic").is_some_and(|v| v.kind() == Kind::Str);
+    if topic
+        && int(b"partition")
+        && int(b"offset")
+        && (obj.contains(b"payload") || obj.contains(b"key"))
+    {
+        return Some("kcat");
+    }
+    Some("plain")
+}
+
 // -- kcat -C -J --------------------------------------------------------------
 
 /// kcat's key or payload: a string, null, or JSON itself (kcat -s avro).
@@ -348,20 +375,30 @@ pub fn decode_kcat<'d>(doc: &'d Doc<'_>, notes: &mut Notes) -> Result<Record<'d>
 
 // -- choreo's JSONL ----------------------------------------------------------
 
-/// Standard base64 as `base64.b64decode(s, validate=True)` reads it.
+/// Standard base64 as `base64.b64decode(s, validate=True)` reads it
+/// (CPython 3.11's `binascii.a2b_base64(s, strict_mode=True)`).
 fn b64decode(s: &[u8]) -> Option<Vec<u8>> {
     if !s.is_ascii() {
         return None;
     }
-    let body_len = s.len() - s.iter().rev().take_while(|&&b| b == b'=').count();
-    let pads = s.len() - body_len;
-    if pads > 2 {
-        return None;
-    }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let mut quad = 0u32;
-    let mut n = 0;
-    for &c in &s[..body_len] {
+    let (mut quad, mut quad_pos, mut pads) = (0u32, 0, 0);
+    let mut padding = false;
+    for (i, &c) in s.iter().enumerate() {
+        if c == b'=' {
+            padding = true;
+            if i == 0 {
+                return None; // leading padding
+            }
+            if quad_pos >= 2 {
+                pads += 1;
+                if quad_pos + pads >= 4 {
+                    // The quad is complete: nothing may follow.
+                    return (i + 1 == s.len()).then_some(out);
+                }
+            }
+            continue;
+        }
         let v = match c {
             b'A'..=b'Z' => c - b'A',
             b'a'..=b'z' => c - b'a' + 26,
@@ -370,27 +407,24 @@ fn b64decode(s: &[u8]) -> Option<Vec<u8>> {
             b'/' => 63,
             _ => return None,
         } as u32;
+        if padding {
+            return None; // data after padding began
+        }
+        pads = 0;
         quad = (quad << 6) | v;
-        n += 1;
-        if n == 4 {
-            out.extend_from_slice(&[(quad >> 16) as u8, (quad >> 8) as u8, quad as u8]);
-            quad = 0;
-            n = 0;
+        quad_pos += 1;
+        match quad_pos {
+            2 => out.push((quad >> 4) as u8),
+            3 => out.push((quad >> 2) as u8),
+            4 => {
+                out.push(quad as u8);
+                quad = 0;
+                quad_pos = 0;
+            }
+            _ => {}
         }
     }
-    // binascii: a partial quad needs enough padding to complete it.
-    match n {
-        0 => Some(out),
-        2 if pads >= 2 => {
-            out.push((quad >> 4) as u8);
-            Some(out)
-        }
-        3 if pads >= 1 => {
-            out.extend_from_slice(&[(quad >> 10) as u8, (quad >> 2) as u8]);
-            Some(out)
-        }
-        _ => None,
-    }
+    (quad_pos == 0).then_some(out)
 }
 
 /// A byte field: null, a string (the bytes of its text) or {"b64": ...}.
@@ -555,6 +589,11 @@ mod tests {
     fn base64_like_binascii() {
         assert_eq!(b64decode(b"QUJD"), Some(b"ABC".to_vec()));
         assert_eq!(b64decode(b"QUJD="), Some(b"ABC".to_vec()));
+        assert_eq!(b64decode(b"QUJD===="), Some(b"ABC".to_vec()));
+        assert_eq!(b64decode(b"QUJD=QUJD"), None);
+        assert_eq!(b64decode(b"QQ==QQ=="), None);
+        assert_eq!(b64decode(b"QUI=="), None);
+        assert_eq!(b64decode(b"=QUJD"), None);
         assert_eq!(b64decode(b"QQ=="), Some(b"A".to_vec()));
         assert_eq!(b64decode(b"QQ="), None);
         assert_eq!(b64decode(b"QQ"), None);

@@ -18,7 +18,7 @@ use pyo3::types::{PyBytes, PyCapsule, PyDict, PyList, PySet, PyString, PyTuple};
 
 use crate::arrow::{export_array, export_schema, ArrayData, DataType, FfiArray, FfiSchema};
 use crate::batch::{self, events_type, identifiers_type, panic_text, Added, Raw};
-use crate::decode::{Format, Notes, NOTE_TIME_RANGE};
+use crate::decode::{self, Format, Notes};
 use crate::extract::{self, ConfigIn, Extracted, Header, RecordIn, Scratch};
 use crate::isotime::{self, Time};
 
@@ -38,6 +38,12 @@ fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
             panic_text(&*panic)
         ))),
     }
+}
+
+fn slice(data: &[u8], begin: usize, end: usize) -> PyResult<&[u8]> {
+    data.get(begin..end).ok_or_else(|| {
+        PyValueError::new_err(format!("no bytes {begin}..{end} in {} bytes", data.len()))
+    })
 }
 
 fn notes_dict<'py>(py: Python<'py>, notes: &Notes) -> PyResult<Bound<'py, PyDict>> {
@@ -234,12 +240,15 @@ impl LineDecoder {
         py: Python<'py>,
         data: PyBackedBytes,
         first_lineno: i64,
+        begin: usize,
+        end: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
             let format = &self.format;
+            let part = slice(&data, begin, end)?;
             let (lines, bad) = py.detach(|| {
                 let mut bad = Vec::new();
-                let lines = batch::check_lines(format, &data, first_lineno, &mut bad);
+                let lines = batch::check_lines(format, part, first_lineno, &mut bad);
                 (lines, bad)
             });
             (lines, bad).into_pyobject(py)
@@ -276,22 +285,25 @@ impl PyBatch {
         self.inner.nbytes()
     }
 
-    /// Decode whole lines and add their records: (lines, records, poison,
-    /// [(line number, why)], notes). Runs without the GIL.
+    /// Decode the whole lines `data[begin:end]` and add their records:
+    /// (lines, records, poison, [(line number, why)], notes). Runs without the GIL.
     fn add_lines<'py>(
         &mut self,
         py: Python<'py>,
         decoder: &LineDecoder,
         data: PyBackedBytes,
         first_lineno: i64,
+        begin: usize,
+        end: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
             let format = &decoder.format;
             let inner = &mut self.inner;
+            let part = slice(&data, begin, end)?;
             let (lines, bad, added) = py.detach(|| {
                 let mut bad = Vec::new();
                 let mut added = Added::default();
-                let lines = inner.add_lines(format, &data, first_lineno, &mut bad, &mut added);
+                let lines = inner.add_lines(format, part, first_lineno, &mut bad, &mut added);
                 (lines, bad, added)
             });
             let (records, poison, notes) = added_tuple(py, &added)?;
@@ -527,8 +539,8 @@ fn schemas(py: Python<'_>) -> PyResult<(Py<ArrowExport>, Py<ArrowExport>)> {
     ))
 }
 
-/// `parse_time_ms`: ISO-8601 text with an offset, or epoch s/ms/µs, to ms.
-/// None when it is no time; ValueError when past 64-bit milliseconds.
+/// `parse_time_ms`: ISO-8601 text with an offset, or epoch s/ms/µs, to ms;
+/// None when it is no time or past 64-bit milliseconds.
 #[pyfunction]
 fn parse_time_ms(value: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
     guard(|| {
@@ -537,16 +549,31 @@ fn parse_time_ms(value: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
         } else if let Ok(s) = value.cast::<PyString>() {
             let b = s.to_string_lossy();
             isotime::from_iso(b.as_bytes())
-        } else if let Ok(f) = value.extract::<f64>() {
-            isotime::from_f64(f)
+        } else if value.is_instance_of::<pyo3::types::PyInt>()
+            || value.is_instance_of::<pyo3::types::PyFloat>()
+        {
+            // An int past a double's range is past any time too.
+            isotime::from_f64(value.extract::<f64>().unwrap_or(f64::INFINITY))
         } else {
             Time::None
         };
-        match t {
-            Time::Ms(ms) => Ok(Some(ms)),
-            Time::None => Ok(None),
-            Time::OutOfRange => Err(PyValueError::new_err(NOTE_TIME_RANGE)),
-        }
+        Ok(match t {
+            Time::Ms(ms) => Some(ms),
+            _ => None,
+        })
+    })
+}
+
+/// The dump format a line's JSON says it is in: "kcat", "choreo", "plain"
+/// (any other object), or None (not a JSON object).
+#[pyfunction]
+fn line_format(line: &[u8]) -> PyResult<Option<&'static str>> {
+    guard(|| {
+        let mut parser = crate::json::Parser::new();
+        let Ok(doc) = decode::parse_line(&mut parser, line) else {
+            return Ok(None);
+        };
+        Ok(decode::classify(&doc))
     })
 }
 
@@ -561,5 +588,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArrowExport>()?;
     m.add_function(wrap_pyfunction!(schemas, m)?)?;
     m.add_function(wrap_pyfunction!(parse_time_ms, m)?)?;
+    m.add_function(wrap_pyfunction!(line_format, m)?)?;
     Ok(())
 }
