@@ -76,6 +76,10 @@ def extractor(cfg_json: str) -> Extractor | str:
         return str(exc)
 
 
+def _headers(raw: list[list[Any]] | None) -> list[tuple[str, bytes | None]] | None:
+    return [(n, v) for n, v in raw] if raw else None
+
+
 def _time_fits(ms: object) -> bool:
     return not isinstance(ms, int) or ms in INT64
 
@@ -101,12 +105,7 @@ def test_extraction_reproduces_python() -> None:
             for case in group:
                 assert case["out"] == {"config_error": ex}, case["config"]
             continue
-        got = ex.extract_many(
-            [
-                (c["topic"], c["key"], [tuple(h) for h in c["headers"]] if c["headers"] else None, c["payload"])
-                for c in group
-            ]
-        )
+        got = ex.extract_many([(c["topic"], c["key"], _headers(c["headers"]), c["payload"]) for c in group])
         for case, out in zip(group, got, strict=True):
             want = _expected_fields(case["out"])
             fields = {k: getattr(out, k) for k in want}
@@ -197,7 +196,10 @@ def test_times_reproduce_python() -> None:
 
 @cache
 def fixture_rows() -> dict[str, Any]:
-    return dec(json.loads(zstandard.ZstdDecompressor().decompress((DATA / "fixtures.json.zst").read_bytes())))
+    rows: dict[str, Any] = dec(
+        json.loads(zstandard.ZstdDecompressor().decompress((DATA / "fixtures.json.zst").read_bytes()))
+    )
+    return rows
 
 
 @pytest.mark.parametrize("name", ["mixed", "orders-clean", "orders-skew-dups", "orders-stalled"])
