@@ -69,6 +69,7 @@ _FATAL_AT_START = {
 }
 # Commit errors meaning the partitions moved on: nothing to retry.
 _SUPERSEDED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS}
+_CONSUME_MAX = 10_000  # messages per consume call
 _QUIET_BEFORE_RESTORED = 5.0  # seconds without connection errors before "restored"
 _STILL_DOWN_EVERY = 30.0
 
@@ -187,6 +188,7 @@ class Collector:
         self._in_flight = 0  # batches handed to the writer, not yet reported done
         self._next_commit_try = 0.0
         self._committing: dict[TP, int] | None = None  # an asynchronous commit under way
+        self._record_bytes = 0  # the batch's bytes per record, last seen
 
     # -- public -----------------------------------------------------------
     def run(self, stop: Any) -> CollectStats:
@@ -256,8 +258,7 @@ class Collector:
         last_progress = time.monotonic()
         consumed_at_progress = 0
         while not stop.is_set():
-            room = max(1, s.batch_size - len(self._batch))
-            msgs = consumer.consume(num_messages=min(room, 10_000), timeout=0.1)
+            msgs = consumer.consume(num_messages=self._room(), timeout=0.1)
             if self._fatal is not None:
                 raise KafkaUnavailableError(f"{s.bootstrap}: {self._fatal.str()}")
             now = time.monotonic()
@@ -269,10 +270,14 @@ class Collector:
                         self._maybe_restored(now)
             # Hand a batch over when full, or when old enough and the writer is
             # free: while it is busy, batches grow (fewer, larger transactions).
-            if len(self._batch) >= s.batch_size or (
-                self._batch_started is not None
-                and now - self._batch_started >= s.batch_seconds
-                and not writer.has_waiting()
+            if (
+                len(self._batch) >= s.batch_size
+                or self._batch.nbytes >= s.batch_bytes
+                or (
+                    self._batch_started is not None
+                    and now - self._batch_started >= s.batch_seconds
+                    and not writer.has_waiting()
+                )
             ):
                 self._flush()
             self._drain_done()
@@ -302,6 +307,16 @@ class Collector:
             since = t0 + self.settings.connect_timeout
         return now - since >= self.settings.until_idle
 
+    def _room(self) -> int:
+        """Messages to take in one consume: what the batch still holds, in
+        records and in bytes at the size of the records seen so far (1 MB
+        records come a few at a time, not 10,000 at once)."""
+        s = self.settings
+        room = s.batch_size - len(self._batch)
+        if self._record_bytes:
+            room = min(room, (s.batch_bytes - self._batch.nbytes) // self._record_bytes)
+        return max(1, min(room, _CONSUME_MAX))
+
     def _add(self, msgs: list[Message]) -> int:
         """Hand consumed messages to the batch (one call into the core);
         returns how many records were taken."""
@@ -315,6 +330,8 @@ class Collector:
         self._consumed_next.update(got.next_offsets)
         self.stats.poison += got.poison
         if got.taken:
+            # A running estimate of the record size, for the next consume's size.
+            self._record_bytes = max(1, self._batch.nbytes // max(1, len(self._batch)))
             self.stats.consumed += got.taken
             if self._batch_started is None:
                 self._batch_started = time.monotonic()

@@ -125,6 +125,9 @@ class CollectSettings:
     until_idle: float | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
     batch_size: int = 50_000
+    # Raw bytes per batch as well: 1 MB records make small batches, so that
+    # one append never needs more memory than DuckDB is given.
+    batch_bytes: int = 16 * 2**20
     batch_seconds: float = 1.0
     connect_timeout: float = 10.0
     progress_interval: float = 1.0
@@ -144,6 +147,8 @@ class CollectSettings:
             raise InputError("--until-idle: want a positive number of seconds")
         if self.batch_size < 1:
             raise InputError("--batch-size: want at least 1")
+        if self.batch_bytes < 1:
+            raise InputError("batch_bytes: want at least 1")
         if self.batch_seconds <= 0:
             raise InputError("--batch-seconds: want a positive number of seconds")
         if self.connect_timeout <= 0:

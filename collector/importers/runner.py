@@ -53,7 +53,8 @@ class ImportOptions:
     # Raw bytes per store append: big records make small batches, so that
     # one append never needs more memory than DuckDB is given.
     batch_bytes: int = 32 * 1024 * 1024
-    duckdb_memory: str | None = "256MB"  # DuckDB memory_limit while importing (None: leave as is)
+    # DuckDB's memory while importing, in bytes (None: leave as is); raised as large values need.
+    duckdb_memory: int | None = 256 * 2**20
 
 
 # (input, raw bytes read so far, records decoded so far)
@@ -146,15 +147,17 @@ class Importer:
         return Prepared(again, p.format, p.segment)
 
     @contextmanager
-    def _memory_limit(self, limit: str) -> Iterator[None]:
+    def _memory_limit(self, limit: int) -> Iterator[None]:
         """Cap DuckDB's buffer pool while importing: it would otherwise keep
-        every block it wrote, and memory would grow with the file."""
+        every block it wrote, and memory would grow with the file. The cap
+        rises with large values as they need (Store.limit_memory)."""
         con = self._store.con
         rows = con.execute("SELECT current_setting('memory_limit')").fetchall()
-        con.execute(f"SET memory_limit = '{limit}'")
+        self._store.limit_memory(limit)
         try:
             yield
         finally:
+            self._store.limit_memory(None)
             con.execute(f"SET memory_limit = '{rows[0][0]}'")
 
     def _decoder(self, p: Prepared) -> _native.LineDecoder:

@@ -74,13 +74,16 @@ fn opt_bytes<'a>(v: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Option<&'a [u8
         .map_err(|_| PyTypeError::new_err(format!("{what} is not bytes or None")))
 }
 
+/// A header's (name, value) objects; the name is None where confluent-kafka
+/// left a hole (see `message_headers`).
+type HeaderObjects<'py> = Vec<(Option<Bound<'py, PyAny>>, Bound<'py, PyAny>)>;
+
 /// Headers as Python gives them (None, or (name, value) pairs), as objects.
-fn header_objects<'py>(
-    v: &Bound<'py, PyAny>,
-) -> PyResult<Vec<(Bound<'py, PyAny>, Bound<'py, PyAny>)>> {
+fn header_objects<'py>(v: &Bound<'py, PyAny>) -> PyResult<HeaderObjects<'py>> {
     if v.is_none() {
         return Ok(Vec::new());
     }
+    let py = v.py();
     let mut out = Vec::new();
     for item in v.try_iter()? {
         let item = item?;
@@ -89,18 +92,48 @@ fn header_objects<'py>(
         if pair.len() != 2 {
             return Err(bad());
         }
-        out.push((pair.get_item(0)?, pair.get_item(1)?));
+        // SAFETY: `pair` is a tuple we hold a reference to and 0 is below its
+        // length; PyTuple_GetItem then returns a borrowed reference, or NULL
+        // without an error where the slot is empty, checked before use.
+        let name = unsafe { pyo3::ffi::PyTuple_GetItem(pair.as_ptr(), 0) };
+        let name = (!name.is_null()).then(|| {
+            // SAFETY: a non-NULL borrowed reference from a tuple we keep alive.
+            unsafe { Bound::from_borrowed_ptr(py, name) }
+        });
+        out.push((name, pair.get_item(1)?));
     }
     Ok(out)
 }
 
-/// The headers' text names and byte values, borrowed from their objects.
 type HeaderView<'a> = Vec<(Cow<'a, str>, Option<&'a [u8]>)>;
 
-fn header_view<'a>(objs: &'a [(Bound<'_, PyAny>, Bound<'_, PyAny>)]) -> PyResult<HeaderView<'a>> {
+/// The headers' text names and byte values, borrowed from their objects.
+fn header_view<'a>(objs: &'a HeaderObjects<'_>) -> PyResult<HeaderView<'a>> {
     objs.iter()
-        .map(|(n, v)| Ok((text(n, "a header name")?, opt_bytes(v, "a header value")?)))
+        .map(|(n, v)| {
+            let name = match n {
+                Some(n) => text(n, "a header name")?,
+                None => Cow::Borrowed("\u{FFFD}"),
+            };
+            Ok((name, opt_bytes(v, "a header value")?))
+        })
         .collect()
+}
+
+/// A consumed message's headers. confluent-kafka cannot decode a header
+/// name that is not UTF-8: `headers()` raises SystemError, keeping the list
+/// it was building with a hole for that name, which the next call returns.
+/// Such a name is stored as U+FFFD; the other headers as they are.
+fn message_headers<'py>(m: &Bound<'py, PyAny>) -> (Bound<'py, PyAny>, bool) {
+    let py = m.py();
+    match m.call_method0(intern!(py, "headers")) {
+        Ok(h) => (h, false),
+        Err(_) => (
+            m.call_method0(intern!(py, "headers"))
+                .unwrap_or_else(|_| py.None().into_bound(py)),
+            true,
+        ),
+    }
 }
 
 #[pyclass(module = "choreo._native", name = "Extractor", frozen)]
@@ -417,11 +450,7 @@ impl PyBatch {
                 }
                 let key_obj = m.call_method0(intern!(py, "key"))?;
                 let value_obj = m.call_method0(intern!(py, "value"))?;
-                let (hdr_obj, unreadable) = match m.call_method0(intern!(py, "headers")) {
-                    Ok(h) => (h, false),
-                    // confluent-kafka cannot give headers whose name is not UTF-8.
-                    Err(_) => (py.None().into_bound(py), true),
-                };
+                let (hdr_obj, unreadable) = message_headers(&m);
                 if unreadable {
                     added.notes.add(NOTE_HEADERS_UNREADABLE, 1);
                 }
@@ -480,7 +509,7 @@ impl PyBatch {
 }
 
 pub const NOTE_HEADERS_UNREADABLE: &str =
-    "headers unreadable (a header name is not UTF-8): stored without headers";
+    "a header name is not UTF-8 (stored as U+FFFD: the consumer library cannot give its bytes)";
 
 /// A record batch (struct array) for pyarrow: `pa.record_batch(export)`.
 #[pyclass(module = "choreo._native")]

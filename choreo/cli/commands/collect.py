@@ -22,7 +22,7 @@ from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
-_DUCKDB_MEMORY = "128MB"
+_DUCKDB_MEMORY = 128 * 2**20  # bytes; raised as large values need (Store.limit_memory)
 
 
 class _ProgressLine:
@@ -147,7 +147,7 @@ def collect(
     with Store.open(db) as store, _stop_on_signals(stop), rare_gc():
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
-        store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        store.limit_memory(_DUCKDB_MEMORY)
         collector = Collector(settings, store, extractor, on_progress=progress)
         try:
             stats = collector.run(stop)
