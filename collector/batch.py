@@ -32,6 +32,7 @@ Record = tuple[str, int, int, int | None, int, bytes | None, Sequence[Header] | 
 @dataclass(frozen=True)
 class LinesAdded:
     lines: int  # lines read, blank ones included
+    end: int  # where in the data the lines read end (the next call's begin)
     records: int
     poison: int
     bad: list[tuple[int, str]]  # (line number, why) of every line that is not a record
@@ -96,14 +97,17 @@ class EventBatch:
         first_lineno: int,
         begin: int = 0,
         end: int | None = None,
+        max_records: int = 2**63,
     ) -> LinesAdded:
-        """Whole dump lines ``data[begin:end]`` (ending with a line's end, or the input's last part)."""
+        """Whole dump lines ``data[begin:end]`` (ending with a line's end, or
+        the input's last part), up to ``max_records`` records: the lines
+        after those are left for the next call (from ``LinesAdded.end``)."""
         self._flush_pending()
-        lines, records, poison, bad, notes = self._native.add_lines(
-            decoder, data, first_lineno, begin, len(data) if end is None else end
+        lines, stop, records, poison, bad, notes = self._native.add_lines(
+            decoder, data, first_lineno, begin, len(data) if end is None else end, max_records
         )
         self._count(poison, notes)
-        return LinesAdded(lines, records, poison, bad)
+        return LinesAdded(lines, stop, records, poison, bad)
 
     def add_messages(
         self, messages: list[Any], assigned: set[TP], skip_before: dict[TP, int]

@@ -30,6 +30,7 @@ from choreo.collector.importers.segment import SegmentReader
 from choreo.collector.importers.sink import FileSink, source_of
 from choreo.collector.importers.source import Input, default_topic, open_input
 from choreo.collector.writer import StoreWriter
+from choreo.core.duck_memory import ROW_GROUP_ROWS
 from choreo.core.errors import InputError
 from choreo.core.logsetup import kv
 from choreo.core.store import Store
@@ -47,12 +48,14 @@ class ImportOptions:
     strict: bool = False
     topic: str | None = None  # plain lines: topic name (default: the file's name)
     time_field: str | None = None  # plain lines: dotted path of the event time
-    # Records per store append. Measured: DuckDB spends 2-3x less CPU per record
-    # on 64k-record appends than on 20k ones (fewer WAL writes and checkpoints).
-    batch_records: int = 64_000
+    # Records per store append, at most; appends end at DuckDB's row group
+    # boundaries. Measured: a whole row group (122,880 rows) per append costs
+    # DuckDB half the CPU of 64k-record appends, which rewrite the part-filled
+    # row group at every checkpoint (and leave a third more file behind).
+    batch_records: int = ROW_GROUP_ROWS
     # Raw bytes per store append: big records make small batches, so that
     # one append never needs more memory than DuckDB is given.
-    batch_bytes: int = 32 * 1024 * 1024
+    batch_bytes: int = 64 * 1024 * 1024
     # DuckDB's memory while importing, in bytes (None: leave as is); raised as large values need.
     duckdb_memory: int | None = 256 * 2**20
 
@@ -75,6 +78,7 @@ class Importer:
         self._extractor = extractor
         self._opts = options or ImportOptions()
         self._on_progress = on_progress
+        self._stored_rows = 0  # events in the store, as far as this import knows (row group alignment)
 
     def run(self, inputs: Sequence[Prepared]) -> ImportReport:
         report = ImportReport()
@@ -89,6 +93,7 @@ class Importer:
                 # transaction for all would do it too, but DuckDB's memory for an
                 # open transaction grows with its size.)
                 inputs = [self._validated(p, stack) for p in inputs]
+            self._stored_rows = self._store.count_events()
             writer = StoreWriter(self._store)
             writer.start()
             stack.callback(writer.close)
@@ -186,6 +191,7 @@ class Importer:
             writer,
             self._opts.batch_records,
             self._opts.batch_bytes,
+            self._stored_rows,
         )
         try:
             if p.format == detect.SEGMENT:
@@ -199,6 +205,7 @@ class Importer:
                 raise InputError(f"{inp.label}: {what} (--strict: nothing imported)") from None
             rep.damage = f"{what}; the {rep.lines} {rep.unit}s before it were imported"
         sink.finish()
+        self._stored_rows = sink.stored_rows
         notes.update(sink.notes)
         rep.notes = dict(notes)
         if self._on_progress is not None:
@@ -220,9 +227,9 @@ class Importer:
         decoder = self._decoder(p)
         progress = self._on_progress
         for data, begin, end in p.input.blocks():
-            got = sink.add_lines(decoder, data, rep.lines + 1, begin, end)
-            rep.lines += got.lines
-            for lineno, why in got.bad:
+            lines, bad = sink.add_lines(decoder, data, rep.lines + 1, begin, end)
+            rep.lines += lines
+            for lineno, why in bad:
                 self._bad(rep, lineno, why)
             if progress is not None:
                 progress(p.input, p.input.raw_read, rep.records)

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 import pyarrow.compute as pc
 
 from choreo import _native
-from choreo.collector.batch import EventBatch, LinesAdded, Record
+from choreo.collector.batch import EventBatch, Record
 from choreo.collector.importers.prepare import Prepared
 from choreo.collector.importers.report import FileReport
 from choreo.collector.writer import Job, StoreWriter
+from choreo.core.duck_memory import ROW_GROUP_ROWS
 
 
 def source_of(p: Prepared) -> str:
@@ -25,13 +26,22 @@ class FileSink:
     reports back."""
 
     def __init__(
-        self, rep: FileReport, batch: EventBatch, writer: StoreWriter, batch_records: int, batch_bytes: int
+        self,
+        rep: FileReport,
+        batch: EventBatch,
+        writer: StoreWriter,
+        batch_records: int,
+        batch_bytes: int,
+        stored_rows: int = 0,
     ) -> None:
         self._rep = rep
         self._batch = batch
         self._writer = writer
         self._limit_n = batch_records
         self._limit_b = batch_bytes
+        # Events in the store: a batch ends where DuckDB's row group does, so
+        # that each append writes whole row groups (ROW_GROUP_ROWS).
+        self.stored_rows = stored_rows
 
     @property
     def notes(self) -> Counter[str]:
@@ -40,13 +50,19 @@ class FileSink:
 
     def add_lines(
         self, decoder: _native.LineDecoder, data: bytes, first_lineno: int, begin: int, end: int
-    ) -> LinesAdded:
-        """Lines ``data[begin:end]``, whole; flushed as the batch fills. Large
-        blocks go in slices, so that a batch stays near its limits."""
-        got = self._batch.add_lines(decoder, data, first_lineno, begin, end)
-        self._rep.records += got.records
-        self._maybe_flush()
-        return got
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """Lines ``data[begin:end]``, whole, flushed as batches fill (a batch
+        ends exactly at a row group boundary); returns (lines, bad lines)."""
+        lines = 0
+        bad: list[tuple[int, str]] = []
+        while begin < end:
+            got = self._batch.add_lines(decoder, data, first_lineno + lines, begin, end, max(1, self._room()))
+            lines += got.lines
+            bad.extend(got.bad)
+            begin = got.end
+            self._rep.records += got.records
+            self._maybe_flush()
+        return lines, bad
 
     def add_records(self, records: Sequence[Record], size: int) -> None:
         """Decoded records (a segment batch of ``size`` bytes)."""
@@ -61,13 +77,19 @@ class FileSink:
         self._writer.wait_idle()
         self._collect_done()
 
+    def _room(self) -> int:
+        """Records the batch takes before it is due."""
+        to_boundary = ROW_GROUP_ROWS - self.stored_rows % ROW_GROUP_ROWS
+        return min(self._limit_n, to_boundary) - len(self._batch)
+
     def _maybe_flush(self) -> None:
-        if len(self._batch) >= self._limit_n or self._batch.nbytes >= self._limit_b:
+        if self._room() <= 0 or self._batch.nbytes >= self._limit_b:
             self._flush()
 
     def _flush(self) -> None:
         if len(self._batch):
             events, ids = self._batch.tables()
+            self.stored_rows += events.num_rows
             self._writer.submit(Job(events, ids))
         self._collect_done()
 

@@ -321,7 +321,7 @@ impl Batch {
             Time::Ms(ms) => Some(ms),
             _ => None,
         });
-        for (name, value) in &ex.ids {
+        for (name, value) in ex.ids.iter() {
             c.id_topic.push(raw.topic.as_bytes());
             c.id_partition.push(raw.partition);
             c.id_offset.push(raw.offset);
@@ -338,18 +338,26 @@ impl Batch {
     }
 
     /// Decode whole lines (`data` ends at a line end, or is the input's tail)
-    /// and add the records; bad lines are returned with their line numbers.
+    /// and add the records, stopping before the line that would make more than
+    /// `max_records`; bad lines are returned with their line numbers. Returns
+    /// (lines read, bytes of `data` they took).
     pub fn add_lines(
         &mut self,
         format: &Format,
         data: &[u8],
         first_lineno: i64,
+        max_records: u64,
         bad: &mut Vec<(i64, String)>,
         added: &mut Added,
-    ) -> i64 {
+    ) -> (i64, usize) {
         let mut lineno = first_lineno - 1;
+        let mut used = 0;
         let mut parser = std::mem::take(&mut self.line_parser);
         for line in data.split_inclusive(|&b| b == b'\n') {
+            if added.records >= max_records {
+                break;
+            }
+            used += line.len();
             lineno += 1;
             if is_blank(line) {
                 continue;
@@ -406,7 +414,7 @@ impl Batch {
             }
         }
         self.line_parser = parser;
-        lineno - (first_lineno - 1)
+        (lineno - (first_lineno - 1), used)
     }
 
     /// Everything held, as (events, identifiers) struct arrays per chunk; the batch is empty after.

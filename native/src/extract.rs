@@ -18,6 +18,8 @@ const CORRELATION_HEADERS: [&str; 4] = [
     "correlationid",
     "correlation_id",
 ];
+// The rules' names; field_id/header_id number them (checked in the tests).
+#[cfg_attr(not(test), allow(dead_code))]
 const ROLE_HEADERS: [&[&str]; 5] = [
     &["ce_type", "event-type", "x-event-type", "eventtype", "type"],
     &[
@@ -58,7 +60,11 @@ const ROLE_FIELDS: [&[&str]; 5] = [
     ],
 ];
 const CORRELATION_FIELDS: [&str; 4] = ["correlationId", "correlation_id", "sagaId", "saga_id"];
+// The rules' names; field_id/header_id number them (checked in the tests).
+#[cfg_attr(not(test), allow(dead_code))]
 const META_KEYS: [&str; 3] = ["metadata", "meta", "_meta"];
+// The rules' names; field_id/header_id number them (checked in the tests).
+#[cfg_attr(not(test), allow(dead_code))]
 const TRACE_HEADERS: [&str; 2] = ["traceparent", "ce_traceparent"];
 const MAX_ID_LEN: usize = 256;
 /// Identifiers kept per record; more is a record built to hurt (noted, not stored).
@@ -220,6 +226,89 @@ pub struct RecordIn<'a> {
     pub payload: Option<&'a [u8]>,
 }
 
+/// A record's identifiers, (name, value) in order, in one buffer (a record
+/// has several; one allocation each would cost more than finding them).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Ids {
+    buf: String,
+    /// (name start, name end = value start, value end) in `buf`.
+    spans: Vec<(u32, u32, u32)>,
+}
+
+impl Ids {
+    pub fn clear(&mut self) {
+        self.buf.clear();
+        self.spans.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// Adds (prefix + name, value).
+    pub fn push(&mut self, prefix: &str, name: &str, value: &str) {
+        let a = self.buf.len() as u32;
+        self.buf.push_str(prefix);
+        self.buf.push_str(name);
+        let b = self.buf.len() as u32;
+        self.buf.push_str(value);
+        self.spans.push((a, b, self.buf.len() as u32));
+    }
+
+    pub fn get(&self, i: usize) -> (&str, &str) {
+        let (a, b, c) = self.spans[i];
+        (
+            &self.buf[a as usize..b as usize],
+            &self.buf[b as usize..c as usize],
+        )
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        (0..self.spans.len()).map(|i| self.get(i))
+    }
+
+    fn truncate(&mut self, n: usize) {
+        self.spans.truncate(n);
+    }
+
+    /// `list(dict.fromkeys(ids))`, then names in `ignore` dropped.
+    fn dedup_and_ignore(&mut self, ignore: &[String]) {
+        let mut keep: Vec<(u32, u32, u32)> = Vec::with_capacity(self.spans.len());
+        for i in 0..self.spans.len() {
+            let item = self.get(i);
+            if !ignore.is_empty() && ignore.iter().any(|n| n == item.0) {
+                continue;
+            }
+            let seen = if keep.len() <= 32 {
+                keep.iter().any(|&(a, b, c)| {
+                    (
+                        &self.buf[a as usize..b as usize],
+                        &self.buf[b as usize..c as usize],
+                    ) == item
+                })
+            } else {
+                false
+            };
+            if !seen {
+                keep.push(self.spans[i]);
+            }
+        }
+        if keep.len() > 32 {
+            // Many identifiers (a record built to hurt): hash them instead.
+            let mut seen = std::collections::HashSet::with_capacity(keep.len());
+            let buf = &self.buf;
+            keep.retain(|&(a, b, c)| {
+                seen.insert((&buf[a as usize..b as usize], &buf[b as usize..c as usize]))
+            });
+        }
+        self.spans = keep;
+    }
+}
+
 /// What extraction found for one record.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Extracted {
@@ -230,7 +319,7 @@ pub struct Extracted {
     pub trace_id: Option<String>,
     pub time: Time,
     pub kind: PayloadKind,
-    pub ids: Vec<(String, String)>,
+    pub ids: Ids,
     /// More identifiers than MAX_IDS were found; the rest were dropped.
     pub ids_capped: bool,
 }
@@ -358,10 +447,163 @@ fn get_path<'d, 'a>(obj: Option<Value<'d, 'a>>, path: &[String]) -> Option<Value
     Some(cur)
 }
 
-/// Per-thread scratch: the JSON parser for payloads.
+// Payload fields the rules look at, by id: an object's fields are sorted
+// into these slots in one pass (a repeated key keeps its last value).
+const F_ROLE: [std::ops::Range<usize>; 5] = [0..5, 5..9, 9..13, 13..17, 17..23];
+const F_CORRELATION: std::ops::Range<usize> = 23..27;
+const F_META: std::ops::Range<usize> = 27..30;
+const F_SPECVERSION: usize = 30;
+const F_DATA: usize = 31;
+const F_TRACEPARENT: usize = 32;
+const F_ID: usize = 33;
+const F_TYPE: usize = 0;
+const F_SOURCE: usize = 5;
+const N_FIELDS: usize = 34;
+
+fn field_id(key: &[u8]) -> Option<usize> {
+    Some(match key {
+        b"type" => 0,
+        b"eventType" => 1,
+        b"event_type" => 2,
+        b"@type" => 3,
+        b"name" => 4,
+        b"source" => 5,
+        b"service" => 6,
+        b"producer" => 7,
+        b"emitter" => 8,
+        b"eventId" => 9,
+        b"event_id" => 10,
+        b"messageId" => 11,
+        b"message_id" => 12,
+        b"causationId" => 13,
+        b"causation_id" => 14,
+        b"causedBy" => 15,
+        b"caused_by" => 16,
+        b"time" => 17,
+        b"timestamp" => 18,
+        b"occurredAt" => 19,
+        b"occurred_at" => 20,
+        b"eventTime" => 21,
+        b"event_time" => 22,
+        b"correlationId" => 23,
+        b"correlation_id" => 24,
+        b"sagaId" => 25,
+        b"saga_id" => 26,
+        b"metadata" => 27,
+        b"meta" => 28,
+        b"_meta" => 29,
+        b"specversion" => 30,
+        b"data" => 31,
+        b"traceparent" => 32,
+        b"id" => 33,
+        _ => return None,
+    })
+}
+
+type Slots<'d, 'a> = [Option<Value<'d, 'a>>; N_FIELDS];
+
+fn slots_of<'d, 'a>(obj: Value<'d, 'a>) -> Slots<'d, 'a> {
+    let mut slots: Slots<'d, 'a> = [None; N_FIELDS];
+    obj.for_each_pair(|k, v| {
+        if let Some(id) = field_id(k) {
+            slots[id] = Some(v);
+        }
+    });
+    slots
+}
+
+// Headers the rules look at, by id (lowercased names).
+const H_ROLE: [std::ops::Range<usize>; 5] = [0..5, 5..10, 10..16, 16..20, 20..22];
+const H_CORRELATION: std::ops::Range<usize> = 22..26;
+const H_TRACE: std::ops::Range<usize> = 26..28;
+const H_SUBJECT: usize = 28;
+const N_HEADERS: usize = 29;
+
+fn header_id(name: &str) -> Option<usize> {
+    Some(match name {
+        "ce_type" => 0,
+        "event-type" => 1,
+        "x-event-type" => 2,
+        "eventtype" => 3,
+        "type" => 4,
+        "ce_source" => 5,
+        "service" => 6,
+        "x-service" => 7,
+        "source-service" => 8,
+        "producer" => 9,
+        "ce_id" => 10,
+        "event-id" => 11,
+        "x-event-id" => 12,
+        "message-id" => 13,
+        "messageid" => 14,
+        "eventid" => 15,
+        "causation-id" => 16,
+        "x-causation-id" => 17,
+        "causationid" => 18,
+        "ce_causationid" => 19,
+        "ce_time" => 20,
+        "event-time" => 21,
+        "correlation-id" => 22,
+        "x-correlation-id" => 23,
+        "correlationid" => 24,
+        "correlation_id" => 25,
+        "traceparent" => 26,
+        "ce_traceparent" => 27,
+        "ce_subject" => 28,
+        _ => return None,
+    })
+}
+
+/// The record's headers as the rules see them: the first non-null value of
+/// each lowercased name, as text.
+struct Hdr<'a> {
+    entries: Vec<(Cow<'a, str>, Cow<'a, str>)>,
+    known: [Option<usize>; N_HEADERS],
+}
+
+impl<'a> Hdr<'a> {
+    fn new(headers: &'a [Header<'a>]) -> Self {
+        let mut entries: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(headers.len());
+        let mut known = [None; N_HEADERS];
+        for h in headers {
+            let Some(raw) = h.value else { continue };
+            let lname = lower(h.name);
+            if entries.iter().any(|(n, _)| *n == lname) {
+                continue;
+            }
+            if let Some(id) = header_id(&lname) {
+                known[id] = Some(entries.len());
+            }
+            entries.push((lname, String::from_utf8_lossy(raw)));
+        }
+        Self { entries, known }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn known(&self, id: usize) -> Option<&str> {
+        self.known[id].map(|i| self.entries[i].1.as_ref())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        match header_id(name) {
+            Some(id) => self.known(id),
+            None => self
+                .entries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_ref()),
+        }
+    }
+}
+
+/// Per-thread scratch: the JSON parser for payloads, buffers for the id walk.
 #[derive(Default)]
 pub struct Scratch {
     parser: Parser,
+    path: String,
 }
 
 impl Extractor {
@@ -369,17 +611,7 @@ impl Extractor {
     pub fn extract(&self, rec: &RecordIn<'_>, scratch: &mut Scratch, out: &mut Extracted) {
         out.ids.clear();
         out.ids_capped = false;
-        // Headers: the first non-null value of each lowercased name, as text.
-        let mut hdr: Vec<(Cow<'_, str>, Cow<'_, str>)> = Vec::with_capacity(rec.headers.len());
-        for h in rec.headers {
-            if let Some(raw) = h.value {
-                let lname = lower(h.name);
-                if !hdr.iter().any(|(n, _)| *n == lname) {
-                    hdr.push((lname, String::from_utf8_lossy(raw)));
-                }
-            }
-        }
-        let hget = |name: &str| hdr.iter().find(|(n, _)| n == name).map(|(_, v)| v);
+        let hdr = Hdr::new(rec.headers);
 
         let payload = rec.payload;
         let mut kind = match payload {
@@ -390,9 +622,10 @@ impl Extractor {
                 _ => classify_not_json(p),
             },
         };
+        let Scratch { parser, path } = scratch;
         let doc: Option<Doc<'_>> = if kind == PayloadKind::Json {
             let p = payload.unwrap_or_default();
-            match scratch.parser.parse(p) {
+            match parser.parse(p) {
                 Ok(d) if d.strict => Some(d),
                 _ => {
                     kind = classify_not_json(p);
@@ -405,21 +638,21 @@ impl Extractor {
         out.kind = kind;
         let root = doc.as_ref().map(|d| d.root());
         let body = root.filter(|r| r.is_dict());
+        let no_slots: Slots<'_, '_> = [None; N_FIELDS];
+        let bslots = body.map(slots_of).unwrap_or(no_slots);
         let mut data = body;
-        let mut meta = None;
         let mut structured_ce = false;
-        if let Some(b) = body {
-            structured_ce = b.contains(b"specversion") && b.contains(b"type");
+        let mut meta = None;
+        if body.is_some() {
+            structured_ce = bslots[F_SPECVERSION].is_some() && bslots[F_TYPE].is_some();
             if structured_ce {
-                data = b.get(b"data");
+                data = bslots[F_DATA];
             }
-            meta = META_KEYS
-                .iter()
-                .filter_map(|mk| b.get(mk.as_bytes()))
-                .find(|m| m.is_dict());
+            meta = F_META.filter_map(|i| bslots[i]).find(|m| m.is_dict());
         }
-        let body_full = body.filter(|b| !b.is_empty());
-        let meta_full = meta.filter(|m| !m.is_empty());
+        let body_full = body.is_some_and(|b| !b.is_empty());
+        let meta = meta.filter(|m| !m.is_empty());
+        let mslots = meta.map(slots_of).unwrap_or(no_slots);
 
         let key_text: Option<&str> = rec.key.and_then(|k| {
             let t = std::str::from_utf8(k).ok()?;
@@ -428,21 +661,25 @@ impl Extractor {
 
         let mut values: [Option<Found<'_, '_, '_>>; 5] = Default::default();
         for (r, value) in values.iter_mut().enumerate() {
-            let mut v = self.find_in_sources(&self.sources[r], &hget, body, key_text, rec.topic);
+            let mut v = self.find_in_sources(&self.sources[r], &hdr, body, key_text, rec.topic);
             if v.is_none() && !hdr.is_empty() {
-                v = ROLE_HEADERS[r]
-                    .iter()
-                    .filter_map(|n| hget(n))
+                v = H_ROLE[r]
+                    .clone()
+                    .filter_map(|id| hdr.known(id))
                     .find(|hv| !hv.is_empty())
-                    .map(|hv| Found::Text(Cow::Borrowed(hv.as_ref())));
+                    .map(|hv| Found::Text(Cow::Borrowed(hv)));
             }
-            for obj in [body_full, meta_full].into_iter().flatten() {
-                if v.is_some() {
-                    break;
-                }
-                v = ROLE_FIELDS[r]
-                    .iter()
-                    .filter_map(|n| obj.get(n.as_bytes()))
+            if v.is_none() && body_full {
+                v = F_ROLE[r]
+                    .clone()
+                    .filter_map(|id| bslots[id])
+                    .map(Found::Json)
+                    .find(Found::present);
+            }
+            if v.is_none() && meta.is_some() {
+                v = F_ROLE[r]
+                    .clone()
+                    .filter_map(|id| mslots[id])
                     .map(Found::Json)
                     .find(Found::present);
             }
@@ -450,17 +687,23 @@ impl Extractor {
         }
 
         let scalar = |r: usize| values[r].as_ref().and_then(Found::scalar_text);
-        out.event_type = scalar(R_TYPE).unwrap_or_else(|| rec.topic.to_string());
-        out.service = scalar(R_SERVICE).unwrap_or_else(|| rec.topic.to_string());
+        set_text(
+            &mut out.event_type,
+            scalar(R_TYPE).as_deref().unwrap_or(rec.topic),
+        );
+        set_text(
+            &mut out.service,
+            scalar(R_SERVICE).as_deref().unwrap_or(rec.topic),
+        );
         out.event_id = scalar(R_ID);
-        if let (true, Some(b)) = (structured_ce, body) {
+        if structured_ce {
             if self.sources[R_SERVICE].is_empty() {
-                if let Some(s) = b.get(b"source").as_ref().and_then(json_scalar_text) {
+                if let Some(s) = bslots[F_SOURCE].as_ref().and_then(json_scalar_text) {
                     out.service = s;
                 }
             }
             if out.event_id.is_none() {
-                out.event_id = b.get(b"id").as_ref().and_then(json_scalar_text);
+                out.event_id = bslots[F_ID].as_ref().and_then(json_scalar_text);
             }
         }
         out.causation_id = scalar(R_CAUSATION);
@@ -469,62 +712,65 @@ impl Extractor {
         // Trace id: a traceparent header, else the payload's.
         let ids = &mut out.ids;
         out.trace_id = None;
-        let tp: Option<Cow<'_, str>> = match TRACE_HEADERS.iter().find_map(|n| hget(n)) {
-            Some(h) => Some(Cow::Borrowed(h.as_ref())),
-            None => body
-                .and_then(|b| b.get(b"traceparent"))
-                .and_then(|t| t.as_str())
-                .map(Cow::Borrowed),
+        let tp: Option<&str> = match H_TRACE.clone().find_map(|id| hdr.known(id)) {
+            Some(h) => Some(h),
+            None => bslots[F_TRACEPARENT].and_then(|t| t.as_str()),
         };
         if let Some(tp) = tp.filter(|t| !t.is_empty()) {
-            if let Some(t) = trace_id_from_traceparent(&tp) {
-                ids.push(("trace_id".to_string(), t.clone()));
+            if let Some(t) = trace_id_from_traceparent(tp) {
+                ids.push("", "trace_id", &t);
                 out.trace_id = Some(t);
             }
         }
 
-        // Identifiers: headers, then the key.
+        // Identifiers: headers (correlation, then configured), then the key.
         if !hdr.is_empty() {
-            for h in &self.id_headers {
-                if let Some(hv) = hget(h) {
+            for (i, h) in self.id_headers.iter().enumerate() {
+                let hv = if i < H_CORRELATION.len() {
+                    hdr.known(H_CORRELATION.start + i)
+                } else {
+                    hdr.get(h)
+                };
+                if let Some(hv) = hv {
                     if !hv.is_empty() && hv.chars().count() <= MAX_ID_LEN {
-                        ids.push((h.clone(), hv.to_string()));
+                        ids.push("", h, hv);
                     }
                 }
             }
-            if let Some(subject) = hget("ce_subject").filter(|s| !s.is_empty()) {
-                ids.push(("ce_subject".to_string(), subject.to_string()));
+            if let Some(subject) = hdr.known(H_SUBJECT).filter(|s| !s.is_empty()) {
+                ids.push("", "ce_subject", subject);
             }
         }
         if let (Some(k), true) = (key_text, self.key_ids) {
-            ids.push(("key".to_string(), k.to_string()));
+            ids.push("", "key", k);
         }
 
         // Identifiers: the payload.
         if let Some(b) = body {
-            if body_full.is_some() {
-                for name in CORRELATION_FIELDS {
-                    for obj in [body_full, meta_full].into_iter().flatten() {
-                        if let Some(sv) =
-                            obj.get(name.as_bytes()).as_ref().and_then(json_scalar_text)
-                        {
-                            ids.push((name.to_string(), sv));
+            if body_full {
+                for (i, name) in F_CORRELATION.zip(CORRELATION_FIELDS) {
+                    for slots in [&bslots, &mslots] {
+                        if let Some(sv) = slots[i].as_ref().and_then(json_scalar_text) {
+                            ids.push("", name, &sv);
                         }
                     }
                 }
             }
-            for (pname, path) in &self.id_paths {
-                if let Some(sv) = get_path(Some(b), path).as_ref().and_then(json_scalar_text) {
-                    ids.push((pname.clone(), sv));
+            for (pname, p) in &self.id_paths {
+                if let Some(sv) = get_path(Some(b), p).as_ref().and_then(json_scalar_text) {
+                    ids.push("", pname, &sv);
                 }
             }
             if self.auto_ids {
+                path.clear();
                 match data.filter(|d| d.is_dict()) {
                     Some(d) => {
-                        let prefix = if structured_ce { "data." } else { "" };
-                        self.walk_ids(d, prefix, 1, ids)
+                        if structured_ce {
+                            path.push_str("data.");
+                        }
+                        self.walk_ids(d, path, 1, ids)
                     }
-                    None => self.walk_ids(b, "", 1, ids),
+                    None => self.walk_ids(b, path, 1, ids),
                 }
             }
         }
@@ -532,23 +778,20 @@ impl Extractor {
             ids.truncate(MAX_IDS);
             out.ids_capped = true;
         }
-        dedup_in_order(ids);
-        if !self.ignore.is_empty() {
-            ids.retain(|(n, _)| !self.ignore.iter().any(|i| i == n));
-        }
+        ids.dedup_and_ignore(&self.ignore);
     }
 
     fn find_in_sources<'v, 'd, 'a>(
         &self,
         sources: &[Source],
-        hget: &impl Fn(&str) -> Option<&'v Cow<'v, str>>,
+        hdr: &'v Hdr<'v>,
         body: Option<Value<'d, 'a>>,
         key: Option<&'v str>,
         topic: &'v str,
     ) -> Option<Found<'v, 'd, 'a>> {
         for s in sources {
             let v = match s {
-                Source::Header(name) => hget(name).map(|h| Found::Text(Cow::Borrowed(h.as_ref()))),
+                Source::Header(name) => hdr.get(name).map(|h| Found::Text(Cow::Borrowed(h))),
                 Source::Payload { path, .. } => get_path(body, path).map(Found::Json),
                 Source::Key => key.map(|k| Found::Text(Cow::Borrowed(k))),
                 Source::Topic => Some(Found::Text(Cow::Borrowed(topic))),
@@ -560,72 +803,59 @@ impl Extractor {
         None
     }
 
-    fn walk_ids(
-        &self,
-        obj: Value<'_, '_>,
-        prefix: &str,
-        depth: u32,
-        out: &mut Vec<(String, String)>,
-    ) {
+    /// The id walk: fields named like ids, at any depth up to max_depth;
+    /// `prefix` is the dotted path so far (restored on return).
+    fn walk_ids(&self, obj: Value<'_, '_>, prefix: &mut String, depth: u32, out: &mut Ids) {
         if out.len() > MAX_IDS {
             return;
         }
-        for (k, v) in obj.entries() {
+        let start = prefix.len();
+        obj.for_each_entry(|k, v| {
             let Ok(k) = std::str::from_utf8(k) else {
-                continue; // payload documents are UTF-8: never happens
+                return; // payload documents are UTF-8: never happens
             };
-            let full = format!("{prefix}{k}");
             if v.is_dict() {
                 if depth < self.max_depth {
-                    self.walk_ids(v, &format!("{full}."), depth + 1, out);
+                    prefix.push_str(k);
+                    prefix.push('.');
+                    self.walk_ids(v, prefix, depth + 1, out);
+                    prefix.truncate(start);
                 }
-                continue;
+                return;
             }
-            let is_id = looks_like_id(k)
-                && !self.not_ids.iter().any(|n| n == k || *n == full)
-                // A bare top-level "id" is usually the event's own id.
-                && !(k == "id" && prefix.is_empty());
-            if !is_id {
-                continue;
+            // A bare top-level "id" is usually the event's own id.
+            if !looks_like_id(k) || (k == "id" && start == 0) {
+                return;
+            }
+            let full_is = |n: &String| {
+                n.len() == start + k.len() && n.starts_with(&prefix[..start]) && n.ends_with(k)
+            };
+            if self.not_ids.iter().any(|n| n == k || full_is(n)) {
+                return;
             }
             match v.kind() {
                 Kind::Str => {
                     if let Some(s) = v.as_str() {
                         let n = char_len(s.as_bytes());
                         if n > 0 && n <= MAX_ID_LEN {
-                            out.push((full, s.to_string()));
+                            out.push(&prefix[..start], k, s);
                         }
                     }
                 }
                 Kind::Int => {
                     if let Some(s) = json_scalar_text(&v) {
-                        out.push((full, s));
+                        out.push(&prefix[..start], k, &s);
                     }
                 }
                 _ => {}
             }
-        }
+        });
     }
 }
 
-/// `list(dict.fromkeys(ids))`: repeats dropped, first occurrences kept in order.
-fn dedup_in_order(ids: &mut Vec<(String, String)>) {
-    if ids.len() < 2 {
-        return;
-    }
-    if ids.len() <= 32 {
-        let mut i = 1;
-        while i < ids.len() {
-            if ids[..i].contains(&ids[i]) {
-                ids.remove(i);
-            } else {
-                i += 1;
-            }
-        }
-        return;
-    }
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
-    ids.retain(|item| seen.insert(item.clone()));
+fn set_text(slot: &mut String, text: &str) {
+    slot.clear();
+    slot.push_str(text);
 }
 
 #[cfg(test)]
@@ -675,11 +905,8 @@ mod tests {
         assert_eq!(out.event_id.as_deref(), Some("evt-9"));
         assert_eq!(out.time, Time::Ms(1714557600000));
         assert_eq!(
-            out.ids,
-            vec![
-                ("data.shipmentId".to_string(), "s-1".to_string()),
-                ("data.address.zipId".to_string(), "z-9".to_string())
-            ]
+            out.ids.iter().collect::<Vec<_>>(),
+            vec![("data.shipmentId", "s-1"), ("data.address.zipId", "z-9")]
         );
     }
 
@@ -706,8 +933,37 @@ mod tests {
             out.trace_id.as_deref(),
             Some("4bf92f3577b34da6a3ce929d0e0e4736")
         );
-        let names: Vec<_> = out.ids.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<_> = out.ids.iter().map(|(n, _)| n).collect();
         assert_eq!(names, vec!["trace_id", "correlation-id", "key", "orderId"]);
+    }
+
+    #[test]
+    fn field_and_header_ids_number_the_rules_names() {
+        for (r, names) in ROLE_FIELDS.iter().enumerate() {
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(field_id(n.as_bytes()), Some(F_ROLE[r].start + i), "{n}");
+            }
+            assert_eq!(F_ROLE[r].len(), names.len());
+        }
+        for (i, n) in CORRELATION_FIELDS.iter().enumerate() {
+            assert_eq!(field_id(n.as_bytes()), Some(F_CORRELATION.start + i));
+        }
+        for (i, n) in META_KEYS.iter().enumerate() {
+            assert_eq!(field_id(n.as_bytes()), Some(F_META.start + i));
+        }
+        for (r, names) in ROLE_HEADERS.iter().enumerate() {
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(header_id(n), Some(H_ROLE[r].start + i), "{n}");
+            }
+            assert_eq!(H_ROLE[r].len(), names.len());
+        }
+        for (i, n) in CORRELATION_HEADERS.iter().enumerate() {
+            assert_eq!(header_id(n), Some(H_CORRELATION.start + i));
+        }
+        for (i, n) in TRACE_HEADERS.iter().enumerate() {
+            assert_eq!(header_id(n), Some(H_TRACE.start + i));
+        }
+        assert_eq!(header_id("ce_subject"), Some(H_SUBJECT));
     }
 
     #[test]

@@ -795,6 +795,46 @@ impl<'d, 'a> Value<'d, 'a> {
         })
     }
 
+    /// Every (key, value) pair in order, repeated keys included.
+    pub fn for_each_pair(&self, mut f: impl FnMut(&'d [u8], Value<'d, 'a>)) {
+        for (k, v) in self.pairs() {
+            f(k, v);
+        }
+    }
+
+    /// Entries in dict order (each key once, at its first position, with its
+    /// last value), without allocating for objects of up to 32 keys.
+    pub fn for_each_entry(&self, mut f: impl FnMut(&'d [u8], Value<'d, 'a>)) {
+        const SMALL: usize = 32;
+        let n = self.len();
+        if n > SMALL {
+            for (k, v) in self.entries() {
+                f(k, v);
+            }
+            return;
+        }
+        let mut pairs: [Option<(&'d [u8], Value<'d, 'a>)>; SMALL] = [None; SMALL];
+        for (slot, pair) in pairs.iter_mut().zip(self.pairs()) {
+            *slot = Some(pair);
+        }
+        let pairs = &pairs[..n];
+        for (i, pair) in pairs.iter().enumerate() {
+            let Some((k, mut v)) = *pair else { continue };
+            if pairs[..i].iter().flatten().any(|(pk, _)| *pk == k) {
+                continue; // a repeat: its value went to the first occurrence
+            }
+            if let Some((_, last)) = pairs[i + 1..]
+                .iter()
+                .flatten()
+                .rev()
+                .find(|(pk, _)| *pk == k)
+            {
+                v = *last;
+            }
+            f(k, v);
+        }
+    }
+
     /// `dict.get(key)`: the last value given for `key`.
     pub fn get(&self, key: &[u8]) -> Option<Value<'d, 'a>> {
         let mut found = None;

@@ -222,7 +222,7 @@ impl PyExtractor {
                 };
                 self.inner.extract(&rin, &mut scratch, &mut ex);
                 let ids = PyList::empty(py);
-                for (n, v) in &ex.ids {
+                for (n, v) in ex.ids.iter() {
                     ids.append((n, v))?;
                 }
                 let ms = match ex.time {
@@ -318,8 +318,10 @@ impl PyBatch {
         self.inner.nbytes()
     }
 
-    /// Decode the whole lines `data[begin:end]` and add their records:
-    /// (lines, records, poison, [(line number, why)], notes). Runs without the GIL.
+    /// Decode the whole lines `data[begin:end]` and add their records, at
+    /// most `max_records`: (lines, where the lines read end in `data`,
+    /// records, poison, [(line number, why)], notes). Runs without the GIL.
+    #[allow(clippy::too_many_arguments)]
     fn add_lines<'py>(
         &mut self,
         py: Python<'py>,
@@ -328,19 +330,21 @@ impl PyBatch {
         first_lineno: i64,
         begin: usize,
         end: usize,
+        max_records: u64,
     ) -> PyResult<Bound<'py, PyTuple>> {
         guard(|| {
             let format = &decoder.format;
             let inner = &mut self.inner;
             let part = slice(&data, begin, end)?;
-            let (lines, bad, added) = py.detach(|| {
+            let (lines, used, bad, added) = py.detach(|| {
                 let mut bad = Vec::new();
                 let mut added = Added::default();
-                let lines = inner.add_lines(format, part, first_lineno, &mut bad, &mut added);
-                (lines, bad, added)
+                let (lines, used) =
+                    inner.add_lines(format, part, first_lineno, max_records, &mut bad, &mut added);
+                (lines, used, bad, added)
             });
             let (records, poison, notes) = added_tuple(py, &added)?;
-            (lines, records, poison, bad, notes).into_pyobject(py)
+            (lines, begin + used, records, poison, bad, notes).into_pyobject(py)
         })
     }
 

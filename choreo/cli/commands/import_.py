@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -17,7 +18,9 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import RebuildStats, is_stale, rebuild
+
+if TYPE_CHECKING:
+    from choreo.reconstruct.engine.pipeline import RebuildStats
 
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
 
@@ -167,13 +170,20 @@ def import_(
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
+
     try:
         with Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
-            if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
-                # A dump is judged as of when it was taken: now = its newest event.
-                rebuilt = rebuild(store, cfg, now_ms=now_ms if now_ms is not None else newest_event_ms(store))
+            if reconstruct:
+                # Imported here: the engine (numpy, scipy) costs a second of
+                # start-up that --no-reconstruct does not need.
+                from choreo.reconstruct.engine.pipeline import is_stale, rebuild
+
+                if report.inserted or now_ms is not None or is_stale(store, cfg):
+                    # A dump is judged as of when it was taken: now = its newest event.
+                    now = now_ms if now_ms is not None else newest_event_ms(store)
+                    rebuilt = rebuild(store, cfg, now_ms=now)
     finally:
         for p in inputs:
             p.input.close()
