@@ -7,6 +7,8 @@
 
 use std::ffi::{c_char, c_void, CString};
 
+use crate::pool;
+
 /// A column's type (the subset the store's tables use).
 #[derive(Clone, Debug)]
 pub enum DataType {
@@ -53,6 +55,18 @@ pub enum Buffer {
     I8(Vec<i8>),
     I32(Vec<i32>),
     I64(Vec<i64>),
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        // Kept for the next batch's columns (see pool).
+        match self {
+            Buffer::Bytes(v) => pool::give(std::mem::take(v)),
+            Buffer::I8(v) => pool::give(std::mem::take(v)),
+            Buffer::I32(v) => pool::give(std::mem::take(v)),
+            Buffer::I64(v) => pool::give(std::mem::take(v)),
+        }
+    }
 }
 
 impl Buffer {
@@ -313,6 +327,17 @@ impl Default for VarCol {
 }
 
 impl VarCol {
+    /// Room for `rows` values of `bytes` in all (buffers reused where they can be).
+    pub fn with_capacity(rows: usize, bytes: usize) -> Self {
+        let mut offsets = pool::take(rows + 1);
+        offsets.push(0);
+        Self {
+            offsets,
+            data: pool::take(bytes),
+            validity: Validity::default(),
+        }
+    }
+
     pub fn push(&mut self, v: &[u8]) {
         self.data.extend_from_slice(v);
         self.offsets.push(self.data.len() as i32);
@@ -331,6 +356,14 @@ impl VarCol {
 
     pub fn data_len(&self) -> usize {
         self.data.len()
+    }
+
+    /// An empty column with room for as much as this one holds.
+    pub fn sized_like(&self) -> Self {
+        Self::with_capacity(
+            self.len() + self.len() / 8,
+            self.data.len() + self.data.len() / 8,
+        )
     }
 
     pub fn len(&self) -> usize {
@@ -381,6 +414,20 @@ impl Prim for i32 {
 impl Prim for i64 {
     fn buffer(v: Vec<Self>) -> Buffer {
         Buffer::I64(v)
+    }
+}
+
+impl<T: Prim + pool::Poolable> PrimCol<T> {
+    pub fn with_capacity(rows: usize) -> Self {
+        Self {
+            values: pool::take(rows),
+            validity: Validity::default(),
+        }
+    }
+
+    /// An empty column with room for as much as this one holds.
+    pub fn sized_like(&self) -> Self {
+        Self::with_capacity(self.values.len() + self.values.len() / 8)
     }
 }
 
@@ -446,8 +493,8 @@ mod tests {
         }
         let (bits, nulls) = v.finish();
         assert_eq!(nulls, 2);
-        match bits {
-            Some(Buffer::Bytes(b)) => assert_eq!(b, vec![0b1111_0111, 0xFF, 0b0000_1101]),
+        match &bits {
+            Some(Buffer::Bytes(b)) => assert_eq!(b, &vec![0b1111_0111, 0xFF, 0b0000_1101]),
             _ => panic!("no bitmap"),
         }
     }

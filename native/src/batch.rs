@@ -91,6 +91,38 @@ struct Columns {
 }
 
 impl Columns {
+    /// Empty columns with room for as much as these hold: the next batch is
+    /// likely the same size, and its buffers then come from the pool.
+    fn sized_like(&self) -> Self {
+        let mut hdr_offsets =
+            crate::pool::take(self.hdr_offsets.len() + self.hdr_offsets.len() / 8);
+        hdr_offsets.push(0);
+        Self {
+            topic: self.topic.sized_like(),
+            partition: self.partition.sized_like(),
+            offset: self.offset.sized_like(),
+            ts_ms: self.ts_ms.sized_like(),
+            ts_type: self.ts_type.sized_like(),
+            key: self.key.sized_like(),
+            hdr_offsets,
+            hdr_names: self.hdr_names.sized_like(),
+            hdr_values: self.hdr_values.sized_like(),
+            payload: self.payload.sized_like(),
+            payload_kind: self.payload_kind.sized_like(),
+            event_type: self.event_type.sized_like(),
+            service: self.service.sized_like(),
+            event_id: self.event_id.sized_like(),
+            causation_id: self.causation_id.sized_like(),
+            trace_id: self.trace_id.sized_like(),
+            event_time: self.event_time.sized_like(),
+            id_topic: self.id_topic.sized_like(),
+            id_partition: self.id_partition.sized_like(),
+            id_offset: self.id_offset.sized_like(),
+            id_name: self.id_name.sized_like(),
+            id_value: self.id_value.sized_like(),
+        }
+    }
+
     fn rows(&self) -> usize {
         self.partition.len()
     }
@@ -112,8 +144,8 @@ impl Columns {
         if self.hdr_offsets.is_empty() {
             self.hdr_offsets.push(0);
         }
-        let mut src = VarCol::default();
-        let mut ingested = PrimCol::<i64>::default();
+        let mut src = VarCol::with_capacity(n, n * source.len());
+        let mut ingested = PrimCol::<i64>::with_capacity(n);
         for _ in 0..n {
             src.push(source.as_bytes());
             ingested.push(ingested_ms);
@@ -420,7 +452,8 @@ impl Batch {
     /// Everything held, as (events, identifiers) struct arrays per chunk; the batch is empty after.
     pub fn take(&mut self, ingested_ms: i64) -> Vec<(ArrayData, ArrayData)> {
         let mut chunks = std::mem::take(&mut self.sealed);
-        let cur = std::mem::take(&mut self.cur);
+        let next = self.cur.sized_like();
+        let cur = std::mem::replace(&mut self.cur, next);
         if cur.rows() > 0 || chunks.is_empty() {
             chunks.push(cur);
         }

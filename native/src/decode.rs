@@ -115,9 +115,60 @@ fn int_text(n: &Number<'_>) -> String {
     }
 }
 
+/// The fields of a dump line's object the decoders read, found in one pass
+/// over it (`dict.get`: a repeated key keeps its last value).
+#[derive(Default)]
+struct Fields<'d, 'a> {
+    topic: Option<Value<'d, 'a>>,
+    partition: Option<Value<'d, 'a>>,
+    offset: Option<Value<'d, 'a>>,
+    ts: Option<Value<'d, 'a>>,
+    tstype: Option<Value<'d, 'a>>,
+    ts_ms: Option<Value<'d, 'a>>,
+    ts_type: Option<Value<'d, 'a>>,
+    key: Option<Value<'d, 'a>>,
+    payload: Option<Value<'d, 'a>>,
+    headers: Option<Value<'d, 'a>>,
+    choreo: Option<Value<'d, 'a>>,
+    key_error: bool,
+    payload_error: bool,
+}
+
+impl<'d, 'a> Fields<'d, 'a> {
+    fn of(obj: Value<'d, 'a>) -> Self {
+        let mut f = Fields::default();
+        obj.for_each_pair(|k, v| {
+            let slot = match k {
+                b"topic" => &mut f.topic,
+                b"partition" => &mut f.partition,
+                b"offset" => &mut f.offset,
+                b"ts" => &mut f.ts,
+                b"tstype" => &mut f.tstype,
+                b"ts_ms" => &mut f.ts_ms,
+                b"ts_type" => &mut f.ts_type,
+                b"key" => &mut f.key,
+                b"payload" => &mut f.payload,
+                b"headers" => &mut f.headers,
+                b"choreo" => &mut f.choreo,
+                b"key_error" => {
+                    f.key_error = true;
+                    return;
+                }
+                b"payload_error" => {
+                    f.payload_error = true;
+                    return;
+                }
+                _ => return,
+            };
+            *slot = Some(v);
+        });
+        f
+    }
+}
+
 /// `require_int`: a non-negative integer field (partition, offset).
-fn require_int(obj: &Value<'_, '_>, name: &str, maximum: i64) -> Result<i64, Bad> {
-    let Some(n) = obj.get(name.as_bytes()).and_then(|v| v.as_int()) else {
+fn require_int(value: Option<Value<'_, '_>>, name: &str, maximum: i64) -> Result<i64, Bad> {
+    let Some(n) = value.and_then(|v| v.as_int()) else {
         return Err(format!("{name} missing or not an integer"));
     };
     match n {
@@ -127,8 +178,8 @@ fn require_int(obj: &Value<'_, '_>, name: &str, maximum: i64) -> Result<i64, Bad
 }
 
 /// `optional_time`: null, or an integer within +-(2**63 - 1).
-fn optional_time(obj: &Value<'_, '_>, name: &str) -> Result<Option<i64>, Bad> {
-    let Some(v) = obj.get(name.as_bytes()).filter(|v| !v.is_null()) else {
+fn optional_time(value: Option<Value<'_, '_>>, name: &str) -> Result<Option<i64>, Bad> {
+    let Some(v) = value.filter(|v| !v.is_null()) else {
         return Ok(None);
     };
     match v.as_int() {
@@ -138,8 +189,8 @@ fn optional_time(obj: &Value<'_, '_>, name: &str) -> Result<Option<i64>, Bad> {
 }
 
 /// `require_topic`.
-fn require_topic<'d>(obj: &Value<'d, '_>) -> Result<Cow<'d, str>, Bad> {
-    match obj.get(b"topic").and_then(|v| v.as_str_bytes()) {
+fn require_topic<'d>(value: Option<Value<'d, '_>>) -> Result<Cow<'d, str>, Bad> {
+    match value.and_then(|v| v.as_str_bytes()) {
         Some(t) if !t.is_empty() => Ok(clean_text(t)),
         _ => Err("topic missing or not a string".into()),
     }
@@ -333,11 +384,12 @@ pub fn decode_kcat<'d>(doc: &'d Doc<'_>, notes: &mut Notes) -> Result<Record<'d>
     if !obj.is_dict() {
         return Err("not a JSON object".into());
     }
-    let topic = require_topic(&obj)?;
-    let partition = require_int(&obj, "partition", INT32_MAX)? as i32;
-    let offset = require_int(&obj, "offset", i64::MAX)?;
-    let ts = optional_time(&obj, "ts")?;
-    let ts_type = match obj.get(b"tstype").filter(|v| !v.is_null()) {
+    let f = Fields::of(obj);
+    let topic = require_topic(f.topic)?;
+    let partition = require_int(f.partition, "partition", INT32_MAX)? as i32;
+    let offset = require_int(f.offset, "offset", i64::MAX)?;
+    let ts = optional_time(f.ts, "ts")?;
+    let ts_type = match f.tstype.filter(|v| !v.is_null()) {
         None => TS_UNKNOWN,
         Some(v) => match v.as_str_bytes() {
             Some(b"create") => TS_CREATE,
@@ -351,14 +403,14 @@ pub fn decode_kcat<'d>(doc: &'d Doc<'_>, notes: &mut Notes) -> Result<Record<'d>
             }
         },
     };
-    let key = kcat_value(obj.get(b"key"));
-    let payload = kcat_value(obj.get(b"payload"));
-    let headers = kcat_headers(obj.get(b"headers"))?;
+    let key = kcat_value(f.key);
+    let payload = kcat_value(f.payload);
+    let headers = kcat_headers(f.headers)?;
     // kcat stored null in place of what it could not deserialise.
-    if obj.contains(b"key_error") {
+    if f.key_error {
         notes.add("key_error (key stored as null)", 1);
     }
-    if obj.contains(b"payload_error") {
+    if f.payload_error {
         notes.add("payload_error (payload stored as null)", 1);
     }
     Ok(Record {
@@ -481,7 +533,8 @@ pub fn decode_choreo<'d>(doc: &'d Doc<'_>) -> Result<Record<'d>, Bad> {
     if !obj.is_dict() {
         return Err("not a JSON object".into());
     }
-    let version = obj.get(b"choreo");
+    let f = Fields::of(obj);
+    let version = f.choreo;
     // Python's `version != 1`: True and 1.0 equal 1 too.
     let is_one = version.is_some_and(|v| match v.kind() {
         Kind::Bool => v.as_bool() == Some(true),
@@ -493,20 +546,20 @@ pub fn decode_choreo<'d>(doc: &'d Doc<'_>) -> Result<Record<'d>, Bad> {
         let shown = version.map_or_else(|| "None".to_string(), |v| py_repr(&v));
         return Err(format!("choreo format version {shown} is not 1"));
     }
-    let topic = require_topic(&obj)?;
-    let partition = require_int(&obj, "partition", INT32_MAX)? as i32;
-    let offset = require_int(&obj, "offset", i64::MAX)?;
-    let ts = optional_time(&obj, "ts_ms")?;
-    let ts_type = match obj.get(b"ts_type") {
+    let topic = require_topic(f.topic)?;
+    let partition = require_int(f.partition, "partition", INT32_MAX)? as i32;
+    let offset = require_int(f.offset, "offset", i64::MAX)?;
+    let ts = optional_time(f.ts_ms, "ts_ms")?;
+    let ts_type = match f.ts_type {
         None => 0,
         Some(v) => match v.as_int() {
             Some(Number::Int(Int::I(t @ 0..=2))) => t as i8,
             _ => return Err("ts_type is not 0, 1 or 2".into()),
         },
     };
-    let key = bytes_field(obj.get(b"key"), "key")?;
-    let headers = choreo_headers(obj.get(b"headers"))?;
-    let payload = bytes_field(obj.get(b"payload"), "payload")?;
+    let key = bytes_field(f.key, "key")?;
+    let headers = choreo_headers(f.headers)?;
+    let payload = bytes_field(f.payload, "payload")?;
     Ok(Record {
         topic,
         partition,

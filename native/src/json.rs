@@ -448,8 +448,9 @@ impl Parser {
         let at = self.arena.len();
         let mut chunk_start = start;
         let mut stop = stop;
+        let mut high = high;
         loop {
-            self.push_raw(&src[chunk_start..stop], strict);
+            self.push_raw(&src[chunk_start..stop], high, strict);
             if src[stop] == b'"' {
                 return Ok((self.arena_span(at), stop + 1));
             }
@@ -497,8 +498,7 @@ impl Parser {
                 _ => return err(ErrKind::Escape, stop),
             }
             chunk_start = next;
-            let (s, _) = scan_string(src, next);
-            stop = s;
+            (stop, high) = scan_string(src, next);
             if stop >= src.len() {
                 return err(ErrKind::Unterminated, begin);
             }
@@ -508,8 +508,9 @@ impl Parser {
         }
     }
 
-    fn push_raw(&mut self, raw: &[u8], strict: &mut bool) {
-        if raw.is_ascii() || std::str::from_utf8(raw).is_ok() {
+    /// A run of a string's bytes between escapes; `high`: it has bytes >= 0x80.
+    fn push_raw(&mut self, raw: &[u8], high: bool, strict: &mut bool) {
+        if !high || std::str::from_utf8(raw).is_ok() {
             self.arena.extend_from_slice(raw);
         } else {
             *strict = false;

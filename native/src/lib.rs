@@ -13,6 +13,7 @@ pub mod decode;
 pub mod extract;
 pub mod isotime;
 pub mod json;
+pub mod pool;
 mod py;
 pub mod pytext;
 mod unicode_tables;

@@ -339,8 +339,14 @@ impl PyBatch {
             let (lines, used, bad, added) = py.detach(|| {
                 let mut bad = Vec::new();
                 let mut added = Added::default();
-                let (lines, used) =
-                    inner.add_lines(format, part, first_lineno, max_records, &mut bad, &mut added);
+                let (lines, used) = inner.add_lines(
+                    format,
+                    part,
+                    first_lineno,
+                    max_records,
+                    &mut bad,
+                    &mut added,
+                );
                 (lines, used, bad, added)
             });
             let (records, poison, notes) = added_tuple(py, &added)?;

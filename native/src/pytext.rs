@@ -91,7 +91,8 @@ fn is_surrogate(cp: u32) -> bool {
 
 /// Whether a generalized UTF-8 string holds a surrogate (is not plain UTF-8).
 pub fn has_surrogate(s: &[u8]) -> bool {
-    s.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0)
+    // 0xED is rare in text: look for it (memchr) before looking closer.
+    s.contains(&0xED) && s.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0)
 }
 
 /// The record path's `text_to_bytes`: back to the bytes a JSON string was
