@@ -39,6 +39,7 @@ from choreo.collector.group_offsets import (
 )
 from choreo.collector.settings import CollectSettings, ServiceGroup, topic_pattern
 from choreo.collector.writer import Job, StoreWriter
+from choreo.core.duck_memory import ROW_GROUP_ROWS
 from choreo.core.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
@@ -189,6 +190,7 @@ class Collector:
         self._next_commit_try = 0.0
         self._committing: dict[TP, int] | None = None  # an asynchronous commit under way
         self._record_bytes = 0  # the batch's bytes per record, last seen
+        self._stored_rows = 0  # events in the store as this collector knows it (row group alignment)
 
     # -- public -----------------------------------------------------------
     def run(self, stop: Any) -> CollectStats:
@@ -205,6 +207,7 @@ class Collector:
         # The writer appends on a connection of its own: the store's may be
         # handing cursors to other threads (the dashboard, reconstruction).
         own = self.store.cursor()
+        self._stored_rows = own.count_events()
         writer = self._writer = StoreWriter(own)
         writer.start()
         sampler: GroupOffsetSampler | None = None
@@ -271,7 +274,7 @@ class Collector:
             # Hand a batch over when full, or when old enough and the writer is
             # free: while it is busy, batches grow (fewer, larger transactions).
             if (
-                len(self._batch) >= s.batch_size
+                len(self._batch) >= self._batch_limit()
                 or self._batch.nbytes >= s.batch_bytes
                 or (
                     self._batch_started is not None
@@ -307,12 +310,18 @@ class Collector:
             since = t0 + self.settings.connect_timeout
         return now - since >= self.settings.until_idle
 
+    def _batch_limit(self) -> int:
+        """Records the batch holds at most: ``batch_size``, and no further
+        than the end of DuckDB's row group, so that an append writes whole
+        row groups when batches are full (under a backlog)."""
+        return min(self.settings.batch_size, ROW_GROUP_ROWS - self._stored_rows % ROW_GROUP_ROWS)
+
     def _room(self) -> int:
         """Messages to take in one consume: what the batch still holds, in
         records and in bytes at the size of the records seen so far (1 MB
         records come a few at a time, not 10,000 at once)."""
         s = self.settings
-        room = s.batch_size - len(self._batch)
+        room = self._batch_limit() - len(self._batch)
         if self._record_bytes:
             room = min(room, (s.batch_bytes - self._batch.nbytes) // self._record_bytes)
         return max(1, min(room, _CONSUME_MAX))
@@ -345,6 +354,7 @@ class Collector:
         job = Job(offsets=dict(self._batch_offsets))
         if len(self._batch):
             job.events, job.identifiers = self._batch.tables()
+            self._stored_rows += job.events.num_rows
         for what, n in self._batch.notes.items():
             log.warning("stored with a remark %s", kv(remark=what, records=n))
         self._batch.notes.clear()

@@ -91,7 +91,7 @@ def _summary(stats: CollectStats, db: str) -> str:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=50_000,
+    default=122_880,
     show_default=True,
     help="Store and commit after at most this many records.",
 )
