@@ -129,7 +129,7 @@ class CollectSettings:
     batch_size: int = 122_880
     # Raw bytes per batch as well: 1 MB records make small batches, so that
     # one append never needs more memory than DuckDB is given.
-    batch_bytes: int = 64 * 2**20
+    batch_bytes: int = 16 * 2**20
     batch_seconds: float = 1.0
     connect_timeout: float = 10.0
     progress_interval: float = 1.0

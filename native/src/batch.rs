@@ -400,6 +400,22 @@ impl Batch {
             }
             let mut notes = Notes::default();
             // A panic while decoding (a bug) makes the line bad, not the call.
+            if matches!(format, Format::Kcat) {
+                // kcat's own layout is read directly; anything else, below.
+                let p = &mut parser;
+                match guarded(move || decode::fast_kcat(p, line)) {
+                    Ok(Some(r)) => {
+                        self.add_record(&r, added);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(panic) => {
+                        bad.push((lineno, internal(&*panic)));
+                        parser = Parser::new();
+                        continue;
+                    }
+                }
+            }
             let p = &mut parser;
             let parsed = guarded(move || decode::parse_line(p, line));
             let doc = match parsed {
@@ -420,26 +436,7 @@ impl Batch {
             match decoded {
                 Ok(Ok(r)) => {
                     added.notes.merge(&notes);
-                    let headers: Vec<Header<'_>> = r
-                        .headers
-                        .iter()
-                        .flatten()
-                        .map(|(n, v)| Header {
-                            name: n,
-                            value: v.as_deref(),
-                        })
-                        .collect();
-                    let raw = Raw {
-                        topic: &r.topic,
-                        partition: r.partition,
-                        offset: r.offset,
-                        ts: r.ts,
-                        ts_type: r.ts_type,
-                        key: r.key.as_deref(),
-                        headers: &headers,
-                        payload: r.payload.as_deref(),
-                    };
-                    self.add(&raw, added);
+                    self.add_record(&r, added);
                 }
                 Ok(Err(why)) => bad.push((lineno, why)),
                 Err(panic) => bad.push((lineno, internal(&*panic))),
@@ -447,6 +444,29 @@ impl Batch {
         }
         self.line_parser = parser;
         (lineno - (first_lineno - 1), used)
+    }
+
+    fn add_record(&mut self, r: &Record<'_>, added: &mut Added) {
+        let headers: Vec<Header<'_>> = r
+            .headers
+            .iter()
+            .flatten()
+            .map(|(n, v)| Header {
+                name: n,
+                value: v.as_deref(),
+            })
+            .collect();
+        let raw = Raw {
+            topic: &r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            ts: r.ts,
+            ts_type: r.ts_type,
+            key: r.key.as_deref(),
+            headers: &headers,
+            payload: r.payload.as_deref(),
+        };
+        self.add(&raw, added);
     }
 
     /// Everything held, as (events, identifiers) struct arrays per chunk; the batch is empty after.

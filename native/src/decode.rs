@@ -319,6 +319,152 @@ pub fn classify(doc: &Doc<'_>) -> Option<&'static str> {
 
 // -- kcat -C -J --------------------------------------------------------------
 
+/// A reader of kcat's own layout, without building a tree:
+/// `{"topic":S,"partition":N,"offset":N[,"tstype":S,"ts":N][,"broker":N]
+/// [,"headers":[S,S|null,...]][,"key":S|null][,"payload":S|null]}`. None for
+/// anything else (other keys, another order, other types, numbers that are
+/// not plain digits, a bad value): the general path then decides, so this
+/// only ever gives what `decode_kcat` gives for the same line.
+pub fn fast_kcat<'p>(parser: &'p mut Parser, line: &'p [u8]) -> Option<Record<'p>> {
+    struct Cursor<'s> {
+        s: &'s [u8],
+        at: usize,
+    }
+    impl Cursor<'_> {
+        fn lit(&mut self, lit: &[u8]) -> bool {
+            let ok = self.s[self.at..].starts_with(lit);
+            if ok {
+                self.at += lit.len();
+            }
+            ok
+        }
+        /// Plain digits, optionally negative, that fit i64 without doubt.
+        fn int(&mut self) -> Option<i64> {
+            let neg = self.lit(b"-");
+            let start = self.at;
+            while self.s.get(self.at).is_some_and(u8::is_ascii_digit) {
+                self.at += 1;
+            }
+            let digits = &self.s[start..self.at];
+            let leading_zero = digits.len() > 1 && digits[0] == b'0';
+            if digits.is_empty() || digits.len() > 18 || leading_zero || (neg && digits == b"0") {
+                return None;
+            }
+            let v: i64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+            Some(if neg { -v } else { v })
+        }
+    }
+    use crate::json::Span;
+    #[derive(Clone, Copy)]
+    enum Str {
+        Null,
+        Span(Span),
+    }
+    parser.start_strings();
+    let mut c = Cursor { s: line, at: 0 };
+    let mut string = |c: &mut Cursor<'_>, nullable: bool| -> Option<Str> {
+        if nullable && c.lit(b"null") {
+            return Some(Str::Null);
+        }
+        let (span, next) = parser.string_at(c.s, c.at)?;
+        c.at = next;
+        Some(Str::Span(span))
+    };
+    if !c.lit(b"{\"topic\":") {
+        return None;
+    }
+    let Str::Span(topic) = string(&mut c, false)? else {
+        return None;
+    };
+    if !c.lit(b",\"partition\":") {
+        return None;
+    }
+    let partition = c.int()?;
+    if !c.lit(b",\"offset\":") {
+        return None;
+    }
+    let offset = c.int()?;
+    if !(0..=INT32_MAX).contains(&partition) || offset < 0 {
+        return None;
+    }
+    let (mut ts, mut ts_type) = (None, TS_UNKNOWN);
+    if c.lit(b",\"tstype\":") {
+        ts_type = if c.lit(b"\"create\"") {
+            TS_CREATE
+        } else if c.lit(b"\"logappend\"") {
+            TS_LOG_APPEND
+        } else if c.lit(b"\"unknown\"") {
+            TS_UNKNOWN
+        } else {
+            return None;
+        };
+        if !c.lit(b",\"ts\":") {
+            return None;
+        }
+        ts = Some(c.int()?);
+    }
+    if c.lit(b",\"broker\":") {
+        c.int()?;
+    }
+    let mut headers: Vec<(Span, Str)> = Vec::new();
+    if c.lit(b",\"headers\":[") {
+        let mut first = true;
+        while !c.lit(b"]") {
+            if !first && !c.lit(b",") {
+                return None;
+            }
+            first = false;
+            let Str::Span(name) = string(&mut c, false)? else {
+                return None;
+            };
+            if !c.lit(b",") {
+                return None;
+            }
+            headers.push((name, string(&mut c, true)?));
+        }
+    }
+    let key = if c.lit(b",\"key\":") {
+        string(&mut c, true)?
+    } else {
+        Str::Null
+    };
+    let payload = if c.lit(b",\"payload\":") {
+        string(&mut c, true)?
+    } else {
+        Str::Null
+    };
+    if !c.lit(b"}")
+        || !line[c.at..]
+            .iter()
+            .all(|&b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        return None;
+    }
+    let parser: &'p Parser = parser;
+    let bytes = |s: Str| match s {
+        Str::Null => None,
+        Str::Span(span) => Some(text_to_bytes(parser.text(line, span))),
+    };
+    let topic = parser.text(line, topic);
+    if topic.is_empty() {
+        return None;
+    }
+    let headers: HeaderList<'p> = headers
+        .into_iter()
+        .map(|(n, v)| (clean_text(parser.text(line, n)), bytes(v)))
+        .collect();
+    Some(Record {
+        topic: clean_text(topic),
+        partition: partition as i32,
+        offset,
+        ts,
+        ts_type,
+        key: bytes(key),
+        headers: (!headers.is_empty()).then_some(headers),
+        payload: bytes(payload),
+    })
+}
+
 /// kcat's key or payload: a string, null, or JSON itself (kcat -s avro).
 fn kcat_value<'d>(v: Option<Value<'d, '_>>) -> Option<Cow<'d, [u8]>> {
     let v = v?;
@@ -655,6 +801,56 @@ mod tests {
         assert_eq!(b64decode(b"QR=="), Some(b"A".to_vec()));
         assert_eq!(b64decode(b"QQ=\n"), None);
         assert_eq!(b64decode(b""), Some(vec![]));
+    }
+
+    /// The direct reader gives exactly what the general path gives.
+    fn same_as_general(line: &[u8]) -> bool {
+        let mut fast_parser = Parser::new();
+        let Some(fast) = fast_kcat(&mut fast_parser, line) else {
+            return false;
+        };
+        let mut p = Parser::new();
+        let doc = p
+            .parse(line)
+            .expect("the direct reader took a line that is not JSON");
+        let general = decode_kcat(&doc, &mut Notes::default()).expect("not a record");
+        assert_eq!(fast, general, "{}", String::from_utf8_lossy(line));
+        true
+    }
+
+    #[test]
+    fn direct_kcat_reader_agrees_on_every_fixture_line() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut taken = 0;
+        for dir in std::fs::read_dir(root).unwrap() {
+            let dump = dir.unwrap().path().join("dump.kcat.jsonl");
+            if let Ok(data) = std::fs::read(dump) {
+                for line in data.split_inclusive(|&b| b == b'\n') {
+                    taken += same_as_general(line) as usize;
+                }
+            }
+        }
+        assert!(taken > 1500, "{taken}");
+        for odd in [
+            &br#"{"topic":"t","partition":1,"offset":2}"#[..],
+            br#"{"topic":"t","partition":01,"offset":2}"#,
+            br#"{"topic":"t","partition":2147483648,"offset":2}"#,
+            br#"{"topic":"","partition":1,"offset":2}"#,
+            br#"{"topic":"t","partition":1,"offset":-2}"#,
+            br#"{"topic":"t","partition":1,"offset":2,"tstype":"later","ts":1}"#,
+            br#"{"topic":"t","partition":1,"offset":2,"headers":["a"]}"#,
+            br#"{"topic":"t","partition":1,"offset":2,"payload":{"a":1}}"#,
+            br#"{"topic":"t","partition":1,"offset":2,"payload":"x","key_error":"e"}"#,
+            br#"{"topic":"t","partition":1,"offset":2} x"#,
+        ] {
+            assert!(
+                !same_as_general(odd)
+                    || odd.starts_with(br#"{"topic":"t","partition":1,"offset":2}"#)
+            );
+        }
+        assert!(same_as_general(
+            b"{\"topic\":\"t\xff\",\"partition\":1,\"offset\":2,\"tstype\":\"logappend\",\"ts\":-5,\"broker\":-1,\"headers\":[\"a\\u00e9\",null,\"\xfe\",\"\\ud800\"],\"key\":null,\"payload\":\"{\\\"a\\\":1}\\n\"}\r\n"
+        ));
     }
 
     #[test]

@@ -259,6 +259,33 @@ impl Parser {
         })
     }
 
+    /// Strings only, for a reader of a fixed layout (`decode::fast_kcat`):
+    /// the buffers cleared, then `string_at` for each string and `text` to
+    /// read them once all are read.
+    pub fn start_strings(&mut self) {
+        self.arena.clear();
+    }
+
+    /// The JSON string whose quote is at `begin` (same decoding as `parse`),
+    /// and the position after it; None where `parse` would report an error.
+    pub fn string_at(&mut self, src: &[u8], begin: usize) -> Option<(Span, usize)> {
+        if src.get(begin) != Some(&b'"') || src.len() > MAX_LEN {
+            return None;
+        }
+        let mut strict = true;
+        self.string(src, begin, &mut strict).ok()
+    }
+
+    /// A string read by `string_at` (generalized UTF-8).
+    pub fn text<'s>(&'s self, src: &'s [u8], s: Span) -> &'s [u8] {
+        let (a, b) = (s.start as usize, (s.start + s.len) as usize);
+        if s.arena {
+            &self.arena[a..b]
+        } else {
+            &src[a..b]
+        }
+    }
+
     fn run(&mut self, src: &[u8], strict: &mut bool) -> Result<(), ParseError> {
         if src.starts_with(b"\xEF\xBB\xBF") {
             return Err(ParseError {

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Bytes kept for reuse at most.
-const MAX_POOLED: usize = 128 << 20;
+const MAX_POOLED: usize = 48 << 20;
 /// Smaller buffers are cheap to allocate: not kept.
 const MIN_POOLED: usize = 64 << 10;
 

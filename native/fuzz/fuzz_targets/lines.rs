@@ -1,6 +1,7 @@
 //! Any bytes as dump lines of every format: decoding, extraction, Arrow
 //! columns and their export must not panic (the per-record guards in
-//! `Batch::add_lines` are bypassed here so that a panic is a finding).
+//! `Batch::add_lines` are bypassed here so that a panic is a finding), and
+//! the direct kcat reader must read what the general path reads.
 #![no_main]
 
 use std::sync::Arc;
@@ -20,7 +21,14 @@ fuzz_target!(|data: &[u8]| {
         Format::plain("t", Some("a.b")),
     ];
     let mut parser = Parser::new();
+    let mut direct = Parser::new();
     for line in data.split_inclusive(|&b| b == b'\n') {
+        // The direct kcat reader must agree with the general path whenever it reads a line.
+        if let Some(fast) = decode::fast_kcat(&mut direct, line) {
+            let doc = decode::parse_line(&mut parser, line).expect("direct reader took a non-JSON line");
+            let general = decode::decode_kcat(&doc, &mut Notes::default()).expect("not a record");
+            assert_eq!(fast, general);
+        }
         if let Ok(doc) = decode::parse_line(&mut parser, line) {
             let _ = decode::classify(&doc);
             let mut notes = Notes::default();
