@@ -1,17 +1,22 @@
-"""Export benchmark: `choreo export xes|otel` against DuckDB writing the same rows.
+"""Export benchmark: `choreo export xes|ocel|otel` against DuckDB writing the same rows.
 
 Builds a store of N order sagas (about five events each, through the real
 extractor and reconstruction), then, each in a fresh process:
   reference  DuckDB ``COPY (the XES row query) TO '...csv'``: the cost of
              just getting the rows out of the store;
   xes        ``choreo export xes``;
+  ocel-json, ocel-sqlite, ocel-xml
+             ``choreo export ocel`` in each OCEL 2.0 format (the log read
+             back and validated after writing is part of the time);
   otel       ``choreo export otel`` (OTLP/JSON Lines file);
   workflow   ``choreo export workflow --format dot`` (about the fixed cost
              of a command: start-up and the freshness check);
-and prints seconds, events/s, the ratio to the reference and peak RSS. With
+and prints seconds, events/s, the ratio to the reference, CPU seconds (all
+threads; steadier than wall time on a shared machine) and peak RSS. With
 ``--compare M`` it repeats at M orders to show that memory does not grow
 with the store (the exports stream). With pm4py installed (``make bench``),
-the XES file is also read back by pm4py and its case count checked.
+the XES file and the OCEL JSON file are also read back by pm4py and their
+counts checked against the store.
 
     flock /tmp/choreo-bench.lock .venv/bin/python bench/export.py
     flock /tmp/choreo-bench.lock .venv/bin/python bench/export.py --orders 40000 --compare 10000
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -101,6 +107,9 @@ def child(kind: str, db: str, out: str, now: str) -> None:
 
         argv = {
             "xes": ["export", "xes", "-o", out],
+            "ocel-json": ["export", "ocel", "-o", out],
+            "ocel-sqlite": ["export", "ocel", "-o", out],
+            "ocel-xml": ["export", "ocel", "-o", out],
             "otel": ["export", "otel", "-o", out],
             "workflow": ["export", "workflow", "--format", "dot", "-o", out],
         }[kind] + ["--db", db, "--now", now]
@@ -110,10 +119,13 @@ def child(kind: str, db: str, out: str, now: str) -> None:
             if exc.code:
                 raise
     seconds = time.perf_counter() - t0
+    # CPU seconds (all threads): steadier than wall time on a shared machine.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = usage.ru_utime + usage.ru_stime
     # VmHWM, not ru_maxrss: Linux carries the parent's peak over fork+exec into ru_maxrss.
     status = Path("/proc/self/status").read_text()
     rss_mb = int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))) / 1024
-    print(json.dumps({"seconds": seconds, "rss_mb": rss_mb}))
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "rss_mb": rss_mb}))
 
 
 def measure(kind: str, db: Path, out: Path, now: int) -> dict[str, float]:
@@ -128,25 +140,37 @@ def measure(kind: str, db: Path, out: Path, now: int) -> dict[str, float]:
     return result
 
 
+STEPS_RUN = (
+    ("reference", "csv"),
+    ("xes", "xes"),
+    ("ocel-json", "jsonocel"),
+    ("ocel-sqlite", "sqlite"),
+    ("ocel-xml", "xmlocel"),
+    ("otel", "jsonl"),
+    ("workflow", "dot"),
+)
+
+
 def run(orders: int, tmp: Path) -> dict[str, dict[str, float]]:
     db = tmp / f"bench-{orders}.duckdb"
     t0 = time.perf_counter()
     events = build(db, orders)
     print(f"\n{orders:,} orders, {events:,} events (store built in {time.perf_counter() - t0:.1f}s)")
     results = {}
-    for kind, suffix in (("reference", "csv"), ("xes", "xes"), ("otel", "jsonl"), ("workflow", "dot")):
+    for kind, suffix in STEPS_RUN:
         results[kind] = measure(kind, db, tmp / f"out-{orders}.{suffix}", now_for(orders))
     ref = results["reference"]["seconds"]
-    print(f"{'step':<10} {'seconds':>8} {'events/s':>11} {'x ref':>7} {'peak RSS':>9} {'output':>9}")
+    head = ("step", "seconds", "events/s", "x ref", "CPU s", "peak RSS", "output")
+    print("{:<12} {:>8} {:>11} {:>7} {:>7} {:>9} {:>9}".format(*head))
     for kind, r in results.items():
         print(
-            f"{kind:<10} {r['seconds']:>8.2f} {events / r['seconds']:>11,.0f} "
-            f"{r['seconds'] / ref:>7.2f} {r['rss_mb']:>6.0f} MB {r['mb']:>6.1f} MB"
+            f"{kind:<12} {r['seconds']:>8.2f} {events / r['seconds']:>11,.0f} "
+            f"{r['seconds'] / ref:>7.2f} {r['cpu']:>7.2f} {r['rss_mb']:>6.0f} MB {r['mb']:>6.1f} MB"
         )
     try:
         import pm4py
     except ImportError:
-        print("pm4py not installed (make bench): XES read-back skipped")
+        print("pm4py not installed (make bench): XES and OCEL read-back skipped")
     else:
         import duckdb
 
@@ -160,6 +184,15 @@ def run(orders: int, tmp: Path) -> dict[str, dict[str, float]]:
             f"pm4py read the XES back in {time.perf_counter() - t0:.1f}s: "
             f"{got[0]:,} cases, {got[1]:,} events "
             f"({'equal to' if got == (cases, n) else 'DIFFERENT FROM'} the store's {cases:,} and {n:,})"
+        )
+        t0 = time.perf_counter()
+        ocel = pm4py.read_ocel2_json(str(tmp / f"out-{orders}.jsonocel"))
+        sagas = int((ocel.objects["ocel:type"].str.startswith("saga:")).sum())
+        same = "equal to" if (len(ocel.events), sagas) == (n, cases) else "DIFFERENT FROM"
+        print(
+            f"pm4py read the OCEL JSON back in {time.perf_counter() - t0:.1f}s: {len(ocel.events):,} events, "
+            f"{len(ocel.objects):,} objects ({sagas:,} instances), {len(ocel.relations):,} event-object "
+            f"relations (events and instances {same} the store's)"
         )
     return results
 
@@ -179,7 +212,8 @@ def main() -> None:
             print(
                 f"\npeak RSS at {args.orders:,} vs {args.compare:,} orders: "
                 + ", ".join(
-                    f"{k} {big[k]['rss_mb']:.0f}/{small[k]['rss_mb']:.0f} MB" for k in ("xes", "otel")
+                    f"{k} {big[k]['rss_mb']:.0f}/{small[k]['rss_mb']:.0f} MB"
+                    for k in ("xes", "ocel-json", "ocel-sqlite", "ocel-xml", "otel")
                 )
             )
 

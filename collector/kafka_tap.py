@@ -38,12 +38,14 @@ from choreo.collector.group_offsets import (
     write_topic_consumers,
 )
 from choreo.collector.settings import CollectSettings, ServiceGroup, topic_pattern
+from choreo.collector.until_idle import IdleWatch
 from choreo.collector.writer import Job, StoreWriter
 from choreo.core.duck_memory import ROW_GROUP_ROWS
 from choreo.core.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
+from choreo.core.store_errors import store_failure
 
 __all__ = ["CollectProgress", "CollectSettings", "CollectStats", "Collector", "ServiceGroup", "probe"]
 
@@ -183,7 +185,6 @@ class Collector:
         self._last_conn_error = 0.0
         self._last_down_note = 0.0
         self._batch_started: float | None = None
-        self._first_assignment: float | None = None
         self._t0 = time.monotonic()
         self._writer: StoreWriter | None = None
         self._in_flight = 0  # batches handed to the writer, not yet reported done
@@ -191,6 +192,7 @@ class Collector:
         self._committing: dict[TP, int] | None = None  # an asynchronous commit under way
         self._record_bytes = 0  # the batch's bytes per record, last seen
         self._stored_rows = 0  # events in the store as this collector knows it (row group alignment)
+        self._idle_watch = IdleWatch(settings, self._t0) if settings.until_idle is not None else None
 
     # -- public -----------------------------------------------------------
     def run(self, stop: Any) -> CollectStats:
@@ -202,6 +204,8 @@ class Collector:
         """
         s = self.settings
         t0 = self._t0 = time.monotonic()
+        if self._idle_watch is not None:
+            self._idle_watch.started = t0
         consumer = self._connect()
         self._consumer = consumer
         # The writer appends on a connection of its own: the store's may be
@@ -295,20 +299,20 @@ class Collector:
                 consumed_at_progress = self.stats.consumed
                 last_progress = now
                 self._progress(consumer, rate, now - t0)
-            if s.until_idle is not None and self._idle(now, last_record, t0):
+            if self._idle(consumer, now, last_record):
                 self.stats.stopped_by = "idle"
                 return
         self.stats.stopped_by = "signal"
 
-    def _idle(self, now: float, last_record: float, t0: float) -> bool:
-        assert self.settings.until_idle is not None
-        if self._batch or self._pending_commit or self._in_flight or self._committing is not None:
+    def _idle(self, consumer: Consumer, now: float, last_record: float) -> bool:
+        """--until-idle: caught up (collector/until_idle.py) with everything stored and committed."""
+        watch = self._idle_watch
+        if watch is None:
             return False
-        # The idle clock starts once the group gave us partitions (joining can take seconds).
-        since = max(last_record, self._first_assignment or t0)
-        if self._first_assignment is None:
-            since = t0 + self.settings.connect_timeout
-        return now - since >= self.settings.until_idle
+        busy = bool(self._batch or self._pending_commit or self._in_flight or self._committing is not None)
+        return watch.idle(
+            consumer, now, last_record, self._assigned, self._consumed_next, self._down_since, busy
+        )
 
     def _batch_limit(self) -> int:
         """Records the batch holds at most: ``batch_size``, and no further
@@ -393,7 +397,8 @@ class Collector:
         err = self._writer.error if self._writer is not None else None
         if err is not None:
             text = " ".join(str(err).split())
-            raise StoreError(f"cannot write {self.store.path}: {text}") from err
+            typed = store_failure(err, self.store.path)
+            raise typed or StoreError(f"cannot write {self.store.path}: {text}") from err
 
     def _commit(self, sync: bool = True) -> None:
         """Commit stored offsets for partitions we still own.
@@ -468,16 +473,30 @@ class Collector:
     # -- callbacks (served inside consume/close, on this thread) -----------
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.stats.rebalances += 1
-        if self._first_assignment is None:
-            self._first_assignment = time.monotonic()
         start = self.settings.start
         if isinstance(start, int):
             todo = [tp for tp in partitions if (tp.topic, tp.partition) not in self._positioned]
             if todo:
                 partitions = self._seek_to_time(consumer, partitions, todo, start)
-                consumer.assign(partitions)
-        self._assigned = {(tp.topic, tp.partition) for tp in partitions}
+                self._assign(consumer, partitions)
+        self._take(partitions)
+        if self._idle_watch is not None:
+            self._idle_watch.assignment_changed(time.monotonic())
         log.info("partitions assigned %s", kv(count=len(partitions)))
+
+    def _assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Assign at chosen offsets: the whole assignment (eager protocol) or the
+        increment (cooperative: assign() would drop the partitions kept)."""
+        if self.settings.cooperative:
+            consumer.incremental_assign(partitions)
+        else:
+            consumer.assign(partitions)
+
+    def _take(self, partitions: list[TopicPartition]) -> None:
+        """Partitions we now own: an eager rebalance hands over the whole
+        assignment, a cooperative one only what is added to it."""
+        got = {(tp.topic, tp.partition) for tp in partitions}
+        self._assigned = self._assigned | got if self.settings.cooperative else got
 
     def _seek_to_time(
         self,
@@ -519,6 +538,8 @@ class Collector:
         self._commit()
         for tp in partitions:
             self._assigned.discard((tp.topic, tp.partition))
+        if self._idle_watch is not None:
+            self._idle_watch.assignment_changed(time.monotonic())
         log.info("partitions revoked %s", kv(count=len(partitions)))
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
@@ -529,6 +550,8 @@ class Collector:
             key = (tp.topic, tp.partition)
             self._assigned.discard(key)
             self._pending_commit.pop(key, None)
+        if self._idle_watch is not None:
+            self._idle_watch.assignment_changed(time.monotonic())
         log.warning("partitions lost (session expired) %s", kv(count=len(partitions)))
 
     def _on_error(self, err: KafkaError) -> None:

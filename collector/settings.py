@@ -7,6 +7,7 @@ one-line cause before any connection is made.
 
 from __future__ import annotations
 
+import math
 import re
 import socket
 from collections.abc import Iterable, Mapping
@@ -30,6 +31,33 @@ _RESERVED = {
     "auto.offset.reset": "use --from",
     "allow.auto.create.topics": "choreo never creates topics",
 }
+
+
+# Seconds a wait may be given: finite (inf or nan is no duration librdkafka
+# takes; inf failed at once) and at most a day.
+MAX_WAIT_S = 86_400.0
+
+
+def _check_seconds(option: str, value: float, *, allow_zero: bool = False) -> None:
+    ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0) and value <= MAX_WAIT_S
+    if not ok:
+        raise InputError(f"{option} {value:g}: want a number of seconds, above 0 and at most {MAX_WAIT_S:g}")
+
+
+def check_bootstrap(bootstrap: str) -> None:
+    """HOST:PORT[,HOST:PORT...]: a port outside 1-65535 would be taken modulo
+    65536 by librdkafka and quietly reach another port."""
+    if not bootstrap.strip():
+        raise InputError("--bootstrap: no broker address given (want HOST:PORT[,HOST:PORT...])")
+    for entry in bootstrap.split(","):
+        addr = entry.strip().rpartition("://")[2]  # SASL_SSL://host:port is allowed
+        host, sep, port = addr.rpartition(":")
+        if not sep or host.endswith(":"):  # no port, or a bare IPv6 address: librdkafka's default port
+            continue
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise InputError(f"--bootstrap {entry.strip()!r}: the port must be a number from 1 to 65535")
+        if not host:
+            raise InputError(f"--bootstrap {entry.strip()!r}: no host before the port")
 
 
 def default_group() -> str:
@@ -138,26 +166,30 @@ class CollectSettings:
     metadata_refresh_ms: int = 5_000
 
     def __post_init__(self) -> None:
-        if not self.bootstrap.strip():
-            raise InputError("--bootstrap: no broker address given (want HOST:PORT[,HOST:PORT...])")
+        check_bootstrap(self.bootstrap)
         if not self.group.strip():
             raise InputError("--group: empty group id")
         topic_pattern(self.topics)
         if isinstance(self.start, str) and self.start not in (START_EARLIEST, START_LATEST):
             raise InputError(f"start {self.start!r}: want earliest, latest or ms since epoch")
-        if self.until_idle is not None and self.until_idle <= 0:
-            raise InputError("--until-idle: want a positive number of seconds")
+        if self.until_idle is not None:
+            _check_seconds("--until-idle", self.until_idle)
         if self.batch_size < 1:
             raise InputError("--batch-size: want at least 1")
         if self.batch_bytes < 1:
             raise InputError("batch_bytes: want at least 1")
-        if self.batch_seconds <= 0:
-            raise InputError("--batch-seconds: want a positive number of seconds")
-        if self.connect_timeout <= 0:
-            raise InputError("--connect-timeout: want a positive number of seconds")
+        _check_seconds("--batch-seconds", self.batch_seconds)
+        _check_seconds("--connect-timeout", self.connect_timeout)
         for key in self.extra:
             if key in _RESERVED:
                 raise InputError(f"-X {key}: not allowed ({_RESERVED[key]})")
+
+    @property
+    def cooperative(self) -> bool:
+        """Incremental (cooperative) rebalancing: librdkafka refuses to mix it
+        with the eager assignors, so the one cooperative assignor decides."""
+        strategies = self.extra.get("partition.assignment.strategy", "")
+        return "cooperative-sticky" in strategies.replace(" ", "").split(",")
 
     @property
     def source(self) -> str:

@@ -29,6 +29,7 @@ class Job:
     offsets: dict[TP, int] = field(default_factory=dict)  # next offsets, committable once stored
     run: Callable[[Store], None] | None = None
     result: AppendResult | None = None
+    verify: bool = False  # count records whose identity holds a different stored record
 
 
 class StoreWriter(threading.Thread):
@@ -72,7 +73,7 @@ class StoreWriter(threading.Thread):
                 if job.run is not None:
                     job.run(self._store)
                 elif job.events is not None and job.identifiers is not None:
-                    job.result = self._store.append(job.events, job.identifiers)
+                    job.result = self._store.append(job.events, job.identifiers, verify=job.verify)
                 self.done.put(job)
             except BaseException as exc:  # handed to the consumer thread, which raises it
                 self.error = exc

@@ -3,8 +3,9 @@
     .venv/bin/choreo demo --no-tui                      # writes demo.duckdb
     .venv/bin/python scripts/tui_screenshots.py demo.duckdb docs
 
-Writes docs/tui-overview.svg (the overview) and docs/tui-detail.svg (the most
-overdue stuck order saga, its last event selected).
+Writes docs/tui-overview.svg (the overview), docs/tui-stuck.svg (the stuck
+sagas grouped by cause, the biggest cause selected) and docs/tui-detail.svg
+(the most overdue saga stuck after a stock-out, its last event selected).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 
 from choreo.core.store import Store
 from choreo.tui.app import make_app
-from choreo.tui.messages import OpenInstance
+from choreo.tui.messages import OpenInstance, OpenStuck
 from choreo.tui.screens.detail import DetailScreen
 from choreo.tui.screens.overview import OverviewScreen
+from choreo.tui.screens.stuck import StuckScreen
 from choreo.tui.widgets.detail.events import EventsTable
 from choreo.tui.widgets.overview.workflows import WorkflowTable
 
@@ -44,6 +46,13 @@ async def shoot(db: Path, out: Path) -> None:
 
             await until(overview_shown)
             print(app.save_screenshot("tui-overview.svg", str(out)))
+            app.post_message(OpenStuck())
+            await until(lambda: isinstance(app.screen, StuckScreen) and app.screen.page is not None)
+            await pilot.press("down")  # the biggest cause
+            await until(lambda: isinstance(app.screen, StuckScreen) and app.screen.query_state.cause)
+            await pilot.pause(0.5)
+            print(app.save_screenshot("tui-stuck.svg", str(out)))
+            await pilot.press("escape")
             app.post_message(OpenInstance(str(instance_id)))
             await until(lambda: isinstance(app.screen, DetailScreen) and app.screen.view is not None)
             table = app.screen.query_one(EventsTable)

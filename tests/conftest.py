@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from choreo.demo.embedded_cluster import EmbeddedCluster
+from tests.support.tui_fixtures import FixtureStore, build_fixture_store
 
 
 @dataclass
@@ -73,3 +74,10 @@ def kafka3() -> Iterator[KafkaTarget]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "store.duckdb"
+
+
+@pytest.fixture(scope="session")
+def mixed(tmp_path_factory: pytest.TempPathFactory) -> FixtureStore:
+    """All three example choreographies with the demo's default faults, imported
+    and reconstructed once per session (the dashboard and CLI tests open it read-only)."""
+    return build_fixture_store("mixed", tmp_path_factory.mktemp("tui-mixed"))

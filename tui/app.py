@@ -4,7 +4,10 @@ app uses — the store reader, the live feed, the exporter — is handed in."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from textual import work
@@ -12,13 +15,16 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
+from textual.worker import WorkerFailed, get_current_worker
 
 from choreo.core.errors import ChoreoError
 from choreo.core.store import Store
+from choreo.core.store_errors import store_failure
+from choreo.reconstruct.query.asof import NowKind
 from choreo.tui.context import AppContext, LiveSource, Reconstruction, WorkflowExporter
 from choreo.tui.data.format import count
-from choreo.tui.data.reader import StoreReader
-from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, StoreChanged
+from choreo.tui.data.reader import ReaderClosed, StoreReader
+from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, OpenStuck, StoreChanged
 from choreo.tui.screens.base import DataScreen
 from choreo.tui.screens.detail import DetailScreen
 from choreo.tui.screens.help import HelpScreen
@@ -26,13 +32,21 @@ from choreo.tui.screens.instances import InstancesScreen
 from choreo.tui.screens.model import ModelScreen
 from choreo.tui.screens.notice import NoticeScreen, TooSmallScreen
 from choreo.tui.screens.overview import OverviewScreen
+from choreo.tui.screens.stuck import StuckScreen
 
 MIN_SIZE = (80, 24)
 LIVE_REFRESH_S = 0.5  # how often live events are reconstructed and shown, at most
+REJUDGE_S = 5.0  # how often a store judged against the wall clock is judged again
+CLOSE_WAIT_S = 60.0  # at most this long for running queries when closing
+
+log = logging.getLogger(__name__)
 
 
 class ChoreoApp(App[ChoreoError | None]):
-    """Returns the error that stopped a live collector, if one did."""
+    """Returns the error that stopped a live collector, if one did. Any other
+    failure ends the app with the terminal restored and no traceback on it:
+    the traceback goes to the log, ``crash`` holds the exception for the
+    command to report in one line."""
 
     CSS_PATH = "app.tcss"
     TITLE = "choreo"
@@ -62,12 +76,48 @@ class ChoreoApp(App[ChoreoError | None]):
         self._overview_waits = False  # ready, but the terminal is too small to show it
         self._stop = threading.Event()
         self._updating = False
+        self._rejudging = False
         self._quitting = False
+        self.crash: BaseException | None = None
+        self.closing = False  # set on the way out: workers then leave the screens alone
         if ctx is not None:
             self.sub_title = ctx.store_label
 
     def get_default_screen(self) -> Screen[None]:
         return self._boot
+
+    # -- failures ---------------------------------------------------------
+    def _deliver(self, callback: Callable[..., object], *args: object) -> None:
+        """From a worker: run ``callback`` on the UI thread, unless closing."""
+        if self.closing or get_current_worker().is_cancelled:
+            return
+        self.call_from_thread(callback, *args)
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual would print a long traceback with locals to the terminal on
+        # exit; the log file gets it instead and the command says one line.
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if self.closing and self.crash is None and isinstance(cause, ReaderClosed | RuntimeError):
+            # A worker refused new work, or finished, while the app closes: not what ended it.
+            log.debug("a dashboard worker stopped while it closed: %s", cause)
+            return
+        typed = store_failure(cause, self.ctx.store_label if self.ctx is not None else None)
+        if typed is not None and self.crash is None:
+            # A store failing under the dashboard (damaged, disk full) ends it
+            # with the typed one-line error (the CLI raises what run()
+            # returns): bad input or a bad disk, not a bug.
+            self._stop.set()
+            self.exit(typed, return_code=typed.exit_code)
+            return
+        if self.crash is None:
+            # A worker's failure arrives wrapped; the cause is what to report.
+            self.crash = error.error if isinstance(error, WorkerFailed) else error
+            log.error("the dashboard failed", exc_info=self.crash)
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it in tests
+            self._exception = error
+            self._exception_event.set()
+        self._close_messages_no_wait()
 
     # -- start-up ---------------------------------------------------------
     def on_mount(self) -> None:
@@ -75,6 +125,7 @@ class ChoreoApp(App[ChoreoError | None]):
         if self.ctx is None:
             return
         if self.ctx.live is not None:
+            # The live source reconstructs and judges on its first update.
             self._collect(self.ctx.live)
             self.set_interval(LIVE_REFRESH_S, self._live_tick)
             self._open_overview()
@@ -86,7 +137,7 @@ class ChoreoApp(App[ChoreoError | None]):
         events, instances = ctx.reader.counts()
         label = ctx.store_label
         if events == 0:
-            self.call_from_thread(
+            self._deliver(
                 self._boot.show,
                 "Empty store",
                 f"{label} holds no events yet.\n\nFill it with `choreo collect --bootstrap HOST:PORT "
@@ -97,22 +148,34 @@ class ChoreoApp(App[ChoreoError | None]):
         rec = self._reconstruction
         if rec is not None:
             with ctx.reader.view() as store:
-                if instances == 0 or rec.is_stale(store):
-                    self.call_from_thread(
+                stale = instances == 0 or rec.is_stale(store)
+                if stale:
+                    self._deliver(
                         self._boot.show,
                         "Reconstructing",
                         f"Reconstructing {count(events)} events in {label}…",
                     )
-                    rec.rebuild(store)
-        elif instances == 0:
-            self.call_from_thread(
+                else:
+                    # Current tables: shown at once (their "as of" says when they were
+                    # judged), then judged again at the dashboard's own "now".
+                    self._deliver(self._open_overview)
+                as_of = rec.bring_up_to_date(store)
+            if as_of.kind is NowKind.LIVE:
+                self._deliver(self.set_interval, REJUDGE_S, self._rejudge_tick)
+            if stale:
+                self._deliver(self._open_overview)
+            else:
+                self._deliver(self._updated, True)
+            return
+        if instances == 0:
+            self._deliver(
                 self._boot.show,
                 "Not reconstructed yet",
                 f"{label} holds {count(events)} events but no reconstructed instances, and it is "
                 "open read-only: run `choreo reconstruct`, or open it without --read-only.\n\nq quits.",
             )
             return
-        self.call_from_thread(self._open_overview)
+        self._deliver(self._open_overview)
 
     def _open_overview(self) -> None:
         assert self.ctx is not None
@@ -126,6 +189,10 @@ class ChoreoApp(App[ChoreoError | None]):
     def on_open_instances(self, message: OpenInstances) -> None:
         assert self.ctx is not None
         self.push_screen(InstancesScreen(self.ctx, message.query, message.focus_search))
+
+    def on_open_stuck(self, message: OpenStuck) -> None:
+        assert self.ctx is not None
+        self.push_screen(StuckScreen(self.ctx, message.workflow))
 
     def on_open_instance(self, message: OpenInstance) -> None:
         assert self.ctx is not None
@@ -163,24 +230,44 @@ class ChoreoApp(App[ChoreoError | None]):
             feed.collect(self._stop)
         except ChoreoError as exc:
             # Cannot reach the cluster, refused settings: the command prints it.
-            self.call_from_thread(self.exit, exc)
+            self._deliver(self.exit, exc)
             return
         if self._quitting and self.is_running:
-            self.call_from_thread(self.exit, None)
+            self._deliver(self.exit, None)
+
+    def _rejudge_tick(self) -> None:
+        if self._rejudging or self.closing or self.ctx is None or self._reconstruction is None:
+            return
+        self._rejudging = True
+        self._rejudge(self.ctx, self._reconstruction)
+
+    @work(thread=True, group="rejudge")
+    def _rejudge(self, ctx: AppContext, rec: Reconstruction) -> None:
+        try:
+            with ctx.reader.view() as store:
+                rec.bring_up_to_date(store)
+        finally:
+            self._deliver(self._rejudged)
+
+    def _rejudged(self) -> None:
+        self._rejudging = False
+        self._updated(True)
 
     def _live_tick(self) -> None:
-        if self._updating or self.ctx is None or self.ctx.live is None:
+        if self._updating or self.closing or self.ctx is None or self.ctx.live is None:
             return
         self._updating = True
         self._live_update(self.ctx.live)
 
     @work(thread=True, group="live-update")
     def _live_update(self, feed: LiveSource) -> None:
+        assert self.ctx is not None
         changed = False
         try:
-            changed = feed.update()
+            with self.ctx.reader.busy():  # the feed writes the store on a cursor of its own
+                changed = feed.update()
         finally:
-            self.call_from_thread(self._updated, changed)
+            self._deliver(self._updated, changed)
 
     def _updated(self, changed: bool) -> None:
         self._updating = False
@@ -202,8 +289,12 @@ class ChoreoApp(App[ChoreoError | None]):
         self._stop.set()
         self.notify("Finishing the batch and committing offsets…", timeout=30)
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
+        self.closing = True
         self._stop.set()
+        if self.ctx is not None:
+            # No new queries; those still running finish before whoever opened the store closes it.
+            await asyncio.to_thread(self.ctx.reader.shut, CLOSE_WAIT_S)
 
 
 def make_app(
@@ -223,7 +314,7 @@ def make_app(
     if store is None:
         return ChoreoApp(None, problem=problem.one_line() if problem else None)
     ctx = AppContext(
-        reader=StoreReader(store, live=live is not None),
+        reader=StoreReader(store),
         store_label=store_label or str(store.path),
         live=live,
         export_workflow=export_workflow,

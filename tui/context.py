@@ -11,6 +11,7 @@ from typing import Protocol
 
 from choreo.core.progress import CollectProgress
 from choreo.core.store import Store
+from choreo.reconstruct.query.asof import AsOf
 from choreo.tui.data.reader import StoreReader
 
 # (store, workflow, directory) -> path of the written file. Raises ChoreoError on failure.
@@ -33,6 +34,10 @@ class LiveSource(Protocol):
     def running(self) -> bool:
         """True while the collector runs."""
 
+    @property
+    def note(self) -> str | None:
+        """What to say instead of collector progress (e.g. how old the followed snapshot is)."""
+
     def collect(self, stop: threading.Event) -> object:
         """Collect until ``stop`` is set (called on a worker thread)."""
 
@@ -42,11 +47,13 @@ class LiveSource(Protocol):
 
 @dataclass(frozen=True)
 class Reconstruction:
-    """How the dashboard brings a store's derived tables up to date before
-    showing it; each call gets the store on a connection of its own."""
+    """How the dashboard brings a store's derived tables up to date and judges
+    them at its "now": when it opens and, while "now" is the wall clock, every
+    few seconds. Each call gets the store on a connection of its own."""
 
     is_stale: Callable[[Store], bool]
-    rebuild: Callable[[Store], object]
+    # Rebuild when stale, else re-judge the open instances; returns the "now" used.
+    bring_up_to_date: Callable[[Store], AsOf]
 
 
 @dataclass

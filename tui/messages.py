@@ -19,6 +19,13 @@ class OpenInstances(Message):
 
 
 @dataclass
+class OpenStuck(Message):
+    """Show the stuck instances grouped by cause."""
+
+    workflow: str | None = None
+
+
+@dataclass
 class OpenInstance(Message):
     """Show one instance in detail."""
 

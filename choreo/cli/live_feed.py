@@ -12,17 +12,47 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from choreo.collector.kafka_tap import Collector
+from choreo.core.config import ChoreoConfig
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
 from choreo.core.store import Store
+
+if TYPE_CHECKING:
+    # Only `choreo tail` builds a collector; a dashboard following a snapshot needs no Kafka client.
+    from choreo.collector.kafka_tap import Collector
 
 log = logging.getLogger(__name__)
 
 # Brings the derived tables up to date with the raw events; gets its own
 # connection to the store and the reference time (wall clock, live).
 Updater = Callable[[Store, int], object]
+
+
+def live_updater(config: ChoreoConfig) -> Updater:
+    """Reconstruction for a live loop (``choreo tail``, a dashboard following a
+    writer), judged against the wall clock: new events update only the
+    instances they touch; without new events the open instances are
+    re-judged at the new "now". An incremental update that fails is logged
+    with its traceback and the tables are rebuilt instead: a dashboard that
+    runs for hours outlives one bad batch (a failing rebuild still ends it)."""
+    from choreo.reconstruct.engine.pipeline import judge, rebuild, update
+    from choreo.reconstruct.query.asof import AsOf, NowKind, is_stale, record_as_of
+
+    def run(store: Store, now_ms: int) -> object:
+        if is_stale(store, config):
+            try:
+                out: object = update(store, config, now_ms=now_ms)
+            except Exception:
+                log.exception("live: the incremental update failed; rebuilding the derived tables instead")
+                out = rebuild(store, config, now_ms=now_ms)
+        else:
+            out = judge(store, config, now_ms)
+        record_as_of(store, AsOf(now_ms, NowKind.LIVE))
+        return out
+
+    return run
 
 
 class LiveFeed:
@@ -40,6 +70,7 @@ class LiveFeed:
         self.stats: CollectStats | None = None
         self.error: Exception | None = None
         self.running = False
+        self.started = threading.Event()  # set when the collector starts
         self.stopped = threading.Event()  # set once the collector has returned
         self._seen_events = -1
         # Instances turn stuck by the clock alone, so statuses are re-evaluated
@@ -47,12 +78,18 @@ class LiveFeed:
         self._restatus_every = restatus_every
         self._last_update = 0.0
         self._update_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def note(self) -> str | None:
+        return None  # the collector's progress says it all
 
     def _on_progress(self, progress: CollectProgress) -> None:
         self.progress = progress
 
     def collect(self, stop: threading.Event) -> CollectStats:
         """Run the collector until ``stop`` is set; call from a worker thread."""
+        self.started.set()
         self.running = True
         try:
             self.stats = self.collector.run(stop)
@@ -65,10 +102,12 @@ class LiveFeed:
         log.info("tail collector stopped %s", kv(consumed=self.stats.consumed if self.stats else 0))
         return self.stats
 
-    def wait_idle(self) -> None:
-        """Return once no reconstruction is running (before the store closes)."""
+    def close(self) -> None:
+        """Stop reconstructing: wait for a reconstruction still running, and
+        refuse any that a dashboard worker starts later (call before the
+        store closes; a worker's update on a closed store would fail)."""
         with self._update_lock:
-            pass
+            self._closed = True
 
     def update(self) -> bool:
         """Reconstruct what arrived since the last call (and re-evaluate
@@ -77,6 +116,8 @@ class LiveFeed:
         Call from a worker thread; concurrent calls are serialised.
         """
         with self._update_lock:
+            if self._closed:
+                return False
             own = self._store.cursor()
             try:
                 row = own.con.execute("SELECT count(*) FROM events").fetchone()

@@ -33,15 +33,36 @@ class StoreError(ChoreoError):
 
 
 class StoreLockedError(StoreError):
-    pass
+    """Another process has the store open for writing."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid  # the process holding the store, when DuckDB names it
 
 
 class StoreVersionError(StoreError):
-    pass
+    """Written by a newer choreo or DuckDB."""
 
 
 class NotAStoreError(StoreError):
-    pass
+    """A file that is not a choreo store (not DuckDB, another database, a directory)."""
+
+
+class StoreDamagedError(StoreError):
+    """A truncated or corrupt store file, or store metadata that makes no sense."""
+
+
+class StoreFullError(StoreError):
+    """Writing failed for lack of room (disk full, quota, file size limit); what
+    was stored before is kept."""
+
+
+class StoreMemoryError(StoreError):
+    """DuckDB ran out of the memory it was given."""
+
+
+class StoreUnwritableError(StoreError):
+    """The store's file or directory cannot be written (permissions, read-only)."""
 
 
 class KafkaUnavailableError(ChoreoError):

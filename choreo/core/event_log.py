@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 
 from choreo.core.errors import StoreError
+from choreo.core.snapshot import open_for_reading
 from choreo.core.store import Store
 
 RAW = ("events", "identifiers", "group_offsets", "topic_consumers")
@@ -66,10 +67,12 @@ def attach_stores(store: Store, others: Sequence[str | Path]) -> None:
             continue
         alias = f"shard_{i + 1}"
         # Opening it on its own first gives the same one-line causes as --db
-        # (not a store, newer version, locked) before it is attached.
-        Store.open(p, read_only=True).close()
+        # (not a store, newer version, locked) before it is attached; while
+        # another process writes it, its newest snapshot is read instead.
+        with open_for_reading(p, writable=False) as readable:
+            source = readable.path
         try:
-            store.con.execute(f"ATTACH '{_quote(str(p))}' AS {alias} (READ_ONLY)")
+            store.con.execute(f"ATTACH '{_quote(str(source))}' AS {alias} (READ_ONLY)")
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {p}: {str(exc).splitlines()[0]}") from None
         aliases.append(alias)
@@ -87,11 +90,19 @@ def _quote(text: str) -> str:
     return text.replace("'", "''")
 
 
-def open_log(paths: Sequence[str | Path], *, out: str | Path | None = None, read_only: bool = False) -> Store:
+def open_log(
+    paths: Sequence[str | Path],
+    *,
+    out: str | Path | None = None,
+    read_only: bool = False,
+    snapshots: bool = True,
+) -> Store:
     """Open several store files as one log.
 
     The returned store is ``out`` (created if needed) or else the first path;
     it receives the derived tables. The remaining files are attached read-only.
+    With ``snapshots``, a first path that another process is writing is read
+    from that process's snapshot (a private copy: see ``core.snapshot``).
     """
     if not paths:
         raise StoreError("no store given")
@@ -101,7 +112,10 @@ def open_log(paths: Sequence[str | Path], *, out: str | Path | None = None, read
             raise StoreError(f"{p} does not exist (no such store; collect or import into it first)")
     target = Path(out) if out is not None else Path(paths[0])
     rest = [p for p in paths if out is not None or Path(p) != target]
-    store = Store.open(target, read_only=read_only)
+    if out is None and snapshots:
+        store = open_for_reading(target, writable=not read_only)
+    else:
+        store = Store.open(target, read_only=read_only)
     try:
         attach_stores(store, rest)
     except BaseException:

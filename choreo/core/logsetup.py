@@ -9,7 +9,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from choreo.core.safe_text import terminal_lines
+
 _FORMAT = "ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines carry record text (bad-line reasons, broker errors): control
+    characters in it are escaped, in a log file too (it is read in a terminal)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_lines(super().format(record))
 
 
 def setup_logging(verbosity: int = 0, log_file: str | Path | None = None) -> None:
@@ -19,7 +29,7 @@ def setup_logging(verbosity: int = 0, log_file: str | Path | None = None) -> Non
         handler = logging.FileHandler(log_file, encoding="utf-8")
     else:
         handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(SafeFormatter(_FORMAT))
     root = logging.getLogger()
     for h in list(root.handlers):
         root.removeHandler(h)
@@ -59,7 +69,7 @@ def logs_to_file(path: Path) -> Iterator[str]:
     # No handler at all would mean logging's last resort: stderr.
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter(_FORMAT))
+    handler.setFormatter(SafeFormatter(_FORMAT))
     for h in to_terminal:
         root.removeHandler(h)
     root.addHandler(handler)

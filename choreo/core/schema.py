@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA_VERSION = 1
 APP_ID = "choreo"
@@ -23,12 +26,15 @@ APP_ID = "choreo"
 # Keys of choreo_meta written by reconstruction, read by the query layer.
 META_FINGERPRINT = "reconstruct_fingerprint"  # what the derived tables were built from
 META_NOW = "reconstruct_now_ms"  # the "now" statuses were judged against
+META_NOW_KIND = "reconstruct_now_kind"  # where that "now" came from: live | post-mortem | given
 META_WATERMARK = "reconstruct_ingested_ms"
 META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
+# 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
+# clock_offsets, model_precedence, model_edges.share/supported. 4: both.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "2"
+DERIVED_SHAPE = "4"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -82,6 +88,8 @@ class Table:
 
     def arrow_schema(self, *, without: tuple[str, ...] = ()) -> pa.Schema:
         """The table's columns as Arrow, in table order (``without`` some of them)."""
+        import pyarrow as pa  # not at start-up: commands that only read never need it
+
         return pa.schema([(c.name, arrow_type(c.sql)) for c in self.columns if c.name not in without])
 
     def select_list(self, alias: str = "") -> str:
@@ -90,21 +98,23 @@ class Table:
         return ", ".join(f'{prefix}"{n}"' for n in self.names)
 
 
-_SCALARS: dict[str, pa.DataType] = {
-    "VARCHAR": pa.string(),
-    "BLOB": pa.binary(),
-    "BOOLEAN": pa.bool_(),
-    "TINYINT": pa.int8(),
-    "INTEGER": pa.int32(),
-    "BIGINT": pa.int64(),
-    "UBIGINT": pa.uint64(),
-    "DOUBLE": pa.float64(),
-}
+_SCALARS = {
+    "VARCHAR": "string",
+    "BLOB": "binary",
+    "BOOLEAN": "bool_",
+    "TINYINT": "int8",
+    "INTEGER": "int32",
+    "BIGINT": "int64",
+    "UBIGINT": "uint64",
+    "DOUBLE": "float64",
+}  # SQL type -> the pyarrow factory of its Arrow type
 _STRUCT = re.compile(r"STRUCT\((.*)\)")
 
 
 def arrow_type(sql: str) -> pa.DataType:
     """The Arrow type of a column type of this schema, as DuckDB reads and writes it."""
+    import pyarrow as pa
+
     sql = sql.strip()
     if sql.endswith("[]"):
         return pa.list_(arrow_type(sql[:-2]))
@@ -112,7 +122,8 @@ def arrow_type(sql: str) -> pa.DataType:
     if struct:
         fields = [f.strip().split(" ", 1) for f in struct.group(1).split(",")]
         return pa.struct([(name, arrow_type(t)) for name, t in fields])
-    return _SCALARS[sql]
+    factory: pa.DataType = getattr(pa, _SCALARS[sql])()
+    return factory
 
 
 # -- raw tables ---------------------------------------------------------------
@@ -226,6 +237,13 @@ INSTANCES = Table(
         Column("last_offset", "BIGINT", null=False),
         Column("types", "VARCHAR[]", null=False, doc="distinct event types it contains"),
         Column("variant", "INTEGER", doc="its variants.rank within the workflow"),
+        Column(
+            "last_repeats",
+            "INTEGER",
+            null=False,
+            default="1",
+            doc="events of its last type it holds (a repeat may be what comes next: a lifecycle's complete)",
+        ),
     ),
 )
 INSTANCE_EVENTS = Table(
@@ -241,7 +259,15 @@ INSTANCE_EVENTS = Table(
         Column("offset", "BIGINT", null=False),
         Column("seq", "INTEGER", null=False, doc="position in causal order within the instance"),
         Column("adj_ts_ms", "BIGINT", null=False, doc="timestamp after clock-skew adjustment"),
-        Column("skew_ms", "BIGINT", null=False, doc="adjustment applied (0 when none)"),
+        Column(
+            "skew_ms",
+            "BIGINT",
+            null=False,
+            doc=(
+                "adj_ts_ms - ts_ms: its producer's clock offset (clock_offsets.applied_ms) plus any move "
+                "after the event it must follow (0 when none)"
+            ),
+        ),
         Column("parent_seq", "INTEGER", doc="causal parent within the instance, if known"),
         Column("duplicate_of_seq", "INTEGER", doc="set on a redelivered duplicate"),
     ),
@@ -259,6 +285,7 @@ MODEL_NODES = Table(
         Column("kind", "VARCHAR", null=False, doc="normal | failure | compensation"),
         Column("stuck_after", "BIGINT", null=False, doc="instances stuck with this as last event"),
         Column("followed_share", "DOUBLE", doc="share of its settled occurrences followed by a next step"),
+        Column("repeats", "DOUBLE", doc="events of this type per instance holding it (median)"),
     ),
     primary_key=("workflow", "event_type"),
 )
@@ -288,6 +315,16 @@ MODEL_EXPECT = Table(
         Column("p99_ms", "DOUBLE", doc="learned latency parent -> child"),
         Column("service", "VARCHAR", doc="who emits the child"),
         Column("source", "VARCHAR", null=False, doc="fan-out | declared"),
+        Column(
+            "past",
+            "VARCHAR[]",
+            null=False,
+            default="[]",
+            doc=(
+                "types that come after the child: an instance holding one has moved past it (empty: a "
+                "parallel branch, missing whenever the parent happened and it did not)"
+            ),
+        ),
     ),
     primary_key=("workflow", "parent_type", "child_type"),
 )
@@ -299,16 +336,78 @@ MODEL_EDGES = Table(
         Column("src_type", "VARCHAR", null=False),
         Column("dst_type", "VARCHAR", null=False),
         Column("count", "BIGINT", null=False),
-        Column("p50_ms", "DOUBLE"),
+        Column("p50_ms", "DOUBLE", doc="latency: clock offsets corrected, outage delays left out"),
         Column("p95_ms", "DOUBLE"),
         Column("p99_ms", "DOUBLE"),
         Column("kind", "VARCHAR", null=False, doc="normal | failure | compensation"),
         Column(
-            "concurrent", "BOOLEAN", null=False, default="false", doc="both orders seen: parallel branches"
+            "concurrent",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="parallel branches: both orders of their first events common (a loop's repeats do not count)",
         ),
         Column("declared", "BOOLEAN", null=False, default="false", doc="from choreo.toml steps"),
+        Column("share", "DOUBLE", null=False, default="0", doc="of the source type's occurrences it follows"),
+        Column(
+            "supported",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="a step, not noise: share and count above the thresholds, not concurrent (or declared)",
+        ),
+        Column(
+            "next_step",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="expected next after its source: the main step, its alternatives, a repeat (or declared)",
+        ),
     ),
     primary_key=("workflow", "src_type", "dst_type"),
+)
+CLOCK_OFFSETS = Table(
+    "clock_offsets",
+    (
+        "Each producer's clock offset as reconstruction estimated it from the data: an effect cannot "
+        "precede its cause, so every cause-effect pair of event types from two services bounds their "
+        "offset difference (reconstruct/engine/precedence.py). Only services with an offset or a warning."
+    ),
+    (
+        Column("service", "VARCHAR"),
+        Column("estimate_ms", "BIGINT", null=False, doc="how far its clock runs ahead (negative: behind)"),
+        Column(
+            "applied_ms",
+            "BIGINT",
+            null=False,
+            doc="subtracted from its timestamps: 0 when weak, capped at reconstruct.max_clock_offset",
+        ),
+        Column("pairs", "BIGINT", null=False, doc="cause-effect pairs of event types bounding it"),
+        Column("status", "VARCHAR", null=False, doc="ok | weak (too few pairs) | capped | conflict"),
+    ),
+    primary_key=("service",),
+)
+MODEL_PRECEDENCE = Table(
+    "model_precedence",
+    (
+        "Learned precedence per workflow: which event type comes right before which, oriented by the most "
+        "certain evidence available."
+    ),
+    (
+        Column("workflow", "VARCHAR", null=False),
+        Column("parent_type", "VARCHAR", null=False),
+        Column("child_type", "VARCHAR", null=False),
+        Column("support", "BIGINT", null=False, doc="sampled instances holding both"),
+        Column("share", "DOUBLE", null=False, doc="of them with the parent first, clock offsets applied"),
+        Column("evidence", "VARCHAR", null=False, doc="causation | position | clock | timestamps"),
+        Column(
+            "enforced",
+            "BOOLEAN",
+            null=False,
+            doc="an order constraint on every instance holding the parent type once",
+        ),
+    ),
+    primary_key=("workflow", "parent_type", "child_type"),
 )
 VARIANTS = Table(
     "variants",
@@ -383,8 +482,37 @@ IDENTIFIER_STATS = Table(
         Column("event_types", "VARCHAR[]", null=False),
         Column("used_for_stitching", "BOOLEAN", null=False),
         Column("reason", "VARCHAR", null=False),
+        Column("values_checked", "BIGINT", null=False, default="0", doc="trap rule: values looked at"),
+        Column("merging", "BIGINT", null=False, default="0", doc="... of them joining several instances"),
+        Column("instances_per_value", "DOUBLE", null=False, default="0", doc="... instances per value"),
+        Column(
+            "found_by", "VARCHAR", doc="'value': a payload field found because its values are identifiers"
+        ),
+        Column("matches", "VARCHAR", doc="... the identifier whose values it carries"),
+        Column("match_share", "DOUBLE", doc="... share of its sampled values found there"),
+        Column("namespace", "VARCHAR", doc="the name a numeric value is read as (record keys, found fields)"),
     ),
     primary_key=("name",),
+)
+NOT_EVENTS = Table(
+    "not_events",
+    (
+        "Records that are not events (tombstones, empty or unparseable payloads, JSON without an event type):"
+        " never in an instance or the model; listed beside the instance whose identifier (usually the record"
+        " key) they carry."
+    ),
+    (
+        Column("topic", "VARCHAR", null=False),
+        Column("partition", "INTEGER", null=False),
+        Column("offset", "BIGINT", null=False),
+        Column(
+            "reason",
+            "VARCHAR",
+            null=False,
+            doc="tombstone | empty payload | not JSON (text) | ... | no event type",
+        ),
+        Column("instance_id", "VARCHAR", doc="the instance whose value it carries, if any"),
+    ),
 )
 
 RAW_TABLES = (CHOREO_META, EVENTS, IDENTIFIERS, GROUP_OFFSETS, TOPIC_CONSUMERS)
@@ -395,10 +523,13 @@ DERIVED_TABLES = (
     MODEL_WORKFLOWS,
     MODEL_EXPECT,
     MODEL_EDGES,
+    CLOCK_OFFSETS,
+    MODEL_PRECEDENCE,
     VARIANTS,
     STUCK,
     INSTANCE_KEYS,
     IDENTIFIER_STATS,
+    NOT_EVENTS,
 )
 RAW_DDL = [t.ddl() for t in RAW_TABLES]
 DERIVED_DDL = [t.ddl() for t in DERIVED_TABLES]

@@ -15,46 +15,75 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
-from choreo.core.duck_memory import MemoryLimit
-from choreo.core.errors import NotAStoreError, StoreError, StoreLockedError, StoreVersionError
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from choreo.core.duck_memory import MemoryLimit
+
+from choreo.core.errors import (
+    NotAStoreError,
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+    StoreVersionError,
+)
 from choreo.core.schema import APP_ID, DERIVED_DDL, POISON_KINDS, RAW_DDL, SCHEMA_VERSION
+from choreo.core.store_errors import store_failure
 
 DEFAULT_DB = "choreo.duckdb"
 
 _PID_RE = re.compile(r"PID (\d+)")
+_LOCK_RE = re.compile(r"\block\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class AppendResult:
     offered: int  # records in the batch
     inserted: int  # records that were new to the store
+    # Of the others, those whose identity holds a different stored record
+    # (counted with ``verify``): not duplicates, and not stored.
+    conflicting: int = 0
 
 
 def _classify_open_error(path: Path, exc: duckdb.Error) -> StoreError:
     text = str(exc)
-    if "lock" in text.lower():
+    if _LOCK_RE.search(text):  # a word: "block" in a checksum error is damage, not a lock
         pid = _PID_RE.search(text)
         who = f" (process {pid.group(1)})" if pid else ""
-        return StoreLockedError(f"{path} is in use by another process{who}; stop it or use --db")
+        return StoreLockedError(
+            f"{path} is in use by another process{who}; stop it or use --db",
+            int(pid.group(1)) if pid else None,
+        )
     if "not a valid DuckDB database" in text or "Invalid database" in text or "magic" in text:
         return NotAStoreError(f"{path} is not a choreo store (not a DuckDB database file)")
     if "newer" in text.lower() or "version" in text.lower():
         return StoreVersionError(f"{path} was written by a newer DuckDB/choreo: {text.splitlines()[0]}")
+    typed = store_failure(exc, path)
+    if typed is not None:
+        return typed
     return StoreError(f"cannot open {path}: {text.splitlines()[0]}")
 
 
 class Store:
     """A choreo store backed by one DuckDB file."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, read_only: bool) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        path: Path,
+        read_only: bool,
+        checkpoint_lock: threading.Lock | None = None,
+    ) -> None:
         self.con = con
         self.path = path
         self.read_only = read_only
+        # Explicit checkpoints of the database, from any of its cursors, one at
+        # a time: a snapshot publisher copies the file between two of them.
+        self.checkpoint_lock = checkpoint_lock or threading.Lock()
         self._in_transaction = False  # inside transaction(): append joins it
         # DuckDB refuses concurrent calls on one connection, cursor() included:
         # threads take their own connections through cursor(), one at a time.
@@ -70,7 +99,7 @@ class Store:
         meanwhile, so concurrent work all goes through cursors."""
         with self._cursor_lock:
             con = self.con.cursor()
-        store = Store(con, self.path, self.read_only)
+        store = Store(con, self.path, self.read_only, self.checkpoint_lock)
         store.memory = self.memory
         return store
 
@@ -78,6 +107,9 @@ class Store:
         """Cap DuckDB's memory at ``base`` bytes while writing, raised as far
         as large stored values need (see choreo.core.duck_memory); None: no
         longer follow (the setting stays until changed)."""
+        # Imported here: it needs pyarrow, which read commands never load.
+        from choreo.core.duck_memory import MemoryLimit
+
         self.memory = None if base is None else MemoryLimit(base)
         if self.memory is not None:
             self.memory.apply(self.con)
@@ -106,6 +138,9 @@ class Store:
         store = cls(con, p, read_only)
         try:
             store._check_or_init_schema()
+        except duckdb.Error as exc:
+            con.close()
+            raise store_failure(exc, p) or StoreError(f"cannot open {p}: {exc}") from None
         except BaseException:
             con.close()
             raise
@@ -126,7 +161,10 @@ class Store:
         meta = dict(self.con.execute("SELECT key, value FROM choreo_meta").fetchall())
         if meta.get("app") != APP_ID:
             raise NotAStoreError(f"{self.path} is not a choreo store")
-        version = int(meta.get("schema_version", "0"))
+        text = str(meta.get("schema_version", "0"))
+        if not text.isdigit():
+            raise StoreDamagedError(f"{self.path}: its schema_version {text[:40]!r} is not a number")
+        version = int(text)
         if version > SCHEMA_VERSION:
             raise StoreVersionError(
                 f"{self.path} was written by a newer choreo (store schema {version}, "
@@ -152,12 +190,15 @@ class Store:
         self.con.execute("COMMIT")
 
     # -- writing ----------------------------------------------------------
-    def append(self, events: pa.Table, identifiers: pa.Table) -> AppendResult:
+    def append(self, events: pa.Table, identifiers: pa.Table, *, verify: bool = False) -> AppendResult:
         """Store a batch atomically; records already stored are ignored.
 
         ``events`` and ``identifiers`` have the columns of the tables of the same
         name, in order (collector.batch.EventBatch builds them). Returns how many
-        events were new; identifiers are stored for exactly those.
+        events were new; identifiers are stored for exactly those. With
+        ``verify``, records not inserted are compared with the stored record
+        of the same identity, and those that differ counted (for sources whose
+        identity choreo made up, such as plain JSON lines).
 
         Fast path: when every record of the batch is past the highest offset
         stored for its partition (a live collector moving forward), a plain
@@ -186,6 +227,7 @@ class Store:
                     inserted = self._insert_dedup(events.num_rows)
             else:
                 inserted = self._insert_dedup(events.num_rows)
+            conflicting = self._conflicting(heads) if verify and inserted < events.num_rows else 0
         except BaseException:
             if own:
                 self._unregister_batch()
@@ -199,7 +241,7 @@ class Store:
             for tp, (_lo, hi, _n, _d) in heads.items():
                 if hi > self._max_offsets.get(tp, -1):
                     self._max_offsets[tp] = hi
-        return AppendResult(events.num_rows, inserted)
+        return AppendResult(events.num_rows, inserted, conflicting)
 
     def _own_transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
         return nullcontext(self.con) if self._in_transaction else self.transaction()
@@ -231,6 +273,18 @@ class Store:
                 finally:
                     con.unregister("_batch_new")
         return int(new.num_rows)
+
+    def _conflicting(self, heads: dict[tuple[str, int], tuple[int, int, int, int]]) -> int:
+        """Batch records whose identity holds a different stored payload (the
+        batch's own new records match themselves). Offsets bound the scan."""
+        lo = min(h[0] for h in heads.values())
+        hi = max(h[1] for h in heads.values())
+        rows = self.con.execute(
+            'SELECT count(*) FROM _batch_events b JOIN events e USING (topic, partition, "offset") '
+            'WHERE e."offset" BETWEEN ? AND ? AND e.payload IS DISTINCT FROM b.payload',
+            [lo, hi],
+        ).fetchall()
+        return int(rows[0][0])
 
     @staticmethod
     def _batch_heads(events: pa.Table) -> dict[tuple[str, int], tuple[int, int, int, int]]:
@@ -313,7 +367,8 @@ class Store:
     # -- lifecycle --------------------------------------------------------
     def checkpoint(self) -> None:
         if not self.read_only:
-            self.con.execute("CHECKPOINT")
+            with self.checkpoint_lock:
+                self.con.execute("CHECKPOINT")
 
     def close(self) -> None:
         self.con.close()
@@ -327,7 +382,16 @@ class Store:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        try:
+            self.close()
+        except duckdb.Error:
+            if exc is None:
+                raise
+            # Closing a store that just failed may fail the same way; the first error tells.
+        # A damaged, full or locked store leaves as the typed error naming this file.
+        typed = store_failure(exc, self.path) if exc is not None else None
+        if typed is not None and typed is not exc:
+            raise typed from exc
 
     def _require_writable(self) -> None:
         if self.read_only:

@@ -13,6 +13,7 @@ class FileReport:
     lines: int = 0  # lines read (segment files: batches)
     records: int = 0  # records decoded and offered to the store
     inserted: int = 0  # of those, new to the store
+    conflicts: int = 0  # of the others, records whose identity holds a different stored record
     bad: int = 0  # bad lines (segment files: bad batches)
     bad_examples: list[tuple[int, str]] = field(default_factory=list)  # (line or byte position, why)
     notes: dict[str, int] = field(default_factory=dict)
@@ -26,7 +27,8 @@ class FileReport:
 
     @property
     def duplicates(self) -> int:
-        return self.records - self.inserted
+        """Records already stored (same identity, same content)."""
+        return self.records - self.inserted - self.conflicts
 
 
 @dataclass
@@ -44,6 +46,10 @@ class ImportReport:
     @property
     def bad(self) -> int:
         return sum(f.bad for f in self.files)
+
+    @property
+    def conflicts(self) -> int:
+        return sum(f.conflicts for f in self.files)
 
     @property
     def damaged(self) -> list[FileReport]:

@@ -23,12 +23,13 @@ from choreo.collector.batch import EventBatch
 from choreo.collector.extract import Extractor
 from choreo.collector.importers import detect
 from choreo.collector.importers.compression import DamagedInput
+from choreo.collector.importers.identity import plain_partition
 from choreo.collector.importers.prepare import Prepared, prepare
 from choreo.collector.importers.record import BadLine
 from choreo.collector.importers.report import FileReport, ImportReport
 from choreo.collector.importers.segment import SegmentReader
 from choreo.collector.importers.sink import FileSink, source_of
-from choreo.collector.importers.source import Input, default_topic, open_input
+from choreo.collector.importers.source import Input, default_topic, open_input, open_spool
 from choreo.collector.writer import StoreWriter
 from choreo.core.duck_memory import ROW_GROUP_ROWS
 from choreo.core.errors import InputError
@@ -108,9 +109,10 @@ class Importer:
         inp = p.input
         spool = None
         if not inp.rereadable:
-            # The ExitStack closes (and so deletes) it.
+            # Unnamed (deleted as it is created): nothing is left behind even
+            # when the import is killed. The ExitStack closes it.
             spool = stack.enter_context(
-                tempfile.NamedTemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
+                tempfile.TemporaryFile(prefix="choreo-import-", suffix=".spool")  # noqa: SIM115
             )
         rep = FileReport(inp.label, p.format, inp.compression)
         try:
@@ -145,7 +147,7 @@ class Importer:
         inp.close()
         if spool is not None:
             spool.flush()
-        again = open_input(spool.name if spool is not None else inp.name, label=inp.label)
+        again = open_spool(spool, inp.label) if spool is not None else open_input(inp.name, label=inp.label)
         stack.callback(again.close)
         if spool is not None:
             again.compression = inp.compression  # as received, for the report
@@ -168,6 +170,14 @@ class Importer:
     def _decoder(self, p: Prepared) -> _native.LineDecoder:
         topic = self._opts.topic or default_topic(p.input.label)
         return _native.LineDecoder(p.format, topic, self._opts.time_field)
+
+    def _plain_partition(self, p: Prepared) -> int | None:
+        """Plain lines: which source of its topic the input is (importers/identity.py).
+        The writer is idle here: the previous input is stored."""
+        if p.format != detect.PLAIN:
+            return None
+        head = p.input.head or p.input.read_head(detect.HEAD_LINES, detect.HEAD_BYTES)
+        return plain_partition(self._store, self._opts.topic or default_topic(p.input.label), head)
 
     def _import_one(self, p: Prepared, writer: StoreWriter) -> FileReport:
         inp = p.input
@@ -193,6 +203,7 @@ class Importer:
             self._opts.batch_bytes,
             self._stored_rows,
         )
+        sink.identify(self._plain_partition(p))
         try:
             if p.format == detect.SEGMENT:
                 self._read_segment(p, rep, sink, notes)

@@ -6,6 +6,8 @@ import queue
 from collections import Counter
 from collections.abc import Sequence
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from choreo import _native
@@ -18,6 +20,13 @@ from choreo.core.duck_memory import ROW_GROUP_ROWS
 
 def source_of(p: Prepared) -> str:
     return f"import:{p.input.label}"
+
+
+def with_partition(table: pa.Table, partition: int) -> pa.Table:
+    """``table`` with every row's partition set to ``partition``."""
+    i = table.schema.get_field_index("partition")
+    field = table.schema.field(i)
+    return table.set_column(i, field, pa.array(np.full(table.num_rows, partition), type=field.type))
 
 
 class FileSink:
@@ -42,11 +51,24 @@ class FileSink:
         # Events in the store: a batch ends where DuckDB's row group does, so
         # that each append writes whole row groups (ROW_GROUP_ROWS).
         self.stored_rows = stored_rows
+        self._partition: int | None = None  # set by identify()
 
     @property
     def notes(self) -> Counter[str]:
         """What the core noticed in this file's records, by message."""
         return self._batch.notes
+
+    def identify(self, partition: int | None) -> None:
+        """Records without Kafka coordinates (plain lines): file them under
+        this partition (importers/identity.py), and have the store check the
+        records it does not insert against what it holds under that identity."""
+        self._partition = partition
+
+    def _submit(self, events: pa.Table, ids: pa.Table) -> None:
+        """The one point where this file's batches go to the writer."""
+        if self._partition is not None:
+            events, ids = with_partition(events, self._partition), with_partition(ids, self._partition)
+        self._writer.submit(Job(events, ids, verify=self._partition is not None))
 
     def add_lines(
         self, decoder: _native.LineDecoder, data: bytes, first_lineno: int, begin: int, end: int
@@ -90,7 +112,7 @@ class FileSink:
         if len(self._batch):
             events, ids = self._batch.tables()
             self.stored_rows += events.num_rows
-            self._writer.submit(Job(events, ids))
+            self._submit(events, ids)
         self._collect_done()
 
     def _collect_done(self) -> None:
@@ -105,6 +127,7 @@ class FileSink:
                 return
             if job.result is not None:
                 rep.inserted += job.result.inserted
+                rep.conflicts += job.result.conflicting
             newest = pc.max(job.events["ts_ms"]).as_py() if job.events is not None else None
             if newest is not None and (rep.newest_ts_ms is None or newest > rep.newest_ts_ms):
                 rep.newest_ts_ms = newest

@@ -198,6 +198,18 @@ def open_input(name: str, label: str | None = None) -> Input:
         size = path.stat().st_size if path.is_file() else None
         raw = _Counting(handle)
         label = label or name
+    return _decompressed(name, label, raw, size, handle)
+
+
+def open_spool(spool: BinaryIO, label: str) -> Input:
+    """Read a temporary file written on the way (stdin kept for --strict) from
+    its start. It has no name to open again: it is deleted as it is created,
+    so that nothing is left behind however the process ends."""
+    spool.seek(0)
+    return _decompressed(f"<spool of {label}>", label, _Counting(spool), None, spool)
+
+
+def _decompressed(name: str, label: str, raw: _Counting, size: int | None, handle: BinaryIO | None) -> Input:
     buffered = io.BufferedReader(raw, buffer_size=_RAW_BUFFER)
     try:
         head = buffered.peek(4)[:4]

@@ -291,8 +291,11 @@ fn str_bytes<'d>(v: &Value<'d, '_>) -> Option<Cow<'d, [u8]>> {
 }
 
 /// Which format a parsed line is in (detection of a dump's format from its
-/// first lines): a choreo line has a "choreo" key; a kcat envelope has a
-/// string topic, int (or bool) partition and offset, and a payload or key.
+/// first lines): a choreo line has a "choreo" key; a kcat envelope has the
+/// fields topic, partition, offset and a payload or key, whatever their
+/// values' types (a dump whose first lines are damaged, a partition written
+/// as text, is still a kcat dump: its bad lines are counted, not stored as
+/// plain events under the file's name).
 pub fn classify(doc: &Doc<'_>) -> Option<&'static str> {
     let obj = doc.root();
     if !obj.is_dict() {
@@ -301,15 +304,9 @@ pub fn classify(doc: &Doc<'_>) -> Option<&'static str> {
     if obj.contains(b"choreo") {
         return Some("choreo");
     }
-    // Python's isinstance(v, int) holds for bools too.
-    let int = |name: &[u8]| {
-        obj.get(name)
-            .is_some_and(|v| v.as_int().is_some() || v.kind() == Kind::Bool)
-    };
-    let topic = obj.get(b"topic").is_some_and(|v| v.kind() == Kind::Str);
-    if topic
-        && int(b"partition")
-        && int(b"offset")
+    if obj.contains(b"topic")
+        && obj.contains(b"partition")
+        && obj.contains(b"offset")
         && (obj.contains(b"payload") || obj.contains(b"key"))
     {
         return Some("kcat");
@@ -868,5 +865,34 @@ mod tests {
             decode_kcat(&doc, &mut notes).err().unwrap(),
             "tstype ['x'] is not create, logappend or unknown"
         );
+    }
+
+    #[test]
+    fn formats_are_told_by_field_names() {
+        let mut p = Parser::new();
+        let mut format = |line: &[u8]| classify(&p.parse(line).unwrap());
+        assert_eq!(format(br#"{"choreo":1,"topic":"t"}"#), Some("choreo"));
+        assert_eq!(
+            format(br#"{"topic":"t","partition":0,"offset":1,"payload":"{}"}"#),
+            Some("kcat")
+        );
+        // A damaged envelope is still kcat's: its lines are then bad lines.
+        assert_eq!(
+            format(br#"{"topic":"t","partition":"0","offset":1,"payload":"{}"}"#),
+            Some("kcat")
+        );
+        assert_eq!(
+            format(br#"{"topic":7,"partition":0,"offset":null,"key":1}"#),
+            Some("kcat")
+        );
+        assert_eq!(
+            format(br#"{"topic":"t","partition":0,"offset":1}"#),
+            Some("plain")
+        );
+        assert_eq!(
+            format(br#"{"topic":"t","partition":0,"payload":"{}"}"#),
+            Some("plain")
+        );
+        assert_eq!(format(br#"[1]"#), None);
     }
 }

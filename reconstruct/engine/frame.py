@@ -10,18 +10,31 @@ tables for grouped aggregation.
 
 An event's position in the arrays (``eid``) is its id for one run.
 
-Duplicates: two records are the same event redelivered when they have the
-same type and event id, or, without an event id, the same type, payload,
-key and identifiers. The earliest stamped copy is the original.
+Duplicates: two records are the same event delivered twice when they have
+the same type and event id, or, without an event id, the same type,
+payload, key and identifiers and either the same timestamp (a producer's
+retry) or timestamps within the redelivery window of each other. The
+earliest stamped copy is the original. A copy of the second kind is only
+a candidate (``twin``): after stitching it counts as a duplicate when its
+instance moved on between the two copies (a redelivery), and as an event of
+its own when nothing happened in between (the activity ran again: a loop
+whose repeats carry nothing that tells them apart). Copies further apart
+than the window are distinct events, however alike.
 
-``scoped=True`` restricts the frame to the records listed in the temp table
-``_r_scope(topic, partition, offset)`` (incremental updates).
+Records that are not events (``aside``, a reason code): tombstones, empty
+payloads, payloads that are not JSON (a truncated document, a log line,
+binary, invalid UTF-8) on a topic whose records are mostly JSON, and JSON
+without an event type (its type fell back to the topic) on a topic whose
+records mostly state one. They never join an instance or the model.
+
+``scope`` (incremental updates) restricts the frame to the records listed in
+that temporary relation ``(topic, partition, offset)``.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -32,6 +45,19 @@ import pyarrow.compute as pc
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 BOOL = npt.NDArray[np.bool_]
+
+# Why a record is not an event (``Frame.aside``); 0 is an event.
+ASIDE_REASONS: dict[int, str] = {
+    1: "tombstone",
+    2: "empty payload",
+    3: "not JSON (text)",
+    4: "not JSON (binary)",
+    5: "invalid UTF-8",
+    6: "no event type",
+}
+_OPAQUE = ("text", "binary", "invalid-utf8")
+# A topic's regular records: what most of them are.
+_MOSTLY = 0.5
 
 
 @dataclass
@@ -51,7 +77,10 @@ class Frame:
     has_eid: BOOL
     cau_h: U64
     has_cau: BOOL
-    dup_of: I64  # the original's eid for a duplicate, else -1
+    dup_of: I64  # the original's eid for a duplicate (or a twin, still to be decided), else -1
+    dup_prev: I64  # the copy before it (same content), else -1
+    twin: BOOL  # a copy with its own timestamp within the redelivery window: decided after stitching
+    aside: npt.NDArray[np.uint8]  # why it is not an event (ASIDE_REASONS), 0: an event
     # identifiers, one row per (event, name, value)
     id_eid: I64
     id_name: I64  # code into names (sorted)
@@ -64,13 +93,65 @@ class Frame:
     def is_dup(self) -> BOOL:
         return self.dup_of >= 0
 
-    def drop_identifiers(self) -> None:
-        """Free the identifier rows (the bulk of the frame) once stitched and labelled."""
-        self.id_eid = np.zeros(0, dtype=np.int64)
-        self.id_name = np.zeros(0, dtype=np.int64)
-        self.id_vh = np.zeros(0, dtype=np.uint64)
-        self.id_num = np.zeros(0, dtype=np.bool_)
-        self.id_value = pa.chunked_array([], pa.string())
+    @property
+    def is_event(self) -> BOOL:
+        out: BOOL = np.equal(self.aside, 0)
+        return out
+
+    def without_identifiers(self) -> Frame:
+        """The same events without the identifier rows (the bulk of the frame),
+        for the stages after stitching and labelling."""
+        return replace(
+            self,
+            id_eid=np.zeros(0, dtype=np.int64),
+            id_name=np.zeros(0, dtype=np.int64),
+            id_vh=np.zeros(0, dtype=np.uint64),
+            id_num=np.zeros(0, dtype=np.bool_),
+            id_value=pa.chunked_array([], pa.string()),
+        )
+
+    def with_identifiers(self, rows: pa.Table) -> Frame:
+        """The frame with more identifier rows (``h``: the record's coordinate
+        hash, ``name``, ``value``, ``vh``: DuckDB's hash of the value), e.g.
+        fields found by value. New names are appended to ``names``."""
+        if rows.num_rows == 0:
+            return self
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        keep = eid >= 0
+        value = rows.column("value").filter(pa.array(keep))
+        names = list(self.names)
+        code = {n: i for i, n in enumerate(names)}
+        raw = [str(n) for n in rows.column("name").filter(pa.array(keep)).to_pylist()]
+        for n in dict.fromkeys(raw):
+            code.setdefault(n, len(code))
+            if len(names) < len(code):
+                names.append(n)
+        name = np.array([code[n] for n in raw], dtype=np.int64)
+        vh = np.asarray(np_chunks(rows.column("vh").filter(pa.array(keep))), dtype=np.uint64)
+        num = np.asarray(np_chunks(pc.ascii_is_decimal(value)), dtype=np.bool_)
+        return replace(
+            self,
+            id_eid=np.concatenate([self.id_eid, eid[keep]]),
+            id_name=np.concatenate([self.id_name, name]),
+            names=names,
+            id_vh=np.concatenate([self.id_vh, vh]),
+            id_num=np.concatenate([self.id_num, num]),
+            id_value=pa.chunked_array([*self.id_value.chunks, *value.chunks], pa.string()),
+        )
+
+    def with_causes(self, rows: pa.Table) -> Frame:
+        """The frame with causation ids found by value (``h``: the record's
+        coordinate hash, ``vh``: DuckDB's hash of the cause's event id), for
+        the events that state none themselves."""
+        if rows.num_rows == 0:
+            return self
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
+        take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
+        cau_h, has_cau = self.cau_h.copy(), self.has_cau.copy()
+        cau_h[eid[take]] = vh[take]
+        has_cau[eid[take]] = True
+        return replace(self, cau_h=cau_h, has_cau=has_cau)
 
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
@@ -205,8 +286,57 @@ def _identifiers(
     return _Ids(names, eid, name, vh, num, value)
 
 
-def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame:
-    scope = 'SEMI JOIN _r_scope s USING (topic, partition, "offset")' if scoped else ""
+@dataclass(frozen=True)
+class TopicShapes:
+    """Per topic, what its regular records are (over the whole log, so that a
+    scoped frame classifies a record as a rebuild does)."""
+
+    typed: list[str]  # topics whose records mostly state their event type
+    opaque: list[str]  # topics whose records are mostly not JSON (their format, not poison)
+
+
+def topic_shapes(con: duckdb.DuckDBPyConnection, topics: list[str] | None = None) -> TopicShapes:
+    where = ""
+    if topics is not None:
+        if not topics:
+            return TopicShapes([], [])
+        where = "WHERE list_contains(?, topic)"
+    rows = con.execute(
+        f"""
+        SELECT topic, count(*) FILTER (WHERE payload_kind = 'json'),
+               count(*) FILTER (WHERE payload_kind = 'json' AND event_type <> topic),
+               count(*) FILTER (WHERE list_contains({list(_OPAQUE)}, payload_kind))
+        FROM log_events {where} GROUP BY topic
+        """,
+        [topics] if topics is not None else None,
+    ).fetchall()
+    # Shares among the records that have content (tombstones and empty ones say nothing of a topic's format).
+    typed = sorted(str(t) for t, js, ty, _op in rows if ty > _MOSTLY * js)
+    opaque = sorted(str(t) for t, js, _ty, op in rows if op > _MOSTLY * (js + op))
+    return TopicShapes(typed, opaque)
+
+
+def _sql_list(values: list[str]) -> str:
+    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]::VARCHAR[]"
+
+
+def _aside_sql(shapes: TopicShapes) -> str:
+    return f"""CASE
+        WHEN e.payload_kind = 'null' THEN 1
+        WHEN e.payload_kind = 'empty' THEN 2
+        WHEN list_contains({list(_OPAQUE)}, e.payload_kind)
+             AND NOT list_contains({_sql_list(shapes.opaque)}, e.topic)
+            THEN CASE e.payload_kind WHEN 'text' THEN 3 WHEN 'binary' THEN 4 ELSE 5 END
+        WHEN e.payload_kind = 'json' AND e.event_type = e.topic
+             AND list_contains({_sql_list(shapes.typed)}, e.topic) THEN 6
+        ELSE 0 END::UTINYINT"""
+
+
+def load_frame(
+    con: duckdb.DuckDBPyConnection, *, scope_relation: str | None = None, redelivery_window_ms: int = 900_000
+) -> Frame:
+    scoped = scope_relation is not None
+    scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scoped else ""
     combos = con.execute(
         f"SELECT DISTINCT e.topic, e.event_type, e.service FROM log_events e {scope}"
     ).fetchall()
@@ -215,12 +345,13 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     topics = sorted({str(c[0]) for c in combos})
     types = sorted({str(c[1]) for c in combos})
     services = sorted({str(c[2]) for c in combos})
+    shapes = topic_shapes(con, topics if scoped else None)
     # Strings stay in DuckDB: types, services, topics and names come back as
     # codes (positions in the sorted lists: computed in place, where a join
     # with a code table would reorder the rows), ids as 64-bit hashes.
     ev_h: Future[U64] = Future()
     ids_job = None
-    if not scoped:  # (_r_scope is a temp table of this connection only)
+    if not scoped:  # (the scope is a temporary relation of this connection only)
         # The identifiers, the bulk of the log, are read and turned into
         # columns on a second connection while this one does the events
         # (DuckDB, pyarrow and numpy release the GIL).
@@ -237,7 +368,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
                    {_code("e.event_type", types)} AS typ,
                    {_code("e.service", services)} AS svc,
                    coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
-                   coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau
+                   coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau,
+                   {_aside_sql(shapes)} AS aside
             FROM log_events e {scope}
             """,
         )
@@ -254,9 +386,8 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
     # The same event twice: same type and event id, or (no event id) same type,
     # payload, key and identifiers.
     dkey = mix(eid_h, typ.astype(np.uint64))
-    dup_of = _duplicates(dkey, h, ts) if not without_id else None
     ids = ids_job.result() if ids_job is not None else _identifiers(con, scope, ev_h)
-    if dup_of is None:
+    if without_id:
         # Events without an event id: the payload and key decide whether two of
         # them are the same event.
         no_id = query_arrow(
@@ -269,24 +400,38 @@ def load_frame(con: duckdb.DuckDBPyConnection, *, scoped: bool = False) -> Frame
         )
         rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
-        dup_of = _duplicates(_with_identifiers(dkey, ~has_eid, ids), h, ts)
+        dkey = _with_identifiers(dkey, ~has_eid, ids)
+    # A record that is not an event is never the copy of one (a truncated copy
+    # may keep its event id in a header): they are told apart before copies are.
+    aside = np.asarray(np_chunks(ev.column("aside")), dtype=np.uint8)
+    if aside.any():
+        dkey = mix(dkey, (aside > 0).astype(np.uint64))
+    position = (
+        _int_codes(ev.column("topic")),
+        np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
+        np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
+    )
+    dup_prev, twin = _duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms)
     return Frame(
         n=n,
-        partition=np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
-        offset=np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
+        partition=position[1],
+        offset=position[2],
         h=h,
         ts=ts,
         typ=typ,
         types=types,
         svc=_int_codes(ev.column("svc")),
         services=services,
-        topic=_int_codes(ev.column("topic")),
+        topic=position[0],
         topics=topics,
         eid_h=eid_h,
         has_eid=has_eid,
         cau_h=_u64(ev.column("cau_h")),
         has_cau=np.asarray(_np(ev.column("has_cau"), np.bool_), dtype=np.bool_),
-        dup_of=dup_of,
+        dup_of=originals(dup_prev),
+        dup_prev=dup_prev,
+        twin=twin,
+        aside=aside,
         id_eid=ids.eid,
         id_name=ids.name,
         names=ids.names,
@@ -370,25 +515,49 @@ def _with_identifiers(dkey: U64, no_id: BOOL, ids: _Ids) -> U64:
     return np.where(no_id, mix(dkey, acc), dkey)
 
 
-def _duplicates(dkey: U64, h: U64, ts: I64) -> I64:
-    """The original of each copy (-1: not a copy): same key, earliest stamped first."""
+def _duplicates(
+    dkey: U64, position: tuple[I64, npt.NDArray[np.int32], I64], ts: I64, by_content: BOOL, window_ms: int
+) -> tuple[I64, BOOL]:
+    """For each copy, the copy before it (-1: an original), and whether it is
+    a twin (a content copy with its own timestamp, to be decided later).
+
+    Copies of one key in stamped order (ties: Kafka position, so the copy
+    written first is the original); a content copy
+    further than ``window_ms`` from the one before is an original of its own.
+    """
     n = dkey.size
-    dup_of = np.full(n, -1, dtype=np.int64)
+    prev = np.full(n, -1, dtype=np.int64)
+    twin = np.zeros(n, dtype=bool)
     if n == 0:
-        return dup_of
+        return prev, twin
     # Only keys seen more than once matter (few): find them by sorting the keys.
     srt = np.sort(dkey)
     repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
     if repeated.size == 0:
-        return dup_of
+        return prev, twin
     cand = np.nonzero(np_view(pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated))))[0]
     gid = np.searchsorted(repeated, dkey[cand])
-    order_ = np.lexsort((h[cand], ts[cand], gid))  # earliest copy; ties by coordinates
-    order = cand[order_]
-    g = gid[order_]
-    first = np.r_[True, g[1:] != g[:-1]]
-    heads = order[first]
-    head_of_group = np.repeat(heads, np.diff(np.r_[np.nonzero(first)[0], order.size]))
-    is_copy = ~first
-    dup_of[order[is_copy]] = head_of_group[is_copy]
-    return dup_of
+    topic, partition, offset = position
+    order = cand[np.lexsort((offset[cand], partition[cand], topic[cand], ts[cand], gid))]
+    g = np.searchsorted(repeated, dkey[order])
+    same = g[1:] == g[:-1]
+    cur, before = order[1:][same], order[:-1][same]
+    gap = ts[cur] - ts[before]
+    content = by_content[cur]
+    far = content & (gap > window_ms)
+    copy = ~far
+    prev[cur[copy]] = before[copy]
+    twin[cur[copy & content & (gap != 0)]] = True
+    return prev, twin
+
+
+def originals(prev: I64) -> I64:
+    """Follow the chains of copies to their original (-1 where it is one)."""
+    out = prev.copy()
+    while True:
+        has = np.flatnonzero(out >= 0)
+        nxt = out[out[has]]
+        deeper = nxt >= 0
+        if not deeper.any():
+            return out
+        out[has[deeper]] = nxt[deeper]

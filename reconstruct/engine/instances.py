@@ -1,17 +1,15 @@
 """From stitched, ordered events to instances: per-instance facts, workflow
 assignment, labels, directly-follows edges and variants (numpy throughout).
 
-Workflow of an instance: a ``choreo.toml`` workflow whose start type (or
-first declared step) is its first event type, else one that declares any of
-its types; otherwise inferred: its first event type, when that type is a
-start type (first in most instances containing it); an instance whose first
-event is not a start type (its beginning was not collected) joins the
-workflow that most instances containing that type belong to.
+Workflow of an instance: the cluster of co-occurring event types most of its
+types belong to (``reconstruct.engine.workflows``), named after the declared
+workflow claiming that cluster or after the type that starts most of the
+cluster's instances. Incremental updates use the stored model's clusters.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +19,10 @@ import pyarrow.compute as pc
 from choreo.core.config import ChoreoConfig
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix
 from choreo.reconstruct.engine.keys import label_priority
-from choreo.reconstruct.engine.order import causal_order
+from choreo.reconstruct.engine.order import Constraints, causal_order, partition_chain
+from choreo.reconstruct.engine.precedence import Precedence, learn_precedence
+from choreo.reconstruct.engine.values import Values
+from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters
 from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
@@ -65,6 +66,8 @@ class Built:
     e_dst: I64
     e_lat: I64
     variants: list[tuple[str, int, list[str], int, float]]  # workflow, rank, path, count, share
+    precedence: Precedence | None = None  # learned links and clock offsets (per cluster = workflow)
+    last_repeats: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events of its last type
 
 
 def build(
@@ -74,6 +77,8 @@ def build(
     cfg: ChoreoConfig,
     stats: list[KeyStat],
     known: KnownWorkflows | None = None,
+    *,
+    values: Values,
 ) -> Built:
     """Order, aggregate and name the instances of the frame.
 
@@ -88,7 +93,7 @@ def build(
 
     if every:
         # Usual: every event is in an instance, so positions are event ids (no copies).
-        comp_m, par_m, dup_m, ts, svc, tie = comp, parent, f.dup_of, f.ts, f.svc, f.h
+        comp_m, par_m, dup_m, ts, svc = comp, parent, f.dup_of, f.ts, f.svc
     else:
         pos = np.full(f.n, -1, dtype=np.int64)
         pos[members] = np.arange(members.size, dtype=np.int64)
@@ -96,23 +101,44 @@ def build(
         par_m = np.where(par >= 0, pos[np.maximum(par, 0)], -1)
         dup = f.dup_of[members]
         dup_m = np.where(dup >= 0, pos[np.maximum(dup, 0)], -1)
-        comp_m, ts, svc, tie = comp[members], f.ts[members], f.svc[members], f.h[members]
-    o = causal_order(comp_m, ts, svc, par_m, dup_m, tie)
-    srt = o.order
+        comp_m, ts, svc = comp[members], f.ts[members], f.svc[members]
     is_dup = dup_m >= 0
+    k = int(comp_m.max()) + 1 if comp_m.size else 0
+    n_types = len(f.types)
+    presence = np.zeros((k, n_types), dtype=bool)
+    orig_pos = np.flatnonzero(~is_dup)
+    presence[comp_m[orig_pos], f.typ[eids(orig_pos)]] = True
+    cl = clusters(presence, f.types, cfg) if known is None else known.clusters(presence, f.types)
+    tp = _tp_codes(f) if every else _tp_codes(f)[members]
+    off_m = f.offset if every else f.offset[members]
+    typ_m = f.typ if every else f.typ[members]
+    prev = partition_chain(comp_m, tp, off_m, ~is_dup)
+    prec = learn_precedence(
+        comp_m,
+        cl.cluster,
+        typ_m,
+        svc,
+        ts,
+        tp,
+        off_m,
+        par_m,
+        ~is_dup,
+        n_types=n_types,
+        services=f.services,
+        cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
+    )
+    constraints = Constraints(parent=par_m, prev=prev, learned=prec.learned, clock=prec.clock[svc])
+    o = causal_order(comp_m, ts, svc, dup_m, tp, constraints)
+    srt = o.order
     parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)
     dup_seq = np.where(is_dup, o.seq[np.maximum(dup_m, 0)], -1)
     cs = srt[~is_dup[srt]]
     c_inst = comp_m[cs]
-    k = int(c_inst[-1]) + 1 if cs.size else 0
     starts = np.r_[0, np.nonzero(np.diff(c_inst))[0] + 1] if cs.size else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], cs.size] if cs.size else np.zeros(0, dtype=np.int64)
     first_m, last_m = cs[starts], cs[ends - 1] if cs.size else cs[:0]
     c_eid = eids(cs)
     c_typ = f.typ[c_eid]
-    n_types = len(f.types)
-    presence = np.zeros((k, n_types), dtype=bool)
-    presence[c_inst, c_typ] = True
     # Path hash: the sequence of event types of its originals.
     in_group = np.arange(cs.size, dtype=np.int64) - np.repeat(starts, ends - starts)
     with np.errstate(over="ignore"):
@@ -125,11 +151,8 @@ def build(
         topic.dictionary_decode(), pc.cast(partition, pa.string()), pc.cast(offset, pa.string()), ":"
     )
     first_eid, last_eid = eids(first_m), eids(last_m)
-    if known is None:
-        wf, workflows = assign_workflows(f, presence, f.typ[first_eid], cfg)
-    else:
-        wf, workflows = known.assign(f, presence, f.typ[first_eid], cfg)
-    label = _labels(f, comp, first_eid, k, instance_id, stats)
+    wf, workflows = name_clusters(cl, f.typ[first_eid], f.types)
+    label = _labels(f, values, comp, first_eid, k, instance_id, stats)
     variant, variants = _variants(f, wf, workflows, path_hash, starts, ends, c_typ)
     return Built(
         m_eid=eids(srt),
@@ -162,96 +185,68 @@ def build(
         e_dst=f.typ[eids(b)],
         e_lat=o.adj[b] - o.adj[a],
         variants=variants,
+        precedence=prec,
+        last_repeats=_last_repeats(c_inst, c_typ, starts, ends),
     )
+
+
+def _last_repeats(c_inst: I64, c_typ: I64, starts: I64, ends: I64) -> I64:
+    """Per instance, how many of its originals have its last event's type."""
+    if c_typ.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    last = np.repeat(c_typ[ends - 1], ends - starts)
+    return np.add.reduceat((c_typ == last).astype(np.int64), starts)
+
+
+def _tp_codes(f: Frame) -> I64:
+    """A code per (topic, partition) of every event, ordered by topic name then partition."""
+    width = int(f.partition.max()) + 1 if f.n else 1
+    return f.topic.astype(np.int64) * max(width, 1) + f.partition.astype(np.int64)
 
 
 @dataclass
 class KnownWorkflows:
-    """The stored model's view: which workflow a start type begins, and
-    which workflow a type most often belongs to."""
+    """The stored model's view (incremental updates): the workflow each type
+    most often belongs to. New instances go to the workflow most of their
+    types belong to, as a rebuild would put them."""
 
-    by_start: dict[str, str]
     by_member: dict[str, str]
 
-    def assign(
-        self, f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
-    ) -> tuple[I64, list[str]]:
-        k = presence.shape[0]
-        names: list[str] = []
-        index: dict[str, int] = {}
-        wf = np.full(k, -1, dtype=np.int64)
-        declared, _ = _declared_codes(f, presence, first_type, cfg)
-        for i in range(k):
-            if declared[i] >= 0:
-                name = list(cfg.workflows)[declared[i]]
-            else:
-                t = f.types[int(first_type[i])]
-                name = self.by_start.get(t) or self.by_member.get(t) or t
-            wf[i] = index.setdefault(name, len(index))
-            if len(names) < len(index):
-                names.append(name)
-        return wf, names
+    def clusters(self, presence: npt.NDArray[np.bool_], types: list[str]) -> Clusters:
+        names = sorted(set(self.by_member.values()))
+        index = {w: i for i, w in enumerate(names)}
+        of_type = np.array([index.get(self.by_member.get(t, ""), -1) for t in types], dtype=np.int64)
+        unknown = [i for i, t in enumerate(types) if t not in self.by_member]
+        # A type the model has not seen: its own workflow, named after it.
+        for i in unknown:
+            of_type[i] = len(names)
+            names.append(types[i])
+        n = len(names)
+        rows, cols = np.nonzero(presence)
+        votes = np.bincount(rows * n + of_type[cols], minlength=presence.shape[0] * n).reshape(-1, n)
+        return Clusters(np.argmax(votes, axis=1).astype(np.int64), of_type, list(names))
 
 
-def _declared_codes(
-    f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
-) -> tuple[I64, int]:
-    """Index of the declared workflow each instance belongs to (-1: none)."""
-    k = presence.shape[0]
-    code = {t: i for i, t in enumerate(f.types)}
-    wf = np.full(k, -1, dtype=np.int64)
-    for i, (_name, w) in enumerate(cfg.workflows.items()):
-        starts = [code[t] for t in (w.start or w.steps[:1]) if t in code]
-        if starts:
-            wf[(wf < 0) & np.isin(first_type, starts)] = i
-    for i, (_name, w) in enumerate(cfg.workflows.items()):
-        declared_types = set(w.start + w.steps + w.terminal + w.failure + w.compensation)
-        members = [code[t] for t in declared_types if t in code]
-        if members:
-            wf[(wf < 0) & presence[:, members].any(axis=1)] = i
-    return wf, len(cfg.workflows)
-
-
-def assign_workflows(
-    f: Frame, presence: npt.NDArray[np.bool_], first_type: I64, cfg: ChoreoConfig
-) -> tuple[I64, list[str]]:
-    k, n_types = presence.shape
-    if k == 0:
-        return np.zeros(0, dtype=np.int64), []
-    wf, _ = _declared_codes(f, presence, first_type, cfg)
-    declared = list(cfg.workflows)
-    present = presence.sum(axis=0)
-    firsts = np.bincount(first_type, minlength=n_types)
-    share = np.where(present > 0, firsts / np.maximum(present, 1), 0.0)
-    is_start = share >= 0.5
-    from_start = is_start[first_type]
-    # counts[t, s]: instances that contain t and start with start type s.
-    rows, cols = np.nonzero(presence[from_start])
-    starts_of = first_type[from_start][rows]
-    counts = np.bincount(cols * n_types + starts_of, minlength=n_types * n_types).reshape(n_types, n_types)
-    dominant = np.where(counts.max(axis=1) > 0, counts.argmax(axis=1), np.arange(n_types))
-    inferred = np.where(is_start[first_type], first_type, dominant[first_type])
-    free = wf < 0
-    wf[free] = len(declared) + inferred[free]
-    names = declared + list(f.types)
-    used = np.unique(wf)
-    remap = np.full(len(names), -1, dtype=np.int64)
-    remap[used] = np.arange(used.size)
-    return remap[wf], [names[i] for i in used]
-
-
-def _labels(f: Frame, comp: I64, first: I64, k: int, instance_id: pa.Array, stats: list[KeyStat]) -> pa.Array:
+def _labels(
+    f: Frame, v: Values, comp: I64, first: I64, k: int, instance_id: pa.Array, stats: list[KeyStat]
+) -> pa.Array:
     """'name=value' of the best identifier its first event carries (business ids first)."""
-    by_name = {s.name: s for s in stats if s.used_for_stitching}
-    prio = np.full(len(f.names), 1 << 40, dtype=np.int64)
-    ranked = sorted(by_name.values(), key=lambda s: label_priority(s.name, s.events))
+    # The statistics describe the whole log (live updates: a scoped frame
+    # holds only the names its events carry).
+    code = {name: i for i, name in enumerate(v.names)}
+    prio = np.full(len(v.names), 1 << 40, dtype=np.int64)
+    ranked = sorted(
+        (s for s in stats if s.used_for_stitching), key=lambda s: label_priority(s.name, s.events)
+    )
     for rank, s in enumerate(ranked):
-        prio[f.names.index(s.name)] = rank
+        if s.name in code:
+            prio[code[s.name]] = rank
     is_first = np.zeros(f.n, dtype=bool)
     is_first[first] = True
-    rows = np.nonzero(is_first[f.id_eid] & (prio[f.id_name] < (1 << 40)))[0]
+    row_prio = prio[v.code]
+    rows = np.nonzero(is_first[f.id_eid] & (row_prio < (1 << 40)))[0]
     inst = comp[f.id_eid[rows]]
-    order = rows[np.lexsort((rows, prio[f.id_name[rows]], inst))]
+    order = rows[np.lexsort((rows, row_prio[rows], inst))]
     inst_sorted = comp[f.id_eid[order]]
     best = order[np.r_[True, inst_sorted[1:] != inst_sorted[:-1]]] if order.size else order
     if best.size == 0:

@@ -1,22 +1,12 @@
 """The workflow model, learned per workflow from the ordered instances.
 
-Heavy aggregation (directly-follows counts and latency percentiles, node
-counts) runs in DuckDB over the temp tables ``_r_ie`` (ordered events) and
-``_r_inst`` (instances); the decisions on the small aggregates run here:
-
-- *concurrent* types: both A->B and B->A are seen, the rarer at least 10%
-  of the other (parallel fan-out branches). Edges between them do not mean
-  "A is followed by B".
-- *terminal* types: of their settled occurrences (not the last event of an
-  instance still within its expected latency), at most half are followed by
-  a non-concurrent step.
-- *failure* types by name (Failed, Declined, Rejected, Unavailable, ...),
-  *compensation* types by name (Refunded, Cancelled, Released, ...) or by
-  occurring only after a failure.
-- *start* types: the first event of most instances containing them.
-- fan-out *expectations*: a non-concurrent parent P and a concurrent child
-  C that appears after P in at least ``branch_share`` of the finished
-  instances without failure that contain P.
+Heavy aggregation (directly-follows counts and latency percentiles) runs in
+DuckDB; the decisions on the small aggregates run here and in
+``model_kinds`` (start, terminal, failure, compensation: on shares with
+support thresholds), ``model_structure`` (which types run in parallel:
+both orders of their first events are common, so loops do not count) and
+``model_branches`` (fan-out branches expected once their parent happened,
+learned from history).
 
 ``choreo.toml`` workflows override: declared start/terminal/failure/
 compensation lists replace the learned ones, declared steps add
@@ -25,83 +15,38 @@ expectations and fix the expected next step, a declared timeout applies.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from choreo.core.config import ChoreoConfig, WorkflowConfig
 from choreo.reconstruct.engine.frame import Frame, register
 from choreo.reconstruct.engine.instances import Built
-
-_FAILURE_RE = re.compile(
-    r"fail|declin|reject|error|unavailable|denied|refus|timeout|timedout|expired|invalid|abort|"
-    r"outofstock|insufficient",
-    re.IGNORECASE,
+from choreo.reconstruct.engine.model_branches import fan_out
+from choreo.reconstruct.engine.model_kinds import (
+    Edge,
+    Expect,
+    Followers,
+    Node,
+    Workflow,
+    after_failure_kinds,
+    edge_kinds,
+    named_kinds,
+    next_steps,
+    starts,
+    structural_failures,
+    supported,
+    terminals,
 )
-_COMPENSATION_RE = re.compile(
-    r"refund|compensat|revert|rollback|cancel|releas|undo|void|revers",
-    re.IGNORECASE,
-)
-_CONCURRENT_RATIO = 0.1
-_TERMINAL_FOLLOW = 0.5
-_COMPENSATION_AFTER = 0.95
-_EXPECT_SAMPLE = 20_000
-_MIN_SUPPORT = 3
+from choreo.reconstruct.engine.model_structure import structure
 
-
-def kind_by_name(event_type: str) -> str:
-    if _FAILURE_RE.search(event_type):
-        return "failure"
-    if _COMPENSATION_RE.search(event_type):
-        return "compensation"
-    return "normal"
-
-
-@dataclass
-class Node:
-    count: int
-    service: str | None
-    first: int = 0  # instances starting with it
-    present: int = 0  # instances containing it
-    after_failure: int = 0
-    stuck_after: int = 0
-    kind: str = "normal"
-    terminal: bool = False
-    start: bool = False
-    followed_share: float | None = None
-
-
-@dataclass
-class Edge:
-    count: int
-    p50: float | None
-    p95: float | None
-    p99: float | None
-    kind: str = "normal"
-    concurrent: bool = False
-    declared: bool = False
-
-
-@dataclass
-class Workflow:
-    name: str
-    instances: int = 0
-    nodes: dict[str, Node] = field(default_factory=dict)
-    edges: dict[tuple[str, str], Edge] = field(default_factory=dict)
-    expect: dict[tuple[str, str], tuple[float, float | None, str | None, str]] = field(default_factory=dict)
-    timeout_ms: int | None = None
-    step_p99_ms: float | None = None
-    declared: bool = False
-
-    def concurrent(self, a: str, b: str) -> bool:
-        e = self.edges.get((a, b))
-        return e is not None and e.concurrent
+I64 = npt.NDArray[np.int64]
 
 
 def _declared(cfg: ChoreoConfig, name: str) -> WorkflowConfig | None:
@@ -142,36 +87,194 @@ def learn(
         wfs[b.workflows[wi]].nodes[f.types[t]] = Node(
             int(counts[code]), svc, first=int(firsts[code]), present=int(present[code])
         )
-    register(
-        con,
-        "_r_edge_src",
-        pa.table({"wf": b.wf[b.e_inst], "src": b.e_src, "dst": b.e_dst, "lat": b.e_lat}),
-    )
+    e_wf = b.wf[b.e_inst]
+    register(con, "_r_edge_src", pa.table({"wf": e_wf, "src": b.e_src, "dst": b.e_dst, "lat": b.e_lat}))
+    register(con, "_r_edge_cut", _normal_cutoffs(e_wf, b.e_src, b.e_dst, b.e_lat, n_types))
     try:
+        # Percentiles of the normal latencies: a service down for hours delays
+        # many reactions by hours, which is an outage, not the step's latency.
         edge_rows = con.execute(
             """
-            SELECT wf, src, dst, count(*), quantile_cont(lat, [0.5, 0.95, 0.99])
-            FROM _r_edge_src GROUP BY 1, 2, 3
+            SELECT e.wf, e.src, e.dst, count(*),
+                   quantile_cont(e.lat, [0.5, 0.95, 0.99]) FILTER (WHERE e.lat <= coalesce(c.cut, e.lat))
+            FROM _r_edge_src e LEFT JOIN _r_edge_cut c USING (wf, src, dst) GROUP BY 1, 2, 3
             """
         ).fetchall()
     finally:
         con.unregister("_r_edge_src")
+        con.unregister("_r_edge_cut")
     for w, src, dst, n, q in edge_rows:
+        q = q or [None, None, None]
         wfs[b.workflows[w]].edges[(f.types[src], f.types[dst])] = Edge(int(n), q[0], q[1], q[2])
 
-    for w in wfs.values():
-        _concurrency(w)
-        _kinds(w, _declared(cfg, w.name))
+    _repeats(f, b, wfs)
+    last_type = f.typ[b.last]
+    st = structure(b.c_inst, f.typ[b.c_eid], b.wf, last_type, n_types)
+    tcode = {t: i for i, t in enumerate(f.types)}
+    for wi, name in enumerate(b.workflows):
+        w = wfs[name]
+        for (x, y), e in w.edges.items():
+            e.concurrent = st.concurrent(wi, tcode[x], tcode[y])
+        supported(w.nodes, w.edges)
+    fol = _followers(f, b, wfs, now_ms)
+    for wi, name in enumerate(b.workflows):
+        w = wfs[name]
+        d = _declared(cfg, name)
+        terminals(w.nodes, w.edges, fol[wi], d)
+        starts(w.nodes, d)
+        if not named_kinds(w.nodes, d):
+            structural_failures(w.nodes, w.edges, st, wi, tcode)
+        next_steps(w.nodes, w.edges, st, wi, tcode)
     _after_failure(f, b, wfs)
-    for w in wfs.values():
-        _compensation_by_position(w, _declared(cfg, w.name))
-        _edge_kinds(w)
-        p99s = [e.p99 for e in w.edges.values() if e.p99 is not None and not e.concurrent]
+    for name, w in wfs.items():
+        d = _declared(cfg, name)
+        if d is None or not (d.failure or d.compensation):
+            after_failure_kinds(w.nodes)
+        edge_kinds(w.nodes, w.edges)
+        p99s = [e.p99 for e in w.edges.values() if e.p99 is not None and e.supported]
         w.step_p99_ms = max(p99s) if p99s else None
-    _terminals(f, b, wfs, cfg, now_ms)
     _declared_steps(wfs, cfg)
-    _fan_out(con, f, b, wfs, cfg)
+    fan_out(con, f, b, wfs, cfg, st)
     return wfs
+
+
+def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000) -> None:
+    """Median events of each type per instance holding it (types that never
+    repeat in an instance: 1, without counting; the others from a sample)."""
+    for w in wfs.values():
+        for node in w.nodes.values():
+            node.repeats = 1.0
+    n_types = len(f.types)
+    c_typ = f.typ[b.c_eid]
+    if c_typ.size == 0:
+        return
+    wt_all = b.wf[b.c_inst] * n_types + c_typ
+    occurrences = np.bincount(wt_all, minlength=len(b.workflows) * n_types)
+    rows, cols = np.nonzero(b.presence)
+    holding = np.bincount(b.wf[rows] * n_types + cols, minlength=len(b.workflows) * n_types)
+    repeating = occurrences > holding
+    if not repeating.any():
+        return
+    sel = np.flatnonzero(repeating[wt_all])
+    if b.k > sample:
+        # A sample of instances (all events of each: counts per instance stay whole).
+        keep = np.zeros(b.k, dtype=bool)
+        keep[np.random.default_rng(3).choice(b.k, sample, replace=False)] = True
+        sel = sel[keep[b.c_inst[sel]]]
+    key, counts = np.unique(b.c_inst[sel] * n_types + c_typ[sel], return_counts=True)
+    inst, typ = np.divmod(key, n_types)
+    wt = b.wf[inst] * n_types + typ
+    order = np.lexsort((counts, wt))
+    wt, counts = wt[order], counts[order]
+    starts = np.r_[0, np.flatnonzero(wt[1:] != wt[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, wt.size])
+    med = counts[starts + (sizes - 1) // 2]
+    for k, m in zip(wt[starts].tolist(), med.tolist(), strict=True):
+        wi, t = divmod(k, n_types)
+        found = wfs[b.workflows[wi]].nodes.get(f.types[t])
+        if found is not None:
+            found.repeats = float(m)
+
+
+_CUT_SAMPLE = 200_000
+_CUT_MADS = 5.0
+
+
+def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, n_types: int) -> pa.Table:
+    """Per edge, the longest normal latency: within five median absolute deviations
+    of the median in log space (a log-normal's 15-fold at its usual spread).
+    From a sample of the edges (an edge absent from it keeps every latency)."""
+    n = lat.size
+    rows = (
+        np.arange(n) if n <= _CUT_SAMPLE else np.random.default_rng(2).choice(n, _CUT_SAMPLE, replace=False)
+    )
+    key = (wf[rows] * n_types + src[rows]) * n_types + dst[rows]
+    loglat = np.log(np.maximum(lat[rows], 1).astype(np.float64))
+    order = np.lexsort((loglat, key))
+    k, v = key[order], loglat[order]
+    starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if k.size else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[starts, k.size])
+    med = v[starts + (counts - 1) // 2]
+    dev = np.abs(v - np.repeat(med, counts))
+    dorder = np.lexsort((dev, np.repeat(np.arange(starts.size), counts)))
+    mad = dev[dorder][starts + (counts - 1) // 2]
+    # Too few latencies to tell the usual from the odd: keep them all.
+    cut = np.where(counts >= 20, np.exp(med + _CUT_MADS * np.maximum(mad, 0.2)), np.inf)
+    uk = k[starts]
+    w_, rest = np.divmod(uk, n_types * n_types)
+    s_, d_ = np.divmod(rest, n_types)
+    return pa.table({"wf": w_, "src": s_, "dst": d_, "cut": cut})
+
+
+def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> list[Followers]:
+    """Per workflow: latencies of each type's supported next steps, and how long
+    its occurrences followed by none have waited (see ``model_kinds``)."""
+    n_types, n_wf = len(f.types), len(b.workflows)
+    code = {t: i for i, t in enumerate(f.types)}
+    edge_ok = np.zeros(n_wf * n_types * n_types, dtype=bool)
+    for wi, name in enumerate(b.workflows):
+        w = wfs[name]
+        for (x, y), e in w.edges.items():
+            if e.supported:
+                edge_ok[(wi * n_types + code[x]) * n_types + code[y]] = True
+    # Types running in parallel (a fan-out's branches) form a group: what
+    # follows an occurrence is what follows its run of the group, so a branch
+    # followed by its sibling is not an end, nor one whose group always ends.
+    group = np.tile(np.arange(n_types, dtype=np.int64), (n_wf, 1))
+    for wi, name in enumerate(b.workflows):
+        pairs = [(code[x], code[y]) for (x, y), e in wfs[name].edges.items() if e.concurrent]
+        if pairs:
+            a_, b_ = np.asarray(pairs, dtype=np.int64).T
+            graph = coo_matrix((np.ones(a_.size, dtype=np.int8), (a_, b_)), shape=(n_types, n_types))
+            _, labels = connected_components(graph, directed=False)
+            group[wi] = labels
+    c_typ = f.typ[b.c_eid]
+    c_wf = b.wf[b.c_inst]
+    n = c_typ.size
+    g = group[c_wf, c_typ]
+    new_run = np.ones(n, dtype=bool)
+    if n > 1:
+        new_run[1:] = (b.c_inst[1:] != b.c_inst[:-1]) | (g[1:] != g[:-1])
+    run_start = np.flatnonzero(new_run)
+    run_end = np.r_[run_start[1:], n] - 1 if n else run_start
+    last_of_run = np.repeat(run_end, np.diff(np.r_[run_start, n]))
+    nxt = last_of_run + 1
+    has_next = nxt < n
+    has_next[has_next] = b.c_inst[nxt[has_next]] == b.c_inst[has_next]
+    followed = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(has_next)
+    src, dst = c_typ[last_of_run[idx]], c_typ[nxt[idx]]
+    followed[idx] = edge_ok[(c_wf[idx] * n_types + src) * n_types + dst]
+    out = [Followers() for _ in range(n_wf)]
+    # Latencies of supported steps, per (workflow, source type).
+    e_wf = b.wf[b.e_inst]
+    e_key = e_wf * n_types + b.e_src
+    ok = edge_ok[e_key * n_types + b.e_dst]
+    _group(out, e_key[ok], b.e_lat[ok], n_types, f.types, latencies=True)
+    # Ages of occurrences followed by no supported step.
+    un = ~followed
+    ages = np.maximum(now_ms - b.c_adj[un], 0)
+    _group(out, (c_wf * n_types + c_typ)[un], ages, n_types, f.types, latencies=False)
+    counts = np.bincount((c_wf * n_types + c_typ)[followed], minlength=n_wf * n_types)
+    for code_ in np.flatnonzero(counts):
+        wi, t = divmod(int(code_), n_types)
+        out[wi].followed[f.types[t]] = int(counts[code_])
+    return out
+
+
+def _group(
+    out: list[Followers], key: I64, val: I64, n_types: int, types: list[str], *, latencies: bool
+) -> None:
+    if key.size == 0:
+        return
+    order = np.lexsort((val, key))
+    k, v = key[order], val[order]
+    starts_ = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
+    ends = np.r_[starts_[1:], k.size]
+    for s0, e0 in zip(starts_.tolist(), ends.tolist(), strict=True):
+        wi, t = divmod(int(k[s0]), n_types)
+        target = out[wi].latencies if latencies else out[wi].ages
+        target[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
 
 
 def _mode_service(
@@ -190,25 +293,6 @@ def _mode_service(
     head = np.r_[True, k[order][1:] != k[order][:-1]]
     out[k[order][head]] = s[order][head]
     return out
-
-
-def _concurrency(w: Workflow) -> None:
-    for (a, b), e in w.edges.items():
-        back = w.edges.get((b, a))
-        if a != b and back is not None:
-            lo, hi = sorted((e.count, back.count))
-            e.concurrent = lo >= _CONCURRENT_RATIO * hi
-
-
-def _kinds(w: Workflow, d: WorkflowConfig | None) -> None:
-    for t, node in w.nodes.items():
-        if d is not None and (d.failure or d.compensation):
-            node.kind = "failure" if t in d.failure else "compensation" if t in d.compensation else "normal"
-        else:
-            node.kind = kind_by_name(t)
-        node.start = node.present > 0 and node.first / node.present >= 0.5
-        if d is not None and d.start:
-            node.start = t in d.start
 
 
 def _after_failure(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
@@ -234,129 +318,20 @@ def _after_failure(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
         wfs[b.workflows[wi]].nodes[f.types[ti]].after_failure = int(n[code_])
 
 
-def _compensation_by_position(w: Workflow, d: WorkflowConfig | None) -> None:
-    if d is not None and (d.failure or d.compensation):
-        return
-    for node in w.nodes.values():
-        if node.kind == "normal" and node.count and node.after_failure >= _COMPENSATION_AFTER * node.count:
-            node.kind = "compensation"
-
-
-def _edge_kinds(w: Workflow) -> None:
-    for (a, b), e in w.edges.items():
-        kb = w.nodes[b].kind if b in w.nodes else "normal"
-        ka = w.nodes[a].kind if a in w.nodes else "normal"
-        e.kind = kb if kb != "normal" else ka
-
-
-def _terminals(f: Frame, b: Built, wfs: dict[str, Workflow], cfg: ChoreoConfig, now_ms: int) -> None:
-    # An instance whose last event is younger than k x the learned latency
-    # of what usually follows may simply be in flight: do not count it as
-    # "not followed". (No min_overdue floor here: a short dump would have no
-    # settled occurrence at all.)
-    k = cfg.reconstruct.stuck_factor
-    n_types = len(f.types)
-    horizon = np.zeros((len(b.workflows), n_types), dtype=np.float64)
-    code = {t: i for i, t in enumerate(f.types)}
-    for wi, name in enumerate(b.workflows):
-        w = wfs[name]
-        for t in w.nodes:
-            outs = [
-                e.p99 for (a, _b), e in w.edges.items() if a == t and not e.concurrent and e.p99 is not None
-            ]
-            horizon[wi, code[t]] = k * max(outs) if outs else 0.0
-    last_type = f.typ[b.last]
-    young = (now_ms - b.end_ms) < horizon[b.wf, last_type]
-    recent = np.bincount((b.wf * n_types + last_type)[young], minlength=len(b.workflows) * n_types)
-    for wi, name in enumerate(b.workflows):
-        w = wfs[name]
-        d = _declared(cfg, w.name)
-        for t, node in w.nodes.items():
-            followed = sum(e.count for (a, _b), e in w.edges.items() if a == t and not e.concurrent)
-            settled = node.count - int(recent[wi * n_types + code[t]])
-            if settled <= 0:
-                settled = node.count  # everything is in flight: judge on all of it
-            node.followed_share = min(1.0, followed / settled) if settled > 0 else None
-            if d is not None and d.terminal:
-                node.terminal = t in d.terminal
-            else:
-                node.terminal = node.followed_share is not None and node.followed_share <= _TERMINAL_FOLLOW
-
-
 def _declared_steps(wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:
     for name, d in cfg.workflows.items():
         w = wfs[name]
         for a, b in zip(d.steps, d.steps[1:], strict=False):
             e = w.edges.get((a, b))
             if e is None:
-                w.edges[(a, b)] = Edge(0, None, None, None, declared=True)
+                w.edges[(a, b)] = Edge(0, None, None, None, declared=True, supported=True, next_step=True)
             else:
-                e.declared = True
+                e.declared = e.supported = e.next_step = True
         if d.steps:
             first = d.steps[0]
-            for later in d.steps[1:]:
+            for i, later in enumerate(d.steps[1:], start=1):
                 svc = w.nodes[later].service if later in w.nodes else None
-                w.expect[(first, later)] = (1.0, None, svc, "declared")
-
-
-def _fan_out(
-    con: duckdb.DuckDBPyConnection, f: Frame, b: Built, wfs: dict[str, Workflow], cfg: ChoreoConfig
-) -> None:
-    share_min = cfg.reconstruct.branch_share
-    n_types = len(f.types)
-    code = {t: i for i, t in enumerate(f.types)}
-    wf_with_fan_out = [
-        i for i, name in enumerate(b.workflows) if any(e.concurrent for e in wfs[name].edges.values())
-    ]
-    if not wf_with_fan_out:
-        return
-    # Finished instances without failure or compensation: they show what is expected.
-    finished = np.zeros((len(b.workflows), n_types), dtype=bool)
-    clean = np.ones((len(b.workflows), n_types), dtype=bool)
-    for wi, name in enumerate(b.workflows):
-        for t, node in wfs[name].nodes.items():
-            finished[wi, code[t]] = node.terminal and node.kind == "normal"
-            clean[wi, code[t]] = node.kind == "normal"
-    ok = np.isin(b.wf, wf_with_fan_out) & finished[b.wf, f.typ[b.last]]
-    rows, cols = np.nonzero(b.presence)
-    dirty = np.zeros(b.k, dtype=bool)
-    dirty[rows[~clean[b.wf[rows], cols]]] = True
-    chosen = np.nonzero(ok & ~dirty)[0]
-    if chosen.size > _EXPECT_SAMPLE:
-        chosen = np.sort(np.random.default_rng(0).choice(chosen, _EXPECT_SAMPLE, replace=False))
-    pick = np.zeros(b.k, dtype=bool)
-    pick[chosen] = True
-    sel = pick[b.c_inst]
-    register(
-        con,
-        "_r_fan_src",
-        pa.table(
-            {"inst": b.c_inst[sel], "wf": b.wf[b.c_inst[sel]], "typ": f.typ[b.c_eid[sel]], "t": b.c_adj[sel]}
-        ),
-    )
-    try:
-        rows_ = con.execute(
-            """
-            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
-            pc AS (SELECT wf, typ, count(*) AS n FROM ft GROUP BY ALL)
-            SELECT p.wf, p.typ, c.typ, count(*) FILTER (WHERE c.t >= p.t), any_value(pc.n),
-                   quantile_cont(c.t - p.t, 0.99) FILTER (WHERE c.t >= p.t)
-            FROM ft p JOIN ft c ON c.inst = p.inst AND c.typ <> p.typ
-            JOIN pc ON pc.wf = p.wf AND pc.typ = p.typ
-            GROUP BY 1, 2, 3
-            """
-        ).fetchall()
-    finally:
-        con.unregister("_r_fan_src")
-    for wi, pi, ci, both_n, n_p, p99 in rows_:
-        w = wfs[b.workflows[wi]]
-        p, c = f.types[pi], f.types[ci]
-        c_conc = any(e.concurrent for (a, _b), e in w.edges.items() if a == c)
-        if not c_conc or w.concurrent(p, c) or n_p < _MIN_SUPPORT:
-            continue
-        share = both_n / n_p
-        if share >= share_min:
-            w.expect.setdefault((p, c), (share, p99, w.nodes[c].service, "fan-out"))
+                w.expect[(first, later)] = Expect(1.0, None, svc, "declared", tuple(d.steps[i + 1 :]))
 
 
 def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> None:
@@ -364,11 +339,14 @@ def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> Non
     for w in wfs.values():
         flows.append((w.name, w.instances, w.timeout_ms, w.step_p99_ms, w.declared))
         for t, n in w.nodes.items():
-            nodes.append((w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share))
+            nodes.append(
+                (w.name, t, n.count, n.service, n.start, n.terminal, n.kind, 0, n.followed_share, n.repeats)
+            )
         for (a, b), e in w.edges.items():
-            edges.append((w.name, a, b, e.count, e.p50, e.p95, e.p99, e.kind, e.concurrent, e.declared))
-        for (p, c), (share, p99, svc, src) in w.expect.items():
-            expect.append((w.name, p, c, share, p99, svc, src))
+            flags = (e.kind, e.concurrent, e.declared, e.share, e.supported, e.next_step)
+            edges.append((w.name, a, b, e.count, e.p50, e.p95, e.p99, *flags))
+        for (p, c), x in w.expect.items():
+            expect.append((w.name, p, c, x.share, x.p99, x.service, x.source, list(x.past)))
     _insert(con, "model_nodes", nodes)
     _insert(con, "model_edges", edges)
     _insert(con, "model_workflows", flows)

@@ -1,16 +1,31 @@
-"""Causal order within instances, with clock-skew adjustment (vectorised).
+"""Order within instances without taking cross-host timestamps at face value.
 
-Causation first, timestamps second. An event stamped before its cause was
-stamped by a skewed clock: in the spirit of Jaeger's clock-skew adjuster it
-is moved to its cause's time, and the shift is carried down its causal
-subtree through the events emitted by the same service (they share the
-skewed clock); events of other services are only moved as far as needed to
-stay after their own cause. Causes are therefore never ordered after their
-effects, and the adjustment of every event is recorded.
+What is certain comes first, timestamps last:
 
-Works level by level over the causal forest (roots first), so the cost is
-linear in the number of events plus one numpy pass per causal depth.
-Causation cycles (bad data) are broken by treating their members as roots.
+- *Kafka position*: two events of one instance in the same topic-partition
+  are in offset order (an effect is appended after its cause was, whatever
+  the producers' clocks say);
+- *causation*: an event comes after the event its causation id names;
+- *learned precedence* (soft, ``reconstruct.engine.precedence``): an event
+  comes after the event of the type that precedes its type in (nearly)
+  every instance where that is certain; dropped where it would contradict
+  the two above;
+- *clock offsets* (``reconstruct.engine.precedence``): each producer's
+  timestamps corrected by its clock's estimated offset.
+
+The constraints form a DAG per instance. In the spirit of Jaeger's
+clock-skew adjuster, an event that a constraint puts after an event stamped
+later is moved to that event's time, and the shift is carried on to the
+events emitted after it by the same service (they share the clock); every
+adjustment is recorded (``skew`` = adjusted - stamped time, clock offset
+included). Events then sort by adjusted time, then by their depth in the
+DAG (so equal times follow the Kafka position and causation), then by
+topic-partition; never by a hash.
+
+Works level by level over the DAG (roots first), so the cost is linear in
+the events plus one numpy pass per level. Cycles (causation ids forming a
+loop, a learned precedence against the Kafka position) are broken: learned
+edges first, then whatever remains.
 """
 
 from __future__ import annotations
@@ -21,30 +36,83 @@ import numpy as np
 import numpy.typing as npt
 
 I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
+_NEG = np.iinfo(np.int64).min // 4
 
 
 @dataclass
 class Ordered:
     seq: I64  # position in the instance's order (duplicates included)
-    adj: I64  # skew-adjusted timestamp
-    skew: I64  # adj - ts
+    adj: I64  # adjusted timestamp
+    skew: I64  # adj - ts (clock offset and constraint shifts)
     parent: I64  # causal parent position, -1 when none (cycles broken)
     order: I64  # positions sorted by (component, seq)
 
 
-def _children_index(parent: I64) -> tuple[I64, I64]:
-    """CSR of children: kids[ptr[p]:ptr[p+1]] are the children of p."""
-    n = parent.size
-    has = np.nonzero(parent >= 0)[0]
-    kids = has[np.argsort(parent[has], kind="stable")]  # (nearly sorted already: timsort is linear)
-    counts = np.bincount(parent[has], minlength=n)
+@dataclass(frozen=True)
+class Constraints:
+    """The order constraints of one run, as positions (-1: none).
+
+    ``parent``: causation (hard); ``prev``: the previous event of the same
+    instance in the same topic-partition (hard); ``learned``: the event of
+    the preceding type (soft); ``clock``: the producer's estimated clock
+    offset per event (subtracted from its timestamp)."""
+
+    parent: I64
+    prev: I64
+    learned: I64
+    clock: I64
+
+
+def partition_chain(comp: I64, tp: I64, offset: I64, original: BOOL) -> I64:
+    """The previous original of the same instance in the same topic-partition (-1: none)."""
+    n = comp.size
+    prev = np.full(n, -1, dtype=np.int64)
+    pos = np.flatnonzero(original & (comp >= 0))
+    if pos.size < 2:
+        return prev
+    n_tp = int(tp.max()) + 1 if tp.size else 1
+    group = comp[pos] * n_tp + tp[pos]
+    width = max(1, int(pos.size - 1).bit_length())
+    if int(group.max()).bit_length() + width <= 64:
+        # One packed sort (group, rank in ``pos``): much cheaper than an argsort.
+        packed = group.astype(np.uint64)
+        packed <<= np.uint64(width)
+        packed |= np.arange(pos.size, dtype=np.uint64)
+        packed.sort()
+        rank = (packed & np.uint64((1 << width) - 1)).astype(np.int64)
+        packed >>= np.uint64(width)
+        g = packed.astype(np.int64)
+        s = pos[rank]
+    else:
+        srt = np.lexsort((pos, group))
+        s, g = pos[srt], group[srt]
+    same = g[1:] == g[:-1]
+    if not same.any():
+        return prev
+    # Within a group the events are in scan order; offsets usually agree (a
+    # topic-partition is stored in order): sort the groups where they do not.
+    bad = same & (offset[s[1:]] < offset[s[:-1]])
+    if bad.any():
+        fix = np.isin(g, np.unique(g[1:][bad]))
+        idx = np.flatnonzero(fix)
+        order = np.lexsort((offset[s[idx]], g[idx]))
+        s[idx] = s[idx][order]
+    prev[s[1:][same]] = s[:-1][same]
+    return prev
+
+
+def _csr(src: I64, dst: I64, n: int) -> tuple[I64, I64, I64]:
+    """Edges grouped by source: for source p, ``dst[ptr[p]:ptr[p+1]]``."""
+    order = np.argsort(src, kind="stable")
+    counts = np.bincount(src, minlength=n)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
-    return kids.astype(np.int64), ptr
+    return ptr, dst[order], src[order]
 
 
-def _gather(ptr: I64, kids: I64, frontier: I64) -> tuple[I64, I64]:
-    """All children of the frontier nodes and, aligned, their parents."""
+def _gather(ptr: I64, dst: I64, frontier: I64) -> tuple[I64, I64]:
+    """(child, parent) of every edge leaving the frontier."""
     starts = ptr[frontier]
     counts = ptr[frontier + 1] - starts
     total = int(counts.sum())
@@ -53,38 +121,106 @@ def _gather(ptr: I64, kids: I64, frontier: I64) -> tuple[I64, I64]:
         return empty, empty
     par = np.repeat(frontier, counts)
     offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return kids[np.repeat(starts, counts) + offs], par
+    return dst[np.repeat(starts, counts) + offs], par
 
 
-def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], dup_of: I64) -> I64:
-    """Positions sorted by (component, adjusted time, causal depth, tie, duplicate last).
+def _levels(
+    cts: I64, service: I64, original: BOOL, edges: list[tuple[I64, I64, bool]]
+) -> tuple[I64, I64, BOOL, BOOL]:
+    """Adjusted time and depth of every original over the constraint DAG.
 
-    One packed 64-bit key (43 bits of time since the earliest event, about
-    278 years; 4 of depth; the top 16 bits of the tie value; 1 duplicate
-    flag) sorted once, then grouped by component keeping that order. Much
-    cheaper than a multi-key lexsort on millions of events.
+    ``edges``: (src, dst, hard) per kind; within one kind a node has at most
+    one incoming edge. Returns (adj, depth, released, soft_dropped): nodes
+    released from a cycle, and whether a node's soft edge was dropped.
+    """
+    n = cts.size
+    indeg = np.zeros(n, dtype=np.int64)
+    csrs = []
+    for src, dst, hard in edges:
+        indeg += np.bincount(dst, minlength=n)
+        csrs.append((*_csr(src, dst, n), hard))
+    adj = cts.copy()
+    inh = np.zeros(n, dtype=np.int64)
+    pmax = np.full(n, _NEG, dtype=np.int64)
+    depth = np.zeros(n, dtype=np.int64)
+    done = ~original
+    released = np.zeros(n, dtype=bool)
+    frontier = np.flatnonzero(original & (indeg == 0))
+    csrs = [c for c in csrs if c[1].size]
+    while True:
+        while frontier.size:
+            done[frontier] = True
+            adj[frontier] = np.maximum(cts[frontier] + inh[frontier], pmax[frontier])
+            touched = []
+            for ptr, dst, _src, _hard in csrs:
+                child, par = _gather(ptr, dst, frontier)
+                if child.size == 0:
+                    continue
+                keep = ~done[child]
+                if not keep.all():
+                    child, par = child[keep], par[keep]
+                same = service[child] == service[par]
+                inh[child] = np.maximum(inh[child], np.where(same, adj[par] - cts[par], 0))
+                pmax[child] = np.maximum(pmax[child], adj[par])
+                depth[child] = np.maximum(depth[child], depth[par] + 1)
+                indeg[child] -= 1
+                touched.append(child[indeg[child] == 0])
+            if not touched:
+                break
+            # A child with two parents in this level appears twice: keep one.
+            cand = touched[0] if len(touched) == 1 else np.concatenate(touched)
+            if len(touched) > 1:
+                mark = np.zeros(n, dtype=bool)
+                mark[cand] = True
+                cand = np.flatnonzero(mark)
+            frontier = cand
+        left = np.flatnonzero(~done)
+        if left.size == 0:
+            break
+        # A cycle: first let go of the learned (soft) edges into what is left.
+        hard_left = np.zeros(n, dtype=np.int64)
+        for _ptr, dst, src, hard in csrs:
+            if hard:
+                pending = ~done[src] & ~done[dst]
+                hard_left += np.bincount(dst[pending], minlength=n)
+        free = left[hard_left[left] == 0]
+        frontier = free if free.size else left
+        released[frontier] = True
+        indeg[frontier] = 0
+    return adj, depth, released, done
+
+
+def _bits(x: int) -> int:
+    return max(1, int(x).bit_length())
+
+
+def _sort(comp: I64, adj: I64, depth: I64, tp: I64, dup_of: I64) -> I64:
+    """Positions sorted by (component, adjusted time, depth, topic-partition),
+    a duplicate right after its original.
+
+    One packed 64-bit key sorted once, then grouped by component keeping
+    that order (much cheaper than a multi-key lexsort on millions of
+    events); a log whose span and depths do not fit 64 bits takes the lexsort.
     """
     n = comp.size
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    # Built in place on one array (each temporary of tens of millions of
-    # values costs fresh pages as well as a pass over memory).
     is_dup = dup_of >= 0
     rel = adj - adj.min()
-    np.clip(rel, 0, (1 << 43) - 1, out=rel)
-    key = rel.view(np.uint64)
-    key <<= np.uint64(21)
-    part = np.minimum(depth, 15).view(np.uint64)
-    part <<= np.uint64(17)
-    key |= part
-    np.right_shift(tie, np.uint64(48), out=part)
-    part <<= np.uint64(1)
-    key |= part
-    del part
-    # A duplicate sorts by its original's key, right after it.
-    dups = np.flatnonzero(is_dup)
-    key[dups] = key[dup_of[dups]] | np.uint64(1)
-    first = np.argsort(key, kind="stable")
+    bt, bd, bp = _bits(int(rel.max())), _bits(int(depth.max())), _bits(int(tp.max()) if tp.size else 0)
+    if bt + bd + bp + 1 <= 64:
+        key = rel.view(np.uint64)
+        key <<= np.uint64(bd)
+        key |= depth.astype(np.uint64)
+        key <<= np.uint64(bp)
+        key |= tp.astype(np.uint64)
+        key <<= np.uint64(1)
+        dups = np.flatnonzero(is_dup)
+        key[dups] = key[dup_of[dups]] | np.uint64(1)
+        first = np.argsort(key, kind="stable")
+    else:
+        src = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
+        first = np.lexsort((is_dup, tp[src], depth[src], rel[src]))
     if n >= 1 << 32 or int(comp.max()) >= 1 << 31:
         return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
     # Stable by component: the pairs (component, rank in ``first``) are unique,
@@ -98,49 +234,43 @@ def _sort(comp: I64, adj: I64, depth: I64, tie: npt.NDArray[np.uint64], dup_of: 
 
 
 def causal_order(
-    comp: I64, ts: I64, service: I64, parent: I64, dup_of: I64, tie: npt.NDArray[np.uint64] | None = None
+    comp: I64,
+    ts: I64,
+    service: I64,
+    dup_of: I64,
+    tp: I64,
+    constraints: Constraints,
 ) -> Ordered:
     """Order events (positions 0..n-1) within their components.
 
-    ``parent``: causal parent position or -1 (for originals only);
-    ``dup_of``: the original's position for a duplicate, else -1.
-    ``tie``: breaks ties between equal times; a value derived from the
-    record's coordinates keeps the order the same however the log was
-    sharded or scanned. Duplicates keep their own timestamp and sort right
-    after their original.
+    ``dup_of``: the original's position for a duplicate, else -1 (a
+    duplicate keeps its own timestamp and sorts right after its original);
+    ``tp``: topic-partition code (the last tie-break).
     """
     n = comp.size
-    adj = ts.copy()
-    depth = np.zeros(n, dtype=np.int64)
-    reached = np.zeros(n, dtype=bool)
     is_dup = dup_of >= 0
-    parent = np.where(is_dup, -1, parent)
-    kids, ptr = _children_index(parent)
-    frontier = np.nonzero((parent < 0) & ~is_dup)[0].astype(np.int64)
-    reached[frontier] = True
-    level = 0
-    while frontier.size:
-        level += 1
-        child, par = _gather(ptr, kids, frontier)
-        child_mask = ~reached[child]  # a cycle re-entering reached nodes stops here
-        child, par = child[child_mask], par[child_mask]
-        if child.size == 0:
-            break
-        same_clock = service[child] == service[par]
-        inherited = np.where(same_clock, adj[par] - ts[par], 0)
-        adj[child] = np.maximum(ts[child] + inherited, adj[par])
-        depth[child] = level
-        reached[child] = True
-        frontier = child
-    # Members of causation cycles were never reached: roots at their own time.
-    unreached = ~reached & ~is_dup
-    parent = np.where(unreached, -1, parent)
-    skew = adj - ts
-    order = _sort(comp, adj, depth, np.arange(n, dtype=np.uint64) if tie is None else tie, dup_of)
+    original = ~is_dup
+    c = constraints
+    cts = ts - c.clock
+    edges: list[tuple[I64, I64, bool]] = []
+    for arr, hard in ((c.parent, True), (c.prev, True), (c.learned, False)):
+        dst = np.flatnonzero((arr >= 0) & original)
+        src = arr[dst]
+        ok = original[src] & (src != dst)
+        edges.append((src[ok], dst[ok], hard))
+    adj, depth, released, _ = _levels(cts, service, original, edges)
+    # A causation link into a broken cycle is not shown as one.
+    parent = np.where(original & (c.parent >= 0), c.parent, -1)
+    cyc = released & (parent >= 0)
+    parent[cyc] = np.where(released[parent[cyc]], -1, parent[cyc])
+    adj = np.where(is_dup, ts, adj)
+    depth = np.minimum(depth, (1 << 20) - 1)
+    order = _sort(comp, adj, depth, tp, dup_of)
     sorted_comp = comp[order]
     starts = np.r_[0, np.nonzero(np.diff(sorted_comp))[0] + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, n]))
     seq = np.empty(n, dtype=np.int64)
     seq[order] = np.arange(n, dtype=np.int64) - first
+    skew = adj - ts
     skew[is_dup] = 0
     return Ordered(seq=seq, adj=adj, skew=skew, parent=parent, order=order)

@@ -121,29 +121,56 @@ def judge_sql(
         declared_src AS (SELECT DISTINCT workflow, src_type FROM model_edges WHERE declared),
         nx AS (
             SELECT e.workflow, e.src_type,
-                   list(e.dst_type ORDER BY e.count DESC, e.dst_type) AS expected,
-                   max(e.p99_ms) AS p99, arg_max(n.service, e.count) AS service,
+                   list(e.dst_type ORDER BY e.count DESC, e.dst_type) FILTER (WHERE e.dst_type <> e.src_type)
+                       AS others,
+                   bool_or(e.dst_type = e.src_type) AS repeat,
+                   max(e.p99_ms) FILTER (WHERE e.dst_type <> e.src_type) AS p99_others,
+                   max(e.p99_ms) AS p99_any,
+                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type))
+                       FILTER (WHERE e.dst_type <> e.src_type) AS service_others,
+                   arg_max(n.service, struct_pack(n := e.count, t := e.dst_type)) AS service_any,
                    bool_or(n.kind = 'compensation') AS comp_next
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
             LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
-            WHERE NOT e.concurrent AND (e.declared OR d.src_type IS NULL)
+            WHERE e.next_step AND (e.declared OR d.src_type IS NULL)
             GROUP BY 1, 2
         ),
         open_steps AS (
-            SELECT f.instance_id, coalesce(nx.expected, []) AS expected,
-                   coalesce(nx.p99, w.step_p99_ms) AS p99, nx.service, w.timeout_ms,
+            -- A type that repeats (a lifecycle's start then complete, a loop)
+            -- is expected again while the instance holds fewer of it than
+            -- usual; otherwise what follows it. The deadline allows for either.
+            SELECT f.instance_id,
+                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
+                        THEN [f.last_type] ELSE coalesce(nx.others, []) END AS expected,
+                   coalesce(CASE WHEN nx.repeat THEN nx.p99_any ELSE nx.p99_others END, w.step_p99_ms) AS p99,
+                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR nx.others IS NULL)
+                        THEN ln.service ELSE nx.service_others END AS service,
+                   w.timeout_ms,
                    f.end_ms AS base_ms, f.last_topic AS t_topic, f.last_partition AS t_partition,
                    f.last_offset AS t_offset, (f.has_comp OR coalesce(nx.comp_next, false)) AS comp
             FROM f LEFT JOIN nx ON nx.workflow = f.workflow AND nx.src_type = f.last_type
+            LEFT JOIN model_nodes ln ON ln.workflow = f.workflow AND ln.event_type = f.last_type
             LEFT JOIN model_workflows w ON w.workflow = f.workflow
             WHERE NOT f.ended
         ),
-        missing AS (
-            SELECT f.instance_id, x.parent_type, x.child_type, x.p99_ms, x.service
+        missing_all AS (
+            SELECT f.instance_id, f.workflow, f.types, x.parent_type, x.child_type, x.p99_ms, x.service
             FROM f JOIN model_expect x ON x.workflow = f.workflow
-            WHERE f.ended AND NOT f.has_fail AND NOT f.has_comp
+            WHERE NOT f.has_fail AND NOT f.has_comp
               AND list_contains(f.types, x.parent_type) AND NOT list_contains(f.types, x.child_type)
+              AND (f.ended OR len(x.past) = 0 OR list_has_any(f.types, x.past))
+        ),
+        missing AS (
+            -- Within a branch of several steps, only the first missing one is
+            -- awaited: the later ones wait for it.
+            SELECT m.instance_id, m.parent_type, m.child_type, m.p99_ms, m.service FROM missing_all m
+            WHERE NOT EXISTS (
+                SELECT 1 FROM model_precedence mp JOIN missing_all o
+                     ON o.instance_id = m.instance_id AND o.child_type = mp.parent_type
+                WHERE mp.workflow = m.workflow AND mp.child_type = m.child_type
+                  AND mp.parent_type <> m.child_type
+            )
         ),
         parents AS (
             SELECT m.instance_id, m.parent_type, arg_min([ie.adj_ts_ms, ie."offset"], ie.seq) AS first_ev,
@@ -162,22 +189,28 @@ def judge_sql(
         ),
         branch_steps AS (
             SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
-                   max(m.p99_ms) AS p99, arg_min(m.service, pp.t_ms) AS service, w.timeout_ms,
-                   min(pp.t_ms) AS base_ms, arg_min(pp.topic, pp.t_ms) AS t_topic,
-                   arg_min(pp.partition, pp.t_ms) AS t_partition, arg_min(pp.off, pp.t_ms) AS t_offset,
+                   max(m.p99_ms) AS p99,
+                   arg_min(m.service, struct_pack(t := pp.t_ms, c := m.child_type)) AS service, w.timeout_ms,
+                   min(pp.t_ms) AS base_ms,
+                   arg_min(pp.topic, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_topic,
+                   arg_min(pp.partition, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_partition,
+                   arg_min(pp.off, struct_pack(t := pp.t_ms, p := pp.parent_type)) AS t_offset,
                    false AS comp
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
             JOIN {relation} i USING (instance_id) LEFT JOIN model_workflows w ON w.workflow = i.workflow
             GROUP BY m.instance_id, w.timeout_ms
         ),
         steps AS (
+            -- A branch its parent expects and that has not come is what the
+            -- instance waits for (before a join, too); otherwise its next step.
             SELECT *, false AS branch FROM open_steps
+            WHERE instance_id NOT IN (SELECT instance_id FROM branch_steps)
             UNION ALL BY NAME
             SELECT *, true AS branch FROM branch_steps
         ),
         due AS (
             SELECT s.*,
-                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest({k} * s.p99, {floor_ms}) END
+                   CASE WHEN s.p99 IS NOT NULL THEN s.base_ms + greatest($k * s.p99, $floor_ms) END
                        AS overdue_at,
                    s.base_ms + s.timeout_ms AS timeout_at
             FROM steps s
@@ -198,7 +231,9 @@ def judge_sql(
                    ELSE 'running'
                END AS status
         FROM f LEFT JOIN judged j USING (instance_id)
-        """
+        """,
+        # Config numbers are parameters, never SQL text.
+        {"k": k, "floor_ms": floor_ms},
     )
     if update:
         con.execute(

@@ -1,7 +1,7 @@
 """Union-find over identifier values and causation links, vectorised.
 
 Every original (non-duplicate) event is a node and so is every identifier
-value used for stitching (namespaced as described in ``reconstruct.keys``);
+value used for stitching (its link value, ``values.py``);
 an event is linked to each value it carries and to the event its causation
 id names. Connected components (scipy's C implementation) are the
 instances. An event with no stitching identifier and no causation link
@@ -11,26 +11,18 @@ by sorting.
 
 from __future__ import annotations
 
-import hashlib
-
 import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks
-from choreo.reconstruct.engine.keys import normalise_name
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks, originals
 from choreo.reconstruct.engine.lookup import index_in
+from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
-
-
-def _name_hash(text: str) -> np.uint64:
-    return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
 def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
@@ -39,7 +31,8 @@ def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     ``con``: a connection for the lookup join (its own, when run in a thread).
     """
     out = np.full(f.n, -1, dtype=np.int64)
-    orig = ~f.is_dup
+    # Twins are still candidate events here; records that are not events link nothing.
+    orig = (~f.is_dup | f.twin) & f.is_event
     src = np.nonzero(orig & f.has_eid)[0]
     q = np.nonzero(orig & f.has_cau)[0]
     idx = index_in(con, f.cau_h[q], f.eid_h[src])
@@ -48,24 +41,20 @@ def parents(f: Frame, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     return out
 
 
-def link_keys(f: Frame, stats: list[KeyStat]) -> tuple[I64, U64]:
-    """(event, namespaced value) for every stitching identifier of an original event."""
-    used = np.zeros(len(f.names), dtype=bool)
-    by_name = {s.name: s for s in stats}
-    for code, nm in enumerate(f.names):
-        s = by_name.get(nm)
-        used[code] = bool(s and s.used_for_stitching)
-    rows = used[f.id_name] & ~f.is_dup[f.id_eid]
-    eid, name, link = f.id_eid[rows], f.id_name[rows], f.id_vh[rows]
-    # Only numeric values are namespaced (the link of a text value is its hash).
-    k = np.flatnonzero(f.id_num[rows])
-    if k.size:
-        norm = np.array([_name_hash(normalise_name(n)) for n in f.names], dtype=np.uint64)
-        vh, ns = link[k], norm[name[k]]
-        if "key" in f.names:
-            ns = _key_namespaces(f, eid[k], name[k], vh, ns, norm)
-        link[k] = mix(vh, ns)
-    return _distinct_within_events(eid, link)
+def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64, U64]:
+    """(event, link value) for every stitching identifier of an original
+    event, and the same for the records that are not events (they link
+    nothing; their values say beside which instance they belong)."""
+    by_name = {s.name: s.used_for_stitching for s in stats if s.found_by != "causation"}
+    used = np.array([by_name.get(nm, False) for nm in v.names], dtype=bool)
+    # Originals among the events; every record that is not an event (a copy of
+    # one is listed beside its instance too).
+    rows = used[v.code] & (~f.is_dup | ~f.is_event)[f.id_eid]
+    eid, link = f.id_eid[rows], v.link[rows]
+    event = f.is_event[eid]
+    aside = ~event
+    e_eid, e_link = _distinct_within_events(eid[event], link[event])
+    return e_eid, e_link, eid[aside], link[aside]
 
 
 def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, U64]:
@@ -77,31 +66,6 @@ def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, 
     for j in range(1, min(window, eid.size - 1) + 1):
         keep[j:] &= (eid[j:] != eid[:-j]) | (link[j:] != link[:-j])
     return eid[keep], link[keep]
-
-
-def _key_namespaces(f: Frame, eid: I64, name: I64, vh: U64, ns: U64, norm: U64) -> U64:
-    """A numeric record key takes the namespace of the name it usually equals on its topic.
-
-    The rows are the numeric identifier rows only.
-    """
-    key_code = f.names.index("key")
-    is_key = name == key_code
-    k = np.nonzero(is_key)[0]
-    if k.size == 0:
-        return ns
-    o = np.nonzero(~is_key)[0]
-    probe = mix(eid[k].astype(np.uint64), vh[k])
-    pos = index_in(None, probe, mix(eid[o].astype(np.uint64), vh[o]))
-    hit = pos >= 0
-    n_names = len(f.names)
-    topic = f.topic[eid[k]]
-    votes = np.bincount(topic[hit] * n_names + name[o[pos[hit]]], minlength=len(f.topics) * n_names)
-    votes = votes.reshape(len(f.topics), n_names)
-    alias = np.where(votes.max(axis=1) > 0, votes.argmax(axis=1), -1)
-    chosen = alias[topic]
-    out = ns.copy()
-    out[k] = np.where(chosen >= 0, norm[np.maximum(chosen, 0)], ns[k])
-    return out
 
 
 def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
@@ -128,6 +92,10 @@ def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     linked[child] = True
     linked[parent[child]] = True
     size = n + n_values
+    # SciPy only here: commands that only re-judge a store never pay for importing it.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size)).tocsr()
     del a, b
     _, labels = connected_components(graph, directed=True, connection="weak")
@@ -142,3 +110,71 @@ def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     dups = np.nonzero(f.is_dup)[0]
     out[dups] = out[f.dup_of[dups]]
     return out, n_comp
+
+
+# Effects of a copy may be stamped up to this much before it (clock skew):
+# they are not progress made before it.
+_REACTION_MS = 1000
+
+
+def settle_twins(f: Frame, comp: I64) -> I64:
+    """``dup_of`` once every twin is decided. A twin is a redelivered
+    duplicate when its instance moved on between the copy before it and
+    itself, or when nothing of its instance follows it; it is an event of its
+    own (the activity ran again) when it came straight after its twin and the
+    instance went on from it. Copies of the same record never count as
+    progress for each other."""
+    tw = np.flatnonzero(f.twin & (comp >= 0))
+    if tw.size == 0:
+        return f.dup_of
+    members = np.flatnonzero(comp >= 0)
+    progress = (~f.is_dup | f.twin)[members]
+    root = np.where(f.dup_of >= 0, f.dup_of, np.arange(f.n, dtype=np.int64))
+    in_comp = _RangeCount(comp[members], f.ts[members], progress)
+    in_chain = _RangeCount(root[members], f.ts[members], progress)
+    prev = f.dup_prev[tw]
+    t_prev, t_copy = f.ts[prev], f.ts[tw]
+    cut = np.maximum(t_copy - _REACTION_MS, t_prev + 1)
+    between = in_comp.count(comp[tw], t_prev + 1, cut) - in_chain.count(root[tw], t_prev + 1, cut)
+    # What comes in the last moment before it may be its own effect (skewed):
+    # neither progress before it nor proof that the instance went on from it.
+    end = np.full(tw.size, np.iinfo(np.int64).max, dtype=np.int64)
+    after = in_comp.count(comp[tw], t_copy, end) - in_chain.count(root[tw], t_copy, end)
+    repeat = (between == 0) & (after > 0)
+    out = f.dup_prev.copy()
+    out[tw[repeat]] = -1
+    return originals(out)
+
+
+class _RangeCount:
+    """How many flagged events of a group fall in a time range, for many
+    (group, range) queries at once: one sort, binary searches."""
+
+    def __init__(self, group: I64, ts: I64, flag: npt.NDArray[np.bool_]) -> None:
+        self.times = np.unique(ts)
+        self.span = np.int64(self.times.size + 1)
+        key = group * self.span + np.searchsorted(self.times, ts)
+        order = np.argsort(key, kind="stable")
+        self.keys = key[order]
+        self.cum = np.r_[0, np.cumsum(flag[order], dtype=np.int64)]
+
+    def count(self, group: I64, lo: I64, hi: I64) -> I64:
+        """Flagged events of ``group`` stamped in [lo, hi)."""
+        base = group * self.span
+        a = np.searchsorted(self.keys, base + np.searchsorted(self.times, lo), side="left")
+        b = np.searchsorted(self.keys, base + np.searchsorted(self.times, hi), side="left")
+        out: I64 = self.cum[b] - self.cum[a]
+        return np.where(hi > lo, out, 0)
+
+
+def aside_instances(comp: I64, eid: I64, link: U64, aside_eid: I64, aside_link: U64) -> tuple[I64, I64]:
+    """Each record that is not an event but carries a stitching value, and the
+    instance number of the events carrying that value (the first it matches)."""
+    if aside_eid.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    pos = index_in(None, aside_link, link)
+    hit = pos >= 0
+    rec, inst = aside_eid[hit], comp[eid[pos[hit]]]
+    rec, first = np.unique(rec, return_index=True)
+    return rec, inst[first]

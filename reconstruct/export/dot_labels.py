@@ -6,8 +6,12 @@ from typing import cast
 
 import graphviz
 
+from choreo.core.safe_text import for_markup
+
 
 def label(*lines: str) -> str:
     """A DOT label from lines of user text: backslashes and <...> lose their
-    special meaning (an event type must never become an HTML label)."""
-    return cast(str, graphviz.nohtml("\\n".join(graphviz.escape(line) for line in lines)))
+    special meaning (an event type must never become an HTML label), and
+    control characters (a NUL stops ``dot``; ESC or BEL make SVG that is not
+    XML) are shown as escapes."""
+    return cast(str, graphviz.nohtml("\\n".join(graphviz.escape(for_markup(line)) for line in lines)))

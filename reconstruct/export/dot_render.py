@@ -51,7 +51,8 @@ def format_for(path: Path | None, fmt: str | None) -> str:
 def to_image(source: str, fmt: str) -> bytes:
     """Render DOT source with ``dot``; ExportError when that fails."""
     try:
-        data: bytes = graphviz.Source(source).pipe(format=fmt)
+        # quiet: dot's own stderr would repeat record text raw; its first line is in the error.
+        data: bytes = graphviz.Source(source).pipe(format=fmt, quiet=True)
     except graphviz.ExecutableNotFound:
         raise ExportError("Graphviz 'dot' is not installed; install Graphviz to render images") from None
     except graphviz.CalledProcessError as exc:

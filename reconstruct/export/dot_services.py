@@ -1,12 +1,17 @@
-"""The service map as a Graphviz diagram.
+"""The service map as a Graphviz diagram, from what was observed.
 
-Services are nodes; an edge runs from the service that emits an event type to
-each service that consumes its topic, labelled with the event types and their
-counts. Consumers come from the ``topic_consumers`` table (the cluster's
-consumer groups or the service -> group mapping in choreo.toml, recorded when
-collecting live) and from ``[services.*] consumes`` in the config. For topics
-with no known consumer, the consumer is inferred from which service emitted
-the next step of the same instances; such edges are dashed.
+Services are nodes. An edge runs from the service that emits an event type
+to a service seen *reacting* to it: an event it emitted was caused by one of
+that type (its causation link, or, without one, the step right before it in
+the instance when the learned model has that step as a sequence, not as two
+parallel branches of a fan-out). Such an edge is drawn (solid) when the reacting service
+is a known consumer of the topic — from the ``topic_consumers`` table (the
+cluster's consumer groups, recorded while collecting live) or ``[services.*]
+consumes`` in the config; a reaction on a topic with no known consumer at
+all is drawn dashed and labelled ``inferred``. A known consumer never seen
+reacting to anything on a topic (a sink) gets a dotted edge saying it reads
+the topic, not which events it did nothing with. Never a self-loop: a service
+consuming its own topic is no dependency between services.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ _NOT_POISON = "e.payload_kind NOT IN ({})".format(", ".join(f"'{k}'" for k in PO
 class Flow:
     emitter: str
     consumer: str
-    event_type: str
+    event_type: str  # the event the consumer reacted to; for a sink, the topic it reads
     count: int
-    inferred: bool
+    inferred: bool  # no consumer of the topic is known: seen only from the reactions
+    reads_only: bool = False  # a known consumer seen reacting to nothing on the topic
 
 
 def known_consumers(store: Store, config: ChoreoConfig | None) -> dict[str, set[str]]:
@@ -49,39 +55,52 @@ def known_consumers(store: Store, config: ChoreoConfig | None) -> dict[str, set[
     return out
 
 
-def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
-    ensure_log_views(store)
-    consumers = known_consumers(store, config)
-    emitted = store.query(
-        "SELECT e.service, e.topic, e.event_type, count(*) FROM log_events e "
-        'LEFT JOIN instance_events ie USING (topic, partition, "offset") '
-        f"WHERE ie.duplicate_of_seq IS NULL AND {_NOT_POISON} GROUP BY ALL ORDER BY ALL"
-    )
-    out: list[Flow] = []
-    for service, topic, event_type, n in emitted:
-        for consumer in sorted(consumers.get(str(topic), ())):
-            out.append(Flow(str(service), consumer, str(event_type), int(n), False))
-    # Inferred: a step's emitter consumed its cause (causal parent, else the
-    # step before it in the instance).
-    inferred = store.query(
-        """
+def reactions(store: Store) -> list[tuple[str, str, str, str, int]]:
+    """(emitter, topic, event type, reacting service, times) as observed in the instances."""
+    rows = store.query(
+        f"""
         WITH s AS (
-            SELECT ie.instance_id, ie.seq, ie.parent_seq, e.service, e.topic, e.event_type
+            SELECT ie.instance_id, ie.seq, ie.parent_seq, e.service, e.topic, e.event_type, i.workflow
             FROM instance_events ie JOIN log_events e USING (topic, partition, "offset")
-            WHERE ie.duplicate_of_seq IS NULL
+            JOIN instances i USING (instance_id)
+            WHERE ie.duplicate_of_seq IS NULL AND {_NOT_POISON}
         ), c AS (
-            SELECT *, coalesce(parent_seq, lag(seq) OVER (PARTITION BY instance_id ORDER BY seq)) AS cause
-            FROM s
+            SELECT *, lag(seq) OVER (PARTITION BY instance_id ORDER BY seq) AS prev_seq FROM s
         )
         SELECT p.service, p.topic, p.event_type, c.service, count(*)
-        FROM c JOIN s p ON p.instance_id = c.instance_id AND p.seq = c.cause
+        FROM c JOIN s p ON p.instance_id = c.instance_id AND p.seq = coalesce(c.parent_seq, c.prev_seq)
+        LEFT JOIN model_edges m
+            ON m.workflow = c.workflow AND m.src_type = p.event_type AND m.dst_type = c.event_type
         WHERE p.service <> c.service
+          AND (c.parent_seq IS NOT NULL OR (m.src_type IS NOT NULL AND NOT m.concurrent AND NOT EXISTS (
+              -- two branches of one fan-out: the one before is no cause of the other
+              SELECT 1 FROM model_expect a JOIN model_expect b USING (workflow, parent_type)
+              WHERE a.workflow = c.workflow AND a.source = 'fan-out' AND b.source = 'fan-out'
+                AND a.child_type = p.event_type AND b.child_type = c.event_type)))
         GROUP BY ALL ORDER BY ALL
         """
     )
-    for service, topic, event_type, consumer, n in inferred:
-        if str(topic) not in consumers:
-            out.append(Flow(str(service), str(consumer), str(event_type), int(n), True))
+    return [(str(a), str(t), str(x), str(r), int(n)) for a, t, x, r, n in rows]
+
+
+def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
+    ensure_log_views(store)
+    consumers = known_consumers(store, config)
+    out: list[Flow] = []
+    reacted: set[tuple[str, str]] = set()  # (topic, consumer)
+    for emitter, topic, event_type, reactor, n in reactions(store):
+        known = consumers.get(topic)
+        if known and reactor not in known:
+            continue  # it reacted to a copy read elsewhere, not to this topic
+        out.append(Flow(emitter, reactor, event_type, n, inferred=not known))
+        reacted.add((topic, reactor))
+    emitters = store.query(
+        f"SELECT DISTINCT e.topic, e.service FROM log_events e WHERE {_NOT_POISON} ORDER BY ALL"
+    )
+    for topic, emitter in emitters:
+        for consumer in sorted(consumers.get(str(topic), ())):
+            if consumer != emitter and (str(topic), consumer) not in reacted:
+                out.append(Flow(str(emitter), consumer, str(topic), 0, inferred=False, reads_only=True))
     return out
 
 
@@ -114,8 +133,16 @@ def services_dot(store: Store, config: ChoreoConfig | None = None) -> str:
     for f in fl:
         grouped[(f.emitter, f.consumer)].append(f)
     for (src, dst), items in sorted(grouped.items()):
-        items.sort(key=lambda f: (f.event_type, f.inferred))
-        lines = [f"{f.event_type} ({f.count})" for f in items]
-        attrs = {"style": "dashed"} if all(f.inferred for f in items) else {}
+        items.sort(key=lambda f: (f.reads_only, f.event_type, f.inferred))
+        lines = [
+            f"reads {f.event_type} (no reaction seen)" if f.reads_only else f"{f.event_type} ({f.count})"
+            for f in items
+        ]
+        attrs: dict[str, str] = {}
+        if all(f.inferred for f in items):
+            lines.append("inferred: no consumer group known")
+            attrs = {"style": "dashed"}
+        elif all(f.reads_only for f in items):
+            attrs = {"style": "dotted", "color": "#999999", "fontcolor": "#777777"}
         g.edge(ids[src], ids[dst], label(*lines), **attrs)
     return str(g.source)

@@ -3,7 +3,10 @@
 Event types are nodes, directly-follows edges carry count and p95 latency,
 edge width follows frequency, failure and compensation paths have their own
 colour, terminal types are double-bordered, and a node shows how many
-instances are stuck after it. Output is stable: nodes and edges are sorted.
+instances are stuck after it. Parallel branches of a fan-out are drawn side
+by side, each from its parent (labelled ``∥ fan-out`` with its p99), with no
+edges between them: the order in which they happened to arrive is no step.
+Output is stable: nodes and edges are sorted.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from choreo.core.errors import InputError
 from choreo.core.store import Store
 from choreo.core.timefmt import duration
 from choreo.reconstruct.export.dot_labels import label
-from choreo.reconstruct.query.read import workflow_model, workflow_names
+from choreo.reconstruct.query.model import workflow_model, workflow_names
 from choreo.reconstruct.query.records import ModelEdge, ModelNode, WorkflowModel
 
 # Colours per kind (normal | failure | compensation): (stroke, fill).
@@ -80,9 +83,20 @@ def _add_workflow(g: graphviz.Digraph, model: WorkflowModel, prefix: str, min_sh
             start = f"{ids[n.event_type]}_start"
             g.node(start, "", shape="point", width="0.12", color="#333333")
             g.edge(start, ids[n.event_type], color="#333333")
+    branch_of = {t: i for i, group in enumerate(model.branches) for t in group}
+    for i, group in enumerate(model.branches):
+        with g.subgraph(name=f"{prefix}branches{i}") as same:
+            same.attr(rank="same")
+            for t in group:
+                if t in ids:
+                    same.node(ids[t])
+    drawn = set()
     for e in edges:
         if e.src_type not in ids or e.dst_type not in ids:
             continue
+        if e.concurrent or branch_of.get(e.src_type, -1) == branch_of.get(e.dst_type, -2):
+            continue  # two parallel branches: neither follows the other
+        drawn.add((e.src_type, e.dst_type))
         stroke, _ = KIND_COLOURS.get(e.kind, KIND_COLOURS["normal"])
         text = f"{e.count}x" if e.p95_ms is None else f"{e.count}x  p95 {duration(e.p95_ms)}"
         width = 1 + 4 * e.count / max_count
@@ -95,6 +109,14 @@ def _add_workflow(g: graphviz.Digraph, model: WorkflowModel, prefix: str, min_sh
             penwidth=f"{width:.2f}",
             style="dashed" if e.kind == "compensation" else "solid",
         )
+    for parent, child, p99 in model.fanout:
+        if (parent, child) in drawn or parent not in ids or child not in ids:
+            continue
+        if branch_of.get(parent, -1) == branch_of.get(child, -2):
+            continue
+        text = "∥ fan-out" if p99 is None else f"∥ fan-out  p99 {duration(p99)}"
+        stroke = KIND_COLOURS["normal"][0]
+        g.edge(ids[parent], ids[child], label(text), color=stroke, fontcolor=stroke, style="bold")
 
 
 def _base_graph(name: str) -> graphviz.Digraph:
@@ -111,7 +133,7 @@ def workflow_dot(store: Store, workflow: str | None = None, *, min_share: float 
     names = resolve_workflows(store, workflow)
     models = [workflow_model(store, n, variant_limit=0) for n in names]
     if len(models) == 1:
-        g = _base_graph(models[0].workflow)
+        g = _base_graph(label(models[0].workflow))  # record text: a label is made safe
         _add_workflow(g, models[0], "", min_share)
         return str(g.source)
     g = _base_graph("workflows")

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 import orjson
@@ -40,15 +41,20 @@ def _count(spans: Sequence[ReadableSpan], stats: OtelStats) -> None:
 
 
 def write_file(pages: Iterable[Sequence[ReadableSpan]], path: Path) -> OtelStats:
-    stats = OtelStats()
     try:
         with path.open("wb") as f:
-            for spans in pages:
-                if spans:
-                    f.write(orjson.dumps(encode_request(spans)) + b"\n")
-                    _count(spans, stats)
+            return write_stream(pages, f)
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_stream(pages: Iterable[Sequence[ReadableSpan]], out: BinaryIO) -> OtelStats:
+    """OTLP/JSON lines, one request per page of spans, to ``out``."""
+    stats = OtelStats()
+    for spans in pages:
+        if spans:
+            out.write(orjson.dumps(encode_request(spans)) + b"\n")
+            _count(spans, stats)
     return stats
 
 

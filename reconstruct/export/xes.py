@@ -2,10 +2,14 @@
 
 A case (trace) is an instance, an event is a distinct event of it (a
 redelivered duplicate is counted once), in the instance's causal order:
-concept:name is the event type, time:timestamp the skew-adjusted time,
-org:resource the emitting service. A Kafka record is an atomic, completed
-fact, so lifecycle:transition is "complete". Written as a stream: memory does
-not grow with the store.
+concept:name is the event type, time:timestamp the skew-adjusted time.
+lifecycle:transition and org:resource are exported as recorded: a payload
+field ``lifecycle:transition`` or ``lifecycle``, and ``org:resource``,
+``resource`` or ``user`` (a scalar; a user object is the subject, not who
+acted). Without them a Kafka record is an atomic, completed fact
+("complete") emitted by its service (org:resource = the service; the
+``service`` attribute always names it). Written as a stream: memory does not
+grow with the store.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import IO
 from choreo.core.errors import ExportError
 from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
+from choreo.core.timefmt import sql_time
 from choreo.reconstruct.export.selection import InstanceFilter
+from choreo.reconstruct.export.xml_sql import xml_text as _esc
 
 _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
@@ -37,29 +43,12 @@ _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
   <classifier name="Resource" keys="org:resource"/>
   <string key="concept:name" value="choreo event log"/>
 """
-# Characters XML 1.0 cannot carry, even escaped (an RE2 class for DuckDB).
-_INVALID_XML = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{FFFE}\x{FFFF}]"
-_NEEDS_ESCAPE = r"[&<>\"\x00-\x1F\x{FFFE}\x{FFFF}]"
-_ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"))
-_CONTROL_ESCAPES = ((10, "&#10;"), (13, "&#13;"), (9, "&#9;"))
 
 
 @dataclass
 class XesStats:
     cases: int = 0
     events: int = 0
-
-
-def _esc(column: str) -> str:
-    """SQL for ``column`` as XML attribute text: escaping is done by DuckDB,
-    vectorised, not per value in Python."""
-    expr = f"regexp_replace({column}, '{_INVALID_XML}', '\ufffd', 'g')"
-    for char, entity in _ESCAPES:
-        expr = f"replace({expr}, '{char}', '{entity}')"
-    for code, entity in _CONTROL_ESCAPES:
-        expr = f"replace({expr}, chr({code}), '{entity}')"
-    # Most values need no escaping: one match instead of eight replaces.
-    return f"CASE WHEN regexp_matches({column}, '{_NEEDS_ESCAPE}') THEN {expr} ELSE {column} END"
 
 
 _TRACE = (
@@ -74,30 +63,60 @@ _EVENT = (
     '      <string key="concept:name" value="{}"/>\n'
     '      <date key="time:timestamp" value="{}"/>\n'
     '      <string key="org:resource" value="{}"/>\n'
-    '      <string key="lifecycle:transition" value="complete"/>\n'
+    '      <string key="lifecycle:transition" value="{}"/>\n'
+    '      <string key="service" value="{}"/>\n'
     '      <string key="topic" value="{}"/>\n'
     '      <int key="partition" value="{}"/>\n'
     '      <int key="offset" value="{}"/>\n'
 )
+# The payload fields read as recorded, in order of preference (JSON paths).
+_LIFECYCLE = ('$."lifecycle:transition"', "$.lifecycle")
+_RESOURCE = ('$."org:resource"', "$.resource", "$.user")
+_PATHS = "[" + ", ".join(f"'{p}'" for p in _LIFECYCLE + _RESOURCE) + "]"
+_SCALARS = "('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE')"
+
+
+def _recorded(first: int, count: int) -> str:
+    """SQL: the first of ``count`` extracted fields (from ``first``) that is a non-empty scalar."""
+    picks = [
+        f"CASE WHEN json_type(rec[{i}]) IN {_SCALARS} THEN nullif(rec[{i}] ->> '$', '') END"
+        for i in range(first, first + count)
+    ]
+    return f"coalesce({', '.join(picks)})"
+
+
 # One row per event: the case's opening (used when the case changes) and the
 # event's XML, both formatted by DuckDB.
 _ROWS = f"""
-SELECT i.instance_id,
-       format('{_TRACE}', {_esc("i.instance_id")}, {_esc("i.workflow")}, {_esc("i.status")},
-              {_esc("i.label")}) AS head,
-       format('{_EVENT}', {_esc("e.event_type")},
-              strftime(make_timestamp(ie.adj_ts_ms * 1000), '%Y-%m-%dT%H:%M:%S.%g+00:00'),
-              {_esc("e.service")}, {_esc("e.topic")}, e.partition, e."offset")
-         || CASE WHEN e.event_id IS NULL THEN ''
-                 ELSE format('      <string key="event_id" value="{{}}"/>\n', {_esc("e.event_id")}) END
-         || CASE WHEN ie.skew_ms = 0 THEN ''
-                 ELSE format('      <int key="skew_ms" value="{{}}"/>\n', ie.skew_ms) END
+SELECT instance_id,
+       format('{_TRACE}', {_esc("instance_id")}, {_esc("workflow")}, {_esc("status")},
+              {_esc("label")}) AS head,
+       format('{_EVENT}', {_esc("event_type")},
+              {sql_time("adj_ts_ms", "%Y-%m-%dT%H:%M:%S.%g+00:00")},
+              {_esc("resource")}, {_esc("lifecycle")}, {_esc("service")}, {_esc("topic")}, partition,
+              "offset")
+         || CASE WHEN event_id IS NULL THEN ''
+                 ELSE format('      <string key="event_id" value="{{}}"/>\n', {_esc("event_id")}) END
+         || CASE WHEN skew_ms = 0 THEN ''
+                 ELSE format('      <int key="skew_ms" value="{{}}"/>\n', skew_ms) END
          || '    </event>\n' AS body
-FROM instances i
-JOIN instance_events ie USING (instance_id)
-JOIN log_events e USING (topic, partition, "offset")
-WHERE ie.duplicate_of_seq IS NULL AND {{cond}}
-ORDER BY i.instance_id, ie.seq
+FROM (
+    SELECT *,
+           coalesce({_recorded(1, len(_LIFECYCLE))}, 'complete') AS lifecycle,
+           coalesce({_recorded(1 + len(_LIFECYCLE), len(_RESOURCE))}, service) AS resource
+    FROM (
+        SELECT i.instance_id, i.workflow, i.status, i.label, ie.seq, ie.adj_ts_ms, ie.skew_ms,
+               e.event_type, e.service, e.topic, e.partition, e."offset", e.event_id,
+               -- One parse of the payload for all the fields.
+               CASE WHEN e.payload_kind = 'json'
+                    THEN json_extract(decode(e.payload), {_PATHS}) END AS rec
+        FROM instances i
+        JOIN instance_events ie USING (instance_id)
+        JOIN log_events e USING (topic, partition, "offset")
+        WHERE ie.duplicate_of_seq IS NULL AND {{cond}}
+    )
+)
+ORDER BY instance_id, seq
 """
 
 

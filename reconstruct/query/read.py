@@ -20,19 +20,17 @@ from dataclasses import fields
 from typing import Any
 
 from choreo.core.event_log import ensure_log_views
-from choreo.core.schema import META_HASH_PROBE, META_NOW, hash_probe
+from choreo.core.schema import META_HASH_PROBE, hash_probe
 from choreo.core.store import Store
 from choreo.reconstruct.query.records import (
     InstanceDetail,
     InstanceRow,
     KeyStat,
-    ModelEdge,
-    ModelNode,
+    NotEvent,
     Page,
+    StitchHealth,
     StuckInfo,
     TimelineEvent,
-    Variant,
-    WorkflowModel,
     WorkflowSummary,
 )
 
@@ -43,6 +41,9 @@ SORTS = {
     "duration": "(end_ms - start_ms)",
     "events": "n_events",
     "label": "label",
+    "status": "status",
+    "workflow": "workflow",
+    "last": "last_type",
 }
 
 # The record types' fields are the tables' column names (tests/reconstruct/test_records_schema.py).
@@ -64,12 +65,6 @@ def _row(r: Sequence[Any]) -> InstanceRow:
         str(r[10]),
         str(r[11]),
     )
-
-
-def judged_now_ms(store: Store) -> int | None:
-    """The "now" the stored statuses were judged against, if reconstructed."""
-    value = store.get_meta(META_NOW)
-    return None if value is None else int(value)
 
 
 def has_derived(store: Store) -> bool:
@@ -154,12 +149,17 @@ def instances_page(
         where.append("workflow = ?")
         params.append(workflow)
     if search:
-        ids = search_ids(store, search)
-        if not ids:
-            return Page([], 0, offset, limit)
-        clause, p = _ids_clause(ids)
-        where.append(clause)
-        params += p
+        # An identifier value (a shipment id only one event carries) when
+        # complete; part of a label or an instance id while it is typed.
+        text = search.strip()
+        found = "contains(lower(label), lower(?)) OR contains(lower(instance_id), lower(?))"
+        params += [text, text]
+        ids = search_ids(store, text)
+        if ids:
+            clause, p = _ids_clause(ids)
+            found += f" OR {clause}"
+            params += p
+        where.append(f"({found})")
     cond = " AND ".join(where) or "true"
     order = SORTS.get(sort)
     if order is None:
@@ -208,10 +208,10 @@ def get_instance(store: Store, instance_id: str) -> InstanceRow | None:
     return None if r is None else _row(r)
 
 
-_STUCK_COLS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
+STUCK_COLUMNS = ", ".join(f"s.{f.name}" for f in fields(StuckInfo) if f.name != "label") + ", i.label"
 
 
-def _stuck(r: Sequence[Any]) -> StuckInfo:
+def stuck_from_row(r: Sequence[Any]) -> StuckInfo:
     return StuckInfo(
         str(r[0]),
         str(r[1]),
@@ -244,19 +244,19 @@ def stuck_list(
     # a join of every stuck instance with every instance.
     order = "s.overdue_ms DESC NULLS LAST, s.instance_id"
     rows = store.con.execute(
-        f"SELECT {_STUCK_COLS} FROM (SELECT * FROM stuck s WHERE {cond} ORDER BY {order}{lim}) s "
+        f"SELECT {STUCK_COLUMNS} FROM (SELECT * FROM stuck s WHERE {cond} ORDER BY {order}{lim}) s "
         f"JOIN instances i USING (instance_id) ORDER BY {order}",
         params,
     ).fetchall()
-    return [_stuck(r) for r in rows]
+    return [stuck_from_row(r) for r in rows]
 
 
 def stuck_for(store: Store, instance_id: str) -> StuckInfo | None:
     r = store.con.execute(
-        f"SELECT {_STUCK_COLS} FROM stuck s JOIN instances i USING (instance_id) WHERE s.instance_id = ?",
+        f"SELECT {STUCK_COLUMNS} FROM stuck s JOIN instances i USING (instance_id) WHERE s.instance_id = ?",
         [instance_id],
     ).fetchone()
-    return None if r is None else _stuck(r)
+    return None if r is None else stuck_from_row(r)
 
 
 def instance_detail(
@@ -309,7 +309,59 @@ def instance_detail(
                 identifiers=ids,
             )
         )
-    return InstanceDetail(inst, events, stuck_for(store, instance_id), list(seen))
+    return InstanceDetail(
+        inst, events, stuck_for(store, instance_id), list(seen), not_events_of(store, instance_id)
+    )
+
+
+def _has_table(store: Store, name: str) -> bool:
+    row = store.con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+        "AND schema_name = 'main' AND table_name = ?",
+        [name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def not_events_of(store: Store, instance_id: str) -> list[NotEvent]:
+    """The records that are not events carrying this instance's identifier, in stored order."""
+    if not _has_table(store, "not_events"):
+        return []
+    ensure_log_views(store)
+    rows = store.con.execute(
+        """
+        SELECT n.topic, n.partition, n."offset", n.reason, e.ts_ms, e.key, e.payload_kind, n.instance_id
+        FROM not_events n JOIN log_events e USING (topic, partition, "offset")
+        WHERE n.instance_id = ? ORDER BY e.ts_ms, n.topic, n.partition, n."offset"
+        """,
+        [instance_id],
+    ).fetchall()
+    return [_not_event(r) for r in rows]
+
+
+def _not_event(r: Sequence[Any]) -> NotEvent:
+    return NotEvent(
+        str(r[0]),
+        int(r[1]),
+        int(r[2]),
+        str(r[3]),
+        None if r[4] is None else int(r[4]),
+        r[5],
+        str(r[6]),
+        None if r[7] is None else str(r[7]),
+    )
+
+
+def not_event_counts(store: Store) -> dict[str, tuple[int, int]]:
+    """Per reason: records that are not events, and how many of them carry an instance's identifier."""
+    if not _has_table(store, "not_events"):
+        return {}
+    return {
+        str(reason): (int(n), int(placed))
+        for reason, n, placed in store.con.execute(
+            "SELECT reason, count(*), count(instance_id) FROM not_events GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    }
 
 
 # Up to this many events, an instance's records are fetched by their keys
@@ -423,40 +475,33 @@ def workflow_summaries(store: Store) -> list[WorkflowSummary]:
     return [WorkflowSummary(wf, sum(c.values()), events[wf], c) for wf, c in by.items()]
 
 
-def stuck_count(store: Store) -> int:
-    row = store.con.execute("SELECT count(*) FROM stuck").fetchone()
+def stuck_count(store: Store, *, workflow: str | None = None) -> int:
+    cond, params = ("workflow = ?", [workflow]) if workflow else ("true", [])
+    row = store.con.execute(f"SELECT count(*) FROM stuck WHERE {cond}", params).fetchone()
     return int(row[0]) if row else 0
 
 
-def workflow_model(store: Store, workflow: str, *, variant_limit: int = 50) -> WorkflowModel:
-    """The learned model of one workflow, as stored by the last reconstruction."""
-    con = store.con
-    nodes = con.execute(
-        "SELECT event_type, count, service, is_start, is_terminal, kind, stuck_after "
-        "FROM model_nodes WHERE workflow = ? ORDER BY count DESC, event_type",
-        [workflow],
-    ).fetchall()
-    edges = con.execute(
-        "SELECT src_type, dst_type, count, p50_ms, p95_ms, p99_ms, kind "
-        "FROM model_edges WHERE workflow = ? ORDER BY count DESC, src_type, dst_type",
-        [workflow],
-    ).fetchall()
-    variants = con.execute(
-        "SELECT rank, path, count, share FROM variants WHERE workflow = ? ORDER BY rank LIMIT ?",
-        [workflow, int(variant_limit)],
-    ).fetchall()
-    total = con.execute("SELECT count(*) FROM variants WHERE workflow = ?", [workflow]).fetchone()
-    instances = con.execute("SELECT count(*) FROM instances WHERE workflow = ?", [workflow]).fetchone()
-    return WorkflowModel(
-        workflow,
-        int(instances[0]) if instances else 0,
-        [ModelNode(str(n[0]), int(n[1]), n[2], bool(n[3]), bool(n[4]), str(n[5]), int(n[6])) for n in nodes],
-        [ModelEdge(str(e[0]), str(e[1]), int(e[2]), e[3], e[4], e[5], str(e[6])) for e in edges],
-        [Variant(int(v[0]), [str(x) for x in v[1]], int(v[2]), float(v[3])) for v in variants],
-        int(total[0]) if total else 0,
+def stitch_health(store: Store) -> StitchHealth:
+    """How much of the log is stitched into instances (and why not, when little is)."""
+    ensure_log_views(store)
+    row = store.con.execute("SELECT count(*) FROM log_events").fetchone()
+    records = int(row[0]) if row else 0
+    aside = 0
+    if _has_table(store, "not_events"):
+        row = store.con.execute("SELECT count(*) FROM not_events").fetchone()
+        aside = int(row[0]) if row else 0
+    # Stitched: joined with at least one other event (an instance of one event links nothing).
+    row = (
+        store.con.execute(
+            "SELECT coalesce(sum(n_events + n_duplicates), 0) FROM instances WHERE n_events >= 2"
+        ).fetchone()
+        if has_derived(store)
+        else None
     )
-
-
-def workflow_names(store: Store) -> list[str]:
-    """Every workflow with a learned model, by name."""
-    return [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM model_nodes ORDER BY 1")]
+    linked = int(row[0]) if row else 0
+    ruled_out = [
+        (k.name, k.events, k.reason)
+        for k in sorted(KeyStat.load_all(store.con), key=lambda k: -k.events)
+        if not k.used_for_stitching
+    ]
+    return StitchHealth(records - aside, linked, aside, ruled_out)

@@ -5,7 +5,7 @@ every consumer imports them (the engine too, for the rows it stores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -36,7 +36,16 @@ BY_URGENCY: tuple[Status, ...] = (
 
 @dataclass(frozen=True)
 class KeyStat:
-    """One identifier name's statistics and whether stitching used it (``identifier_stats``)."""
+    """One identifier name's statistics and whether stitching used it (``identifier_stats``).
+
+    ``name`` is the name it links under: the identifier's name, or
+    ``key@TOPIC`` for the record key of one topic. The trap evidence:
+    ``values_checked`` values were looked at, ``merging`` of them would join
+    several instances, ``instances_per_value`` on average. A field found by
+    value (not by its name) says where: ``found_by`` (``value``) and
+    ``matches`` (the identifier whose values it carries, with ``match_share``
+    of its sampled values found there). ``namespace``: the name a numeric
+    value is read as (a record key as the order id it equals)."""
 
     name: str
     events: int
@@ -45,17 +54,85 @@ class KeyStat:
     event_types: list[str]
     used_for_stitching: bool
     reason: str
+    values_checked: int = 0
+    merging: int = 0
+    instances_per_value: float = 0.0
+    found_by: str | None = None
+    matches: str | None = None
+    match_share: float | None = None
+    namespace: str | None = None
 
     @classmethod
     def load_all(cls, con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
-        """Every row of ``identifier_stats``, by name."""
-        rows = con.execute(
-            "SELECT name, events, distinct_values, mean_events_per_value, event_types, "
-            "used_for_stitching, reason FROM identifier_stats ORDER BY name"
-        ).fetchall()
-        return [
-            cls(str(r[0]), int(r[1]), int(r[2]), float(r[3]), list(r[4]), bool(r[5]), str(r[6])) for r in rows
-        ]
+        """Every row of ``identifier_stats``, by name (a store derived by older
+        code lacks the newer columns: their defaults)."""
+        have = {
+            str(r[0])
+            for r in con.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = 'main' AND table_name = 'identifier_stats'"
+            ).fetchall()
+        }
+        cols = [f.name for f in fields(cls) if f.name in have]
+        rows = con.execute(f"SELECT {', '.join(cols)} FROM identifier_stats ORDER BY name").fetchall()
+        out = []
+        for r in rows:
+            d = dict(zip(cols, r, strict=True))
+            d["event_types"] = list(d["event_types"])
+            out.append(cls(**d))
+        return out
+
+
+# Below this share of events in an instance, import, status and the dashboard warn.
+STITCHED_FEW = 0.5
+
+
+@dataclass(frozen=True)
+class StitchHealth:
+    """How much of the log reconstruction could stitch into instances.
+
+    ``events``: records that are events (not tombstones, unparseable...);
+    ``linked``: of them in an instance with another event; ``ruled_out``: identifier names not
+    used for stitching, most common first, with why."""
+
+    events: int
+    linked: int
+    not_events: int
+    ruled_out: list[tuple[str, int, str]] = field(default_factory=list)
+
+    @property
+    def share(self) -> float:
+        return self.linked / self.events if self.events else 1.0
+
+    @property
+    def warning(self) -> str | None:
+        """A loud one-paragraph warning when nothing or little was stitched, else None."""
+        if self.events == 0 or self.share >= STITCHED_FEW:
+            return None
+        head = (
+            f"only {self.linked:,} of {self.events:,} events ({self.share:.0%}) were stitched into instances"
+            if self.linked
+            else f"none of {self.events:,} events were stitched into instances"
+        )
+        if self.ruled_out:
+            names = "; ".join(f"{n} ({e:,} events): {why}" for n, e, why in self.ruled_out[:3])
+            why = f" Identifiers not used: {names}."
+        else:
+            why = " No identifier was found that links events of different types."
+        return (
+            f"WARNING: {head}.{why} See `choreo keys`; name the case id with "
+            "[reconstruct] stitch_include or [extract] identifier_paths in choreo.toml."
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "linked": self.linked,
+            "share": round(self.share, 4),
+            "not_events": self.not_events,
+            "ruled_out": [list(r) for r in self.ruled_out],
+            "warning": self.warning,
+        }
 
 
 @dataclass(frozen=True)
@@ -117,6 +194,23 @@ class StuckInfo:
 
 
 @dataclass(frozen=True)
+class StuckCause:
+    """Stuck instances grouped by why: after which step, whose move, what for."""
+
+    workflow: str
+    last_type: str  # the step after which they stopped
+    responsible_service: str | None  # whose move it is
+    reason: str
+    expected_types: list[str]  # what that service should emit
+    count: int
+    max_overdue_ms: int | None
+    max_silent_ms: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
 class TimelineEvent:
     seq: int
     topic: str
@@ -149,11 +243,34 @@ class TimelineEvent:
 
 
 @dataclass(frozen=True)
+class NotEvent:
+    """A record that is not an event (a tombstone, an empty or unparseable
+    payload, JSON without an event type): never part of an instance or the
+    model, listed beside the instance whose identifier (usually the record
+    key) it carries."""
+
+    topic: str
+    partition: int
+    offset: int
+    reason: str
+    ts_ms: int | None
+    key: bytes | None
+    payload_kind: str
+    instance_id: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d["key"] = None if self.key is None else self.key.decode("utf-8", "replace")
+        return d
+
+
+@dataclass(frozen=True)
 class InstanceDetail:
     instance: InstanceRow
     events: list[TimelineEvent]
     stuck: StuckInfo | None
     identifiers: list[tuple[str, str]]  # distinct (name, value) over its events
+    beside: list[NotEvent] = field(default_factory=list)  # records that are not events, carrying its key
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -161,6 +278,7 @@ class InstanceDetail:
             "identifiers": [list(p) for p in self.identifiers],
             "stuck": None if self.stuck is None else self.stuck.as_dict(),
             "events": [e.as_dict() for e in self.events],
+            "not_events_beside": [r.as_dict() for r in self.beside],
         }
 
 
@@ -196,6 +314,7 @@ class ModelEdge:
     p95_ms: float | None
     p99_ms: float | None
     kind: str
+    concurrent: bool = False  # the two are parallel branches, not a sequence
 
 
 @dataclass(frozen=True)
@@ -204,6 +323,7 @@ class Variant:
     path: list[str]
     count: int
     share: float
+    stuck: int = 0  # of its instances, stuck now (the path ends where they stopped)
 
 
 @dataclass(frozen=True)
@@ -214,3 +334,5 @@ class WorkflowModel:
     edges: list[ModelEdge]  # most frequent first
     variants: list[Variant]  # the most frequent ``variant_limit``
     variants_total: int
+    branches: list[list[str]] = field(default_factory=list)  # sets of parallel branches
+    fanout: list[tuple[str, str, float | None]] = field(default_factory=list)  # (parent, branch, p99 ms)

@@ -10,6 +10,9 @@ from typing import Any
 from choreo.core.event_log import ensure_log_views
 from choreo.core.store import Store
 from choreo.core.timefmt import iso_ms
+from choreo.reconstruct.query.asof import AsOf
+from choreo.reconstruct.query.model import workflow_model
+from choreo.reconstruct.query.stuck import stuck_causes
 
 TOP_VARIANTS = 10
 TOP_STEPS = 10
@@ -28,12 +31,10 @@ def _status_counts(store: Store, workflow: str | None) -> dict[str, int]:
 
 def _workflow(store: Store, name: str) -> dict[str, Any]:
     counts = _status_counts(store, name)
+    # The same variants as the dashboard's model view, stuck ones marked.
     variants = [
-        {"rank": int(r), "path": [str(t) for t in p], "count": int(c), "share": float(s)}
-        for r, p, c, s in store.query(
-            "SELECT rank, path, count, share FROM variants WHERE workflow = ? ORDER BY rank LIMIT ?",
-            [name, TOP_VARIANTS],
-        )
+        {"rank": v.rank, "path": v.path, "count": v.count, "share": v.share, "stuck": v.stuck}
+        for v in workflow_model(store, name, variant_limit=TOP_VARIANTS).variants
     ]
     steps = [
         {
@@ -73,14 +74,17 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
         )
     ]
     stuck_total = store.query("SELECT count(*) FROM stuck WHERE workflow = ?", [name])[0][0]
-    # Where the stuck instances stopped and whose move it is: the post-mortem's first question.
+    # Where the stuck instances stopped and whose move it is: the post-mortem's
+    # first question, grouped as the dashboard's stuck view groups them.
     stuck_by_step = [
-        {"last_type": str(t), "responsible_service": svc, "reason": str(r), "count": int(n)}
-        for t, svc, r, n in store.query(
-            "SELECT last_type, responsible_service, reason, count(*) FROM stuck WHERE workflow = ? "
-            "GROUP BY ALL ORDER BY 4 DESC, 1, 2 NULLS LAST, 3",
-            [name],
-        )
+        {
+            "last_type": c.last_type,
+            "responsible_service": c.responsible_service,
+            "reason": c.reason,
+            "expected_types": c.expected_types,
+            "count": c.count,
+        }
+        for c in stuck_causes(store, workflow=name)
     ]
     return {
         "name": name,
@@ -94,15 +98,17 @@ def _workflow(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def build_report(store: Store, *, as_of_ms: int | None = None) -> dict[str, Any]:
-    """The report as JSON-ready data; ``as_of_ms`` is the "now" statuses were judged at."""
+def build_report(store: Store, *, as_of: AsOf | None = None) -> dict[str, Any]:
+    """The report as JSON-ready data; ``as_of`` is the "now" statuses were judged at."""
     ensure_log_views(store)
     span = store.query("SELECT count(*), min(ts_ms), max(ts_ms) FROM log_events")[0]
     names = [str(r[0]) for r in store.query("SELECT DISTINCT workflow FROM instances ORDER BY 1")]
     return {
         "store": str(store.path),
         "generated_at": iso_ms(int(time.time() * 1000)),
-        "as_of": None if as_of_ms is None else iso_ms(as_of_ms),
+        "as_of": None if as_of is None else iso_ms(as_of.ms),
+        "as_of_kind": None if as_of is None else as_of.kind.value,
+        "as_of_text": None if as_of is None else as_of.describe(),
         "events": int(span[0]),
         "first_event": None if span[1] is None else iso_ms(int(span[1])),
         "last_event": None if span[2] is None else iso_ms(int(span[2])),

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from choreo.core.safe_text import for_markup, terminal_lines
 from choreo.core.timefmt import duration
 
 _SVG_START = re.compile(r"<svg\b")
@@ -26,6 +27,8 @@ def _status_line(counts: Mapping[str, int]) -> str:
 
 
 def _as_of(report: Mapping[str, Any]) -> str:
+    if report.get("as_of_text"):
+        return f" {report['as_of_text']}"
     return f" as of {report['as_of']}" if report.get("as_of") else ""
 
 
@@ -51,7 +54,7 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
         if wf["variants"]:
             out += ["", "### Variants", "", "| # | path | count | share |", "|---|---|---:|---:|"]
             for v in wf["variants"]:
-                path = " → ".join(v["path"])
+                path = " → ".join(v["path"]) + (f" → **{v['stuck']} stuck here**" if v["stuck"] else "")
                 out.append(f"| {v['rank']} | {_cell(path)} | {v['count']} | {v['share']:.1%} |")
         if wf["slowest_steps"]:
             out += ["", "### Slowest steps (by p95)", ""]
@@ -62,16 +65,23 @@ def to_markdown(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = 
                     f"| {duration(s['p95_ms'])} | {duration(s['p99_ms'])} |"
                 )
         if wf["stuck_total"]:
-            out += ["", "### Where instances are stuck", "", "| after | whose move | reason | instances |"]
-            out.append("|---|---|---|---:|")
+            out += [
+                "",
+                "### Where instances are stuck",
+                "",
+                "| after | whose move | waiting for | reason | instances |",
+                "|---|---|---|---|---:|",
+            ]
             for g in wf["stuck_by_step"]:
+                waiting = ", ".join(g["expected_types"]) or "?"
                 out.append(
                     f"| {_cell(g['last_type'])} | {_cell(g['responsible_service'] or '?')} "
-                    f"| {_cell(g['reason'])} | {g['count']} |"
+                    f"| {_cell(waiting)} | {_cell(g['reason'])} | {g['count']} |"
                 )
             out += ["", f"### Stuck instances ({len(wf['stuck'])} of {wf['stuck_total']} shown)", ""]
             out += [f"- {_cell(_stuck_line(s))}" for s in wf["stuck"]]
-    return "\n".join(out) + "\n"
+    # Record text with control characters must not reach a terminal that shows the file.
+    return terminal_lines("\n".join(out) + "\n")
 
 
 _CSS = """
@@ -92,7 +102,10 @@ def _svg_body(svg: str) -> str:
 
 def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None) -> str:
     diagrams = diagrams or {}
-    e = html.escape
+
+    def e(text: str) -> str:
+        return html.escape(for_markup(text))
+
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>choreo report</title>',
@@ -121,7 +134,9 @@ def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None
             )
             for v in wf["variants"]:
                 parts.append(
-                    f"<tr><td class=n>{v['rank']}</td><td>{e(' → '.join(v['path']))}</td>"
+                    f"<tr><td class=n>{v['rank']}</td><td>{e(' → '.join(v['path']))}"
+                    + (f" → <strong>{v['stuck']} stuck here</strong>" if v["stuck"] else "")
+                    + "</td>"
                     f"<td class=n>{v['count']}</td><td class=n>{v['share']:.1%}</td></tr>"
                 )
             parts.append("</table>")
@@ -140,11 +155,12 @@ def to_html(report: Mapping[str, Any], diagrams: Mapping[str, str] | None = None
         if wf["stuck_total"]:
             parts.append(
                 "<h3>Where instances are stuck</h3><table><tr><th>after</th><th>whose move</th>"
-                "<th>reason</th><th>instances</th></tr>"
+                "<th>waiting for</th><th>reason</th><th>instances</th></tr>"
             )
             for g in wf["stuck_by_step"]:
                 parts.append(
                     f"<tr><td>{e(g['last_type'])}</td><td>{e(g['responsible_service'] or '?')}</td>"
+                    f"<td>{e(', '.join(g['expected_types']) or '?')}</td>"
                     f"<td>{e(g['reason'])}</td><td class=n>{g['count']}</td></tr>"
                 )
             parts.append("</table>")

@@ -88,9 +88,12 @@ def test_max_depth() -> None:
 
 
 @pytest.mark.parametrize("spec", ["header:", "payload:", "somewhere", "key:x", "cookie:a"])
-def test_bad_source_names_the_key(spec: str) -> None:
+def test_bad_source_names_the_key(spec: str, tmp_path: Path) -> None:
+    # Checked when the config is loaded, so that every command refuses it.
+    p = tmp_path / "choreo.toml"
+    p.write_text(f'[extract]\nservice_from = ["{spec}"]\n')
     with pytest.raises(ConfigError, match=r"extract\.service_from: .* is not a source"):
-        Extractor(ExtractConfig(service_from=[spec]))
+        load_config(p)
 
 
 def test_config_file_loaded(tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def test_now_override_and_skip(tmp_path: Path) -> None:
         assert s.query("SELECT count(*) FROM instances") == [(0,)]
     # Re-importing the same dump (nothing new) still reconstructs a store that never was.
     run = ok("import", "--db", skipped, "--now", "2024-05-01T12:05:10Z", _dump(tmp_path))
-    assert "stuck as of 2024-05-01T12:05:10+00:00" in run.out
+    assert "0 stuck, as of 2024-05-01 12:05:10 UTC (--now)" in run.out
     assert _stuck(skipped) == []  # 10 s after o-stuck was placed: not overdue yet
 
 

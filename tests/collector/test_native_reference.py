@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 import zstandard
+from pydantic import ValidationError
 
 from choreo import _native
 from choreo.collector.batch import EventBatch
@@ -70,8 +71,13 @@ def cases() -> dict[str, list[dict[str, Any]]]:
 
 @cache
 def extractor(cfg_json: str) -> Extractor | str:
+    """The extractor of a recorded config, or the error it was refused with
+    (sources are checked when the config is loaded, and again by the core)."""
     try:
         return Extractor(ExtractConfig(**json.loads(cfg_json)))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        return f"extract.{err['loc'][0]}: {err['msg'].removeprefix('Value error, ')}"
     except ConfigError as exc:
         return str(exc)
 

@@ -35,7 +35,14 @@ def test_demo_no_tui_exits_0_prints_the_summary_and_leaves_the_store(tmp_path: P
     assert "90 sagas in 3 choreographies" in out
     for wf in ("order", "signup", "video"):
         assert re.search(rf"^  {wf}\s+30\s", out, re.M), out
-    assert "stuck sagas" in out and "ground truth: demo.truth.json" in out
+    assert "stuck sagas" in out
+    # The closing line: what choreo found against the ground truth.
+    last = out.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"stuck: choreo found (\d+), (\d+) truly stuck and (\d+) false; missed (\d+) of the (\d+) the "
+        r"simulator knows \(ground truth: demo\.truth\.json\)",
+        last,
+    ), last
     assert "Traceback" not in proc.stderr
 
     truth = load_truth(tmp_path / "demo.truth.json")

@@ -110,3 +110,40 @@ def test_awkward_names_survive(tmp_path: Path) -> None:
     (events,) = _parse(out).values()
     assert [_value(e, "concept:name") for e in events] == [odd_type.replace("\u0001", "\ufffd"), "Plain"]
     assert {_value(e, "org:resource") for e in events} == {odd_service}
+
+
+def test_lifecycle_and_resource_as_recorded(tmp_path: Path) -> None:
+    """A payload's lifecycle transition and resource (or user) are exported as
+    they were recorded; a user object is the subject, not who acted."""
+    from choreo.reconstruct.engine.pipeline import rebuild
+    from tests.support.saga_builder import T0, Log
+
+    log = Log()
+    fields: list[tuple[str, dict[str, object]]] = [
+        ("ReviewStarted", {"lifecycle:transition": "start", "resource": "alice"}),
+        ("ReviewDone", {"lifecycle": "complete", "user": "bob", "resource": ""}),
+        ("ReviewNoted", {"user": {"id": "u-1"}, "lifecycle": ["odd"]}),
+        ("ReviewClosed", {"org:resource": 42, "lifecycle": "ate_abort"}),
+    ]
+    for i, (etype, extra) in enumerate(fields):
+        log.add("reviews", T0 + i, {"type": etype, "service": "review-service", "reviewId": "r-1", **extra})
+    db = log.store(tmp_path / "r.duckdb")
+    with Store.open(db) as store:
+        rebuild(store, now_ms=T0 + 60_000)
+        export_xes(store, tmp_path / "r.xes")
+    (events,) = _parse(tmp_path / "r.xes").values()
+    got = [
+        (
+            _value(e, "concept:name"),
+            _value(e, "lifecycle:transition"),
+            _value(e, "org:resource"),
+            _value(e, "service"),
+        )
+        for e in events
+    ]
+    assert got == [
+        ("ReviewStarted", "start", "alice", "review-service"),
+        ("ReviewDone", "complete", "bob", "review-service"),
+        ("ReviewNoted", "complete", "review-service", "review-service"),
+        ("ReviewClosed", "ate_abort", "42", "review-service"),
+    ]

@@ -17,7 +17,7 @@ CASES: list[tuple[type, Table, set[str]]] = [
     (KeyStat, IDENTIFIER_STATS, set()),
     (ModelNode, MODEL_NODES, set()),
     (ModelEdge, MODEL_EDGES, set()),
-    (Variant, VARIANTS, set()),
+    (Variant, VARIANTS, {"stuck"}),  # stuck: its instances stuck now, from instances
 ]
 
 

@@ -38,6 +38,7 @@ def test_json_report(built: Recorded, capsys: pytest.CaptureFixture[str]) -> Non
             "last_type": "PaymentAuthorized",
             "responsible_service": "inventory-service",
             "reason": wf["stuck"][0]["reason"],
+            "expected_types": ["InventoryReserved"],
             "count": 1,
         }
     ]

@@ -13,16 +13,16 @@ from tests.support.tui_helpers import overview_ready, screen_text, wait_shown, w
 async def test_navigate_overview_instances_detail_and_back(mixed: FixtureStore) -> None:
     with mixed.open() as store:
         app = make_app(store)
-        async with app.run_test() as pilot:
+        async with app.run_test(size=(120, 40)) as pilot:
             await overview_ready(pilot)
             await pilot.press("enter")  # the first workflow's instances
-            await wait_shown(pilot, "sorted by start")
+            await wait_shown(pilot, "sorted by started")
             await pilot.press("enter")  # its newest instance
             await wait_until(pilot, lambda: isinstance(app.screen, DetailScreen), what="detail")
-            text = await wait_shown(pilot, "causal chain")
+            text = await wait_shown(pilot, "payload (json)")
             assert "┼" in text  # the time axis under the lanes
             await pilot.press("escape")
-            await wait_shown(pilot, "sorted by start")
+            await wait_shown(pilot, "sorted by started")
             await pilot.press("escape")
             await overview_ready(pilot)
 

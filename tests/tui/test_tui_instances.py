@@ -26,7 +26,7 @@ async def test_stuck_filter_shows_exactly_the_stuck_instances(mixed: FixtureStor
         app = make_app(store)
         async with app.run_test(size=(120, 40)) as pilot:
             await overview_ready(pilot)
-            await pilot.press("s")
+            await pilot.press("a", "s")  # all instances, then stuck only
             await wait_shown(pilot, f"of {len(truth_stuck)} ·")
             screen = app.screen
             assert isinstance(screen, InstancesScreen)
@@ -91,7 +91,7 @@ async def test_search_for_an_unknown_value_says_so(mixed: FixtureStore) -> None:
         async with app.run_test() as pilot:
             await overview_ready(pilot)
             await pilot.press("a")
-            await wait_shown(pilot, "sorted by start")
+            await wait_shown(pilot, "sorted by started")
             await pilot.press("slash", *"no-such-id", "enter")
             await wait_shown(pilot, "No instance carries 'no-such-id'")
 
@@ -103,7 +103,7 @@ async def test_sort_keys_reorder_and_paging_moves_by_a_page(mixed: FixtureStore)
         async with app.run_test(message_hook=posted.append) as pilot:
             await overview_ready(pilot)
             await pilot.press("a")
-            await wait_shown(pilot, "sorted by start, newest first")
+            await wait_shown(pilot, "sorted by started, newest first")
             screen = app.screen
             assert isinstance(screen, InstancesScreen)
             starts = [r.start_ms for r in screen.page.rows] if screen.page else []

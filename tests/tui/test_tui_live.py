@@ -75,5 +75,7 @@ async def test_live_events_arrive_and_quitting_commits(kafka: KafkaTarget, db_pa
             await pilot.press("q")
             await wait_until(pilot, lambda: not app.is_running, timeout=60, what="quit after the last batch")
         assert feed.stopped.wait(60)
+        feed.close()  # as `choreo tail` does before the store closes
+        assert not feed.update()  # a dashboard worker late to the exit does not touch the store
         assert feed.stats is not None and feed.stats.commits >= 1
         assert store.count_events() == 53

@@ -45,7 +45,7 @@ async def test_enter_opens_the_workflows_instances_and_m_its_model(mixed: Fixtur
         async with app.run_test(message_hook=posted.append) as pilot:
             await overview_ready(pilot)
             await pilot.press("enter")
-            await wait_shown(pilot, "sorted by start")
+            await wait_shown(pilot, "sorted by started")
             opened = [m for m in posted if isinstance(m, OpenInstances)]
             assert opened and opened[-1].query.workflow is not None
             assert isinstance(app.screen, InstancesScreen)

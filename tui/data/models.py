@@ -6,16 +6,26 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from choreo.reconstruct.query.asof import AsOf
 from choreo.reconstruct.query.records import InstanceDetail, InstanceRow, WorkflowSummary
 
 
 class SortKey(StrEnum):
-    """Orderings of the instances table; each sorts descending by default."""
+    """Orderings of the instances table, one per column; each sorts descending
+    by default (text columns ascending: A first)."""
 
     START = "start"  # newest first
     AGE = "age"  # longest silent first: now - last event
     DURATION = "duration"  # end - start
     EVENTS = "events"  # number of distinct events
+    STATUS = "status"
+    LABEL = "label"
+    WORKFLOW = "workflow"
+    LAST = "last"  # the last event's type
+
+    @property
+    def text(self) -> bool:
+        return self in (SortKey.STATUS, SortKey.LABEL, SortKey.WORKFLOW, SortKey.LAST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +53,11 @@ class Overview:
     instances: int
     workflows: tuple[WorkflowSummary, ...]
     stuck_total: int
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +65,18 @@ class InstancePage:
     query: InstanceQuery
     rows: tuple[InstanceRow, ...]
     total: int  # rows matching the filter, over all pages
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms
 
 
 @dataclass(frozen=True, slots=True)
 class DetailView:
     detail: InstanceDetail
-    now_ms: int | None
+    as_of: AsOf | None  # the "now" the statuses shown were judged at
+
+    @property
+    def now_ms(self) -> int | None:
+        return None if self.as_of is None else self.as_of.ms

@@ -7,13 +7,15 @@ which is what makes concurrent calls from several workers safe.
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from choreo.core.store import Store
-from choreo.reconstruct.query import read
-from choreo.reconstruct.query.records import StuckInfo, WorkflowModel
+from choreo.reconstruct.query import model, read, stuck
+from choreo.reconstruct.query.asof import AsOf, judged_as_of
+from choreo.reconstruct.query.records import StuckCause, StuckInfo, WorkflowModel
+from choreo.reconstruct.query.stuck import StuckPage, StuckQuery
 from choreo.tui.data.models import DetailView, InstancePage, InstanceQuery, Overview, SortKey
 
 # Our sort keys in terms of read.instances_page: "age" here is the time since
@@ -23,29 +25,62 @@ _SORTS = {
     SortKey.AGE: ("end", True),
     SortKey.DURATION: ("duration", False),
     SortKey.EVENTS: ("events", False),
+    SortKey.STATUS: ("status", False),
+    SortKey.LABEL: ("label", False),
+    SortKey.WORKFLOW: ("workflow", False),
+    SortKey.LAST: ("last", False),
 }
 
 
-class StoreReader:
-    """Read-only queries for the screens. ``live``: "now" is the wall clock."""
+class ReaderClosed(Exception):
+    """The dashboard is closing: no new work on the store (whoever opened it closes it next)."""
 
-    def __init__(self, store: Store, *, live: bool = False) -> None:
+
+class StoreReader:
+    """Read-only queries for the screens. Each answer carries the "now" its
+    statuses were judged at, read with them (see ``reconstruct.query.asof``)."""
+
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.live = live
+        self._busy = 0  # workers using the store right now
+        self._idle = threading.Condition()
+        self._shut = False
+
+    @contextmanager
+    def busy(self) -> Iterator[None]:
+        """Around a worker's use of the store (``view`` does it): whoever
+        closes the store waits for them (``shut``)."""
+        with self._idle:
+            if self._shut:
+                raise ReaderClosed("the dashboard is closing")
+            self._busy += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
+
+    def shut(self, timeout: float) -> bool:
+        """Take no new work, and wait until no worker uses the store; False if
+        some still do after ``timeout`` s."""
+        with self._idle:
+            self._shut = True
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     @contextmanager
     def view(self) -> Iterator[Store]:
         """The store on a connection of its own, for one worker's use."""
-        view = self.store.cursor()
-        try:
-            yield view
-        finally:
-            view.close()
+        with self.busy():
+            view = self.store.cursor()
+            try:
+                yield view
+            finally:
+                view.close()
 
-    def _now(self, s: Store) -> int | None:
-        if self.live:
-            return int(time.time() * 1000)
-        return read.judged_now_ms(s)
+    @staticmethod
+    def _now(s: Store) -> AsOf | None:
+        return judged_as_of(s)
 
     # -- store state ------------------------------------------------------
     def counts(self) -> tuple[int, int]:
@@ -66,13 +101,21 @@ class StoreReader:
                 instances=sum(w.instances for w in workflows),
                 workflows=workflows,
                 stuck_total=read.stuck_count(s),
-                now_ms=self._now(s),
+                as_of=self._now(s),
             )
 
-    def most_stuck(self, limit: int = 8) -> tuple[StuckInfo, ...]:
+    def most_stuck(self, limit: int = 200) -> tuple[StuckInfo, ...]:
         """The most overdue stuck instances."""
         with self.view() as s:
             return tuple(read.stuck_list(s, limit=limit))
+
+    def stuck_causes(self, workflow: str | None = None) -> list[StuckCause]:
+        with self.view() as s:
+            return stuck.stuck_causes(s, workflow=workflow)
+
+    def stuck_page(self, query: StuckQuery) -> StuckPage:
+        with self.view() as s:
+            return stuck.stuck_page(s, query)
 
     def workflows(self) -> list[str]:
         with self.view() as s:
@@ -105,4 +148,4 @@ class StoreReader:
 
     def model(self, workflow: str) -> WorkflowModel:
         with self.view() as s:
-            return read.workflow_model(s, workflow)
+            return model.workflow_model(s, workflow)

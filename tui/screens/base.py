@@ -4,9 +4,11 @@ live data changed (now if visible, on return otherwise), Esc goes back."""
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import get_current_worker
 
 from choreo.tui.context import AppContext
 from choreo.tui.data.models import InstanceQuery
@@ -23,6 +25,13 @@ class DataScreen(Screen[None]):
         super().__init__()
         self.ctx = ctx
         self.loaded_version = -1
+
+    def deliver(self, callback: Callable[..., object], *args: object) -> None:
+        """From a worker: run ``callback`` with ``args`` on the UI thread, unless
+        the worker was cancelled or the app is closing (its screens are going)."""
+        if get_current_worker().is_cancelled or getattr(self.app, "closing", False):
+            return
+        self.app.call_from_thread(callback, *args)
 
     @abstractmethod
     def reload(self) -> None:
@@ -48,3 +57,18 @@ class DataScreen(Screen[None]):
 
     def action_search(self) -> None:
         self.post_message(OpenInstances(InstanceQuery(), focus_search=True))
+
+    def selected_saga(self) -> tuple[str, str] | None:
+        """(instance id, label) of the instance under the cursor, on screens that list them."""
+        return None
+
+    def action_copy(self) -> None:
+        """Copy the selected instance's id as people know it (the label's value)."""
+        saga = self.selected_saga()
+        if saga is None:
+            self.notify("No instance selected", severity="warning")
+            return
+        iid, label = saga
+        value = label.partition("=")[2] or label or iid
+        self.app.copy_to_clipboard(value)
+        self.notify(f"Copied {value}" + ("" if value == iid else f" (instance {iid})"), timeout=4)

@@ -8,7 +8,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static
-from textual.worker import get_current_worker
 
 from choreo.tui.context import AppContext
 from choreo.tui.data.models import DetailView
@@ -20,11 +19,15 @@ from choreo.tui.widgets.detail.events import EventsTable
 from choreo.tui.widgets.detail.summary import stuck_explanation, summary
 from choreo.tui.widgets.detail.timeline import Timeline
 
+# Below this many rows the timeline starts hidden (t shows it).
+TIMELINE_MIN_HEIGHT = 32
+
 
 class DetailScreen(DataScreen):
     BINDINGS = [
         Binding("t", "toggle_timeline", "Timeline"),
         Binding("m", "model", "Model"),
+        Binding("c", "copy", "Copy id"),
         Binding("tab", "app.focus_next", "Event / pane", show=False),
     ]
 
@@ -50,6 +53,8 @@ class DetailScreen(DataScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#stuck-panel").display = False
+        # On a short terminal the events and their payload need the rows; t shows the lanes.
+        self.query_one(Timeline).display = self.app.size.height >= TIMELINE_MIN_HEIGHT
         self.query_one(EventsTable).focus()
 
     def reload(self) -> None:
@@ -58,8 +63,7 @@ class DetailScreen(DataScreen):
     @work(thread=True, exclusive=True, group="detail")
     def _load(self, instance_id: str) -> None:
         view = self.ctx.reader.detail(instance_id)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, view)
+        self.deliver(self._show, view)
 
     def _show(self, view: DetailView | None) -> None:
         if view is None:
@@ -100,8 +104,7 @@ class DetailScreen(DataScreen):
     @work(thread=True, exclusive=True, group="identifiers")
     def _load_identifiers(self, key: tuple[str, int, int]) -> None:
         ids = self.ctx.reader.event_identifiers(*key)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._identifiers_loaded, key, ids)
+        self.deliver(self._identifiers_loaded, key, ids)
 
     def _identifiers_loaded(self, key: tuple[str, int, int], ids: list[tuple[str, str]]) -> None:
         self._identifiers[key] = ids
@@ -114,6 +117,11 @@ class DetailScreen(DataScreen):
     def action_toggle_timeline(self) -> None:
         timeline = self.query_one(Timeline)
         timeline.display = not timeline.display
+
+    def selected_saga(self) -> tuple[str, str] | None:
+        if self.view is None:
+            return None
+        return self.view.detail.instance.instance_id, self.view.detail.instance.label
 
     def action_model(self) -> None:
         if self.view is not None:

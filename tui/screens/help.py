@@ -13,25 +13,46 @@ from textual.widgets import Static
 
 from choreo.reconstruct.query.records import STATUS_ORDER
 from choreo.tui.widgets.common.status import status_text
+from choreo.tui.widgets.common.table import GONE
 
 KEYS: list[tuple[str, list[tuple[str, str]]]] = [
     (
         "Everywhere",
         [
             ("?", "this help"),
-            ("/", "search instances by any identifier value (order id, shipment id, trace id, ...)"),
-            ("Esc", "back to the previous screen (in the search box: leave it)"),
+            ("/", "find instances: part of an id or label as you type, or any identifier value"),
+            ("Esc", "back to the previous screen (in a filter box: leave it, the filter applied)"),
             ("q", "quit (live: finishes the batch and commits first)"),
             ("Tab", "next table or pane"),
+        ],
+    ),
+    (
+        "Tables",
+        [
+            ("g / Home", "first row (of all pages)"),
+            ("G / End", "last row (of all pages)"),
+            (
+                "o / r",
+                "sort by the next column / reverse (or click a column's header); the cursor goes to the top",
+            ),
+            ("[ / ]", "previous / next page"),
+            ("c", "copy the selected instance's id (the value of its label, e.g. the order id)"),
         ],
     ),
     (
         "Overview",
         [
             ("Enter", "instances of the selected workflow (or open the selected stuck instance)"),
-            ("s", "all stuck instances"),
+            ("s", "stuck instances grouped by cause"),
             ("a", "all instances"),
             ("m", "model of the selected workflow"),
+        ],
+    ),
+    (
+        "Stuck",
+        [
+            ("Enter", "on a cause: into its instances; on an instance: open it"),
+            ("Tab", "between the causes and their instances"),
         ],
     ),
     (
@@ -39,17 +60,15 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
         [
             ("Enter", "open the instance"),
             ("w / f", "filter by workflow / by status (a list to pick from)"),
-            ("o / r", "sort by start, age (time since last event), duration, events / reverse"),
             ("s", "stuck only, on and off"),
-            ("[ / ]", "previous / next page"),
-            ("m", "model of the filtered workflow"),
+            ("m", "model of the filtered workflow (or of the selected instance's)"),
         ],
     ),
     (
         "Instance",
         [
-            ("↑ ↓", "select an event: its chain, headers and payload are shown"),
-            ("t", "hide or show the timeline"),
+            ("↑ ↓", "select an event: its payload, identifiers, headers and causal chain are shown"),
+            ("t", "hide or show the timeline (hidden at first below 32 rows)"),
             ("m", "model of its workflow"),
         ],
     ),
@@ -73,7 +92,8 @@ def help_text(log_path: str | None) -> Group:
     legend.append(
         "\nMarks: D a redelivered duplicate (counted once), ~ a clock-skew adjustment, "
         "● an event on the timeline, ━ the time its service took to react to its cause, ─ the time "
-        "since the event before (no causation link), ┄? where a stuck instance waits."
+        "since the event before (no causation link), ┄? where a stuck instance waits, "
+        f"{GONE}a selected row that has left the list (it stays until the cursor moves)."
     )
     parts.append(legend)
     if log_path:

@@ -1,41 +1,42 @@
-"""The instances table: filter by workflow and status, search by any
-identifier value, sort, and page — every page is one SQL query."""
+"""The instances table: filter by workflow and status, filter as you type by
+any identifier value or part of a label, sort by any column, and page —
+every page is one SQL query."""
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Input, Static
-from textual.worker import get_current_worker
 
 from choreo.reconstruct.query.records import STATUS_ORDER
 from choreo.tui.context import AppContext
 from choreo.tui.data.format import count
 from choreo.tui.data.models import InstancePage, InstanceQuery, SortKey
 from choreo.tui.messages import OpenInstance, OpenModel
-from choreo.tui.screens.base import DataScreen
+from choreo.tui.screens.paged import PagedScreen
 from choreo.tui.screens.pick import ANY, PickScreen
 from choreo.tui.widgets.common.keybar import KeyBar
+from choreo.tui.widgets.common.table import KeptTable
 from choreo.tui.widgets.instances.filters import FilterBar
 from choreo.tui.widgets.instances.table import SORT_COLUMNS, InstancesTable
 
-_SORT_ORDER = [SortKey.START, SortKey.AGE, SortKey.DURATION, SortKey.EVENTS]
 _SORT_TEXT = {
-    (SortKey.START, True): "newest first",
-    (SortKey.START, False): "oldest first",
-    (SortKey.AGE, True): "longest silent first",
-    (SortKey.AGE, False): "most recently active first",
-    (SortKey.DURATION, True): "longest first",
-    (SortKey.DURATION, False): "shortest first",
-    (SortKey.EVENTS, True): "most events first",
-    (SortKey.EVENTS, False): "fewest events first",
+    SortKey.START: ("newest first", "oldest first"),
+    SortKey.AGE: ("longest silent first", "most recently active first"),
+    SortKey.DURATION: ("longest first", "shortest first"),
+    SortKey.EVENTS: ("most events first", "fewest events first"),
 }
+_COLUMN_OF = {v: k for k, v in SORT_COLUMNS.items()}
 
 
 def describe_page(page: InstancePage) -> str:
     q = page.query
-    sort = f"sorted by {q.sort.value}, {_SORT_TEXT[(q.sort, q.descending)]}"
+    if q.sort.text:
+        order = "Z-A" if q.descending else "A-Z"
+    else:
+        order = _SORT_TEXT[q.sort][0 if q.descending else 1]
+    sort = f"sorted by {_COLUMN_OF[q.sort]}, {order}"
     if page.total == 0:
         if q.search:
             return f"No instance carries {q.search!r}" + (
@@ -47,24 +48,20 @@ def describe_page(page: InstancePage) -> str:
     pages = ""
     if page.total > q.limit:
         pages = f" · page {q.offset // q.limit + 1} of {(page.total - 1) // q.limit + 1} ([ ] to page)"
-    return f"{count(first)}-{count(last)} of {count(page.total)} · {sort}{pages}"
+    found = f" · matching {q.search!r}" if q.search else ""
+    return f"{count(first)}-{count(last)} of {count(page.total)}{found} · {sort}{pages}"
 
 
-class InstancesScreen(DataScreen):
+class InstancesScreen(PagedScreen[InstanceQuery]):
     BINDINGS = [
         Binding("w", "pick_workflow", "Workflow"),
         Binding("f", "pick_status", "Status"),
-        Binding("o", "sort", "Sort"),
-        Binding("r", "reverse", "Reverse"),
         Binding("s", "toggle_stuck", "Stuck only"),
-        Binding("right_square_bracket", "page(1)", "Next page"),
-        Binding("left_square_bracket", "page(-1)", "Prev page"),
-        Binding("m", "model", "Model", show=False),
+        Binding("m", "model", "Model"),
     ]
 
     def __init__(self, ctx: AppContext, query: InstanceQuery, focus_search: bool = False) -> None:
-        super().__init__(ctx)
-        self.query_state = query
+        super().__init__(ctx, query)
         self.page: InstancePage | None = None
         self._focus_search = focus_search
         self._workflows_loaded = False
@@ -83,17 +80,34 @@ class InstancesScreen(DataScreen):
         else:
             self.query_one(InstancesTable).focus()
 
+    def table(self) -> KeptTable:
+        return self.query_one(InstancesTable)
+
+    def sort_columns(self) -> list[str]:
+        return list(SORT_COLUMNS)
+
+    def current_sort(self) -> str:
+        return _COLUMN_OF[self.query_state.sort]
+
+    def sorted_by(self, column: str, descending: bool) -> InstanceQuery:
+        return self.query_state.with_(sort=SORT_COLUMNS[column], descending=descending)
+
+    def default_descending(self, column: str) -> bool:
+        return not SORT_COLUMNS[column].text
+
     # -- loading ----------------------------------------------------------
     def reload(self) -> None:
         known = None if self._workflows_loaded else self.ctx.workflows
         self._load(self.query_state, not self._workflows_loaded, known)
 
+    def load(self, query: InstanceQuery) -> None:
+        self._load(query, False, None)
+
     @work(thread=True, exclusive=True, group="instances")
     def _load(self, query: InstanceQuery, with_workflows: bool, known: list[str] | None) -> None:
         page = self.ctx.reader.instances(query)
         workflows = (known or self.ctx.reader.workflows()) if with_workflows else None
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, page, workflows)
+        self.deliver(self._show, page, workflows)
 
     def _show(self, page: InstancePage, workflows: list[str] | None) -> None:
         if page.query != self.query_state:
@@ -102,16 +116,14 @@ class InstancesScreen(DataScreen):
             self._workflows_loaded = True
             self.ctx.workflows = workflows
         self.page = page
-        self.query_one(InstancesTable).show(page)
+        where = self.page_loaded(page.query, page.total)
+        self.query_one(InstancesTable).show(page, cursor_to_top=where == "first")
+        self.place_cursor(where)
         self.query_one("#page-bar", Static).update(describe_page(page))
 
-    def set_query(self, query: InstanceQuery) -> None:
-        if query == self.query_state:
-            return
-        self.query_state = query
-        self.query_one(FilterBar).show(query)
+    def query_changed(self) -> None:
+        self.query_one(FilterBar).show(self.query_state)
         self.query_one("#page-bar", Static).update("Loading…")
-        self.reload()
 
     # -- input ------------------------------------------------------------
     def action_pick_workflow(self) -> None:
@@ -133,52 +145,32 @@ class InstancesScreen(DataScreen):
             PickScreen("status", "any status", list(STATUS_ORDER), self.query_state.status), chosen
         )
 
-    @on(Input.Submitted, "#search")
-    def _search(self, event: Input.Submitted) -> None:
-        self.set_query(self.query_state.with_(search=event.value.strip() or None))
-        self.query_one(InstancesTable).focus()
-
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value is not None:
             self.post_message(OpenInstance(event.row_key.value))
 
-    def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
-        sort = SORT_COLUMNS.get(str(event.column_key.value))
-        if sort is None:
-            return
-        q = self.query_state
-        self.set_query(q.with_(sort=sort, descending=not q.descending if q.sort == sort else True))
+    def selected_saga(self) -> tuple[str, str] | None:
+        key = self.table().selected_key()
+        if key is None or self.page is None:
+            return None
+        row = next((r for r in self.page.rows if r.instance_id == key), None)
+        return key, row.label if row is not None else key
 
     # -- actions ----------------------------------------------------------
-    def action_search(self) -> None:
-        self.query_one("#search", Input).focus()
-
-    def action_back(self) -> None:
-        if self.query_one("#search", Input).has_focus:
-            self.query_one(InstancesTable).focus()
-            return
-        super().action_back()
-
-    def action_sort(self) -> None:
-        q = self.query_state
-        nxt = _SORT_ORDER[(_SORT_ORDER.index(q.sort) + 1) % len(_SORT_ORDER)]
-        self.set_query(q.with_(sort=nxt, descending=True))
-
-    def action_reverse(self) -> None:
-        self.set_query(self.query_state.with_(descending=not self.query_state.descending))
-
     def action_toggle_stuck(self) -> None:
         status = None if self.query_state.status == "stuck" else "stuck"
         self.set_query(self.query_state.with_(status=status))
 
-    def action_page(self, delta: int) -> None:
-        q = self.query_state
-        total = self.page.total if self.page is not None else 0
-        offset = q.offset + delta * q.limit
-        if offset < 0 or offset >= total:
-            return
-        self.set_query(q.with_(offset=offset))
-
     def action_model(self) -> None:
-        if self.query_state.workflow is not None:
-            self.post_message(OpenModel(self.query_state.workflow))
+        workflow = self.query_state.workflow
+        if workflow is None and self.page is not None:
+            # All workflows listed: the selected instance's workflow.
+            key = self.table().selected_key()
+            row = next((r for r in self.page.rows if r.instance_id == key), None)
+            workflow = row.workflow if row is not None else None
+        if workflow is None:
+            self.notify(
+                "No workflow to show: select an instance, or pick a workflow with w", severity="warning"
+            )
+            return
+        self.post_message(OpenModel(workflow))

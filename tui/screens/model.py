@@ -3,11 +3,12 @@ directly-follows edges with counts and latencies, and a Graphviz export."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Header, Label, Static
-from textual.worker import get_current_worker
 
 from choreo.core.errors import ChoreoError
 from choreo.reconstruct.query.records import WorkflowModel
@@ -44,7 +45,7 @@ class ModelScreen(DataScreen):
     def _export_hint(self) -> str:
         if self.ctx.export_workflow is None:
             return "Graphviz export is not available in this build"
-        return f"e exports the workflow diagram to {self.ctx.export_dir}"
+        return f"e exports the workflow diagram to {self.ctx.export_dir.resolve()}"
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -57,8 +58,7 @@ class ModelScreen(DataScreen):
     @work(thread=True, exclusive=True, group="model")
     def _load(self, workflow: str) -> None:
         model = self.ctx.reader.model(workflow)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, model)
+        self.deliver(self._show, model)
 
     def _show(self, model: WorkflowModel) -> None:
         self.model = model
@@ -89,14 +89,14 @@ class ModelScreen(DataScreen):
             with self.ctx.reader.view() as store:
                 path = self.ctx.export_workflow(store, workflow, self.ctx.export_dir)
         except ChoreoError as exc:
-            self.app.call_from_thread(self._exported, ExportFinished(workflow, None, exc.one_line()))
+            self.deliver(self._exported, ExportFinished(workflow, None, exc.one_line()))
             return
-        self.app.call_from_thread(self._exported, ExportFinished(workflow, str(path)))
+        self.deliver(self._exported, ExportFinished(workflow, str(path)))
 
     def _exported(self, message: ExportFinished) -> None:
         bar = self.query_one("#export-bar", Static)
         if message.path is not None:
-            bar.update(f"Exported {message.workflow} to {message.path}")
+            bar.update(f"Exported {message.workflow} to {Path(message.path).resolve()}")
         else:
             bar.update(f"Export failed: {message.error}")
         self.post_message(message)

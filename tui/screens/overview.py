@@ -1,5 +1,7 @@
-"""The overview: every workflow with its instances by status, and the most
-overdue stuck instances. Selecting a workflow opens its instances."""
+"""The overview: every workflow with its instances by status and, in all the
+room left, the stuck instances, most overdue first. Enter on a workflow
+opens its instances, on a stuck instance that instance; s groups the stuck
+instances by cause."""
 
 from __future__ import annotations
 
@@ -9,23 +11,27 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Header, Label, Static
-from textual.worker import get_current_worker
 
+from choreo.reconstruct.query.records import StuckInfo
 from choreo.tui.context import AppContext
 from choreo.tui.data.models import InstanceQuery, Overview
-from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel
+from choreo.tui.messages import OpenInstance, OpenInstances, OpenModel, OpenStuck
 from choreo.tui.screens.base import DataScreen
 from choreo.tui.widgets.common.keybar import KeyBar
 from choreo.tui.widgets.common.storebar import store_line
-from choreo.tui.widgets.overview.stuck import StuckTable
 from choreo.tui.widgets.overview.workflows import WorkflowTable
+from choreo.tui.widgets.stuck.tables import StuckTable
+
+# Enough rows to fill a tall terminal; more are one `s` away.
+STUCK_ROWS = 200
 
 
 class OverviewScreen(DataScreen):
     BINDINGS = [
-        Binding("s", "stuck", "Stuck"),
-        Binding("a", "all", "All instances"),
+        Binding("s", "stuck", "Stuck by cause"),
+        Binding("a", "all", "All"),
         Binding("m", "model", "Model"),
+        Binding("c", "copy", "Copy id"),
         Binding("tab", "app.focus_next", "Next table", show=False),
     ]
 
@@ -34,13 +40,14 @@ class OverviewScreen(DataScreen):
         self.overview: Overview | None = None
         self._last_events: tuple[float, dict[str, int]] | None = None
         self._rates: dict[str, float] | None = None
+        self._stuck_shown = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading…", id="store-bar")
         yield Label("Workflows: Enter opens its instances, m its model", classes="section")
         yield WorkflowTable(id="workflows")
-        yield Label("Stuck, most overdue first", classes="section", id="stuck-title")
+        yield Label("Stuck", classes="section", id="stuck-title")
         yield StuckTable(id="stuck")
         yield KeyBar()
 
@@ -58,14 +65,31 @@ class OverviewScreen(DataScreen):
     @work(thread=True, exclusive=True, group="overview")
     def _load(self) -> None:
         ov = self.ctx.reader.overview()
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, ov)
+        self.deliver(self._show, ov)
 
     @work(thread=True, exclusive=True, group="overview-stuck")
     def _load_stuck(self) -> None:
-        stuck = self.ctx.reader.most_stuck()
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.query_one(StuckTable).show, stuck)
+        stuck = self.ctx.reader.most_stuck(STUCK_ROWS)
+        self.deliver(self._show_stuck, stuck)
+
+    def _show_stuck(self, stuck: tuple[StuckInfo, ...]) -> None:
+        table = self.query_one(StuckTable)
+        table.show(stuck)
+        self._stuck_shown = len(stuck)
+        if table.row_count and self.focused is None:
+            table.focus()
+        self._show_stuck_title()
+
+    def _show_stuck_title(self) -> None:
+        ov = self.overview
+        if ov is None:
+            return
+        label = self.query_one("#stuck-title", Label)
+        if not ov.stuck_total:
+            label.update("Stuck: none")
+            return
+        more = f", the {self._stuck_shown:,} most overdue here" if self._stuck_shown < ov.stuck_total else ""
+        label.update(f"Stuck: {ov.stuck_total:,}, most overdue first{more} (s groups them by cause)")
 
     def _show(self, ov: Overview) -> None:
         self.overview = ov
@@ -74,8 +98,7 @@ class OverviewScreen(DataScreen):
             self._update_rates(ov)
         self._show_store_bar()
         self.query_one(WorkflowTable).show(ov.workflows, self._rates)
-        title = f"Stuck, most overdue first ({ov.stuck_total:,} in all; s lists them)"
-        self.query_one("#stuck-title", Label).update(title if ov.stuck_total else "Stuck: none")
+        self._show_stuck_title()
 
     def _show_store_bar(self) -> None:
         if self.overview is None:
@@ -87,6 +110,7 @@ class OverviewScreen(DataScreen):
                 self.overview,
                 live.source if live else None,
                 live.progress if live else None,
+                live.note if live else None,
             )
         )
 
@@ -107,6 +131,15 @@ class OverviewScreen(DataScreen):
     def _workflow(self) -> str | None:
         return self.query_one(WorkflowTable).selected_key()
 
+    def selected_saga(self) -> tuple[str, str] | None:
+        table = self.query_one(StuckTable)
+        key = table.selected_key()
+        if key is None:
+            return None
+        cells = table.row_data(key)
+        label = cells.get("label") if cells else None
+        return key, str(label) if label is not None else key
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         key = event.row_key.value
         if key is None:
@@ -117,7 +150,7 @@ class OverviewScreen(DataScreen):
             self.post_message(OpenInstance(key))
 
     def action_stuck(self) -> None:
-        self.post_message(OpenInstances(InstanceQuery(status="stuck")))
+        self.post_message(OpenStuck())
 
     def action_all(self) -> None:
         self.post_message(OpenInstances(InstanceQuery()))

@@ -48,7 +48,7 @@ REGISTRY: tuple[Entry, ...] = (
         "keys",
         "keys",
         "keys",
-        "Per identifier name: events, distinct values, events per value, linked event types, used or not.",
+        "Per identifier: events, values, linked types, stitching or not and the evidence.",
     ),
     Entry(
         "reconstruct",
@@ -79,6 +79,12 @@ REGISTRY: tuple[Entry, ...] = (
         "stuck",
         "stuck",
         "List stuck instances with the expected next step and the responsible service.",
+    ),
+    Entry(
+        "trafficgen",
+        "trafficgen",
+        "trafficgen",
+        "Scenario generator with ground truth, and a scorer of choreo's reconstruction.",
     ),
     Entry("tail", "tail", "tail", "Collect, reconstruct and watch live in the dashboard, in one process."),
     Entry("tui", "tui", "tui", "Browse workflows, instances and stuck sagas in a terminal dashboard."),

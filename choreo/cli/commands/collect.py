@@ -7,18 +7,20 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 
 import click
 
 from choreo.cli.commands.options import config_option, db_option, kafka_options
+from choreo.cli.output import echo
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector, probe
 from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.progress import CollectProgress, CollectStats
+from choreo.core.snapshot import Publisher
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
@@ -43,21 +45,21 @@ class _ProgressLine:
         if self.tty:
             pad = max(0, self._width - len(text))
             self._width = len(text)
-            click.echo("\r" + text + " " * pad, err=True, nl=False)
+            echo(text + " " * pad, err=True, nl=False, rewrite=True)
         elif time.monotonic() - self._last_logged >= _LOG_PROGRESS_EVERY:
             self._last_logged = time.monotonic()
-            click.echo(text, err=True)
+            echo(text, err=True)
 
     def end(self) -> None:
         if self.tty and self._width:
-            click.echo("", err=True)
+            echo("", err=True)
 
 
 @contextmanager
 def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
     def handler(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
-            click.echo("\ncollect: still finishing the current batch...", err=True)
+            echo("\ncollect: still finishing the current batch...", err=True)
         stop.set()
 
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -102,6 +104,12 @@ def _summary(stats: CollectStats, db: str) -> str:
     show_default=True,
     help="Store and commit at least this often.",
 )
+@click.option(
+    "--no-snapshots",
+    is_flag=True,
+    help="Publish no read-only snapshots for other commands to read beside it (they then wait for it "
+    "to stop); saves their disk space and copying.",
+)
 @db_option
 @config_option
 def collect(
@@ -114,6 +122,7 @@ def collect(
     until_idle: float | None,
     batch_size: int,
     batch_seconds: float,
+    no_snapshots: bool,
     db: str,
     config_path: str | None,
 ) -> None:
@@ -144,7 +153,10 @@ def collect(
     probe(settings)
     stop = threading.Event()
     progress = _ProgressLine()
-    with Store.open(db) as store, _stop_on_signals(stop), rare_gc():
+    with Store.open(db) as store, _stop_on_signals(stop), rare_gc(), ExitStack() as publishing:
+        if not no_snapshots:
+            # Other commands read beside it from the snapshots it publishes (core.snapshot).
+            publishing.enter_context(Publisher(store, "choreo collect"))
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
         store.limit_memory(_DUCKDB_MEMORY)
@@ -153,4 +165,4 @@ def collect(
             stats = collector.run(stop)
         finally:
             progress.end()
-    click.echo(_summary(stats, db), err=True)
+    echo(_summary(stats, db), err=True)

@@ -13,18 +13,22 @@ from typing import TYPE_CHECKING
 
 import click
 
+from choreo.cli.output import echo
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector
 from choreo.core.config import ChoreoConfig
 from choreo.core.errors import ChoreoError
 from choreo.core.logsetup import default_log_file, logs_to_file
+from choreo.core.snapshot import Publisher
 from choreo.core.store import Store
+from choreo.demo.check import check_stuck
 from choreo.demo.faults import DEFAULT_MIX, NO_FAULTS, FaultPlan, parse_service_ms, parse_stall
 from choreo.demo.run import Demo, DemoResult, check_db_path
 from choreo.demo.scenario import ALL_WORKFLOWS, Scenario, service_names
 from choreo.demo.tap import collect_settings
 from choreo.demo.truth import load_truth
 from choreo.reconstruct.engine.pipeline import is_stale, judge, rebuild
+from choreo.reconstruct.query.asof import AsOf, NowKind, record_as_of
 from choreo.reconstruct.query.read import stuck_list, workflow_counts
 from choreo.reconstruct.query.records import STATUS_ORDER
 
@@ -44,12 +48,13 @@ class _Progress:
 
     def __call__(self, text: str) -> None:
         if self.tty:
-            click.echo("\r" + text.ljust(self.width), err=True, nl=False)
+            echo(text.ljust(self.width), err=True, nl=False, rewrite=True)
             self.width = len(text)
 
     def end(self) -> None:
         if self.tty and self.width:
-            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
+            echo(" " * self.width, err=True, nl=False, rewrite=True)
+            echo("", err=True, nl=False, rewrite=True)
             self.width = 0
 
 
@@ -106,6 +111,7 @@ def _summary(result: DemoResult) -> list[str]:
         counts = workflow_counts(store)
         stuck = stuck_list(store, limit=_SHOW_STUCK)
         n_stuck = len(stuck_list(store))
+        check = check_stuck(store, t)
     header = f"  {'workflow':<12}{'sagas':>7}" + "".join(f"{s:>13}" for s in STATUS_ORDER)
     lines.append(header)
     for wf in sorted(counts):
@@ -122,17 +128,17 @@ def _summary(result: DemoResult) -> list[str]:
             lines.append(f"  {s.label or s.instance_id}: {s.explanation}")
         if n_stuck > len(stuck):
             lines.append(f"  ... and {n_stuck - len(stuck)} more")
-    expected = sum(v["stuck"] for v in c["outcomes"].values())
     # After --keep-running, the sagas started last are stuck for good but not overdue yet.
     continued = c["instances"] > result.truth["counts"]["instances"]
-    later = "; the newest are not collected or overdue yet" if continued else ""
     lines += [
         "",
-        f"ground truth: {result.paths.truth} "
-        f"(the simulator knows {expected} stuck; choreo found {n_stuck}{later})",
         f"next: choreo stuck --db {result.paths.db} --config {result.paths.config}",
         f"      choreo show <any id above> --db {result.paths.db} --config {result.paths.config}",
     ]
+    if continued:
+        lines.append("(the sagas started last are not collected or overdue yet)")
+    # The closing line: how the stuck list compares with what really happened.
+    lines.append(check.line(str(result.paths.truth)))
     return lines
 
 
@@ -270,9 +276,11 @@ def demo(
             if keep_running:
                 # The dashboard judged the sagas as of its last update; the summary is as of now.
                 with Store.open(runner.paths.db) as store:
-                    judge(store, runner.config, int(time.time() * 1000))
+                    now = int(time.time() * 1000)
+                    judge(store, runner.config, now)
+                    record_as_of(store, AsOf(now, NowKind.LIVE))
         for line in _summary(result):
-            click.echo(line)
+            echo(line)
         if keep_running and not dashboard:
             _keep_running(runner)
     finally:
@@ -292,15 +300,18 @@ class LiveUpdate:
     def __call__(self, store: Store, now_ms: int) -> object:
         with self.lock:
             if is_stale(store, self.config):
-                return rebuild(store, self.config, now_ms=now_ms)
-            return judge(store, self.config, now_ms)
+                out: object = rebuild(store, self.config, now_ms=now_ms)
+            else:
+                out = judge(store, self.config, now_ms)
+            record_as_of(store, AsOf(now_ms, NowKind.LIVE))
+            return out
 
 
 def dashboard_app(runner: Demo, store: Store, *, live: LiveUpdate | None = None) -> ChoreoApp:
     """The dashboard on the demo's store; with ``live``, following the demo's running cluster."""
+    from choreo.cli.commands.tui import reconstruction
     from choreo.cli.live_feed import LiveFeed
     from choreo.tui.app import make_app
-    from choreo.tui.context import Reconstruction
     from choreo.tui.data.export import export_workflow_diagram
 
     config = runner.config
@@ -316,23 +327,32 @@ def dashboard_app(runner: Demo, store: Store, *, live: LiveUpdate | None = None)
         store,
         store_label=str(runner.paths.db),
         live=feed,
-        reconstruction=Reconstruction(
-            is_stale=lambda s: is_stale(s, config), rebuild=lambda s: rebuild(s, config)
-        ),
+        reconstruction=reconstruction(config),
         export_workflow=export_workflow_diagram,
         export_dir=runner.paths.db.parent,
     )
 
 
 def _dashboard(runner: Demo, *, live: bool) -> None:
+    from choreo.cli.dashboard import failures_logged, raise_if_crashed
+
     update = LiveUpdate(runner.config) if live else None
-    with Store.open(runner.paths.db) as store, logs_to_file(default_log_file()):
-        outcome = dashboard_app(runner, store, live=update).run()
-        if update is not None:
-            # A live update may still be running in a worker thread: let it finish
-            # before the store's connection closes under it.
-            with update.lock:
-                pass
+    with (
+        Store.open(runner.paths.db) as store,
+        logs_to_file(default_log_file()) as log_path,
+        failures_logged("demo", log_path),
+        Publisher(store, "choreo demo"),
+    ):
+        app = dashboard_app(runner, store, live=update)
+        try:
+            outcome = app.run()
+        finally:
+            if update is not None:
+                # A live update may still be running in a worker thread: let it finish
+                # before the store's connection closes under it.
+                with update.lock:
+                    pass
+        raise_if_crashed(app, "demo", log_path)
     if isinstance(outcome, ChoreoError):
         raise outcome
 
@@ -346,11 +366,11 @@ def _keep_running(runner: Demo) -> None:
     old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         bootstrap = runner.keep_running()
-        click.echo("")
-        click.echo(
+        echo("")
+        echo(
             f"the services keep running on {bootstrap}, starting new sagas; Ctrl-C to stop. Watch them with:"
         )
-        click.echo(f"  choreo collect -b {bootstrap} -t '.*' --db live.duckdb --config {runner.paths.config}")
+        echo(f"  choreo collect -b {bootstrap} -t '.*' --db live.duckdb --config {runner.paths.config}")
         while not stop.wait(0.5):
             pass
     finally:

@@ -1,11 +1,10 @@
-"""`choreo export ...`: diagrams (Graphviz), traces (OpenTelemetry), event logs (XES).
+"""`choreo export ...`: diagrams (Graphviz), traces (OpenTelemetry), event logs (XES, OCEL 2.0).
 
 Other parts add their own subcommands to this group (e.g. `export events`).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -14,9 +13,11 @@ import click
 
 from choreo.cli.commands import export_events
 from choreo.cli.commands.derived import log_options, reconstructed
+from choreo.cli.output import echo, json_lines_stdout, xml_stdout
 from choreo.core.errors import InputError
 from choreo.reconstruct.export import dot_render
 from choreo.reconstruct.export.filenames import safe_name
+from choreo.reconstruct.export.ocel import FORMATS as OCEL_FORMATS
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.query.records import STATUS_ORDER
 
@@ -41,20 +42,21 @@ def emit_diagram(source: str, output: str | None, fmt: str | None, default_stem:
     if output == "-":
         if fmt not in (None, "dot"):
             raise InputError("only DOT can be written to stdout (-o -); give a file name for images")
-        click.echo(source, nl=False)
+        echo(source, nl=False)
         return
     wanted = dot_render.format_for(Path(output) if output else None, fmt)
     path = Path(output) if output else Path(f"{default_stem}.{wanted}")
     done = dot_render.write(source, path, wanted)
     if done.fell_back:
-        click.echo(
-            f"Graphviz 'dot' is not installed: wrote DOT to {done.path} instead of {wanted.upper()} "
+        echo(
+            f"Graphviz 'dot' is not installed: wrote DOT to {done.path.resolve()} "
+            f"instead of {wanted.upper()} "
             "(install Graphviz, e.g. `apt install graphviz`, then run again or `dot -T"
             f"{wanted} {done.path}`)",
             err=True,
         )
     else:
-        click.echo(f"wrote {done.path}", err=True)
+        echo(f"wrote {done.path.resolve()}", err=True)
 
 
 @click.group()
@@ -115,7 +117,7 @@ def export_instance(
         view = load_instance(lg.store, iid)
     if others:
         more = ", ".join(others[:5]) + (" ..." if len(others) > 5 else "")
-        click.echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
+        echo(f"{instance!r} also matches {more}; exporting the most recent, {iid}", err=True)
     emit_diagram(view_dot(view), output, fmt, f"instance-{safe_name(view.instance_id)}")
 
 
@@ -183,7 +185,7 @@ def export_otel(
 ) -> None:
     """Instances as OpenTelemetry traces: one trace per instance, one span per step."""
     from choreo.reconstruct.export.otel import TraceBuilder
-    from choreo.reconstruct.export.otel_output import send, traces_url, write_file
+    from choreo.reconstruct.export.otel_output import send, traces_url, write_file, write_stream
 
     if endpoint is not None and output is not None:
         raise InputError("give either --endpoint or --output, not both")
@@ -198,10 +200,16 @@ def export_otel(
             stats = send(pages, endpoint, headers=extra, timeout=timeout)
             where = traces_url(endpoint)
         else:
-            target = Path("/dev/stdout") if output == "-" else Path(output or "traces.otlp.jsonl")
-            stats = write_file(pages, target)
-            where = str(target)
-    click.echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
+            if output == "-":
+                stdout = json_lines_stdout()
+                stats = write_stream(pages, stdout)
+                stdout.flush()
+                where = "stdout"
+            else:
+                target = Path(output or "traces.otlp.jsonl")
+                stats = write_file(pages, target)
+                where = str(target.resolve())
+    echo(f"{stats.traces} traces, {stats.spans} spans -> {where}", err=True)
 
 
 @export.command("xes")
@@ -224,13 +232,48 @@ def export_xes_cmd(
     flt = InstanceFilter(status, workflow)
     with reconstructed(dbs, out, config_path, now_text) as lg:
         if output == "-":
-            stats = write_xes(lg.store, sys.stdout, flt)
+            stats = write_xes(lg.store, xml_stdout(), flt)
             where = "stdout"
         else:
             path = Path(output or "choreo.xes")
             stats = export_xes(lg.store, path, flt)
-            where = str(path)
-    click.echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+            where = str(path.resolve())
+    echo(f"{stats.cases} cases, {stats.events} events -> {where}", err=True)
+
+
+@export.command("ocel")
+@_status_option
+@_workflow_option
+@_output_option("File to write (default choreo.jsonocel, .xmlocel or .sqlite as --format says).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(OCEL_FORMATS),
+    default=None,
+    help="OCEL 2.0 format; default from the suffix (.jsonocel/.json, .xmlocel/.xml, .sqlite/.db), else json.",
+)
+@log_options
+def export_ocel_cmd(
+    status: str | None,
+    workflow: str | None,
+    output: str | None,
+    fmt: str | None,
+    dbs: tuple[str, ...],
+    out: str | None,
+    config_path: str | None,
+    now_text: str | None,
+) -> None:
+    """The object-centric event log (OCEL 2.0) for pm4py, ocpa or Celonis: events
+    related to the orders, payments, shipments... they carry, and to their instance."""
+    from choreo.reconstruct.export.ocel import DEFAULT_FILES, export_ocel, format_for
+
+    if output == "-":
+        raise InputError("the OCEL log is validated after writing: give a file name, not -")
+    wanted = format_for(Path(output) if output else None, fmt)
+    path = Path(output or DEFAULT_FILES[wanted])
+    with reconstructed(dbs, out, config_path, now_text) as lg:
+        stats = export_ocel(lg.store, path, wanted, InstanceFilter(status, workflow))
+    echo(f"{stats.summary()} -> {path} (OCEL 2.0 {stats.format}, validated)", err=True)
 
 
 # Raw events as choreo JSONL: written next to the importer that reads them back.

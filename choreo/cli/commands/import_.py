@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
-import orjson
 
+from choreo.cli.commands.derived import bring_up_to_date
 from choreo.cli.commands.import_progress import ImportProgress
 from choreo.cli.commands.options import config_option, db_option, json_option
+from choreo.cli.output import echo, echo_json
 from choreo.collector.extract import Extractor
 from choreo.collector.importers.detect import FORMATS
 from choreo.collector.importers.runner import FileReport, Importer, ImportOptions, ImportReport, prepare
@@ -18,6 +22,10 @@ from choreo.core.config import load_config
 from choreo.core.errors import InputError
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.store import Store
+from choreo.core.timefmt import parse_now
+from choreo.reconstruct.query.asof import AsOf, is_stale
+from choreo.reconstruct.query.read import stitch_health
+from choreo.reconstruct.query.records import StitchHealth
 
 if TYPE_CHECKING:
     from choreo.reconstruct.engine.pipeline import RebuildStats
@@ -25,25 +33,20 @@ if TYPE_CHECKING:
 PROGRESS_MIN_BYTES = 4 * 1024 * 1024  # smaller files finish before a bar is worth drawing
 
 
-def parse_now(text: str) -> int:
-    """``--now``: ms since epoch, or ISO-8601 (UTC when no zone is given)."""
-    t = text.strip()
-    if t.isdigit():
-        return int(t)
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM stops an import like Ctrl-C: clean-up runs (worker processes
+    stopped, temporary files removed, the store closed) instead of the
+    process vanishing mid-write."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, handler)
     try:
-        dt = datetime.fromisoformat(t.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise InputError(
-            f"--now {text!r}: want an ISO-8601 time (2024-05-01T12:00:00Z) or ms since epoch"
-        ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return int(dt.timestamp() * 1000)
-
-
-def newest_event_ms(store: Store) -> int | None:
-    rows = store.query("SELECT max(coalesce(ts_ms, event_time_ms)) FROM events")
-    return None if not rows or rows[0][0] is None else int(rows[0][0])
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def _file_line(f: FileReport) -> str:
@@ -51,6 +54,8 @@ def _file_line(f: FileReport) -> str:
     text = f"{f.name} ({how}): {f.records:,} records, {f.inserted:,} new"
     if f.duplicates:
         text += f", {f.duplicates:,} already stored"
+    if f.conflicts:
+        text += f", {f.conflicts:,} NOT stored (a different record is stored under the same identity)"
     return text
 
 
@@ -75,6 +80,7 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
         "db": db,
         "records": report.records,
         "inserted": report.inserted,
+        "conflicts": report.conflicts,
         "bad_lines": report.bad,
         "newest_ts_ms": report.newest_ts_ms,
         "files": [
@@ -85,6 +91,7 @@ def _as_json(report: ImportReport, db: str) -> dict[str, object]:
                 "lines": f.lines,
                 "records": f.records,
                 "inserted": f.inserted,
+                "conflicts": f.conflicts,
                 "bad_lines": f.bad,
                 "bad_examples": [
                     {"byte" if f.unit == "batch" else "line": n, "reason": why} for n, why in f.bad_examples
@@ -157,7 +164,7 @@ def import_(
     harmless: Kafka coordinates identify records. Then reconstructs, judging
     stuck instances as of the newest event (the moment the dump was taken)."""
     cfg = load_config(config_path)
-    now_ms = parse_now(now_text) if now_text is not None else None
+    now_ms = parse_now(now_text)
     options = ImportOptions(
         format=None if fmt == "auto" else fmt,
         strict=strict,
@@ -170,51 +177,63 @@ def import_(
         big = any(p.input.size is None or p.input.size > PROGRESS_MIN_BYTES for p in inputs)
         show = big and sys.stderr.isatty()
     rebuilt: RebuildStats | None = None
-
+    health: StitchHealth | None = None
+    as_of: AsOf | None = None
     try:
-        with Store.open(db) as store, rare_gc():
+        with _sigterm_unwinds(), Store.open(db) as store, rare_gc():
             with ImportProgress(enabled=show) as bar:
                 report = Importer(store, Extractor(cfg.extract), options, bar.update).run(inputs)
-            if reconstruct:
-                # Imported here: the engine (numpy, scipy) costs a second of
-                # start-up that --no-reconstruct does not need.
-                from choreo.reconstruct.engine.pipeline import is_stale, rebuild
-
-                if report.inserted or now_ms is not None or is_stale(store, cfg):
-                    # A dump is judged as of when it was taken: now = its newest event.
-                    now = now_ms if now_ms is not None else newest_event_ms(store)
-                    rebuilt = rebuild(store, cfg, now_ms=now)
+            if reconstruct and (report.inserted or now_ms is not None or is_stale(store, cfg)):
+                # The same "now" as every other command: a dump is judged as of
+                # its newest event, unless it went into a store collected live.
+                as_of, rebuilt = bring_up_to_date(store, cfg, now_ms, force=bool(report.inserted))
+                if rebuilt is not None:
+                    health = stitch_health(store)
     finally:
         for p in inputs:
             p.input.close()
     if as_json:
         out = _as_json(report, db)
-        if rebuilt is not None:
+        if rebuilt is not None and as_of is not None:
             out["reconstruct"] = {
                 "instances": rebuilt.instances,
                 "workflows": rebuilt.workflows,
                 "stuck": rebuilt.stuck,
-                "now_ms": rebuilt.now_ms,
+                "now_ms": as_of.ms,
+                "now_kind": as_of.kind.value,
                 "seconds": round(rebuilt.seconds, 3),
+                "stitched": None if health is None else health.as_dict(),
             }
-        click.echo(orjson.dumps(out, option=orjson.OPT_INDENT_2).decode())
+        echo_json(out)
     else:
         for f in report.files:
-            click.echo(_file_line(f))
+            echo(_file_line(f))
             for line in _details(f):
-                click.echo(line)
+                echo(line)
         if len(report.files) > 1:
-            click.echo(
+            echo(
                 f"total: {len(report.files)} files, {report.records:,} records, "
                 f"{report.inserted:,} new, {report.bad:,} bad line(s)"
             )
-        if rebuilt is not None:
-            as_of = datetime.fromtimestamp(rebuilt.now_ms / 1000, UTC).isoformat(timespec="seconds")
-            click.echo(
+        if rebuilt is not None and as_of is not None:
+            echo(
                 f"reconstructed: {rebuilt.instances:,} instances in {rebuilt.workflows} workflow(s), "
-                f"{rebuilt.stuck:,} stuck as of {as_of} ({rebuilt.seconds:.1f}s)"
+                f"{rebuilt.stuck:,} stuck, {as_of.describe()} ({rebuilt.seconds:.1f}s)"
             )
+    if health is not None and health.warning:
+        echo(health.warning, err=True)
+    if report.conflicts:
+        raise InputError(
+            f"{report.conflicts:,} record(s) not stored: a different record is stored under the same "
+            "identity (topic, partition, offset); import them into another --db"
+        )
     damaged = report.damaged
     if damaged:
         names = ", ".join(f.name for f in damaged)
-        raise InputError(f"damaged input: {names} (the records before the damage were imported)")
+        kept = sum(f.records for f in damaged)
+        what = (
+            f"the {kept:,} records before the damage were imported"
+            if kept
+            else "no record could be read before the damage"
+        )
+        raise InputError(f"damaged input: {names} ({what})")

@@ -9,6 +9,7 @@ from pathlib import Path
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -20,6 +21,7 @@ from rich.progress import (
 )
 
 from choreo.collector.importers.source import Input
+from choreo.core.safe_text import for_terminal
 
 
 class ImportProgress:
@@ -43,9 +45,10 @@ class ImportProgress:
         if self._progress is None:
             return
         if inp.label not in self._tasks:
-            name = Path(inp.label).name
+            # A file name is user text: no control characters, no Rich markup.
+            name = for_terminal(Path(inp.label).name)
             short = name if len(name) <= 24 else name[:23] + "…"
-            task = self._progress.add_task(short, total=inp.size, eps=0.0)
+            task = self._progress.add_task(escape(short), total=inp.size, eps=0.0)
             self._tasks[inp.label] = (task, time.monotonic())
         task, started = self._tasks[inp.label]
         elapsed = max(time.monotonic() - started, 1e-6)

@@ -1,13 +1,46 @@
-"""`choreo keys`: which identifiers link which events, and which are traps."""
+"""`choreo keys`: which identifiers link which events, what was found by
+value, and why a name was ruled out."""
 
 from __future__ import annotations
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
-from choreo.reconstruct.query.read import key_stats
+from choreo.cli.output import echo, echo_json
+from choreo.core.safe_text import for_terminal
+from choreo.reconstruct.query.read import key_stats, stitch_health
+from choreo.reconstruct.query.records import KeyStat
+
+
+def _short(text: str, limit: int) -> str:
+    """``text`` safe for a terminal, cut to ``limit`` characters."""
+    return for_terminal(text[:limit]) + ("…" if len(text) > limit else "")
+
+
+def _name(name: str) -> str:
+    if name.startswith("key@"):
+        return for_terminal(f"key (topic {name[4:]})")
+    return for_terminal(name)
+
+
+def _how(s: KeyStat) -> list[str]:
+    """The evidence lines under a name: how it was found, what its numbers are read as, the verdict."""
+    lines = []
+    if s.found_by == "causation":
+        lines.append(
+            f"found by value on {', '.join(_short(t, 40) for t in s.event_types[:3])}: a causation id"
+        )
+    elif s.found_by == "value":
+        share = "" if s.match_share is None else f"{s.match_share:.0%} of "
+        lines.append(
+            f"found by value: {share}its sampled values are {_name(s.matches or '?')} values, "
+            "carried close in time"
+        )
+    if s.namespace and s.namespace != s.name:
+        lines.append(f"numbers read as {_name(s.namespace)}'s (the same numbers, carried close in time)")
+    lines.append(_short(s.reason, 300))
+    return lines
 
 
 @click.command()
@@ -16,21 +49,39 @@ from choreo.reconstruct.query.read import key_stats
 def keys(
     dbs: tuple[str, ...], out: str | None, config_path: str | None, now_text: str | None, as_json: bool
 ) -> None:
-    """Per identifier name: events, distinct values, events per value, linked event types, used or not."""
+    """Per identifier: events, values, linked types, stitching or not and the evidence.
+
+    The evidence: how many instances its values would merge (the trap rule),
+    fields found by their values and what they match, numbers read as
+    another name's, record keys judged per topic."""
     with reconstructed(dbs, out, config_path, now_text) as lg:
         stats = key_stats(lg.store)
+        health = stitch_health(lg.store)
     if as_json:
-        click.echo(orjson.dumps([s.__dict__ for s in stats], option=orjson.OPT_INDENT_2).decode())
+        # (How much got stitched is in `choreo status --json`.)
+        echo_json([s.__dict__ for s in stats])
         return
     if not stats:
-        click.echo("no identifiers found")
-        return
-    width = max(len(s.name) for s in stats)
-    click.echo(f"{'name':<{width}}  {'events':>9}  {'values':>9}  {'ev/value':>8}  stitch  links / why")
-    for s in stats:
-        used = "yes" if s.used_for_stitching else "NO"
-        click.echo(
-            f"{s.name:<{width}}  {s.events:>9,}  {s.distinct_values:>9,}  {s.mean_events_per_value:>8.1f}  "
-            f"{used:<6}  {', '.join(s.event_types[:6])}{' ...' if len(s.event_types) > 6 else ''}"
+        echo("no identifiers found")
+    else:
+        used = sum(s.used_for_stitching for s in stats)
+        found = sum(s.found_by == "value" for s in stats)
+        echo(
+            f"{len(stats)} identifier names: {used} stitch, {len(stats) - used} ruled out, "
+            f"{found} found by value; {health.share:.0%} of the events stitched"
         )
-        click.echo(f"{'':<{width}}  {'':>9}  {'':>9}  {'':>8}          {s.reason}")
+        rows = sorted(stats, key=lambda s: (not s.used_for_stitching, -s.events, s.name))
+        width = max(len(_name(s.name)) for s in rows)
+        echo(f"{'name':<{width}}  {'events':>9}  {'values':>9}  {'ev/value':>8}  stitch  event types")
+        for s in rows:
+            flag = "yes" if s.used_for_stitching else "NO"
+            types = ", ".join(_short(t, 40) for t in s.event_types[:5])
+            types += " ..." if len(s.event_types) > 5 else ""
+            echo(
+                f"{_name(s.name):<{width}}  {s.events:>9,}  {s.distinct_values:>9,}  "
+                f"{s.mean_events_per_value:>8.1f}  {flag:<6}  {types}"
+            )
+            for line in _how(s):
+                echo(f"{'':<{width}}    {line}")
+    if health.warning:
+        echo(health.warning, err=True)

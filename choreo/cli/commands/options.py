@@ -34,6 +34,17 @@ def config_option(f: F) -> F:
     )(f)
 
 
+def now_option(f: F) -> F:
+    return click.option(
+        "--now",
+        "now_text",
+        default=None,
+        metavar="TIME",
+        help="Judge stuck instances as of TIME (ISO-8601 or epoch ms). Default: the newest event "
+        "time for imported data, the wall clock otherwise.",
+    )(f)
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")(f)
 

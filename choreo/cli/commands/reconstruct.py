@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
+from choreo.cli.output import echo, echo_json
 
 
 @click.command("reconstruct")
@@ -20,12 +20,12 @@ def reconstruct_cmd(
         stats = lg.rebuilt
     assert stats is not None
     if as_json:
-        click.echo(orjson.dumps(stats.__dict__, option=orjson.OPT_INDENT_2).decode())
+        echo_json(stats.__dict__)
         return
-    click.echo(
+    echo(
         f"{stats.events:,} events -> {stats.instances:,} instances in {stats.workflows} workflow(s) "
         f"in {stats.seconds:.2f}s; {stats.stuck:,} stuck, {stats.duplicates:,} duplicates, "
         f"{stats.skewed:,} skew-adjusted, {stats.unlinked:,} unlinked"
     )
     if stats.traps:
-        click.echo(f"not stitched through (shared by many instances): {', '.join(stats.traps)}")
+        echo(f"not stitched through (shared by many instances): {', '.join(stats.traps)}")

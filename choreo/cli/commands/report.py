@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
+from choreo.cli.output import echo, json_text
 from choreo.core.errors import ExportError
 from choreo.reconstruct.export.filenames import safe_name
 
@@ -37,7 +37,7 @@ def report(
     diagrams: dict[str, str] = {}
     with reconstructed(dbs, out, config_path, now_text) as lg:
         store = lg.store
-        data = build_report(store, as_of_ms=lg.now_ms)
+        data = build_report(store, as_of=lg.as_of)
         names = [wf["name"] for wf in data["workflows"]]
         if fmt == "html" and dot_render.dot_available():
             for name in names:
@@ -49,16 +49,16 @@ def report(
                 dot_render.write(workflow_dot(store, name), svg, "svg")
                 diagrams[name] = svg.name
     if fmt == "json":
-        text = orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n"
+        text = json_text(data) + "\n"
     elif fmt == "html":
         text = to_html(data, diagrams)
     else:
         text = to_markdown(data, diagrams)
     if output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     try:
         Path(output).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"cannot write {output}: {exc.strerror or exc}") from None
-    click.echo(f"wrote {output}", err=True)
+    echo(f"wrote {Path(output).resolve()}", err=True)

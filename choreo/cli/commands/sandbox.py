@@ -7,6 +7,7 @@ import threading
 
 import click
 
+from choreo.cli.output import echo
 from choreo.demo.embedded_cluster import EmbeddedCluster, TopicSpec
 
 
@@ -26,8 +27,8 @@ def sandbox(brokers: int, topics: tuple[str, ...]) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     with EmbeddedCluster(brokers, specs) as cluster:
-        click.echo(cluster.bootstrap)
-        click.echo(
+        echo(cluster.bootstrap)
+        echo(
             f"embedded cluster: {brokers} broker(s), topics: "
             f"{', '.join(f'{s.name}:{s.partitions}' for s in specs) or 'auto-created'}; "
             "Ctrl-C to stop",

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
+from choreo.cli.output import echo, echo_json
+from choreo.core.safe_text import for_terminal as t
 from choreo.core.schema import POISON_KINDS
 from choreo.core.store import Store
-from choreo.reconstruct.query.read import workflow_counts
+from choreo.reconstruct.query.read import stitch_health, workflow_counts
 from choreo.reconstruct.query.records import BY_URGENCY
 
 
@@ -27,22 +28,30 @@ def status(
         flows = workflow_counts(lg.store)
         row = lg.store.con.execute("SELECT count(*) FROM stuck").fetchone()
         stuck = int(row[0]) if row else 0
+        health = stitch_health(lg.store)
     summary["instances"] = sum(sum(c.values()) for c in flows.values())
     summary["workflows"] = flows
     summary["stuck"] = stuck
     summary["now_ms"] = lg.now_ms
+    summary["stitched"] = health.as_dict()
+    summary["now_kind"] = lg.as_of.kind.value
     if as_json:
-        click.echo(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+        echo_json(summary)
         return
-    click.echo(f"{summary['events']} events, {summary['poison']} poison")
+    echo(
+        f"{summary['events']} events, {summary['poison']} poison, "
+        f"{health.not_events} not events; {health.share:.0%} of the events stitched into instances"
+    )
     for topic, n in summary["topics"].items():
-        click.echo(f"  {topic:<30} {n:>10}")
-    click.echo(f"{summary['instances']} instances, {stuck} stuck")
+        echo(f"  {t(topic):<30} {n:>10}")
+    echo(f"{summary['instances']} instances, {stuck} stuck, {lg.as_of_text()}")
     for wf, counts in flows.items():
         parts = "  ".join(f"{s} {counts[s]}" for s in BY_URGENCY if s in counts)
-        click.echo(f"  {wf:<30} {sum(counts.values()):>8}  {parts}")
+        echo(f"  {t(wf):<30} {sum(counts.values()):>8}  {parts}")
     if stuck:
-        click.echo("see `choreo stuck` for whose move it is")
+        echo("see `choreo stuck` for whose move it is")
+    if health.warning:
+        echo(health.warning, err=True)
 
 
 def _log_summary(store: Store) -> dict[str, Any]:

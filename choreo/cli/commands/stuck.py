@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 
 import click
-import orjson
 
 from choreo.cli.commands.derived import log_options, reconstructed
 from choreo.cli.commands.options import json_option
-from choreo.reconstruct.query.read import stuck_list
+from choreo.cli.output import echo, echo_json
+from choreo.core.safe_text import for_terminal as t
+from choreo.reconstruct.query.read import stuck_count, stuck_list
 
 
 @click.command()
@@ -31,15 +32,17 @@ def stuck(
     """List stuck instances with the expected next step and the responsible service."""
     with reconstructed(dbs, out, config_path, now_text) as lg:
         items = stuck_list(lg.store, workflow=workflow, limit=limit)
-        now = lg.now_ms
+        total = stuck_count(lg.store, workflow=workflow)
     if as_json:
-        doc = {"now_ms": now, "stuck": [x.as_dict() for x in items]}
-        click.echo(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
+        doc = {"now_ms": lg.now_ms, "now_kind": lg.as_of.kind.value, "stuck": [x.as_dict() for x in items]}
+        echo_json(doc)
     elif not items:
-        click.echo("no stuck instances")
+        echo(f"no stuck instances, {lg.as_of_text()}")
     else:
+        shown = f"the {len(items)} most overdue of {total}" if len(items) < total else f"{total}"
+        echo(f"{shown} stuck, {lg.as_of_text()}; most overdue first:")
         for x in items:
-            click.echo(f"{x.label or x.instance_id}  [{x.workflow}, {x.reason}]  id {x.instance_id}")
-            click.echo(f"  {x.explanation}")
+            echo(f"{t(x.label or x.instance_id)}  [{t(x.workflow)}, {x.reason}]  id {t(x.instance_id)}")
+            echo(f"  {t(x.explanation)}")
     if fail_on_stuck and items:
         sys.exit(1)

@@ -5,11 +5,17 @@ from __future__ import annotations
 from rich.text import Text
 
 from choreo.core.progress import CollectProgress
-from choreo.tui.data.format import count, rate, timestamp
+from choreo.tui.data.format import count, rate
 from choreo.tui.data.models import Overview
 
 
-def store_line(label: str, ov: Overview, live_source: str | None, progress: CollectProgress | None) -> Text:
+def store_line(
+    label: str,
+    ov: Overview,
+    live_source: str | None,
+    progress: CollectProgress | None,
+    note: str | None = None,
+) -> Text:
     t = Text()
     if live_source is not None:
         t.append(" LIVE ", style="bold reverse green")
@@ -20,12 +26,14 @@ def store_line(label: str, ov: Overview, live_source: str | None, progress: Coll
             t.append(f"· {rate(progress.rate)} ")
             if progress.lag is not None:
                 t.append(f"· lag {count(progress.lag)} ")
+        elif note is not None:
+            t.append(f"· {note} ")
         else:
             t.append("· connecting… ")
         t.append("· ")
     t.append(label, style="bold")
     t.append(f" · {count(ov.events)} events · {count(ov.instances)} instances · ")
     t.append(f"{count(ov.stuck_total)} stuck", style="bold magenta" if ov.stuck_total else "")
-    if live_source is None and ov.now_ms is not None:
-        t.append(f" · as of {timestamp(ov.now_ms)} UTC", style="dim")
+    if ov.as_of is not None:
+        t.append(f" · {ov.as_of.describe()}", style="dim")
     return t

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.text import Text
 
 from choreo.core.schema import PAYLOAD_JSON
 from choreo.reconstruct.query.records import InstanceDetail, TimelineEvent
 from choreo.tui.data.format import duration, timestamp
+from choreo.tui.data.json_view import JsonView
 from choreo.tui.data.payload import header_value, pretty_payload
 
 
@@ -29,25 +29,20 @@ def causal_chain(detail: InstanceDetail, event: TimelineEvent) -> list[TimelineE
 def event_pane(
     detail: InstanceDetail, event: TimelineEvent, identifiers: list[tuple[str, str]] | None
 ) -> RenderableType:
-    """``identifiers`` None: still being fetched."""
+    """The event in full, its payload first (it is what people look for; on
+    a small terminal the rest scrolls). ``identifiers`` None: being fetched."""
     parts: list[RenderableType] = []
     title = Text(f"#{event.seq} {event.event_type}", style="bold")
     title.append(f"  by {event.service}")
+    if event.duplicate_of_seq is not None:
+        title.append(f"  D redelivery of #{event.duplicate_of_seq}", style="yellow")
+    if event.skew_ms:
+        title.append(f"  ~ skew {duration(event.skew_ms)}", style="bold yellow")
     parts.append(title)
 
-    parts.append(Text("causal chain", style="bold underline"))
-    chain = causal_chain(detail, event)
-    for n, e in enumerate(chain):
-        prefix = "  " * n + ("└─ " if n else "")
-        style = "bold reverse" if e.seq == event.seq else ""
-        parts.append(Text(f"{prefix}#{e.seq} {e.event_type} ({e.service})", style=style))
-    children = [e for e in detail.events if e.parent_seq == event.seq]
-    for c in children:
-        indent = "  " * len(chain)
-        after = duration(c.adj_ts_ms - event.adj_ts_ms)
-        parts.append(Text(f"{indent}└─ #{c.seq} {c.event_type} ({c.service}) +{after}", style="dim"))
-    if event.parent_seq is None and event.seq != detail.events[0].seq:
-        parts.append(Text("no causation link: joined by a shared identifier, placed by time", style="dim"))
+    parts.append(Text(f"payload ({event.payload_kind})", style="bold underline"))
+    body = pretty_payload(event.payload, event.payload_kind)
+    parts.append(JsonView(body) if event.payload_kind == PAYLOAD_JSON else Text(body))
 
     facts = Text()
     facts.append("record   ", style="bold")
@@ -79,10 +74,18 @@ def event_pane(
     parts.append(Text(f"headers ({len(event.headers)})", style="bold underline"))
     if event.headers:
         parts.append(Text("\n".join(f"{n}: {header_value(v)}" for n, v in event.headers)))
-    parts.append(Text(f"payload ({event.payload_kind})", style="bold underline"))
-    body = pretty_payload(event.payload, event.payload_kind)
-    if event.payload_kind == PAYLOAD_JSON:
-        parts.append(Syntax(body, "json", theme="ansi_dark", word_wrap=True, background_color="default"))
-    else:
-        parts.append(Text(body))
+
+    parts.append(Text("causal chain", style="bold underline"))
+    chain = causal_chain(detail, event)
+    for n, e in enumerate(chain):
+        prefix = "  " * n + ("└─ " if n else "")
+        style = "bold reverse" if e.seq == event.seq else ""
+        parts.append(Text(f"{prefix}#{e.seq} {e.event_type} ({e.service})", style=style))
+    children = [e for e in detail.events if e.parent_seq == event.seq]
+    for c in children:
+        indent = "  " * len(chain)
+        after = duration(c.adj_ts_ms - event.adj_ts_ms)
+        parts.append(Text(f"{indent}└─ #{c.seq} {c.event_type} ({c.service}) +{after}", style="dim"))
+    if event.parent_seq is None and event.seq != detail.events[0].seq:
+        parts.append(Text("no causation link: joined by a shared identifier, placed by time", style="dim"))
     return Group(*parts)

@@ -6,7 +6,7 @@ from rich.text import Text
 
 from choreo.reconstruct.query.records import InstanceDetail
 from choreo.tui.data.format import duration
-from choreo.tui.widgets.common.table import Cell, KeptTable
+from choreo.tui.widgets.common.table import Col, KeptTable, Row
 
 
 def marks(seq_skew: int, duplicate_of: int | None) -> Text:
@@ -19,32 +19,38 @@ def marks(seq_skew: int, duplicate_of: int | None) -> Text:
 
 
 class EventsTable(KeptTable):
-    def on_mount(self) -> None:
-        # Fixed widths: the columns do not jump when another instance is shown.
-        for key, label, width in (
-            ("seq", "#", 3),
-            ("at", "at", 8),
-            ("type", "event type", 24),
-            ("service", "service", 20),
-            ("marks", "marks", 22),
-        ):
-            self.add_column(label, key=key, width=width)
+    COLUMNS = (
+        Col("seq", "#", priority=0, max_width=3, right=True),
+        Col("marks", "", priority=0, max_width=1),
+        Col("at", "at", priority=1, max_width=8, min_width=6, right=True),
+        Col("type", "event type", priority=0, max_width=26, min_width=12),
+        Col("service", "service", priority=2, max_width=20),
+        Col("detail", "marks", priority=3, max_width=22),
+    )
 
     def show(self, detail: InstanceDetail) -> None:
         events = detail.events
         t0 = min((e.adj_ts_ms for e in events), default=0)
-        rows: list[tuple[str, list[Cell]]] = []
+        rows: list[Row] = []
         for e in events:
+            # One-letter mark in its own column, so it survives at 80 columns.
+            if e.duplicate_of_seq is not None:
+                mark = Text("D", style="yellow")
+            elif e.skew_ms:
+                mark = Text("~", style="bold yellow")
+            else:
+                mark = Text("")
             rows.append(
                 (
                     str(e.seq),
-                    [
-                        Text(str(e.seq), justify="right"),
-                        Text("+" + duration(e.adj_ts_ms - t0), justify="right"),
-                        e.event_type,
-                        e.service,
-                        marks(e.skew_ms, e.duplicate_of_seq),
-                    ],
+                    {
+                        "seq": str(e.seq),
+                        "marks": mark,
+                        "at": "+" + duration(e.adj_ts_ms - t0),
+                        "type": e.event_type,
+                        "service": e.service,
+                        "detail": marks(e.skew_ms, e.duplicate_of_seq),
+                    },
                 )
             )
-        self.replace_rows(rows)
+        self.show_rows(rows)

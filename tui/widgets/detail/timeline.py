@@ -83,7 +83,10 @@ def layout(view: DetailView, width: int, selected_seq: int | None) -> Layout:
                 if row[c][0] == " ":
                     row[c] = bar
         previous = e
-    for e in events:
+    marks = {MARK_EVENT, MARK_DUPLICATE, MARK_SKEW}
+    # Originals first: a redelivery lands on its original's column, and its D
+    # goes beside the original's dot instead of over it.
+    for e in sorted(events, key=lambda x: x.duplicate_of_seq is not None):
         row = grid[e.service]
         if e.duplicate_of_seq is not None:
             ch, style = MARK_DUPLICATE, "yellow"
@@ -93,7 +96,14 @@ def layout(view: DetailView, width: int, selected_seq: int | None) -> Layout:
             ch, style = MARK_EVENT, "bold"
         if selected_seq is not None and e.seq == selected_seq:
             style += " reverse"
-        row[col(e.adj_ts_ms)] = (ch, style)
+        c = col(e.adj_ts_ms)
+        if e.duplicate_of_seq is not None:
+            free = [x for x in range(c, track) if row[x][0] not in marks]
+            free += [x for x in range(c - 1, -1, -1) if row[x][0] not in marks]
+            if not free:
+                continue
+            c = min(free, key=lambda x: abs(x - c))
+        row[c] = (ch, style)
     if tail and stuck is not None:
         # The service whose move it is waits from the last event to now.
         waiting = stuck.responsible_service or "(unknown service)"

@@ -9,7 +9,7 @@ from textual.widgets import Input, Static
 
 from choreo.tui.data.models import InstanceQuery
 
-SEARCH_PLACEHOLDER = "/ search: order id, shipment id, trace id, any identifier value"
+SEARCH_PLACEHOLDER = "/ filter as you type: part of an id or label, or any identifier value"
 
 
 def filters_text(query: InstanceQuery) -> Text:

@@ -6,59 +6,76 @@ from rich.text import Text
 
 from choreo.reconstruct.query.records import ModelEdge, Variant
 from choreo.tui.data.format import count, duration, share
-from choreo.tui.widgets.common.table import KeptTable
+from choreo.tui.widgets.common.table import Col, KeptTable, Row
 
 _KIND_STYLE = {"failure": "red", "compensation": "yellow", "normal": ""}
 
 
+def _path(v: Variant) -> Text:
+    """The variant's steps; one whose instances are stuck ends where they wait."""
+    t = Text(" → ".join(v.path))
+    if v.stuck:
+        t.append(" → ┄? stuck here", style="bold magenta")
+    return t
+
+
 class VariantsTable(KeptTable):
-    def on_mount(self) -> None:
-        self.add_column("#", key="rank")
-        self.add_column("instances", key="count")
-        self.add_column("share", key="share")
-        self.add_column("path", key="path")
+    COLUMNS = (
+        Col("rank", "#", priority=0, max_width=4, right=True),
+        Col("count", "instances", priority=0, max_width=9, right=True),
+        Col("share", "share", priority=1, max_width=7, right=True),
+        Col("stuck", "! stuck", priority=0, max_width=9, right=True),
+        # The path is what a variant is: it takes all the room there is, on as many lines as it needs.
+        Col("path", "path", priority=0, max_width=400, min_width=20, wrap=True),
+    )
 
     def show(self, variants: list[Variant]) -> None:
-        self.replace_rows(
+        rows: list[Row] = [
             (
                 str(v.rank),
-                [
-                    Text(str(v.rank), justify="right"),
-                    Text(count(v.count), justify="right"),
-                    Text(share(v.share), justify="right"),
-                    " → ".join(v.path),
-                ],
+                {
+                    "rank": str(v.rank),
+                    "count": count(v.count),
+                    "share": share(v.share),
+                    "stuck": Text(f"{count(v.stuck)} !", style="bold magenta")
+                    if v.stuck
+                    else Text("", style="dim"),
+                    "path": _path(v),
+                },
             )
             for v in variants
-        )
+        ]
+        self.show_rows(rows)
 
 
 class EdgesTable(KeptTable):
-    def on_mount(self) -> None:
-        for key, label in (
-            ("src", "from"),
-            ("dst", "to"),
-            ("count", "count"),
-            ("p50", "p50"),
-            ("p95", "p95"),
-            ("p99", "p99"),
-            ("kind", "kind"),
-        ):
-            self.add_column(label, key=key)
+    COLUMNS = (
+        Col("src", "from", priority=0, max_width=28, min_width=12),
+        Col("dst", "to", priority=0, max_width=28, min_width=12),
+        Col("count", "count", priority=1, max_width=8, right=True),
+        Col("p50", "p50", priority=2, max_width=8, right=True),
+        Col("p95", "p95", priority=1, max_width=8, right=True),
+        Col("p99", "p99", priority=2, max_width=8, right=True),
+        Col("kind", "kind", priority=3, max_width=13),
+    )
 
     def show(self, edges: list[ModelEdge]) -> None:
-        self.replace_rows(
+        rows: list[Row] = [
             (
                 f"{e.src_type}\x1f{e.dst_type}",
-                [
-                    e.src_type,
-                    e.dst_type,
-                    Text(count(e.count), justify="right"),
-                    Text(duration(e.p50_ms), justify="right"),
-                    Text(duration(e.p95_ms), justify="right"),
-                    Text(duration(e.p99_ms), justify="right"),
-                    Text(e.kind, style=_KIND_STYLE.get(e.kind, "")),
-                ],
+                {
+                    "src": e.src_type,
+                    "dst": e.dst_type,
+                    "count": count(e.count),
+                    "p50": duration(e.p50_ms),
+                    "p95": duration(e.p95_ms),
+                    "p99": duration(e.p99_ms),
+                    # Two parallel branches: the order they came in is no step.
+                    "kind": Text("∥ parallel", style="cyan")
+                    if e.concurrent
+                    else Text(e.kind, style=_KIND_STYLE.get(e.kind, "")),
+                },
             )
             for e in edges
-        )
+        ]
+        self.show_rows(rows)

@@ -1,0 +1,5 @@
+"""``python -m choreo.trafficgen``."""
+
+from choreo.trafficgen.cli import main
+
+main()

@@ -1,0 +1,403 @@
+"""Correlation discovery by value: fields that link because of what they
+carry, whatever they are called.
+
+1. Numeric namespaces. A numeric value links only within its namespace
+   (``values.py``). Two numeric link names share one when most sampled
+   values of one are values of the other *and* the events carrying the same
+   number are close in time (much closer than events carrying two
+   different shared numbers): a record key ``20000495`` on one topic and
+   ``claim_id=20000495`` on another are the same claim; order 42 and
+   refund 42, numbered apart, are not.
+2. Payload fields. Events' JSON fields that are not identifiers by name
+   (``orderRef``, ``reference``, ``order_no``, ``parcel.ref``) are sampled
+   per event type; a field most of whose values are identifier values of
+   *other* events, again close in time, becomes an identifier of that type
+   (found by value), extracted from every event of the type. A field whose
+   value the event already carries as an identifier adds nothing and is
+   left out; so is a value shared by everything (a status, a currency),
+   which matches no identifier.
+
+What is found is an identifier like any other afterwards: the trap rule
+judges it (a ``customerRef`` matching customer ids is found, then ruled a
+trap), and ``choreo keys`` shows it with its evidence.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
+from choreo.reconstruct.engine.lookup import index_in
+
+I64 = npt.NDArray[np.int64]
+U64 = npt.NDArray[np.uint64]
+
+_SAMPLE = 2_000  # values per name compared
+_MIN_SHARED = 3  # shared values needed to tell anything
+_MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
+_NEAR = 0.1  # same-value events this much closer than different-value ones
+_EVENTS_PER_TYPE = 300  # payloads sampled per event type
+_MAX_DEPTH = 3
+_WINDOWS = 12  # time windows a common type's sample is taken from
+
+
+@dataclass(frozen=True)
+class Found:
+    """A payload field found to carry identifier values (or, ``kind``
+    causation, the event ids of other events: its cause)."""
+
+    name: str  # its dotted path, as identifiers are named ("parcel.ref", "data.claimNumber")
+    types: list[str]  # the event types it was found on
+    matches: str  # the identifier name whose values it carries most ("event id" for a cause)
+    share: float  # of its sampled values found among identifier values (event ids)
+    kind: str = "identifier"  # identifier | causation
+
+
+def numeric_namespaces(
+    con: duckdb.DuckDBPyConnection, f: Frame, code: npt.NDArray[np.integer], names: list[str]
+) -> dict[str, str]:
+    """Numeric link name -> the name whose namespace it shares (the most
+    common name of its group), for the groups found by value."""
+    rows = np.flatnonzero(f.id_num & (~f.is_dup & f.is_event)[f.id_eid])
+    if rows.size == 0:
+        return {}
+    pairs = _close_pairs(con, code[rows].astype(np.int64), f.id_vh[rows], f.ts[f.id_eid[rows]])
+    if not pairs:
+        return {}
+    # Union the names linked, transitively.
+    parent = {c: c for pair in pairs for c in pair}
+
+    def root(c: int) -> int:
+        while parent[c] != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for a, b in pairs:
+        parent[root(a)] = root(b)
+    size = np.bincount(code[rows].astype(np.int64), minlength=len(names))
+    groups: dict[int, list[int]] = {}
+    for c in parent:
+        groups.setdefault(root(c), []).append(c)
+    out: dict[str, str] = {}
+    for members in groups.values():
+        head = max(members, key=lambda c: (int(size[c]), names[c]))
+        for c in members:
+            out[names[c]] = names[head]
+    return out
+
+
+def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) -> list[tuple[int, int]]:
+    """(a, b) name codes where most sampled values of a are values of b, carried close in time."""
+    register(con, "_r_num", pa.table({"code": code, "vh": arrow_u64(vh), "ts": ts}))
+    try:
+        rows = con.execute(
+            f"""
+            WITH v AS (SELECT code, vh, min(ts) AS lo, max(ts) AS hi FROM _r_num GROUP BY code, vh),
+            sizes AS (SELECT code, greatest(1, count(*) // {_SAMPLE}) AS m FROM v GROUP BY code),
+            a AS (SELECT v.* FROM v JOIN sizes s USING (code) WHERE v.vh % s.m = 0),
+            shared AS (
+                SELECT a.code AS ca, b.code AS cb, a.vh, a.lo AS alo, a.hi AS ahi, b.lo AS blo, b.hi AS bhi,
+                       row_number() OVER (PARTITION BY a.code, b.code ORDER BY hash(a.vh)) AS r,
+                       count(*) OVER (PARTITION BY a.code, b.code) AS n
+                FROM a JOIN v b ON b.vh = a.vh AND b.code <> a.code
+            ),
+            -- How far apart the events carrying one number are (0: their spans overlap),
+            -- and the same for each number against another (a random pairing).
+            spread AS (
+                SELECT x.ca, x.cb,
+                       median(greatest(0, x.blo - x.ahi, x.alo - x.bhi)) AS near,
+                       median(greatest(0, y.blo - x.ahi, x.alo - y.bhi)) AS far
+                FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
+                GROUP BY x.ca, x.cb
+            )
+            SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
+                   any_value(p.near) AS near, any_value(p.far) AS far
+            FROM shared s
+            JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
+            JOIN spread p USING (ca, cb)
+            GROUP BY s.ca, s.cb
+            """
+        ).fetchall()
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_r_num")
+    out = []
+    for ca, cb, shared, sampled, near, far in rows:
+        if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
+            continue
+        if not _close(near, far):
+            continue
+        out.append((int(ca), int(cb)))
+    return out
+
+
+def _close(near: object, far: object) -> bool:
+    """Events sharing a value are much closer in time than events sharing
+    different ones (when even different ones overlap, time tells nothing)."""
+    if near is None or far is None:
+        return False
+    return float(str(far)) > 0 and float(str(near)) <= _NEAR * float(str(far))
+
+
+def payload_fields(
+    con: duckdb.DuckDBPyConnection, f: Frame, names: list[str], code: npt.NDArray[np.integer]
+) -> list[Found]:
+    """Payload fields (not identifiers by name) whose values are identifier values of other events."""
+    if f.n == 0 or f.id_eid.size == 0:
+        return []
+    fields = _sampled_fields(con, f)
+    if fields.num_rows == 0:
+        return []
+    # A field repeating one of the event's own identifier values adds nothing.
+    fh = np.asarray(np_chunks(fields.column("h")), dtype=np.uint64)
+    sampled = index_in(None, np.unique(fh), f.h)
+    is_sampled = np.zeros(f.n, dtype=bool)
+    is_sampled[sampled[sampled >= 0]] = True
+    own_rows = np.flatnonzero(is_sampled[f.id_eid])
+    own = mix(f.h[f.id_eid[own_rows]], f.id_vh[own_rows])
+    fvh = np.asarray(np_chunks(fields.column("vh")), dtype=np.uint64)
+    fresh = ~np.asarray(np_chunks(pc.is_in(arrow_u64(mix(fh, fvh)), value_set=arrow_u64(own))), dtype=bool)
+    fields = fields.filter(pa.array(fresh))
+    if fields.num_rows == 0:
+        return []
+    causes = _causation_fields(con, f, fields)
+    carriers = _carriers(con, f, code, np.unique(fvh[fresh]))
+    register(con, "_r_found_src", fields)
+    register(con, "_r_found_ids", carriers)
+    try:
+        rows = con.execute(
+            """
+            WITH c AS (SELECT * FROM _r_found_src),
+            span AS (
+                SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM (
+                    SELECT vh, code, count(*) AS n, min(ts) AS lo, max(ts) AS hi
+                    FROM _r_found_ids GROUP BY ALL
+                ) GROUP BY vh
+            ),
+            m AS (
+                SELECT c.typ, c.path, c.vh, c.ts, p.lo, p.hi, p.code,
+                       row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
+                       count(*) OVER (PARTITION BY c.typ, c.path) AS n
+                FROM c JOIN span p USING (vh)  -- (other events: the record's own values were left out)
+            ),
+            -- How far the record is from the other events carrying its value (0: within
+            -- their span), and from those carrying another matched value (a random pairing).
+            spread AS (
+                SELECT x.typ, x.path,
+                       median(greatest(0, x.lo - x.ts, x.ts - x.hi)) AS near,
+                       median(greatest(0, y.lo - x.ts, x.ts - y.hi)) AS far
+                FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
+                GROUP BY ALL
+            ),
+            best AS (
+                SELECT typ, path, arg_max(code, k) AS code FROM (
+                    SELECT typ, path, code, count(*) AS k FROM m GROUP BY ALL
+                ) GROUP BY ALL
+            ),
+            matched AS (SELECT typ, path, count(DISTINCT vh) AS n FROM m GROUP BY ALL),
+            total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
+            SELECT b.typ, b.path, b.code, x.n, t.n, s.near, s.far
+            FROM best b JOIN matched x USING (typ, path) JOIN total t USING (typ, path)
+            JOIN spread s USING (typ, path)
+            """
+        ).fetchall()
+    finally:
+        for t in ("_r_found_src", "_r_found_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    by_path: dict[str, tuple[list[str], str, float]] = {}
+    for typ, path, c, matched, n, near, far in rows:
+        if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
+            continue
+        if not _close(near, far):
+            continue
+        types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
+    # A field carrying other events' ids is their cause, even where those ids are identifiers too.
+    cause_paths = {c.name for c in causes}
+    found = [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items()) if p not in cause_paths]
+    return found + causes
+
+
+def _causation_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table) -> list[Found]:
+    """Fields most of whose values are the event ids of other events: causation ids under a name
+    nobody told us (``causationid``, ``triggeredBy``)."""
+    with_id = np.flatnonzero(f.has_eid & f.is_event & ~f.is_dup)
+    if with_id.size == 0:
+        return []
+    register(con, "_r_cause_src", fields)
+    register(con, "_r_event_ids", pa.table({"vh": arrow_u64(f.eid_h[with_id]), "h": arrow_u64(f.h[with_id])}))
+    try:
+        rows = con.execute(
+            """
+            WITH m AS (
+                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_cause_src c
+                JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+            ),
+            t AS (SELECT typ, path, count(DISTINCT vh) AS n FROM _r_cause_src GROUP BY ALL)
+            SELECT m.typ, m.path, m.n, t.n FROM m JOIN t USING (typ, path)
+            """
+        ).fetchall()
+    finally:
+        for t in ("_r_cause_src", "_r_event_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    by_path: dict[str, tuple[list[str], float]] = {}
+    for typ, path, matched, n in rows:
+        if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
+            continue
+        types, share = by_path.get(str(path), ([], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
+    return [Found(p, sorted(t), "event id", sh, "causation") for p, (t, sh) in sorted(by_path.items())]
+
+
+def _carriers(
+    con: duckdb.DuckDBPyConnection, f: Frame, code: npt.NDArray[np.integer], values: U64
+) -> pa.Table:
+    """(value hash, link name code, time) of the original events' identifier rows carrying these values."""
+    register(con, "_r_cand", pa.table({"vh": arrow_u64(values)}))
+    # Zero-copy views of the identifier columns; DuckDB's join runs on every core.
+    register(con, "_r_all_ids", pa.table({"eid": f.id_eid, "code": code, "vh": arrow_u64(f.id_vh)}))
+    try:
+        hit = query_arrow(con, "SELECT eid, code, vh FROM _r_all_ids SEMI JOIN _r_cand USING (vh)")
+    finally:
+        for t in ("_r_cand", "_r_all_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    eid = np.asarray(np_chunks(hit.column("eid")), dtype=np.int64)
+    keep = pa.array(f.is_event[eid] & ~f.is_dup[eid])
+    return pa.table(
+        {
+            "vh": hit.column("vh").filter(keep),
+            "code": hit.column("code").filter(keep),
+            "ts": f.ts[eid[np.asarray(keep)]],
+        }
+    )
+
+
+def _sampled_fields(con: duckdb.DuckDBPyConnection, f: Frame) -> pa.Table:
+    """Scalar payload fields of a sample of JSON records: (record hash, type, path, value hash, time).
+
+    A few hundred records per event type, taken where reading them is cheap:
+    a rare type's records all, a common type's from short time windows spread
+    over the log (filters DuckDB pushes into the scan, so only the row groups
+    holding them are read: payloads are the bulk of the store). The sample is
+    bounded, so the documents are walked here (orjson); DuckDB hashes the
+    values as it hashes identifier values."""
+    ok = f.is_event & ~f.is_dup
+    if not ok.any():
+        return pa.table({"h": pa.array([], pa.uint64())})
+    per_type = np.bincount(f.typ[ok], minlength=len(f.types))
+    rare = [f.types[t] for t in np.flatnonzero((per_type > 0) & (per_type <= 2 * _EVENTS_PER_TYPE))]
+    common = per_type > 2 * _EVENTS_PER_TYPE
+    clauses: list[str] = []
+    params: list[object] = []
+    if rare:
+        clauses.append(f"event_type IN ({', '.join('?' * len(rare))})")
+        params += rare
+    if common.any():
+        ts = f.ts[ok & common[f.typ]]
+        lo, hi = int(ts.min()), int(ts.max())
+        # Each window should hold about its share of the common types' sample.
+        want = _EVENTS_PER_TYPE * int(common.sum())
+        width = max(1, int((hi - lo + 1) * want / ts.size / _WINDOWS))
+        for i in range(_WINDOWS):
+            start = lo + (hi - lo) * i // _WINDOWS
+            clauses.append("ts_ms BETWEEN ? AND ?")
+            params += [start, start + width]
+    if not clauses:
+        return pa.table({"h": pa.array([], pa.uint64())})
+    docs = con.execute(
+        f"""
+        SELECT hash(topic, partition, "offset"), event_type, coalesce(ts_ms, event_time_ms, 0), payload
+        FROM log_events WHERE payload_kind = 'json' AND ({" OR ".join(clauses)})
+        QUALIFY row_number() OVER (PARTITION BY event_type ORDER BY hash(topic, partition, "offset"))
+                <= {_EVENTS_PER_TYPE}
+        """,
+        params,
+    ).fetchall()
+    cols: dict[str, list[object]] = {"h": [], "typ": [], "path": [], "v": [], "ts": []}
+    for h, typ, t, payload in docs:
+        try:
+            doc = orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            continue
+        if isinstance(doc, dict):
+            for path, value in _scalars(doc, "", 0):
+                cols["h"].append(h)
+                cols["typ"].append(typ)
+                cols["path"].append(path)
+                cols["v"].append(value)
+                cols["ts"].append(t)
+    table = pa.table(
+        {
+            "h": pa.array(cols["h"], pa.uint64()),
+            "typ": pa.array(cols["typ"], pa.string()),
+            "path": pa.array(cols["path"], pa.string()),
+            "v": pa.array(cols["v"], pa.string()),
+            "ts": pa.array(cols["ts"], pa.int64()),
+        }
+    )
+    register(con, "_r_fields", table)
+    try:
+        return query_arrow(con, "SELECT h, typ, path, hash(v) AS vh, ts FROM _r_fields")
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            con.unregister("_r_fields")
+
+
+def _scalars(doc: dict[str, Any], prefix: str, depth: int) -> Iterator[tuple[str, str]]:
+    """(dotted path, value text) of a document's text and integer fields, a few levels deep."""
+    for k, v in doc.items():
+        if not k or "." in k or "[" in k or '"' in k:
+            continue  # (not addressable as a dotted path)
+        path = prefix + k
+        if isinstance(v, dict):
+            if depth < _MAX_DEPTH:
+                yield from _scalars(v, path + ".", depth + 1)
+        elif isinstance(v, str):
+            if 0 < len(v) <= 256:
+                yield path, v
+        elif isinstance(v, int) and not isinstance(v, bool):
+            yield path, str(v)
+
+
+def extract_found(
+    con: duckdb.DuckDBPyConnection, found: list[Found], scope_relation: str | None = None
+) -> pa.Table:
+    """(record hash, name, value, value hash) of every found field, on the types it was found on."""
+    schema = pa.schema(
+        [("h", pa.uint64()), ("name", pa.string()), ("value", pa.string()), ("vh", pa.uint64())]
+    )
+    if not found:
+        return schema.empty_table()
+    scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scope_relation else ""
+    parts: list[str] = []
+    params: list[object] = []
+    for fd in found:
+        parts.append(
+            f"""SELECT hash(e.topic, e.partition, e."offset") AS h, ?::VARCHAR AS name,
+                   json_extract_string(decode(e.payload), ?) AS value
+            FROM log_events e {scope}
+            WHERE e.payload_kind = 'json' AND list_contains(?::VARCHAR[], e.event_type)"""
+        )
+        params += [fd.name, "$." + fd.name, fd.types]
+    union = " UNION ALL ".join(parts)
+    out = con.sql(
+        f"SELECT h, name, value, hash(value) AS vh FROM ({union}) "
+        "WHERE value IS NOT NULL AND length(value) BETWEEN 1 AND 256",
+        params=params,
+    ).to_arrow_table()
+    assert isinstance(out, pa.Table)
+    return out.cast(schema)

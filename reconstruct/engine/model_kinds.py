@@ -1,0 +1,280 @@
+"""What each event type is in its workflow: start, terminal, failure,
+compensation. Decided on shares with support thresholds, so that a handful
+of odd instances (a tombstone after an order's last event, a late
+redelivery) cannot flip a type.
+
+- *supported* steps: a directly-follows edge that follows at least
+  ``EDGE_SHARE`` of its source type's occurrences (and ``MIN_SUPPORT``
+  instances); rarer edges are noise for every decision below (they stay in
+  the graph, marked).
+- *terminal*: most occurrences are followed by no supported step. An
+  occurrence still within the latency of what would follow is not yet known
+  either way: the share followed is the maximum-likelihood estimate given
+  how long each unfollowed occurrence has waited and the learned latency
+  distribution of the steps that follow it (so a dump shorter than the
+  latencies still learns its terminal types, and an in-flight step is not
+  taken for an end).
+- *failure*: named like one (Failed, Declined, Rejected, ...), or the
+  minority of two alternatives after the same step (never in one instance)
+  whose instances never reach where the majority's instances end.
+- *compensation*: named like one (Refunded, Cancelled, Released, ...), or
+  occurring only after a failure (a terminal type occurring only after a
+  failure ends a failed path: a failure).
+- *start*: the first event of most instances holding it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from choreo.core.config import WorkflowConfig
+from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, Structure
+
+_FAILURE_RE = re.compile(
+    r"fail|declin|reject|error|unavailable|denied|refus|timeout|timedout|expired|invalid|abort|"
+    r"outofstock|insufficient",
+    re.IGNORECASE,
+)
+_COMPENSATION_RE = re.compile(
+    r"refund|compensat|revert|rollback|rolled.?back|cancel|releas|undo|void|revers|annul|withdr|revok|rescind",
+    re.IGNORECASE,
+)
+EDGE_SHARE = 0.02
+TERMINAL_FOLLOWED = 0.5
+AFTER_FAILURE = 0.95
+NEVER_JOINS = 0.05  # an alternative's instances reaching the majority's end at most this often
+_AGES = 20_000  # unfollowed occurrences used for the estimate (a sample above that)
+
+
+def kind_by_name(event_type: str) -> str:
+    if _FAILURE_RE.search(event_type):
+        return "failure"
+    if _COMPENSATION_RE.search(event_type):
+        return "compensation"
+    return "normal"
+
+
+@dataclass
+class Node:
+    count: int
+    service: str | None
+    first: int = 0  # instances starting with it
+    present: int = 0  # instances containing it
+    after_failure: int = 0
+    kind: str = "normal"
+    terminal: bool = False
+    start: bool = False
+    followed_share: float | None = None
+    repeats: float = 1.0  # events of this type per instance holding it (median)
+
+
+@dataclass
+class Edge:
+    count: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+    kind: str = "normal"
+    concurrent: bool = False
+    declared: bool = False
+    share: float = 0.0  # of the source type's occurrences followed by it
+    supported: bool = False
+    next_step: bool = False  # expected next when the source type is an instance's last event
+
+
+@dataclass(frozen=True)
+class Expect:
+    """A step expected once its parent happened (model_expect)."""
+
+    share: float
+    p99: float | None
+    service: str | None
+    source: str  # fan-out | declared
+    # The instance has moved past the step once it holds one of these types
+    # (empty: a parallel branch, expected any time after its parent).
+    past: tuple[str, ...] = ()
+
+
+@dataclass
+class Followers:
+    """Per type: the learned latency of its supported next steps (sorted), how many
+    of its occurrences one followed, and how long the others have waited. A
+    type running in parallel with others counts as followed by what follows
+    its run of parallel types."""
+
+    latencies: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    ages: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    followed: dict[str, int] = field(default_factory=dict)  # occurrences a supported step followed
+
+
+def supported(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:
+    for (a, _b), e in edges.items():
+        n = nodes[a].count if a in nodes else 0
+        e.share = e.count / n if n else 0.0
+        e.supported = not e.concurrent and e.count >= MIN_SUPPORT and e.share >= EDGE_SHARE
+
+
+def next_steps(
+    nodes: dict[str, Node], edges: dict[tuple[str, str], Edge], s: Structure, w: int, code: dict[str, int]
+) -> None:
+    """Per type, what is expected next: the most frequent supported step, the
+    alternatives to it (types never in one instance with it: a failure, a
+    rejection) and a repeat of itself (a loop). A supported step that occurs
+    in the same instances as the main one is an ordering accident (a skewed
+    clock, a step seen before its turn), not what comes next."""
+    by_src: dict[str, list[tuple[str, Edge]]] = {}
+    for (a, b), e in edges.items():
+        e.next_step = e.declared
+        if e.supported:
+            by_src.setdefault(a, []).append((b, e))
+    for a, outs in by_src.items():
+        outs.sort(key=lambda x: (-x[1].count, x[0]))
+        chosen: list[str] = []
+        for b, e in outs:
+            if b == a:
+                e.next_step = True
+                continue
+            if all(s.exclusive(w, code[b], code[c]) for c in chosen):
+                e.next_step = True
+                chosen.append(b)
+
+
+def followed_share(followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[np.int64]) -> float:
+    """Maximum-likelihood share of occurrences that will be followed.
+
+    ``followed`` occurrences were; each other one has waited ``ages[i]`` ms.
+    With F the latency distribution of what follows (``lat``, sorted), an
+    unfollowed occurrence has likelihood 1 - p F(age): solve
+    followed / p = sum F / (1 - p F) for p in (0, 1].
+    """
+    if followed <= 0:
+        return 0.0
+    if ages.size == 0:
+        return 1.0
+    scale = 1.0
+    if ages.size > _AGES:
+        scale = ages.size / _AGES
+        ages = ages[:: max(1, ages.size // _AGES)][:_AGES]
+    big_f = (
+        np.searchsorted(lat, ages, side="right") / float(lat.size) if lat.size else np.ones(ages.size)
+    ).astype(np.float64)
+
+    def g(p: float) -> float:
+        return followed / p - scale * float(np.sum(big_f / np.maximum(1.0 - p * big_f, 1e-12)))
+
+    if g(1.0 - 1e-9) >= 0:
+        return 1.0
+    lo, hi = 1e-9, 1.0 - 1e-9
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        if g(mid) > 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def terminals(
+    nodes: dict[str, Node], edges: dict[tuple[str, str], Edge], fol: Followers, d: WorkflowConfig | None
+) -> None:
+    for t, node in nodes.items():
+        followed = fol.followed.get(t, 0)
+        empty = np.zeros(0, dtype=np.int64)
+        node.followed_share = followed_share(followed, fol.ages.get(t, empty), fol.latencies.get(t, empty))
+        if d is not None and d.terminal:
+            node.terminal = t in d.terminal
+        else:
+            node.terminal = node.count >= 1 and node.followed_share <= TERMINAL_FOLLOWED
+
+
+def starts(nodes: dict[str, Node], d: WorkflowConfig | None) -> None:
+    for t, node in nodes.items():
+        node.start = (
+            node.present >= 1
+            and node.first / node.present >= 0.5
+            and (node.first >= MIN_SUPPORT or node.first == node.present)
+        )
+        if d is not None and d.start:
+            node.start = t in d.start
+
+
+def named_kinds(nodes: dict[str, Node], d: WorkflowConfig | None) -> bool:
+    """Kinds by name (or as declared); True when declared (nothing to learn)."""
+    declared = d is not None and bool(d.failure or d.compensation)
+    for t, node in nodes.items():
+        if declared:
+            assert d is not None
+            node.kind = "failure" if t in d.failure else "compensation" if t in d.compensation else "normal"
+        else:
+            node.kind = kind_by_name(t)
+    return declared
+
+
+def structural_failures(
+    nodes: dict[str, Node],
+    edges: dict[tuple[str, str], Edge],
+    s: Structure,
+    w: int,
+    code: dict[str, int],
+) -> None:
+    """The minority of two alternatives after the same step, whose instances never
+    end where the majority's instances mostly end, is a failure."""
+    pred: dict[str, str] = {}
+    best: dict[str, int] = {}
+    for (a, b), e in edges.items():
+        if a != b and e.count > best.get(b, 0):
+            best[b], pred[b] = e.count, a
+    by_parent: dict[str, list[str]] = {}
+    for child, parent in pred.items():
+        by_parent.setdefault(parent, []).append(child)
+    for kids in by_parent.values():
+        for x in kids:
+            nx = nodes[x]
+            if nx.kind != "normal" or nx.count < MIN_SUPPORT:
+                continue
+            cx = code[x]
+            for y in kids:
+                cy = code[y]
+                if y == x or nodes[y].count <= nx.count or not s.exclusive(w, cx, cy):
+                    continue
+                main_end = int(np.argmax(s.ends[w, cy]))
+                held = int(s.present[w, cx])
+                reach = s.together(w, cx, main_end)
+                if held >= MIN_SUPPORT and reach <= NEVER_JOINS * held:
+                    nx.kind = "failure"
+                    break
+
+
+def after_failure_kinds(nodes: dict[str, Node]) -> None:
+    """Types occurring only after a failure: compensations, or (terminal) a failed end."""
+    for node in nodes.values():
+        late = node.after_failure >= AFTER_FAILURE * node.count
+        if node.kind == "normal" and node.count >= MIN_SUPPORT and late:
+            node.kind = "failure" if node.terminal else "compensation"
+
+
+def edge_kinds(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:
+    for (a, b), e in edges.items():
+        kb = nodes[b].kind if b in nodes else "normal"
+        ka = nodes[a].kind if a in nodes else "normal"
+        e.kind = kb if kb != "normal" else ka
+
+
+@dataclass
+class Workflow:
+    name: str
+    instances: int = 0
+    nodes: dict[str, Node] = field(default_factory=dict)
+    edges: dict[tuple[str, str], Edge] = field(default_factory=dict)
+    expect: dict[tuple[str, str], Expect] = field(default_factory=dict)
+    timeout_ms: int | None = None
+    step_p99_ms: float | None = None
+    declared: bool = False
+
+    def concurrent(self, a: str, b: str) -> bool:
+        e = self.edges.get((a, b))
+        return e is not None and e.concurrent

@@ -1,0 +1,167 @@
+"""Statistics of the time differences between event types, per workflow
+cluster, from a sample of its instances: the first event of each type per
+instance, every pair of types within an instance, and for each pair of types
+the distribution of ``ts_b - ts_a`` (robust spread, median, shape) and what
+the Kafka positions say about their order; plus the causation links between
+types over all instances. Input of ``reconstruct.engine.precedence``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+BOOL = npt.NDArray[np.bool_]
+
+PER_CLUSTER = 5_000  # sampled instances per cluster
+MIN_SUPPORT = 3
+
+
+@dataclass
+class Sample:
+    """First event of each type per sampled instance, sorted by (instance, type)."""
+
+    inst: I64
+    cl: I64
+    typ: I64
+    svc: I64
+    ts: I64
+    tp: I64
+    off: I64
+    single: BOOL  # the type occurs once in the instance
+
+
+@dataclass
+class Pairs:
+    """Per (cluster, a, b) with a < b: statistics of d = ts_b - ts_a."""
+
+    cl: I64
+    a: I64
+    b: I64
+    n: I64
+    pos: I64
+    neg: I64
+    part_ab: I64  # same topic-partition, a's offset first
+    part_ba: I64
+    var: F64  # spread: variance within six median absolute deviations
+    med: F64  # median
+    shape: F64  # Kelly's skewness
+    d_sorted: I64  # all d, grouped by pair and sorted
+    start: I64  # of each pair's run in d_sorted
+
+
+def _sample(comp: I64, cluster: I64, original: BOOL) -> BOOL:
+    """Instances to learn from: all, or PER_CLUSTER per cluster (deterministic)."""
+    k = cluster.size
+    take = np.ones(k, dtype=bool)
+    sizes = np.bincount(cluster, minlength=int(cluster.max()) + 1 if k else 0)
+    if (sizes <= PER_CLUSTER).all():
+        return take
+    rnd = np.random.default_rng(0).random(k)
+    for c in np.flatnonzero(sizes > PER_CLUSTER):
+        mine = np.flatnonzero(cluster == c)
+        keep = mine[np.argsort(rnd[mine])[:PER_CLUSTER]]
+        take[mine] = False
+        take[keep] = True
+    return take
+
+
+def first_events(
+    comp: I64, cluster: I64, typ: I64, svc: I64, ts: I64, tp: I64, off: I64, original: BOOL
+) -> Sample:
+    chosen = _sample(comp, cluster, original)
+    pos = np.flatnonzero(original & (comp >= 0))
+    pos = pos[chosen[comp[pos]]]
+    srt = pos[np.lexsort((off[pos], ts[pos], typ[pos], comp[pos]))]
+    c, t = comp[srt], typ[srt]
+    head = np.r_[True, (c[1:] != c[:-1]) | (t[1:] != t[:-1])]
+    idx = np.flatnonzero(head)
+    counts = np.diff(np.r_[idx, srt.size])
+    f = srt[idx]
+    return Sample(comp[f], cluster[comp[f]], typ[f], svc[f], ts[f], tp[f], off[f], counts == 1)
+
+
+def pairs(s: Sample, n_types: int) -> Pairs:
+    n = s.inst.size
+    starts = np.r_[0, np.flatnonzero(s.inst[1:] != s.inst[:-1]) + 1] if n else np.zeros(0, dtype=np.int64)
+    ends = np.r_[starts[1:], n] if n else starts
+    m = np.repeat(ends, ends - starts)
+    partners = m - np.arange(n) - 1  # rows after each row in its instance
+    total = int(partners.sum())
+    i = np.repeat(np.arange(n, dtype=np.int64), partners)
+    j = i + 1 + (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(partners) - partners, partners))
+    key = (s.cl[i] * n_types + s.typ[i]) * n_types + s.typ[j]
+    d = s.ts[j] - s.ts[i]
+    same_tp = s.tp[i] == s.tp[j]
+    uk, gid = np.unique(key, return_inverse=True)
+    gid = gid.astype(np.int64)
+    g = uk.size
+    cnt = np.bincount(gid, minlength=g)
+    srt = np.lexsort((d, gid))
+    ds = d[srt]
+    start = np.r_[0, np.cumsum(cnt)[:-1]].astype(np.int64) if g else np.zeros(0, dtype=np.int64)
+
+    def q(share: float) -> npt.NDArray[np.float64]:
+        return np.asarray(ds[start + np.floor(share * (cnt - 1)).astype(np.int64)], dtype=np.float64)
+
+    med = q(0.5) if g else np.zeros(0)
+    # Spread: the variance of the differences within six median absolute
+    # deviations of the median. A service down for hours delays a fifth or a
+    # third of its reactions by hours: plain variance (even winsorized) would
+    # measure the outage, not the step; the median absolute deviation alone
+    # does not add up along a chain of steps, the variance does.
+    gs = gid[srt]
+    dev = np.abs(ds - med[gs])
+    dsrt = np.lexsort((dev, gs))
+    mad = np.maximum(dev[dsrt][start + (cnt - 1) // 2], 1.0) if g else np.zeros(0)
+    keep = dev <= 6.0 * mad[gs]
+    kept = np.bincount(gs, weights=keep, minlength=g)
+    mean = np.bincount(gs, weights=np.where(keep, ds, 0), minlength=g) / np.maximum(kept, 1)
+    sq = np.where(keep, (ds - mean[gs]) ** 2, 0.0)
+    var = np.bincount(gs, weights=sq, minlength=g) / np.maximum(kept, 1)
+    # Shape: Kelly's skewness (10/50/90 %), positive for a latency's long right tail.
+    q10, q90 = (q(0.1), q(0.9)) if g else (np.zeros(0), np.zeros(0))
+    shape = np.where(q90 > q10, (q90 + q10 - 2 * med) / np.maximum(q90 - q10, 1e-9), 0.0)
+    cl, rest = np.divmod(uk, n_types * n_types)
+    a, b = np.divmod(rest, n_types)
+    return Pairs(
+        cl=cl,
+        a=a,
+        b=b,
+        n=cnt,
+        pos=np.bincount(gid, weights=d > 0, minlength=g).astype(np.int64),
+        neg=np.bincount(gid, weights=d < 0, minlength=g).astype(np.int64),
+        part_ab=np.bincount(gid, weights=same_tp & (s.off[i] < s.off[j]), minlength=g).astype(np.int64),
+        part_ba=np.bincount(gid, weights=same_tp & (s.off[i] > s.off[j]), minlength=g).astype(np.int64),
+        var=var,
+        med=med,
+        shape=shape,
+        d_sorted=ds,
+        start=start,
+    )
+
+
+def causation(comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, n_types: int) -> dict[int, int]:
+    """Causation links per (cluster, parent type, child type) key, over all instances."""
+    child = np.flatnonzero(original & (parent >= 0) & (comp >= 0))
+    if child.size == 0:
+        return {}
+    key = (cluster[comp[child]] * n_types + typ[parent[child]]) * n_types + typ[child]
+    uk, cnt = np.unique(key, return_counts=True)
+    return dict(zip(uk.tolist(), cnt.tolist(), strict=True))
+
+
+def low_latency(p: Pairs, r: int, flip: bool) -> tuple[int, int]:
+    """A robust minimum of the latency a -> b of pair row r (b -> a when ``flip``),
+    and its support: the k-th smallest, k = max(MIN_SUPPORT, 1 %): a clock offset
+    shifts every pair of its producer, so one odd instance (a clock that jumped
+    once) must not set it."""
+    n = int(p.n[r])
+    run = p.d_sorted[int(p.start[r]) : int(p.start[r]) + n]
+    vals = -run[::-1] if flip else run
+    k = min(n, max(MIN_SUPPORT, int(np.ceil(0.01 * n))))
+    return int(vals[k - 1]), n

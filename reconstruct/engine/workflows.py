@@ -1,0 +1,243 @@
+"""Workflows: clusters of event types that occur together.
+
+Which choreography an instance belongs to is decided from the set of types it
+contains, never from their order, so a skewed clock, a first event lost to
+retention or a minority start type cannot split one choreography in several:
+
+1. *core links*: types a and b occur together in more than half of the
+   instances of the more frequent of the two (and in at least
+   ``MIN_SUPPORT`` instances): they are steps of one choreography. The
+   components of core links are the candidate clusters.
+2. a smaller candidate whose instances nearly always (``ATTACH_SHARE`` of
+   those holding any other candidate's types) also hold a larger candidate's
+   types is part of it: failure and compensation paths, minority start
+   types, rare steps, the odd noisy type.
+3. an instance belongs to the cluster holding most of its types (ties: the
+   larger cluster). A cluster that ends up with (almost) no instance of its
+   own holds types shared by several choreographies (a notification
+   service's event): those types vote for no cluster.
+4. a workflow declared in ``choreo.toml`` claims the cluster holding most of
+   its declared types: every instance of that cluster carries its name (no
+   phantom workflow beside it).
+
+Clusters are named later, after ordering (``name_clusters``): after the type
+that starts most of their instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from choreo.core.config import ChoreoConfig
+
+I64 = npt.NDArray[np.int64]
+BOOL2 = npt.NDArray[np.bool_]
+
+MIN_SUPPORT = 3  # instances: fewer is noise, whatever the share
+CORE_SHARE = 0.5  # of the more frequent type's instances
+ATTACH_SHARE = 0.8  # of the smaller candidate's instances
+_SAMPLE = 100_000  # instances used to learn the clusters (all of them below that)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """``cluster[i]``: cluster of instance i (0..n-1, larger clusters first);
+    ``of_type[t]``: the cluster type t votes for (-1: shared or absent);
+    ``named[c]``: the name cluster c must carry (a declared workflow claiming it), if any."""
+
+    cluster: I64
+    of_type: I64
+    named: list[str | None]
+
+    @property
+    def n(self) -> int:
+        return len(self.named)
+
+
+def _sample_rows(k: int) -> I64:
+    if k <= _SAMPLE:
+        return np.arange(k, dtype=np.int64)
+    return np.sort(np.random.default_rng(0).choice(k, _SAMPLE, replace=False)).astype(np.int64)
+
+
+def _sparse(presence: BOOL2, rows: I64) -> csr_matrix:
+    r, c = np.nonzero(presence[rows])
+    return csr_matrix(
+        (np.ones(r.size, dtype=np.int32), (r, c)), shape=(rows.size, presence.shape[1]), dtype=np.int32
+    )
+
+
+def _candidates(x: csr_matrix) -> tuple[I64, int]:
+    """Components of core links (types never seen: their own component)."""
+    co = (x.T @ x).toarray().astype(np.int64)
+    n = np.diag(co).copy()
+    big = np.maximum.outer(n, n)
+    link = (co > CORE_SHARE * big) & (co >= MIN_SUPPORT)
+    np.fill_diagonal(link, False)
+    a, b = np.nonzero(link)
+    t = n.size
+    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(t, t))
+    n_comp, labels = connected_components(graph, directed=False)
+    return labels.astype(np.int64), int(n_comp)
+
+
+def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
+    """Merge each smaller candidate into a larger one its instances nearly always involve."""
+    member = csr_matrix(
+        (np.ones(labels.size, dtype=np.int32), (np.arange(labels.size), labels)),
+        shape=(labels.size, n_comp),
+    )
+    pres = np.asarray((x @ member).toarray() > 0)  # sampled instances x candidates
+    size = pres.sum(axis=0)
+    target = np.arange(n_comp, dtype=np.int64)
+    alive = size > 0
+    # Passes until nothing merges: a merge can make a larger candidate what a
+    # smaller one's instances hold (a minority start type joining first).
+    merged = True
+    while merged:
+        merged = False
+        for c in np.argsort(size, kind="stable"):
+            if not alive[c]:
+                continue
+            rows = pres[:, c]
+            # Only its instances holding another candidate's types tell where it
+            # belongs (a saga whose start was lost to retention may hold only these).
+            others = pres[rows] & alive[None, :]
+            others[:, c] = False
+            informative = int(others.any(axis=1).sum())
+            if informative < MIN_SUPPORT:
+                continue
+            share = others.sum(axis=0) / float(informative)
+            share[size < size[c]] = 0.0  # only into larger ones (equal: either way)
+            d = int(np.argmax(share))
+            if share[d] >= ATTACH_SHARE and (size[d] > size[c] or d < c):
+                pres[:, d] |= rows
+                size[d] = int(pres[:, d].sum())
+                target[c] = d
+                alive[c] = False
+                merged = True
+    # Follow merge chains to their end.
+    for _ in range(n_comp):
+        nxt = target[target]
+        if np.array_equal(nxt, target):
+            break
+        target = nxt
+    return target[labels]
+
+
+def _assign(rows: I64, cols: I64, k: int, of_type: I64, n: int, fallback: I64) -> I64:
+    """Cluster holding most of each instance's types (``rows``/``cols``: the
+    presence pairs); ties to the larger cluster (clusters are numbered by
+    size); an instance whose types vote for no cluster: ``fallback`` of them."""
+    c = of_type[cols]
+    keep = c >= 0
+    votes = np.bincount(rows[keep] * n + c[keep], minlength=k * n).reshape(k, n)
+    best: I64 = np.asarray(np.argmax(votes, axis=1), dtype=np.int64)
+    none = votes.max(axis=1) == 0
+    if none.any():
+        sel = none[rows]
+        best[rows[sel]] = fallback[cols[sel]]
+    return best
+
+
+def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
+    """(cluster of every type, -1 for shared; cluster of every instance), clusters by size."""
+    k, t = presence.shape
+    if k == 0 or t == 0:
+        return np.full(t, -1, dtype=np.int64), np.zeros(k, dtype=np.int64)
+    x = _sparse(presence, _sample_rows(k))
+    labels, n_comp = _candidates(x)
+    labels = _attach(x, labels, n_comp)
+    _, inverse = np.unique(labels, return_inverse=True)
+    of_type = inverse.astype(np.int64).reshape(-1)
+    n = int(of_type.max()) + 1
+    # Number candidates by how many events they hold (ties in votes go to the larger).
+    weight = np.bincount(of_type, weights=presence.sum(axis=0).astype(np.float64), minlength=n)
+    by_size = np.empty(n, dtype=np.int64)
+    by_size[np.argsort(-weight, kind="stable")] = np.arange(n, dtype=np.int64)
+    of_type = by_size[of_type]
+    rows_, cols_ = np.nonzero(presence)
+    rows, cols = rows_.astype(np.int64), cols_.astype(np.int64)
+    majority = of_type.copy()  # where the instances holding a type mostly go
+    cluster = _assign(rows, cols, k, of_type, n, majority)
+    for _ in range(3):
+        per_type = np.bincount(cols * n + cluster[rows], minlength=t * n).reshape(t, n)
+        majority = np.where(per_type.max(axis=1) > 0, per_type.argmax(axis=1), majority)
+        own = np.bincount(cluster, minlength=n)
+        voting = np.bincount(of_type[of_type >= 0], minlength=n) > 0
+        # A cluster with (almost) no instance of its own while its types occur
+        # elsewhere holds shared types: they vote for no one.
+        voted = of_type >= 0
+        elsewhere = np.bincount(of_type[voted], weights=(majority != of_type)[voted], minlength=n)
+        shared = voting & (own < MIN_SUPPORT) & (elsewhere > 0)
+        if not shared.any():
+            break
+        of_type = np.where((of_type >= 0) & shared[np.maximum(of_type, 0)], -1, of_type)
+        cluster = _assign(rows, cols, k, of_type, n, majority)
+    # Renumber by instances held, larger first; clusters left without instances disappear.
+    own = np.bincount(cluster, minlength=n)
+    order = np.argsort(-own, kind="stable")
+    remap = np.full(n, -1, dtype=np.int64)
+    used = order[own[order] > 0]
+    remap[used] = np.arange(used.size, dtype=np.int64)
+    of_type = np.where(of_type >= 0, remap[np.maximum(of_type, 0)], -1)
+    return of_type, remap[cluster]
+
+
+def clusters(presence: BOOL2, types: list[str], cfg: ChoreoConfig) -> Clusters:
+    """Cluster the instances; declared workflows claim their clusters."""
+    of_type, cluster = type_clusters(presence)
+    n = int(cluster.max()) + 1 if cluster.size else 0
+    declared: list[str | None] = [None] * n
+    code = {t: i for i, t in enumerate(types)}
+    counts = presence.sum(axis=0)
+    for name, w in cfg.workflows.items():
+        mine = {code[t] for t in (*w.start, *w.steps, *w.terminal, *w.failure, *w.compensation) if t in code}
+        if not mine or n == 0:
+            continue
+        votes = np.zeros(n, dtype=np.int64)
+        for t in mine:
+            if of_type[t] >= 0:
+                votes[of_type[t]] += int(counts[t])
+        if votes.max() > 0:
+            c = int(np.argmax(votes))
+            if declared[c] is None:
+                declared[c] = name
+    return Clusters(cluster, of_type, declared)
+
+
+def name_clusters(cl: Clusters, first_type: I64, types: list[str]) -> tuple[I64, list[str]]:
+    """(workflow of each instance, workflow names): the declared name, else the
+    type that starts most of the cluster's instances. Declared workflows that
+    match no instance are listed too (they are part of the model)."""
+    n = cl.n
+    names: list[str] = []
+    taken: set[str] = set()
+    for c in range(n):
+        if cl.named[c] is not None:
+            taken.add(str(cl.named[c]))
+    n_types = len(types)
+    firsts = np.bincount(cl.cluster * n_types + first_type, minlength=n * n_types).reshape(n, n_types)
+    for c in range(n):
+        d = cl.named[c]
+        if d is not None:
+            names.append(d)
+            continue
+        name = "workflow"
+        for t in np.argsort(-firsts[c], kind="stable"):
+            if firsts[c, t] == 0:
+                break
+            if types[int(t)] not in taken:
+                name = types[int(t)]
+                break
+        base, i = name, 2
+        while name in taken:
+            name, i = f"{base} ({i})", i + 1
+        taken.add(name)
+        names.append(name)
+    return cl.cluster.copy(), names
