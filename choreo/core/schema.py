@@ -32,9 +32,10 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
-# clock_offsets, model_precedence, model_edges.share/supported. 4: both.
+# clock_offsets, model_precedence, model_edges.share/supported. 4: both. 5: identifier_stats.trap_types
+# (record keys judged per event type).
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "4"
+DERIVED_SHAPE = "5"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -491,6 +492,11 @@ IDENTIFIER_STATS = Table(
         Column("matches", "VARCHAR", doc="... the identifier whose values it carries"),
         Column("match_share", "DOUBLE", doc="... share of its sampled values found there"),
         Column("namespace", "VARCHAR", doc="the name a numeric value is read as (record keys, found fields)"),
+        Column(
+            "trap_types",
+            "VARCHAR[]",
+            doc="a record key: the event types whose key is left out (it would merge instances there)",
+        ),
     ),
     primary_key=("name",),
 )

@@ -277,11 +277,11 @@ def learn_precedence(
         share = float(np.mean(d > 0) + 0.5 * np.mean(d == 0)) if n_pair else 0.0
         enforced = src in ("causation", "position") or share >= LEARNED_SHARE
         prec.links.append(Link(c, u, v, n_pair, share, src, enforced))
-    prec.learned = _learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
+    prec.learned = learned_parents(comp, cluster, typ, parent, original, prec.links, n_types)
     return prec
 
 
-def _learned_parents(
+def learned_parents(
     comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, links: list[Link], n_types: int
 ) -> I64:
     """Per event: the one event of its type's learned parent type in its instance (-1: none,
