@@ -14,9 +14,15 @@ At the end the demo is stopped first (it rewrites its ground truth to cover
 every saga it started), tail is left to collect the last of them, then `q`
 quits it: it must exit 0 with its one summary line. The stuck sagas tail
 found are compared with the ground truth at the truth's own "now"
-(`choreo stuck --now`): found and truly stuck, truly stuck but not overdue
-yet (started within the last stuck threshold), and found but not stuck in
-truth. Results go to stdout and bench/results/soak-*.json.
+(`choreo stuck --now`): found and truly stuck; truly stuck but not overdue
+yet (their last step came moments before the demo stopped: judged again a
+minute later they are found); missed (not found even then, with what tail
+made of them); and found but not stuck in truth, per workflow too. The demo's
+cluster stops with it: records tail had not read by then are counted apart.
+tail's consumer group is its own (two tails in one group would split the
+partitions). Also recorded: how far behind the producers tail stored each
+record (ingested - Kafka timestamp), and how old the snapshot each sample
+read was. Results go to stdout and bench/results/soak-*.json.
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 RESULTS = ROOT / "bench" / "results"
 CHOREO = [sys.executable, "-m", "choreo.cli"]
+# A saga whose reaction the demo withheld just before it stopped is stuck for
+# good but not overdue yet at the truth's "now"; a minute later it must be.
+LATER_MS = 60_000
 
 
 class Terminal:
@@ -123,7 +132,8 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         raise SystemExit("the demo did not start")
     threading.Thread(target=demo.stdout.read, daemon=True).start()  # drained: it must never block
 
-    args = [*CHOREO, "tail", "-b", bootstrap, "-t", ".*", "--db", "tail.duckdb", "--config", "demo.toml"]
+    args = [*CHOREO, "tail", "-b", bootstrap, "-t", ".*", "-g", f"choreo-soak-{os.getpid()}"]
+    args += ["--db", "tail.duckdb", "--config", "demo.toml"]
     tail = Terminal(args, work, env, (120, 40))
     t0 = time.monotonic()
     samples: list[dict[str, Any]] = []
@@ -142,11 +152,16 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
                     "events": status["events"],
                     "instances": status["instances"],
                     "stuck": status["stuck"],
+                    # How old the snapshot read beside tail was when it was judged.
+                    "snapshot_age_s": round((status["now_ms"] - status["snapshot"]["published_ms"]) / 1000, 1)
+                    if "snapshot" in status
+                    else None,
                 }
                 samples.append(sample)
                 print(
                     f"{sample['s']:>6}s  rss {sample['rss_mb']:>7.1f} MB  events {sample['events']:>8,}  "
-                    f"sagas {sample['instances']:>7,}  stuck {sample['stuck']:>6,}",
+                    f"sagas {sample['instances']:>7,}  stuck {sample['stuck']:>6,}  "
+                    f"snapshot {sample['snapshot_age_s']}s old",
                     flush=True,
                 )
             if elapsed >= minutes * 60:
@@ -158,13 +173,16 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         demo.wait(timeout=900)  # it writes the truth of every saga it started
         truth = json.loads((work / "demo.truth.json").read_text())
         records = int(truth["counts"]["records"])
+        # The cluster stopped with the demo: tail stores what it had read.
         deadline = time.monotonic() + 120
-        last = 0
+        last = -1
         while time.monotonic() < deadline:
-            last = _choreo_json("status", "--db", "tail.duckdb", "--json", cwd=work, env=env)["events"]
-            if last >= records:
+            now = _choreo_json("status", "--db", "tail.duckdb", "--json", cwd=work, env=env)["events"]
+            if now >= records or now == last:
                 break
-            time.sleep(2)
+            last = now
+            time.sleep(10)
+        last = max(last, now)
         rss_end = _rss_mb(tail.proc.pid)
         tail.send("q")
         code = tail.proc.wait(timeout=120)
@@ -179,22 +197,29 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         line for line in re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen_tail).splitlines() if "tail:" in line
     ]
 
-    found = _choreo_json(
-        "stuck",
-        "--db",
-        "tail.duckdb",
-        "--config",
-        "demo.toml",
-        "--json",
-        "--now",
-        str(truth["now_ms"]),
-        cwd=work,
-        env=env,
-    )["stuck"]
-    found_ids = {_values(s["label"]) for s in found}
+    def stuck_at(now_ms: int) -> set[str]:
+        found = _choreo_json(
+            "stuck",
+            "--db",
+            "tail.duckdb",
+            "--config",
+            "demo.toml",
+            "--json",
+            "--now",
+            str(now_ms),
+            cwd=work,
+            env=env,
+        )["stuck"]
+        return {_values(s["label"]) for s in found}
+
+    truth_now = int(truth["now_ms"])
+    found_ids = stuck_at(truth_now)
+    found_later = stuck_at(truth_now + LATER_MS)
     truly = {i["id"]: i for i in truth["instances"] if i["outcome"] == "stuck"}
+    outcome = {i["id"]: str(i["outcome"]) for i in truth["instances"]}
     both = found_ids & set(truly)
-    missed = set(truly) - found_ids
+    not_yet = (set(truly) - found_ids) & found_later
+    missed = set(truly) - found_ids - found_later
     final = _choreo_json(
         "status", "--db", "tail.duckdb", "--config", "demo.toml", "--json", cwd=work, env=env
     )
@@ -202,17 +227,38 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
     import duckdb
 
     con = duckdb.connect(str(work / "tail.duckdb"), read_only=True)
-    made = {
-        _values(str(lb)): str(s) for lb, s in con.execute("SELECT label, status FROM instances").fetchall()
+    made: dict[str, tuple[str, int]] = {
+        _values(str(lb)): (str(s), int(end))
+        for lb, s, end in con.execute("SELECT label, status, end_ms FROM instances").fetchall()
     }
+    # How long after its Kafka timestamp tail had each record stored (producers' clocks are
+    # the demo's own: the skewed service's records are left out).
+    lag = con.execute(
+        "SELECT quantile_cont(ingested_ms - ts_ms, [0.5, 0.99]), max(ingested_ms - ts_ms) FROM events "
+        "WHERE service <> 'inventory-service' AND ts_ms IS NOT NULL"
+    ).fetchone()
     con.close()
+    store_mb = round((work / "tail.duckdb").stat().st_size / 1e6, 1)
 
     def why(i: str) -> str:
         reason = (truly[i].get("stuck") or {}).get("reason", "?")
-        return f"{truly[i]['workflow']}/{reason} -> {made.get(i, 'absent')}"
+        return f"{truly[i]['workflow']}/{reason} -> {made[i][0] if i in made else 'absent'}"
 
     why_missed = Counter(why(i) for i in missed)
+    # How close to the truth's "now" the not-yet-overdue ones made their last step.
+    not_yet_age = [truth_now - made[i][1] for i in not_yet if i in made]
+    by_workflow = {
+        wf: {
+            "truth_stuck": sum(1 for i in truly.values() if i["workflow"] == wf),
+            "found_and_true": sum(1 for i in both if truly[i]["workflow"] == wf),
+            "not_overdue_yet": sum(1 for i in not_yet if truly[i]["workflow"] == wf),
+            "missed": sum(1 for i in missed if truly[i]["workflow"] == wf),
+        }
+        for wf in sorted({str(i["workflow"]) for i in truly.values()})
+    }
+    ages = [x["snapshot_age_s"] for x in samples if x["snapshot_age_s"] is not None]
     return {
+        "command": " ".join(["flock /tmp/choreo-bench.lock .venv/bin/python bench/soak.py", *sys.argv[1:]]),
         "minutes": minutes,
         "load_average": os.getloadavg(),
         "work_dir": str(work),
@@ -220,14 +266,28 @@ def soak(minutes: float, every: float) -> dict[str, Any]:
         "summary_line": summary[-1][summary[-1].index("tail:") :].strip() if summary else None,
         "truth_records": records,
         "tail_events": last,
+        "records_not_read_when_the_cluster_stopped": records - last,
+        "store_lag_s_p50_p99_max": [round(float(x) / 1000, 1) for x in [*lag[0], lag[1]]] if lag else None,
+        "snapshot_age_s_median_max": [sorted(ages)[len(ages) // 2], max(ages)] if ages else None,
+        "store_mb": store_mb,
         "truth_sagas": truth["counts"]["instances"],
         "tail_sagas": final["instances"],
         "truth_stuck": len(truly),
         "tail_stuck_at_truth_now": len(found_ids),
         "stuck_found_and_true": len(both),
+        "stuck_not_overdue_yet": len(not_yet),
+        "not_overdue_yet_last_step_ms_before_now": [min(not_yet_age), max(not_yet_age)]
+        if not_yet_age
+        else None,
         "stuck_missed": len(missed),
         "stuck_found_not_true": len(found_ids - set(truly)),
         "missed_as": dict(why_missed.most_common()),
+        "stuck_by_workflow": by_workflow,
+        # Sagas the demo left unfinished when it stopped never move again: a minute later
+        # they are overdue too, though the truth calls them running.
+        "stuck_a_minute_later_not_true": dict(
+            Counter(outcome.get(i, "absent") for i in found_later - set(truly))
+        ),
         "rss_start_mb": samples[0]["rss_mb"] if samples else None,
         "rss_end_mb": round(rss_end, 1),
         "samples": samples,

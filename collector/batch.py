@@ -1,50 +1,73 @@
-"""Columnar batches of decoded records, ready for Store.append.
+"""Columnar batches of records, ready for Store.append.
 
-Both the live collector and the importers build these: one row per record in
-``events`` and one per (record, identifier) in ``identifiers``.
+The live collector and the importers hand records to the native core a
+batch at a time (consumed messages, blocks of dump lines, decoded segment
+records); it extracts each record's fields and builds the Arrow columns of
+both tables -- one row per record in ``events``, one per (record,
+identifier) in ``identifiers`` -- which pyarrow takes over without a copy.
 """
 
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 
-from choreo.collector.extract import Extracted, Extractor, Header
+from choreo import _native
+from choreo.collector.extract import Extractor, Header
 from choreo.core.schema import EVENTS, IDENTIFIERS
 
 EVENTS_SCHEMA = EVENTS.arrow_schema()
 IDENTIFIERS_SCHEMA = IDENTIFIERS.arrow_schema()
 
+TP = tuple[str, int]
+# A raw record: (topic, partition, offset, ts_ms, ts_type, key, headers, payload).
+Record = tuple[str, int, int, int | None, int, bytes | None, Sequence[Header] | None, bytes | None]
 
-_CHUNK = 8192  # records held as Python objects before conversion to Arrow
-_HEADER_TYPE = EVENTS_SCHEMA.field("headers").type
-_HEADER_STRUCT = _HEADER_TYPE.value_type
-_CHUNK_SCHEMA = pa.schema([f for f in EVENTS_SCHEMA if f.name != "ingested_ms"])
 
-# A record as held until its chunk is converted (column order of the events table).
-_Row = tuple[str, int, int, int | None, int, bytes | None, Sequence[Header] | None, bytes | None, Extracted]
+@dataclass(frozen=True)
+class LinesAdded:
+    lines: int  # lines read, blank ones included
+    end: int  # where in the data the lines read end (the next call's begin)
+    records: int
+    poison: int
+    bad: list[tuple[int, str]]  # (line number, why) of every line that is not a record
+
+
+@dataclass(frozen=True)
+class MessagesAdded:
+    taken: int
+    poison: int
+    next_offsets: dict[TP, int]  # per partition, the offset after the last message read
+    skipping_ended: list[TP]  # --from TIME: partitions that reached the time
+    errors: list[Any]  # KafkaError of messages that carried one, in order
 
 
 class EventBatch:
-    """Accumulates records; ``tables()`` returns Arrow tables for Store.append.
+    """Records accumulated for one store append; ``tables()`` hands them over.
 
-    Records are kept as Python objects only in chunks of ``_CHUNK`` and then
-    converted to Arrow, so a large batch costs Arrow-sized memory (about the
-    records' own size), not Python-object overhead.
+    ``notes`` counts what was noticed on the way (event times out of range,
+    headers confluent-kafka could not read, ...), by message.
     """
 
     def __init__(self, extractor: Extractor, source: str) -> None:
-        self._extract = extractor.extract
-        self._source = source
-        self._rows: list[_Row] = []
-        self._chunks: list[pa.RecordBatch] = []
-        self._id_chunks: list[pa.RecordBatch] = []
-        self._sealed = 0
+        self._native = _native.Batch(extractor.native, source)
+        self._pending: list[tuple[Any, ...]] = []  # add()ed, handed over on the next batch call
+        self.notes: Counter[str] = Counter()
+        self.poison = 0
 
     def __len__(self) -> int:
-        return self._sealed + len(self._rows)
+        return len(self._native) + len(self._pending)
+
+    @property
+    def nbytes(self) -> int:
+        """Raw bytes held (payloads, keys, headers, topics)."""
+        self._flush_pending()
+        return self._native.nbytes
 
     def add(
         self,
@@ -56,99 +79,70 @@ class EventBatch:
         key: bytes | None,
         headers: Sequence[Header] | None,
         payload: bytes | None,
-    ) -> Extracted:
-        ex = self._extract(topic, key, headers, payload)
-        self._rows.append((topic, partition, offset, ts_ms, ts_type, key, headers, payload, ex))
-        if len(self._rows) >= _CHUNK:
-            self._seal()
-        return ex
+    ) -> None:
+        """One record (tests and small tools); handed to the core with the next batch call."""
+        self._pending.append(
+            (topic, partition, offset, ts_ms, ts_type, key, list(headers) if headers else None, payload)
+        )
 
-    def _seal(self) -> None:
-        rows = self._rows
-        if not rows:
-            return
-        # Lists, not tuples: pyarrow converts lists several times faster.
-        topic, partition, offset, ts_ms, ts_type, key, headers, payload, exs = (
-            list(col) for col in zip(*rows, strict=True)
-        )
-        # headers: list<struct<name, value>> built from flat children (no per-row dicts).
-        offsets = [0]
-        names: list[str] = []
-        values: list[bytes | None] = []
-        total = 0
-        for hs in headers:
-            if hs:
-                for n, v in hs:
-                    names.append(n)
-                    values.append(v)
-                total += len(hs)
-            offsets.append(total)
-        header_array = pa.ListArray.from_arrays(
-            pa.array(offsets, pa.int32()),
-            pa.StructArray.from_arrays(
-                [pa.array(names, pa.string()), pa.array(values, pa.binary())], fields=list(_HEADER_STRUCT)
-            ),
-            type=_HEADER_TYPE,
-        )
-        n = len(rows)
-        columns = [
-            pa.array(topic, pa.string()),
-            pa.array(partition, pa.int32()),
-            pa.array(offset, pa.int64()),
-            pa.array(ts_ms, pa.int64()),
-            pa.array(ts_type, pa.int8()),
-            pa.array(key, pa.large_binary()).cast(pa.binary()),
-            header_array,
-            # large_binary converts from bytes objects ~3x faster; the cast is free.
-            pa.array(payload, pa.large_binary()).cast(pa.binary()),
-            pa.array([e.payload_kind for e in exs], pa.string()),
-            pa.array([e.event_type for e in exs], pa.string()),
-            pa.array([e.service for e in exs], pa.string()),
-            pa.array([e.event_id for e in exs], pa.string()),
-            pa.array([e.causation_id for e in exs], pa.string()),
-            pa.array([e.trace_id for e in exs], pa.string()),
-            pa.array([e.event_time_ms for e in exs], pa.int64()),
-            pa.array([self._source] * n, pa.string()),
-        ]
-        self._chunks.append(pa.RecordBatch.from_arrays(columns, schema=_CHUNK_SCHEMA))
+    def add_records(self, records: Sequence[Record]) -> None:
+        """Decoded records (a segment batch), in one call."""
+        self._flush_pending()
+        self._count(*self._native.add_records([_record(r) for r in records])[1:])
 
-        # identifiers: one row per (record, identifier); the record's key columns by index.
-        index: list[int] = []
-        id_names: list[str] = []
-        id_values: list[str] = []
-        for i, e in enumerate(exs):
-            for name, value in e.identifiers:
-                index.append(i)
-                id_names.append(name)
-                id_values.append(value)
-        take = pa.array(index, pa.int32())
-        self._id_chunks.append(
-            pa.RecordBatch.from_arrays(
-                [
-                    columns[0].take(take),
-                    columns[1].take(take),
-                    columns[2].take(take),
-                    pa.array(id_names, pa.string()),
-                    pa.array(id_values, pa.string()),
-                ],
-                schema=IDENTIFIERS_SCHEMA,
-            )
+    def add_lines(
+        self,
+        decoder: _native.LineDecoder,
+        data: bytes,
+        first_lineno: int,
+        begin: int = 0,
+        end: int | None = None,
+        max_records: int = 2**63,
+    ) -> LinesAdded:
+        """Whole dump lines ``data[begin:end]`` (ending with a line's end, or
+        the input's last part), up to ``max_records`` records: the lines
+        after those are left for the next call (from ``LinesAdded.end``)."""
+        self._flush_pending()
+        lines, stop, records, poison, bad, notes = self._native.add_lines(
+            decoder, data, first_lineno, begin, len(data) if end is None else end, max_records
         )
-        self._sealed += n
-        self._rows = []
+        self._count(poison, notes)
+        return LinesAdded(lines, stop, records, poison, bad)
+
+    def add_messages(
+        self, messages: list[Any], assigned: set[TP], skip_before: dict[TP, int]
+    ) -> MessagesAdded:
+        """Consumed confluent-kafka messages of the partitions in ``assigned``."""
+        self._flush_pending()
+        taken, poison, next_offsets, ended, errors, notes = self._native.add_messages(
+            messages, assigned, skip_before
+        )
+        self._count(poison, notes)
+        return MessagesAdded(taken, poison, next_offsets, ended, errors)
+
+    def _count(self, poison: int, notes: dict[str, int]) -> None:
+        self.poison += poison
+        self.notes.update(notes)
+
+    def _flush_pending(self) -> None:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            self._count(*self._native.add_records(pending)[1:])
 
     def tables(self) -> tuple[pa.Table, pa.Table]:
-        self._seal()
-        events = pa.Table.from_batches(self._chunks, schema=_CHUNK_SCHEMA)
+        """Everything held as (events, identifiers) tables; the batch is empty after."""
+        self._flush_pending()
         now = int(time.time() * 1000)
-        events = events.append_column(
-            EVENTS_SCHEMA.field("ingested_ms"), pa.array([now] * events.num_rows, pa.int64())
-        )
-        ids = pa.Table.from_batches(self._id_chunks, schema=IDENTIFIERS_SCHEMA)
+        chunks = self._native.take(now)
+        events = pa.Table.from_batches([pa.record_batch(e) for e, _ in chunks], schema=EVENTS_SCHEMA)
+        ids = pa.Table.from_batches([pa.record_batch(i) for _, i in chunks], schema=IDENTIFIERS_SCHEMA)
         return events, ids
 
     def clear(self) -> None:
-        self._rows = []
-        self._chunks = []
-        self._id_chunks = []
-        self._sealed = 0
+        self._native.clear()
+        self._pending = []
+
+
+def _record(r: Record) -> tuple[Any, ...]:
+    topic, partition, offset, ts_ms, ts_type, key, headers, payload = r
+    return (topic, partition, offset, ts_ms, ts_type, key, list(headers) if headers else None, payload)

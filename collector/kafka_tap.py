@@ -40,6 +40,7 @@ from choreo.collector.group_offsets import (
 from choreo.collector.settings import CollectSettings, ServiceGroup, topic_pattern
 from choreo.collector.until_idle import IdleWatch
 from choreo.collector.writer import Job, StoreWriter
+from choreo.core.duck_memory import ROW_GROUP_ROWS
 from choreo.core.errors import InputError, KafkaUnavailableError, StoreError
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress, CollectStats
@@ -71,6 +72,7 @@ _FATAL_AT_START = {
 }
 # Commit errors meaning the partitions moved on: nothing to retry.
 _SUPERSEDED = {KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID, KafkaError.REBALANCE_IN_PROGRESS}
+_CONSUME_MAX = 10_000  # messages per consume call
 _QUIET_BEFORE_RESTORED = 5.0  # seconds without connection errors before "restored"
 _STILL_DOWN_EVERY = 30.0
 
@@ -188,6 +190,8 @@ class Collector:
         self._in_flight = 0  # batches handed to the writer, not yet reported done
         self._next_commit_try = 0.0
         self._committing: dict[TP, int] | None = None  # an asynchronous commit under way
+        self._record_bytes = 0  # the batch's bytes per record, last seen
+        self._stored_rows = 0  # events in the store as this collector knows it (row group alignment)
         self._idle_watch = IdleWatch(settings, self._t0) if settings.until_idle is not None else None
 
     # -- public -----------------------------------------------------------
@@ -207,6 +211,7 @@ class Collector:
         # The writer appends on a connection of its own: the store's may be
         # handing cursors to other threads (the dashboard, reconstruction).
         own = self.store.cursor()
+        self._stored_rows = own.count_events()
         writer = self._writer = StoreWriter(own)
         writer.start()
         sampler: GroupOffsetSampler | None = None
@@ -260,8 +265,7 @@ class Collector:
         last_progress = time.monotonic()
         consumed_at_progress = 0
         while not stop.is_set():
-            room = max(1, s.batch_size - len(self._batch))
-            msgs = consumer.consume(num_messages=min(room, 10_000), timeout=0.1)
+            msgs = consumer.consume(num_messages=self._room(), timeout=0.1)
             if self._fatal is not None:
                 raise KafkaUnavailableError(f"{s.bootstrap}: {self._fatal.str()}")
             now = time.monotonic()
@@ -273,10 +277,14 @@ class Collector:
                         self._maybe_restored(now)
             # Hand a batch over when full, or when old enough and the writer is
             # free: while it is busy, batches grow (fewer, larger transactions).
-            if len(self._batch) >= s.batch_size or (
-                self._batch_started is not None
-                and now - self._batch_started >= s.batch_seconds
-                and not writer.has_waiting()
+            if (
+                len(self._batch) >= self._batch_limit()
+                or self._batch.nbytes >= s.batch_bytes
+                or (
+                    self._batch_started is not None
+                    and now - self._batch_started >= s.batch_seconds
+                    and not writer.has_waiting()
+                )
             ):
                 self._flush()
             self._drain_done()
@@ -306,48 +314,41 @@ class Collector:
             consumer, now, last_record, self._assigned, self._consumed_next, self._down_since, busy
         )
 
+    def _batch_limit(self) -> int:
+        """Records the batch holds at most: ``batch_size``, and no further
+        than the end of DuckDB's row group, so that an append writes whole
+        row groups when batches are full (under a backlog)."""
+        return min(self.settings.batch_size, ROW_GROUP_ROWS - self._stored_rows % ROW_GROUP_ROWS)
+
+    def _room(self) -> int:
+        """Messages to take in one consume: what the batch still holds, in
+        records and in bytes at the size of the records seen so far (1 MB
+        records come a few at a time, not 10,000 at once)."""
+        s = self.settings
+        room = self._batch_limit() - len(self._batch)
+        if self._record_bytes:
+            room = min(room, (s.batch_bytes - self._batch.nbytes) // self._record_bytes)
+        return max(1, min(room, _CONSUME_MAX))
+
     def _add(self, msgs: list[Message]) -> int:
-        """Add records to the batch; returns how many were taken."""
-        batch = self._batch
-        assigned = self._assigned
-        offsets = self._batch_offsets
-        consumed_next = self._consumed_next
-        skip_before = self._skip_before
-        taken = 0
-        records: list[Any] = msgs  # Any: the stubs make every accessor Optional
-        for m in records:
-            err = m.error()
-            if err is not None:
-                self._on_message_error(err)
-                continue
-            topic = m.topic()
-            partition = m.partition()
-            tp = (topic, partition)
-            if tp not in assigned:
-                # Fetched before a rebalance took the partition away: its new
-                # owner reads it from our last commit, so leave it to them.
-                continue
-            offset = m.offset()
-            ts_type, ts = m.timestamp()
-            if skip_before and tp in skip_before:
-                if ts_type and ts < skip_before[tp]:
-                    offsets[tp] = offset + 1  # read and passed over: committable
-                    consumed_next[tp] = offset + 1
-                    continue
-                del skip_before[tp]
-            ex = batch.add(
-                topic, partition, offset, ts if ts_type else None, ts_type, m.key(), m.headers(), m.value()
-            )
-            if ex.payload_kind not in ("json", "null"):
-                self.stats.poison += 1
-            offsets[tp] = offset + 1
-            consumed_next[tp] = offset + 1
-            taken += 1
-        if taken:
-            self.stats.consumed += taken
+        """Hand consumed messages to the batch (one call into the core);
+        returns how many records were taken."""
+        got = self._batch.add_messages(msgs, self._assigned, self._skip_before)
+        for err in got.errors:
+            self._on_message_error(err)
+        for tp in got.skipping_ended:
+            self._skip_before.pop(tp, None)
+        # Records read (and those passed over before --from TIME) are committable once stored.
+        self._batch_offsets.update(got.next_offsets)
+        self._consumed_next.update(got.next_offsets)
+        self.stats.poison += got.poison
+        if got.taken:
+            # A running estimate of the record size, for the next consume's size.
+            self._record_bytes = max(1, self._batch.nbytes // max(1, len(self._batch)))
+            self.stats.consumed += got.taken
             if self._batch_started is None:
                 self._batch_started = time.monotonic()
-        return taken
+        return got.taken
 
     def _flush(self) -> None:
         """Hand the batch to the writer; its offsets become committable once stored."""
@@ -357,7 +358,10 @@ class Collector:
         job = Job(offsets=dict(self._batch_offsets))
         if len(self._batch):
             job.events, job.identifiers = self._batch.tables()
-            self._batch.clear()
+            self._stored_rows += job.events.num_rows
+        for what, n in self._batch.notes.items():
+            log.warning("stored with a remark %s", kv(remark=what, records=n))
+        self._batch.notes.clear()
         self._batch_offsets.clear()
         self._batch_started = None
         self._in_flight += 1

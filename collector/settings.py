@@ -152,7 +152,12 @@ class CollectSettings:
     start: str | int = START_EARLIEST
     until_idle: float | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
-    batch_size: int = 50_000
+    # At most DuckDB's row group (ROW_GROUP_ROWS), which the collector's
+    # appends end with: whole row groups cost DuckDB half the CPU.
+    batch_size: int = 122_880
+    # Raw bytes per batch as well: 1 MB records make small batches, so that
+    # one append never needs more memory than DuckDB is given.
+    batch_bytes: int = 16 * 2**20
     batch_seconds: float = 1.0
     connect_timeout: float = 10.0
     progress_interval: float = 1.0
@@ -171,6 +176,8 @@ class CollectSettings:
             _check_seconds("--until-idle", self.until_idle)
         if self.batch_size < 1:
             raise InputError("--batch-size: want at least 1")
+        if self.batch_bytes < 1:
+            raise InputError("batch_bytes: want at least 1")
         _check_seconds("--batch-seconds", self.batch_seconds)
         _check_seconds("--connect-timeout", self.connect_timeout)
         for key in self.extra:

@@ -10,11 +10,12 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 from textual.screen import Screen
+from textual.widgets import Input
 from textual.worker import WorkerFailed, get_current_worker
 
 from choreo.core.errors import ChoreoError
@@ -53,6 +54,9 @@ class ChoreoApp(App[ChoreoError | None]):
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        # As in `choreo collect` and every other command: Ctrl-C quits (also from the
+        # search box), the same way as q (Textual's default only says to press Ctrl-Q).
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True),
         Binding("question_mark", "help", "Help"),
     ]
 
@@ -85,6 +89,18 @@ class ChoreoApp(App[ChoreoError | None]):
 
     def get_default_screen(self) -> Screen[None]:
         return self._boot
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys in the order the terminal sent them, before any is forwarded to a widget.
+        if isinstance(event, events.Key) and not event.is_forwarded and self.ctx is not None:
+            opens_search = (
+                event.key == "slash"
+                and isinstance(self.screen, DataScreen)
+                and not isinstance(self.focused, Input)
+            )
+            if self.ctx.type_ahead.on_key(event, opens_search):
+                return
+        await super().on_event(event)
 
     # -- failures ---------------------------------------------------------
     def _deliver(self, callback: Callable[..., object], *args: object) -> None:

@@ -13,6 +13,7 @@ from choreo.core.progress import CollectProgress
 from choreo.core.store import Store
 from choreo.reconstruct.query.asof import AsOf
 from choreo.tui.data.reader import StoreReader
+from choreo.tui.type_ahead import TypeAhead
 
 # (store, workflow, directory) -> path of the written file. Raises ChoreoError on failure.
 WorkflowExporter = Callable[[Store, str, Path], Path]
@@ -66,3 +67,4 @@ class AppContext:
     log_path: str | None = None  # where logs go while the TUI runs
     version: int = 0  # bumped whenever live reconstruction changed the derived tables
     workflows: list[str] | None = None  # as the overview last saw them
+    type_ahead: TypeAhead = field(default_factory=TypeAhead)  # keys typed after `/` (see type_ahead.py)

@@ -32,10 +32,11 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # Bumped when the derived tables change shape: stores derived by older code
 # are rebuilt, never updated in place. 2: instance_keys without the value.
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
-# clock_offsets, model_precedence, model_edges.share/supported. 4: both.
-# 5: model_nodes.fixed_repeats.
+# clock_offsets, model_precedence, model_edges.share/supported. 4: both. 5: identifier_stats.trap_types
+# (record keys judged per event type). 6: model_nodes.fixed_repeats; model_precedence
+# latest/rank/is_cause.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "5"
+DERIVED_SHAPE = "6"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -407,7 +408,12 @@ MODEL_PRECEDENCE = Table(
         Column("child_type", "VARCHAR", null=False),
         Column("support", "BIGINT", null=False, doc="sampled instances holding both"),
         Column("share", "DOUBLE", null=False, doc="of them with the parent first, clock offsets applied"),
-        Column("evidence", "VARCHAR", null=False, doc="causation | position | clock | timestamps"),
+        Column(
+            "evidence",
+            "VARCHAR",
+            null=False,
+            doc="causation-or-position | clock | structure | shape | timestamps | implied",
+        ),
         Column(
             "enforced",
             "BOOLEAN",
@@ -417,6 +423,15 @@ MODEL_PRECEDENCE = Table(
                 "corrected times agreed in every sampled instance: it would change nothing)"
             ),
         ),
+        Column(
+            "latest",
+            "BOOLEAN",
+            null=False,
+            default="true",
+            doc="right before the child (each applies); else a fallback for instances holding none of those",
+        ),
+        Column("rank", "INTEGER", null=False, default="0", doc="of a fallback: the first one held applies"),
+        Column("is_cause", "BOOLEAN", null=False, default="false", doc="the parent type is its cause"),
     ),
     primary_key=("workflow", "parent_type", "child_type"),
 )
@@ -502,6 +517,11 @@ IDENTIFIER_STATS = Table(
         Column("matches", "VARCHAR", doc="... the identifier whose values it carries"),
         Column("match_share", "DOUBLE", doc="... share of its sampled values found there"),
         Column("namespace", "VARCHAR", doc="the name a numeric value is read as (record keys, found fields)"),
+        Column(
+            "trap_types",
+            "VARCHAR[]",
+            doc="a record key: the event types whose key is left out (it would merge instances there)",
+        ),
     ),
     primary_key=("name",),
 )

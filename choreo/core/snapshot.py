@@ -19,7 +19,11 @@ uncommitted append may write early are ones the checkpointed state does not
 use. The copy is opened and checked before it atomically replaces the
 previous snapshot (a reader that has the old one open keeps reading it), and
 the interval grows with the copy's cost, so copying takes at most about a
-tenth of the writer's time. The snapshot is removed when the writer closes;
+tenth of the writer's time. DuckDB refuses a CHECKPOINT while another write
+transaction that changes tables (a reconstruction, an update) is open: the
+writer's own reconstructions hold the store's ``checkpoint_lock``, so the
+publisher waits for them to end; another writer's transaction makes it try
+again a moment later, not an interval later. The snapshot is removed when the writer closes;
 one left by a writer that was killed is ignored (it names its writer's pid).
 """
 
@@ -55,6 +59,13 @@ META_PUBLISHED_MS = "snapshot_published_ms"
 
 # While a publisher runs, DuckDB checkpoints only when it asks (see above).
 _NO_AUTO_CHECKPOINT = "1000GB"
+_BUSY_RETRY_S = 0.2  # after a CHECKPOINT refused for another write transaction
+_BUSY_WARN_S = 60.0  # refused for this long without a break: worth a warning
+
+
+def _writer_busy(exc: BaseException) -> bool:
+    """DuckDB refused a CHECKPOINT because another write transaction is open."""
+    return isinstance(exc, duckdb.TransactionException) and "other write transactions" in str(exc)
 
 
 def snapshot_path(store_path: str | Path) -> Path:
@@ -128,6 +139,8 @@ class Publisher:
         self.interval = interval
         self.max_share = max_share  # of the time spent copying, at most
         self.published = 0  # snapshots published so far
+        self.attempts = 0  # times it looked for changes to publish
+        self.busy = 0  # attempts refused because another write transaction was open
         self.last_seconds = 0.0  # what the last one cost
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -169,11 +182,24 @@ class Publisher:
     def _run(self) -> None:
         delay = 0.0
         failures = 0
+        busy_since: float | None = None
         while not self._stop.wait(delay):
+            delay = max(self.interval, self.last_seconds / self.max_share)
             try:
                 self.publish()
                 failures = 0
+                busy_since = None
             except (duckdb.Error, OSError) as exc:
+                if _writer_busy(exc):
+                    # The writer is in the middle of a transaction: soon it is not.
+                    self.busy += 1
+                    now = time.monotonic()
+                    busy_since = now if busy_since is None else busy_since
+                    if now - busy_since > _BUSY_WARN_S:
+                        log.warning("snapshot not published %s", kv(busy_s=f"{now - busy_since:.0f}"))
+                        busy_since = now
+                    delay = _BUSY_RETRY_S
+                    continue
                 # Readers then see an older snapshot; the writer goes on.
                 failures += 1
                 if failures == 1 or failures % 30 == 0:  # said once, then now and then
@@ -184,10 +210,10 @@ class Publisher:
                 # then wait for the store itself.
                 log.exception("snapshot publishing stopped")
                 return
-            delay = max(self.interval, self.last_seconds / self.max_share)
 
     def publish(self) -> bool:
         """Publish a snapshot now if the store changed since the last one."""
+        self.attempts += 1
         cur = self.store.cursor()
         try:
             token = self._changes(cur.con)

@@ -22,6 +22,8 @@ import duckdb
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from choreo.core.duck_memory import MemoryLimit
+
 from choreo.core.errors import (
     NotAStoreError,
     StoreDamagedError,
@@ -88,6 +90,7 @@ class Store:
         self._cursor_lock = threading.Lock()
         # Highest stored offset per (topic, partition), loaded on first append.
         self._max_offsets: dict[tuple[str, int], int] | None = None
+        self.memory: MemoryLimit | None = None  # DuckDB's cap while writing (limit_memory)
 
     def cursor(self) -> Store:
         """The same store on a connection of its own, for one thread's use; close
@@ -96,7 +99,20 @@ class Store:
         meanwhile, so concurrent work all goes through cursors."""
         with self._cursor_lock:
             con = self.con.cursor()
-        return Store(con, self.path, self.read_only, self.checkpoint_lock)
+        store = Store(con, self.path, self.read_only, self.checkpoint_lock)
+        store.memory = self.memory
+        return store
+
+    def limit_memory(self, base: int | None) -> None:
+        """Cap DuckDB's memory at ``base`` bytes while writing, raised as far
+        as large stored values need (see choreo.core.duck_memory); None: no
+        longer follow (the setting stays until changed)."""
+        # Imported here: it needs pyarrow, which read commands never load.
+        from choreo.core.duck_memory import MemoryLimit
+
+        self.memory = None if base is None else MemoryLimit(base)
+        if self.memory is not None:
+            self.memory.apply(self.con)
 
     # -- opening ----------------------------------------------------------
     @classmethod
@@ -192,6 +208,8 @@ class Store:
         if events.num_rows == 0:
             return AppendResult(0, 0)
         heads = self._batch_heads(events)
+        if self.memory is not None:
+            self.memory.before_append(self.con, events)
         # Inside a caller's transaction a failed INSERT would abort all of it:
         # there, always take the path that cannot conflict.
         own = not self._in_transaction
@@ -204,6 +222,8 @@ class Store:
                 except duckdb.ConstraintException:
                     # Someone else wrote these partitions: forget what we knew.
                     self._max_offsets = None
+                    if self.memory is not None:
+                        self.memory.forget()
                     inserted = self._insert_dedup(events.num_rows)
             else:
                 inserted = self._insert_dedup(events.num_rows)

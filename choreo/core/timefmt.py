@@ -109,26 +109,3 @@ def parse_now(text: str | None) -> int | None:
     if not _MIN_MS <= ms <= _MAX_MS:
         raise InputError(f"--now {text!r} is out of range (years 1 to 9999)")
     return ms
-
-
-def parse_time_ms(value: object) -> int | None:
-    """ISO-8601 text or epoch seconds/milliseconds to ms since epoch."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        v = float(value)
-        # Heuristic on magnitude: seconds, milliseconds or microseconds since epoch.
-        if v > 1e14:
-            return int(v / 1000)
-        if v > 1e11:
-            return int(v)
-        return int(v * 1000)
-    if isinstance(value, str) and value:
-        try:
-            dt = datetime.fromisoformat(value)  # Python >= 3.11 reads a trailing "Z"
-        except ValueError:
-            return None
-        if dt.tzinfo is None:
-            return None
-        return int(dt.timestamp() * 1000)
-    return None

@@ -3,6 +3,7 @@ append order, retention's cut, and what each record and instance truly is."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from choreo.trafficgen.encode import InstanceIds
@@ -32,6 +33,9 @@ class PendingRecord:
     skew: int = 0
     poison: str | None = None
     offset: int = -1
+    # The instance's linking values it carries (identifiers, its event id, its cause's, its trace id):
+    # what could tie it to the instance's other records.
+    tokens: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -134,6 +138,7 @@ def truth_rows(
                 ambiguous=why is not None,
                 ambiguous_why=why,
                 start_cut=(n, 0) not in first and ev0.at <= end,
+                linked=linked(recs),
                 start_type=ev0.type,
                 expected=list(dict.fromkeys(t for t, _ in v.expected)),
                 expected_services=list(dict.fromkeys(observed[s] for _, s in v.expected)),
@@ -145,6 +150,42 @@ def truth_rows(
             )
         )
     return rows, insts
+
+
+def carried(
+    values: list[str | None], key: bytes | None, headers: list[Header], payload: bytes | None
+) -> frozenset[str]:
+    """The values a record carries whole (not inside a longer word), in its key, headers or payload."""
+    parts = [key or b"", payload or b"", *(v or b"" for _, v in headers)]
+    out = set()
+    for v in values:
+        if not v:
+            continue
+        word = re.compile(rb"(?<![A-Za-z0-9_-])" + re.escape(v.encode()) + rb"(?![A-Za-z0-9_-])")
+        if any(word.search(p) for p in parts):
+            out.add(v)
+    return frozenset(out)
+
+
+def linked(recs: list[PendingRecord]) -> bool:
+    """Whether shared values tie all these records together (transitively): what
+    retention left of an instance may be fragments that nothing in the dump joins."""
+    if len(recs) <= 1:
+        return True
+    root = list(range(len(recs)))
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    first: dict[str, int] = {}
+    for i, r in enumerate(recs):
+        for tok in r.tokens:
+            j = first.setdefault(tok, i)
+            root[find(i)] = find(j)
+    return len({find(i) for i in range(len(recs))}) == 1
 
 
 def coord_of(r: PendingRecord) -> tuple[str, int, int]:

@@ -214,6 +214,10 @@ class _Builder:
             key = svc.key
             for entity in sorted(entities):
                 style = rng.choices(("suffix", "unlike", "nested", "key"), weights)[0]
+                if style == "key" and name in secondary_services:
+                    # Its records are keyed by its own id: the step that carries both ids
+                    # must carry the instance's id in the payload.
+                    style = "suffix"
                 if style == "key":
                     ids[entity] = IdAt(where="key")
                     key = "primary"

@@ -61,8 +61,12 @@ def markdown_table(runs: Sequence[tuple[str, Score]]) -> str:
         lines.append(
             f"| {_label(row, scores)} | " + " | ".join(cell(s, row) for s in scores) + f" | {row.target} |"
         )
-    sizes = " | ".join(f"{s.true_instances:,} / {s.stuck_true} / {s.ambiguous}" for s in scores)
-    lines.append(f"| (true instances / truly stuck / ambiguous, left out) | {sizes} | |")
+    sizes = " | ".join(
+        f"{s.true_instances:,} / {s.unlinkable} / {s.stuck_true} / {s.ambiguous}" for s in scores
+    )
+    lines.append(
+        f"| (true instances / unlinkable, not in exact / truly stuck / ambiguous, left out) | {sizes} | |"
+    )
     return "\n".join(lines)
 
 
@@ -70,8 +74,9 @@ def text_report(s: Score, failures: int = 5) -> str:
     width = max(len(_label(r, [s])) for r in ROWS)
     lines = [f"{_label(r, [s]):<{width}}  {cell(s, r):>12}   target {r.target}" for r in ROWS]
     lines.append(
-        f"({s.true_instances:,} true instances, {s.stuck_true} truly stuck, "
-        f"{s.ambiguous} ambiguous left out; {s.unlinked_events} event record(s) in no instance)"
+        f"({s.true_instances:,} true instances, {s.unlinkable} unlinkable left out of exact, "
+        f"{s.stuck_true} truly stuck, {s.ambiguous} ambiguous left out; "
+        f"{s.unlinked_events} event record(s) in no instance)"
     )
     if s.status_confusion:
         wrong = {k: v for k, v in s.status_confusion.items() if k.split("->")[0] != k.split("->")[1]}

@@ -7,7 +7,9 @@ Reads the derived tables ``instances``, ``instance_events`` and ``stuck``
 - *exact*: a true instance is held exactly by one choreo instance when one
   choreo instance holds all of its event records (duplicates included) and
   no event record of any other true instance. Records that are not events
-  are left out here (they have their own measure).
+  are left out here (they have their own measure), and so are instances
+  whose records in the dump share no value that ties them together
+  (retention took every record that joined the fragments: *unlinkable*).
 - *status right*: of the exact instances (ambiguous ones left out).
 - *cause before effect*: of the exact instances with at least one
   cause-effect pair in the dump, those where every cause's
@@ -67,6 +69,7 @@ class Score:
     stuck_false: int = 0
     stuck_right_expected: int = 0
     ambiguous: int = 0
+    unlinkable: int = 0  # true instances whose records in the dump nothing ties together
     not_events: int = 0
     not_events_attached: int = 0
     attached_by_kind: dict[str, int] = field(default_factory=dict)
@@ -85,7 +88,7 @@ class Score:
         """The headline numbers (shares in [0, 1], None when there is nothing to judge)."""
         flagged_hits = self.stuck_flagged - self.stuck_false
         return {
-            "exact": self._share(self.exact, self.true_instances),
+            "exact": self._share(self.exact, self.true_instances - self.unlinkable),
             "workflows_found": self.workflows_found,
             "workflows_true": self.workflows_true,
             "workflows_named_not_start": len(self.workflow_names_not_start),
@@ -178,6 +181,9 @@ class _Scorer:
                 else:
                     holders[ci_of] += 1
             s.unlinked_events += missing
+            if not self.inst[tid].linked:
+                s.unlinkable += 1
+                continue
             if missing == 0 and len(holders) == 1:
                 (ci,) = holders
                 if sum(self.holds[ci].values()) == len(evs):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from choreo.trafficgen.encode import Encoder, EventFacts, InstanceIds, data_value
 from choreo.trafficgen.kafka import TS_CREATE, TS_LOG_APPEND, Header, KafkaRecord, partition_for
 from choreo.trafficgen.knobs import Knobs
-from choreo.trafficgen.layout import PendingRecord, Played, layout, truth_rows, workflow_truth
+from choreo.trafficgen.layout import PendingRecord, Played, carried, layout, truth_rows, workflow_truth
 from choreo.trafficgen.names import hex_id, id_value, prefix_of
 from choreo.trafficgen.noise import POISON_KINDS, poison_payload, truncate
 from choreo.trafficgen.play import NEVER, Outages, judge, plan_instance, stall
@@ -176,6 +176,17 @@ class _Gen:
             key, headers, payload = self.enc[e.service].encode(inst.ids, facts)
             rec = self.record(svc.topic, e.at, skew, key, headers, payload, "event")
             rec.inst, rec.ev = n, i
+            # (A batch job's trace spans instances: it ties nothing.)
+            trace = facts.trace[0] if facts.trace is not None and not svc.batch_trace else None
+            own = [
+                inst.ids.primary,
+                inst.ids.secondary,
+                *inst.ids.local.values(),
+                event_ids[i],
+                cause_id,
+                trace,
+            ]
+            rec.tokens = carried(own, key, headers, payload)
             inst.records[i] = rec
             if rng.random() < k.dup_rate:
                 self.copy(rec, rec.at + rng.randint(1, 300), same_ts=True)
@@ -220,6 +231,7 @@ class _Gen:
             rec.ev,
             dup_of=rec,
             skew=rec.skew,
+            tokens=rec.tokens,
         )
         if rec.ts_type == TS_LOG_APPEND:
             dup.ts = at

@@ -75,6 +75,9 @@ class InstanceTruth(_M):
     ambiguous: bool = False
     ambiguous_why: str | None = None  # stalled recently | retention hole
     start_cut: bool = False
+    # Its records in the dump are tied together by values they share (ids, event and causation ids,
+    # trace ids). False: retention took every record that joined its fragments; nothing can stitch it.
+    linked: bool = True
     start_type: str
     expected: list[str] = Field(default_factory=list)
     expected_services: list[str] = Field(default_factory=list)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from choreo.collector.importers.jsonl import looks_like_choreo
-from choreo.collector.importers.kcat import looks_like_kcat
-from choreo.collector.importers.record import BadLine, parse_json_line
+from choreo import _native
 
 KCAT = "kcat"
 CHOREO = "choreo"
@@ -20,36 +18,17 @@ HEAD_LINES = 16  # non-empty lines looked at
 HEAD_BYTES = 16 * 1024 * 1024  # at most this much read ahead for detection
 
 
-# A kcat envelope by its field names, whatever their values' types: a dump
-# whose first lines are damaged (a partition written as text) is still a kcat
-# dump, its bad lines counted, not plain events filed under the file's name.
-_KCAT_FIELDS = frozenset(("topic", "partition", "offset"))
-
-
-def classify(obj: object) -> str | None:
-    if looks_like_choreo(obj):
-        return CHOREO
-    if looks_like_kcat(obj) or (
-        isinstance(obj, dict) and obj.keys() >= _KCAT_FIELDS and ("payload" in obj or "key" in obj)
-    ):
-        return KCAT
-    if isinstance(obj, dict):
-        return PLAIN
-    return None
-
-
 def detect(head: Sequence[bytes]) -> str | None:
-    """The format of the first head line that is a JSON object; EMPTY when
-    there are no lines, None when none of them is a JSON object."""
+    """The format of the first head line that is a JSON object (a line with a
+    "choreo" key is choreo's JSONL; one with kcat's topic, partition, offset
+    and key or payload is kcat's; any other object is a plain line); EMPTY
+    when there are no lines, None when none of them is a JSON object."""
     any_line = False
     for line in head:
         if not line.strip():
             continue
         any_line = True
-        try:
-            found = classify(parse_json_line(line))
-        except BadLine:
-            continue
+        found = _native.line_format(line)
         if found is not None:
             return found
     return None if any_line else EMPTY

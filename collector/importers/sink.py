@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import queue
+from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.collector.batch import EventBatch
+from choreo import _native
+from choreo.collector.batch import EventBatch, Record
 from choreo.collector.importers.prepare import Prepared
-from choreo.collector.importers.record import Record
 from choreo.collector.importers.report import FileReport
 from choreo.collector.writer import Job, StoreWriter
+from choreo.core.duck_memory import ROW_GROUP_ROWS
 
 
 def source_of(p: Prepared) -> str:
@@ -27,22 +30,33 @@ def with_partition(table: pa.Table, partition: int) -> pa.Table:
 
 
 class FileSink:
-    """Where one file's records go: batches (by count or size) handed to the
-    store writer; counts what the writer stored as it reports back."""
+    """Where one file's records go: batches, bounded in records and in raw
+    bytes, handed to the store writer; counts what the writer stored as it
+    reports back."""
 
     def __init__(
-        self, rep: FileReport, batch: EventBatch, writer: StoreWriter, batch_records: int, batch_bytes: int
+        self,
+        rep: FileReport,
+        batch: EventBatch,
+        writer: StoreWriter,
+        batch_records: int,
+        batch_bytes: int,
+        stored_rows: int = 0,
     ) -> None:
         self._rep = rep
         self._batch = batch
-        self._add = batch.add
         self._writer = writer
         self._limit_n = batch_records
         self._limit_b = batch_bytes
-        self._pending = 0
+        # Events in the store: a batch ends where DuckDB's row group does, so
+        # that each append writes whole row groups (ROW_GROUP_ROWS).
+        self.stored_rows = stored_rows
         self._partition: int | None = None  # set by identify()
-        self._tables: list[tuple[pa.Table, pa.Table]] = []  # from worker processes, not yet appended
-        self._table_rows = 0
+
+    @property
+    def notes(self) -> Counter[str]:
+        """What the core noticed in this file's records, by message."""
+        return self._batch.notes
 
     def identify(self, partition: int | None) -> None:
         """Records without Kafka coordinates (plain lines): file them under
@@ -51,25 +65,33 @@ class FileSink:
         self._partition = partition
 
     def _submit(self, events: pa.Table, ids: pa.Table) -> None:
+        """The one point where this file's batches go to the writer."""
         if self._partition is not None:
             events, ids = with_partition(events, self._partition), with_partition(ids, self._partition)
         self._writer.submit(Job(events, ids, verify=self._partition is not None))
 
-    def add(self, record: Record, size: int) -> None:
-        self._add(*record)
-        self._rep.records += 1
-        self._pending += size
-        if self._pending >= self._limit_b or len(self._batch) >= self._limit_n:
-            self._flush()
+    def add_lines(
+        self, decoder: _native.LineDecoder, data: bytes, first_lineno: int, begin: int, end: int
+    ) -> tuple[int, list[tuple[int, str]]]:
+        """Lines ``data[begin:end]``, whole, flushed as batches fill (a batch
+        ends exactly at a row group boundary); returns (lines, bad lines)."""
+        lines = 0
+        bad: list[tuple[int, str]] = []
+        while begin < end:
+            got = self._batch.add_lines(decoder, data, first_lineno + lines, begin, end, max(1, self._room()))
+            lines += got.lines
+            bad.extend(got.bad)
+            begin = got.end
+            self._rep.records += got.records
+            self._maybe_flush()
+        return lines, bad
 
-    def add_tables(self, events: pa.Table, identifiers: pa.Table) -> None:
-        """Records already decoded and extracted (by a worker process); gathered
-        into appends of the usual size."""
-        self._rep.records += events.num_rows
-        self._tables.append((events, identifiers))
-        self._table_rows += events.num_rows
-        if self._table_rows >= self._limit_n:
-            self._flush()
+    def add_records(self, records: Sequence[Record], size: int) -> None:
+        """Decoded records (a segment batch of ``size`` bytes)."""
+        if records:
+            self._batch.add_records(records)
+            self._rep.records += len(records)
+            self._maybe_flush()
 
     def finish(self) -> None:
         """Store the rest and wait until all of the file is stored."""
@@ -77,16 +99,19 @@ class FileSink:
         self._writer.wait_idle()
         self._collect_done()
 
+    def _room(self) -> int:
+        """Records the batch takes before it is due."""
+        to_boundary = ROW_GROUP_ROWS - self.stored_rows % ROW_GROUP_ROWS
+        return min(self._limit_n, to_boundary) - len(self._batch)
+
+    def _maybe_flush(self) -> None:
+        if self._room() <= 0 or self._batch.nbytes >= self._limit_b:
+            self._flush()
+
     def _flush(self) -> None:
         if len(self._batch):
             events, ids = self._batch.tables()
-            self._batch.clear()
-            self._pending = 0
-            self._submit(events, ids)
-        if self._tables:
-            events = pa.concat_tables([e for e, _ in self._tables])
-            ids = pa.concat_tables([i for _, i in self._tables])
-            self._tables, self._table_rows = [], 0
+            self.stored_rows += events.num_rows
             self._submit(events, ids)
         self._collect_done()
 

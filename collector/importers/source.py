@@ -18,6 +18,7 @@ from choreo.core.errors import InputError
 STDIN = "-"
 _GLOB_CHARS = frozenset("*?[")
 _RAW_BUFFER = 1024 * 1024
+BLOCK = 4 * 1024 * 1024  # decompressed bytes per read of whole lines
 
 
 def expand(args: Sequence[str]) -> list[str]:
@@ -124,6 +125,42 @@ class Input:
         if self._damage is not None:
             raise self._damage
         yield from self.stream
+
+    def blocks(self, size: int = BLOCK) -> Iterator[tuple[bytes, int, int]]:
+        """The rest of the input as runs of whole lines: (data, begin, end)
+        with ``data[begin:end]`` whole lines (the last run may end without a
+        newline). No copies of the data read, but for the line that spans
+        two reads.
+
+        Reads are ``read1``: one read of the underlying stream each, so that
+        damage met in a compressed stream loses no more than the lines the
+        codec's last output held (as reading line by line did)."""
+        if self.head:
+            head = b"".join(self.head)
+            self.head = []
+            yield head, 0, len(head)
+        if self._damage is not None:
+            raise self._damage
+        tail: list[bytes] = []  # the start of a line that runs past the last read
+        while chunk := self.stream.read1(size):
+            cut = chunk.rfind(b"\n")
+            if cut < 0:
+                tail.append(chunk)
+                continue
+            begin = 0
+            if tail:
+                nl = chunk.find(b"\n") + 1
+                line = b"".join([*tail, chunk[:nl]])
+                tail = []
+                yield line, 0, len(line)
+                begin = nl
+            if begin <= cut:
+                yield chunk, begin, cut + 1
+            if cut + 1 < len(chunk):
+                tail.append(chunk[cut + 1 :])
+        if tail:
+            rest = b"".join(tail)
+            yield rest, 0, len(rest)
 
     @property
     def rereadable(self) -> bool:

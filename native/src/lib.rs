@@ -1,4 +1,22 @@
-//! choreo's native core, imported from Python as `choreo._native`.
+//! choreo's native core, imported from Python as `choreo._native`: the
+//! per-record path (dump line decoding, payload parsing, poison
+//! classification, extraction, Arrow columns for the store).
+//!
+//! Python calls it once per batch of records. No panic crosses into Python:
+//! a panic while handling one record makes that record a bad line or a
+//! record stored without its extracted fields (noted); a panic anywhere else
+//! in a call becomes `NativeError`.
+
+pub mod arrow;
+pub mod batch;
+pub mod decode;
+pub mod extract;
+pub mod isotime;
+pub mod json;
+pub mod pool;
+mod py;
+pub mod pytext;
+mod unicode_tables;
 
 use pyo3::prelude::*;
 
@@ -11,5 +29,5 @@ fn version() -> &'static str {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
-    Ok(())
+    py::register(m)
 }

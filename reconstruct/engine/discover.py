@@ -4,18 +4,32 @@ carry, whatever they are called.
 1. Numeric namespaces. A numeric value links only within its namespace
    (``values.py``). Two numeric link names share one when most sampled
    values of one are values of the other *and* the events carrying the same
-   number are close in time (much closer than events carrying two
-   different shared numbers): a record key ``20000495`` on one topic and
+   number are close in time (closer, nearly always, than to events carrying
+   another shared number): a record key ``20000495`` on one topic and
    ``claim_id=20000495`` on another are the same claim; order 42 and
    refund 42, numbered apart, are not.
 2. Payload fields. Events' JSON fields that are not identifiers by name
    (``orderRef``, ``reference``, ``order_no``, ``parcel.ref``) are sampled
    per event type; a field most of whose values are identifier values of
    *other* events, again close in time, becomes an identifier of that type
-   (found by value), extracted from every event of the type. A field whose
-   value the event already carries as an identifier adds nothing and is
-   left out; so is a value shared by everything (a status, a currency),
-   which matches no identifier.
+   (found by value), extracted from every event of the type. Numbers must
+   also be close in time, as above (a total of 652 is not parcel 652); a
+   text value shared is evidence enough unless time says the opposite (its
+   own events farther than others', more often than by chance). A field whose value the event already carries
+   as an identifier adds nothing and is left out; so is a value shared by
+   everything (a status, a currency), which matches no identifier.
+
+Time is compared value by value, not by a ratio of typical distances: each
+sampled value's distance to the nearest event carrying it (*near*) against
+its distance to the nearest event carrying another sampled value (*far*, a
+random pairing). Nearest events, not spans: an instance that lasts hours
+spans most others in a log of ten. For a coincidence, near and far are
+alike: about a tenth of the nears fall below the lowest tenth of the fars.
+A real link puts many more there, even when only some of its values meet
+across a fast step (the others across steps of hours, which time cannot
+tell from chance): that excess, well beyond a coin's, is what "close in
+time" means for numbers. Text needs only that its own events are not
+farther than others' more often than by chance.
 
 What is found is an identifier like any other afterwards: the trap rule
 judges it (a ``customerRef`` matching customer ids is found, then ruled a
@@ -25,6 +39,7 @@ trap), and ``choreo keys`` shows it with its evidence.
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,10 +60,16 @@ U64 = npt.NDArray[np.uint64]
 _SAMPLE = 2_000  # values per name compared
 _MIN_SHARED = 3  # shared values needed to tell anything
 _MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
-_NEAR = 0.1  # same-value events this much closer than different-value ones
+_LOW = 0.1  # the low tail of the far distances a near one is counted in
+_EXCESS = 2.0  # ... at least this many times as often as chance would put it there
+_Z = 3.0  # ... and this many standard deviations above chance
 _EVENTS_PER_TYPE = 300  # payloads sampled per event type
 _MAX_DEPTH = 3
 _WINDOWS = 12  # time windows a common type's sample is taken from
+_TIMES = 32  # a value's earliest events whose times are compared
+
+# The smallest distance between two lists of times.
+_NEAREST = "list_min(list_transform({a}, lambda t: list_min(list_transform({b}, lambda u: abs(t - u)))))"
 
 
 @dataclass(frozen=True)
@@ -103,26 +124,32 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
     try:
         rows = con.execute(
             f"""
-            WITH v AS (SELECT code, vh, min(ts) AS lo, max(ts) AS hi FROM _r_num GROUP BY code, vh),
+            WITH v AS (
+                SELECT code, vh, list(ts ORDER BY ts)[1:{_TIMES}] AS ts FROM _r_num GROUP BY code, vh
+            ),
             sizes AS (SELECT code, greatest(1, count(*) // {_SAMPLE}) AS m FROM v GROUP BY code),
             a AS (SELECT v.* FROM v JOIN sizes s USING (code) WHERE v.vh % s.m = 0),
             shared AS (
-                SELECT a.code AS ca, b.code AS cb, a.vh, a.lo AS alo, a.hi AS ahi, b.lo AS blo, b.hi AS bhi,
+                SELECT a.code AS ca, b.code AS cb, a.vh, a.ts AS ats, b.ts AS bts,
                        row_number() OVER (PARTITION BY a.code, b.code ORDER BY hash(a.vh)) AS r,
                        count(*) OVER (PARTITION BY a.code, b.code) AS n
                 FROM a JOIN v b ON b.vh = a.vh AND b.code <> a.code
             ),
-            -- How far apart the events carrying one number are (0: their spans overlap),
-            -- and the same for each number against another (a random pairing).
-            spread AS (
+            -- How near the events carrying one number under the two names are, and
+            -- the same for each number against another (a random pairing).
+            d AS (
                 SELECT x.ca, x.cb,
-                       median(greatest(0, x.blo - x.ahi, x.alo - x.bhi)) AS near,
-                       median(greatest(0, y.blo - x.ahi, x.alo - y.bhi)) AS far
+                       {_NEAREST.format(a="x.ats", b="x.bts")} AS near,
+                       {_NEAREST.format(a="x.ats", b="y.bts")} AS far
                 FROM shared x JOIN shared y ON y.ca = x.ca AND y.cb = x.cb AND y.r = (x.r % x.n) + 1
-                GROUP BY x.ca, x.cb
+            ),
+            q AS (SELECT ca, cb, quantile_disc(far, {_LOW}) AS q FROM d GROUP BY ALL),
+            spread AS (
+                SELECT ca, cb, count_if(d.near < q.q) AS low, count(*) AS n
+                FROM d JOIN q USING (ca, cb) GROUP BY ALL
             )
             SELECT s.ca, s.cb, count(*) AS shared, any_value(z.sampled) AS sampled,
-                   any_value(p.near) AS near, any_value(p.far) AS far
+                   any_value(p.low) AS low, any_value(p.n) AS n
             FROM shared s
             JOIN (SELECT code, count(*) AS sampled FROM a GROUP BY code) z ON z.code = s.ca
             JOIN spread p USING (ca, cb)
@@ -133,21 +160,31 @@ def _close_pairs(con: duckdb.DuckDBPyConnection, code: I64, vh: U64, ts: I64) ->
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_num")
     out = []
-    for ca, cb, shared, sampled, near, far in rows:
+    for ca, cb, shared, sampled, low, n in rows:
         if shared < _MIN_SHARED or shared < _MATCH_SHARE * sampled:
             continue
-        if not _close(near, far):
+        if not _close(int(low), int(n)):
             continue
         out.append((int(ca), int(cb)))
     return out
 
 
-def _close(near: object, far: object) -> bool:
-    """Events sharing a value are much closer in time than events sharing
-    different ones (when even different ones overlap, time tells nothing)."""
-    if near is None or far is None:
-        return False
-    return float(str(far)) > 0 and float(str(near)) <= _NEAR * float(str(far))
+def _close(low: int, n: int) -> bool:
+    """Time says the same value means the same thing: ``low`` of ``n`` near
+    distances fell below the lowest tenth of the far ones, well beyond chance
+    (when everything is equally near, time tells nothing: not close)."""
+    chance = _LOW * n
+    return n > 0 and low >= _EXCESS * chance and low - chance >= _Z * math.sqrt(chance * (1 - _LOW))
+
+
+def _not_far(wins: int, losses: int) -> bool:
+    """Time does not say the value means something else: its own events were
+    not farther than another value's more often than a coin would give. (A
+    text value shared is evidence enough; a step slower than the log is
+    long, or a log of overlapping cases, leaves time undecided, which is not
+    against it. What a shared value would wrongly merge, the trap rule sees.)"""
+    decided = wins + losses
+    return losses - wins < _Z * math.sqrt(decided)
 
 
 def payload_fields(
@@ -177,28 +214,33 @@ def payload_fields(
     register(con, "_r_found_ids", carriers)
     try:
         rows = con.execute(
-            """
+            f"""
             WITH c AS (SELECT * FROM _r_found_src),
             span AS (
-                SELECT vh, min(lo) AS lo, max(hi) AS hi, arg_max(code, n) AS code FROM (
-                    SELECT vh, code, count(*) AS n, min(ts) AS lo, max(ts) AS hi
+                SELECT vh, list_sort(flatten(list(ts)))[1:{_TIMES}] AS times, arg_max(code, n) AS code FROM (
+                    SELECT vh, code, count(*) AS n, list(ts ORDER BY ts)[1:{_TIMES}] AS ts
                     FROM _r_found_ids GROUP BY ALL
                 ) GROUP BY vh
             ),
             m AS (
-                SELECT c.typ, c.path, c.vh, c.ts, p.lo, p.hi, p.code,
+                SELECT c.typ, c.path, c.vh, c.num, c.ts, p.times, p.code,
                        row_number() OVER (PARTITION BY c.typ, c.path ORDER BY hash(c.vh, c.h)) AS r,
                        count(*) OVER (PARTITION BY c.typ, c.path) AS n
                 FROM c JOIN span p USING (vh)  -- (other events: the record's own values were left out)
             ),
-            -- How far the record is from the other events carrying its value (0: within
-            -- their span), and from those carrying another matched value (a random pairing).
-            spread AS (
-                SELECT x.typ, x.path,
-                       median(greatest(0, x.lo - x.ts, x.ts - x.hi)) AS near,
-                       median(greatest(0, y.lo - x.ts, x.ts - y.hi)) AS far
+            -- How near the record is to the other events carrying its value, and to
+            -- those carrying another matched value (a random pairing).
+            d AS (
+                SELECT x.typ, x.path, x.num,
+                       {_NEAREST.format(a="[x.ts]", b="x.times")} AS near,
+                       {_NEAREST.format(a="[x.ts]", b="y.times")} AS far
                 FROM m x JOIN m y ON y.typ = x.typ AND y.path = x.path AND y.r = (x.r % x.n) + 1
-                GROUP BY ALL
+            ),
+            q AS (SELECT typ, path, quantile_disc(far, {_LOW}) AS q FROM d GROUP BY ALL),
+            spread AS (
+                SELECT typ, path, count_if(d.near < d.far) AS wins, count_if(d.near > d.far) AS losses,
+                       count_if(d.near < q.q) AS low, count(*) AS n, bool_and(d.num) AS num
+                FROM d JOIN q USING (typ, path) GROUP BY ALL
             ),
             best AS (
                 SELECT typ, path, arg_max(code, k) AS code FROM (
@@ -207,7 +249,7 @@ def payload_fields(
             ),
             matched AS (SELECT typ, path, count(DISTINCT vh) AS n FROM m GROUP BY ALL),
             total AS (SELECT typ, path, count(DISTINCT vh) AS n FROM c GROUP BY ALL)
-            SELECT b.typ, b.path, b.code, x.n, t.n, s.near, s.far
+            SELECT b.typ, b.path, b.code, x.n, t.n, s.wins, s.losses, s.low, s.n, s.num
             FROM best b JOIN matched x USING (typ, path) JOIN total t USING (typ, path)
             JOIN spread s USING (typ, path)
             """
@@ -217,10 +259,11 @@ def payload_fields(
             with contextlib.suppress(duckdb.Error):
                 con.unregister(t)
     by_path: dict[str, tuple[list[str], str, float]] = {}
-    for typ, path, c, matched, n, near, far in rows:
+    for typ, path, c, matched, n, wins, losses, low, pairs, num in rows:
         if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
             continue
-        if not _close(near, far):
+        # Numbers collide by chance (a total, a count): only time tells a link; text rarely does.
+        if not (_close(int(low), int(pairs)) if num else _not_far(int(wins), int(losses))):
             continue
         types, match, share = by_path.get(str(path), ([], names[int(c)], 0.0))
         by_path[str(path)] = ([*types, str(typ)], match, max(share, float(matched) / float(n)))
@@ -351,7 +394,10 @@ def _sampled_fields(con: duckdb.DuckDBPyConnection, f: Frame) -> pa.Table:
     )
     register(con, "_r_fields", table)
     try:
-        return query_arrow(con, "SELECT h, typ, path, hash(v) AS vh, ts FROM _r_fields")
+        return query_arrow(
+            con,
+            "SELECT h, typ, path, hash(v) AS vh, regexp_full_match(v, '-?[0-9]+') AS num, ts FROM _r_fields",
+        )
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_fields")

@@ -10,22 +10,9 @@ tables for grouped aggregation.
 
 An event's position in the arrays (``eid``) is its id for one run.
 
-Duplicates: two records are the same event delivered twice when they have
-the same type and event id, or, without an event id, the same type,
-payload, key and identifiers and either the same timestamp (a producer's
-retry) or timestamps within the redelivery window of each other. The
-earliest stamped copy is the original. A copy of the second kind is only
-a candidate (``twin``): after stitching it counts as a duplicate when its
-instance moved on between the two copies (a redelivery), and as an event of
-its own when nothing happened in between (the activity ran again: a loop
-whose repeats carry nothing that tells them apart). Copies further apart
-than the window are distinct events, however alike.
-
-Records that are not events (``aside``, a reason code): tombstones, empty
-payloads, payloads that are not JSON (a truncated document, a log line,
-binary, invalid UTF-8) on a topic whose records are mostly JSON, and JSON
-without an event type (its type fell back to the topic) on a topic whose
-records mostly state one. They never join an instance or the model.
+Copies of one event are found as the frame is loaded (``dup_of``; the
+twins among them are decided after stitching: ``copies.py``), and records
+that are not events are marked (``aside``: ``aside.py``).
 
 ``scope`` (incremental updates) restricts the frame to the records listed in
 that temporary relation ``(topic, partition, offset)``.
@@ -42,22 +29,26 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from choreo.reconstruct.engine.arrays import arrow_u64, mix, np_chunks, np_view, query_arrow, register
+from choreo.reconstruct.engine.aside import aside_sql, topic_shapes
+from choreo.reconstruct.engine.copies import duplicates, originals
+
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
 BOOL = npt.NDArray[np.bool_]
 
-# Why a record is not an event (``Frame.aside``); 0 is an event.
-ASIDE_REASONS: dict[int, str] = {
-    1: "tombstone",
-    2: "empty payload",
-    3: "not JSON (text)",
-    4: "not JSON (binary)",
-    5: "invalid UTF-8",
-    6: "no event type",
-}
-_OPAQUE = ("text", "binary", "invalid-utf8")
-# A topic's regular records: what most of them are.
-_MOSTLY = 0.5
+# The array helpers are imported from here by most of the engine.
+__all__ = [
+    "Frame",
+    "arrow_u64",
+    "load_frame",
+    "mix",
+    "np_chunks",
+    "np_view",
+    "originals",
+    "query_arrow",
+    "register",
+]
 
 
 @dataclass
@@ -81,6 +72,7 @@ class Frame:
     dup_prev: I64  # the copy before it (same content), else -1
     twin: BOOL  # a copy with its own timestamp within the redelivery window: decided after stitching
     aside: npt.NDArray[np.uint8]  # why it is not an event (ASIDE_REASONS), 0: an event
+    cau_found: BOOL  # its causation id was found by value (``discover.py``), not stated
     # identifiers, one row per (event, name, value)
     id_eid: I64
     id_name: I64  # code into names (sorted)
@@ -148,10 +140,11 @@ class Frame:
         eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
         vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
         take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
-        cau_h, has_cau = self.cau_h.copy(), self.has_cau.copy()
+        cau_h, has_cau, found = self.cau_h.copy(), self.has_cau.copy(), self.cau_found.copy()
         cau_h[eid[take]] = vh[take]
         has_cau[eid[take]] = True
-        return replace(self, cau_h=cau_h, has_cau=has_cau)
+        found[eid[take]] = True
+        return replace(self, cau_h=cau_h, has_cau=has_cau, cau_found=found)
 
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
@@ -159,15 +152,6 @@ class Frame:
             pa.array(self.topic[eids].astype(np.int32)), pa.array(self.topics, pa.string())
         )
         return topic, pa.array(self.partition[eids]), pa.array(self.offset[eids])
-
-
-def query_arrow(con: duckdb.DuckDBPyConnection, sql: str) -> pa.Table:
-    """A query's result as an Arrow table, without the DB-API copy."""
-    rel = con.sql(sql)
-    fetch = getattr(rel, "to_arrow_table", None) or getattr(rel, "arrow")  # noqa: B009
-    table = fetch()
-    assert isinstance(table, pa.Table)
-    return table
 
 
 def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
@@ -181,32 +165,6 @@ def _codes(arr: pa.ChunkedArray | pa.Array) -> tuple[I64, list[str]]:
     remap[order] = np.arange(len(names), dtype=np.int64)
     codes = np_view(enc.indices).astype(np.int64)
     return remap[codes] if len(names) else codes, [names[i] for i in order]
-
-
-def np_view(arr: pa.Array) -> npt.NDArray[np.generic]:
-    """A numpy view of a fixed-width Arrow array without nulls (booleans are
-    unpacked). ``Array.to_numpy(zero_copy_only=False)`` goes through the pandas
-    conversion layer: it copies and imports pandas (a third of a second)."""
-    if pa.types.is_boolean(arr.type):
-        arr = pc.cast(arr, pa.uint8())
-        flags = np.frombuffer(arr.buffers()[1], dtype=np.uint8, count=len(arr), offset=arr.offset)
-        return flags.view(np.bool_)
-    if pa.types.is_dictionary(arr.type):
-        arr = arr.indices
-    assert arr.null_count == 0, "np_view: nulls"
-    dtype = np.dtype(arr.type.to_pandas_dtype())
-    return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
-
-
-def np_chunks(col: pa.ChunkedArray | pa.Array) -> npt.NDArray[np.generic]:
-    """One numpy array from a (chunked) Arrow column, fixed-width, without nulls."""
-    if isinstance(col, pa.Array):
-        return np_view(col)
-    if col.num_chunks == 0:
-        return np.zeros(0, dtype=np.dtype(col.type.to_pandas_dtype()))
-    if col.num_chunks == 1:
-        return np_view(col.chunk(0))
-    return np.concatenate([np_view(c) for c in col.chunks])
 
 
 def _u64(col: pa.ChunkedArray) -> U64:
@@ -286,52 +244,6 @@ def _identifiers(
     return _Ids(names, eid, name, vh, num, value)
 
 
-@dataclass(frozen=True)
-class TopicShapes:
-    """Per topic, what its regular records are (over the whole log, so that a
-    scoped frame classifies a record as a rebuild does)."""
-
-    typed: list[str]  # topics whose records mostly state their event type
-    opaque: list[str]  # topics whose records are mostly not JSON (their format, not poison)
-
-
-def topic_shapes(con: duckdb.DuckDBPyConnection, topics: list[str] | None = None) -> TopicShapes:
-    where = ""
-    if topics is not None:
-        if not topics:
-            return TopicShapes([], [])
-        where = "WHERE list_contains(?, topic)"
-    rows = con.execute(
-        f"""
-        SELECT topic, count(*) FILTER (WHERE payload_kind = 'json'),
-               count(*) FILTER (WHERE payload_kind = 'json' AND event_type <> topic),
-               count(*) FILTER (WHERE list_contains({list(_OPAQUE)}, payload_kind))
-        FROM log_events {where} GROUP BY topic
-        """,
-        [topics] if topics is not None else None,
-    ).fetchall()
-    # Shares among the records that have content (tombstones and empty ones say nothing of a topic's format).
-    typed = sorted(str(t) for t, js, ty, _op in rows if ty > _MOSTLY * js)
-    opaque = sorted(str(t) for t, js, _ty, op in rows if op > _MOSTLY * (js + op))
-    return TopicShapes(typed, opaque)
-
-
-def _sql_list(values: list[str]) -> str:
-    return "[" + ", ".join("'" + v.replace("'", "''") + "'" for v in values) + "]::VARCHAR[]"
-
-
-def _aside_sql(shapes: TopicShapes) -> str:
-    return f"""CASE
-        WHEN e.payload_kind = 'null' THEN 1
-        WHEN e.payload_kind = 'empty' THEN 2
-        WHEN list_contains({list(_OPAQUE)}, e.payload_kind)
-             AND NOT list_contains({_sql_list(shapes.opaque)}, e.topic)
-            THEN CASE e.payload_kind WHEN 'text' THEN 3 WHEN 'binary' THEN 4 ELSE 5 END
-        WHEN e.payload_kind = 'json' AND e.event_type = e.topic
-             AND list_contains({_sql_list(shapes.typed)}, e.topic) THEN 6
-        ELSE 0 END::UTINYINT"""
-
-
 def load_frame(
     con: duckdb.DuckDBPyConnection, *, scope_relation: str | None = None, redelivery_window_ms: int = 900_000
 ) -> Frame:
@@ -369,7 +281,7 @@ def load_frame(
                    {_code("e.service", services)} AS svc,
                    coalesce(hash(e.event_id), 0) AS eid_h, e.event_id IS NOT NULL AS has_eid,
                    coalesce(hash(e.causation_id), 0) AS cau_h, e.causation_id IS NOT NULL AS has_cau,
-                   {_aside_sql(shapes)} AS aside
+                   {aside_sql(shapes)} AS aside
             FROM log_events e {scope}
             """,
         )
@@ -386,20 +298,25 @@ def load_frame(
     # The same event twice: same type and event id, or (no event id) same type,
     # payload, key and identifiers.
     dkey = mix(eid_h, typ.astype(np.uint64))
+    stamped = np.full(n, -1, dtype=np.int64)  # without an event id: its own time's resolution, ms (-1: none)
     ids = ids_job.result() if ids_job is not None else _identifiers(con, scope, ev_h)
     if without_id:
         # Events without an event id: the payload and key decide whether two of
         # them are the same event.
+        # The event's own time (a payload field or a header such as ce_time) is
+        # part of what it is: copies keep it, a repeat of the activity has its own.
         no_id = query_arrow(
             con,
             f"""
             SELECT hash(e.topic, e.partition, e."offset") AS h,
-                   hash(e.event_type, e.payload, e.key) AS dkey
+                   hash(e.event_type, e.payload, e.key, e.event_time_ms) AS dkey,
+                   {_RESOLUTION_SQL} AS res
             FROM log_events e {scope} WHERE e.event_id IS NULL
             """,
         )
         rows = _event_of(h, _u64(no_id.column("h")))
         dkey[rows] = _u64(no_id.column("dkey"))
+        stamped[rows] = np.asarray(_np(no_id.column("res"), np.int64), dtype=np.int64)
         dkey = _with_identifiers(dkey, ~has_eid, ids)
     # A record that is not an event is never the copy of one (a truncated copy
     # may keep its event id in a header): they are told apart before copies are.
@@ -411,7 +328,7 @@ def load_frame(
         np.asarray(_np(ev.column("partition"), np.int32), dtype=np.int32),
         np.asarray(_np(ev.column("offset"), np.int64), dtype=np.int64),
     )
-    dup_prev, twin = _duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms)
+    dup_prev, twin = duplicates(dkey, position, ts, ~has_eid, redelivery_window_ms, stamped)
     return Frame(
         n=n,
         partition=position[1],
@@ -432,6 +349,7 @@ def load_frame(
         dup_prev=dup_prev,
         twin=twin,
         aside=aside,
+        cau_found=np.zeros(n, dtype=bool),
         id_eid=ids.eid,
         id_name=ids.name,
         names=ids.names,
@@ -439,6 +357,14 @@ def load_frame(
         id_num=ids.num,
         id_value=ids.value,
     )
+
+
+# How finely an event's own time is given (a whole second, minute, hour or
+# day: ms of uncertainty), -1 where it has none.
+_RESOLUTION_SQL = """CASE WHEN e.event_time_ms IS NULL THEN -1
+    WHEN e.event_time_ms % 1000 <> 0 THEN 0 WHEN e.event_time_ms % 60000 <> 0 THEN 999
+    WHEN e.event_time_ms % 3600000 <> 0 THEN 59999 WHEN e.event_time_ms % 86400000 <> 0 THEN 3599999
+    ELSE 86399999 END"""
 
 
 def _event_of(ev_h: U64, row_h: U64) -> I64:
@@ -468,96 +394,9 @@ def _event_of(ev_h: U64, row_h: U64) -> I64:
     return np.asarray(np_view(idx), dtype=np.int64)
 
 
-# Rows per record batch of a table handed to DuckDB: it scans an Arrow table
-# one batch per thread, so a single-batch table of millions of rows would be
-# read, aggregated and appended on one core.
-_BATCH_ROWS = 122_880
-
-
-def register(con: duckdb.DuckDBPyConnection, name: str, table: pa.Table) -> None:
-    """``con.register`` in batches that DuckDB's threads can share."""
-    if table.num_rows > _BATCH_ROWS:
-        table = pa.Table.from_batches(table.to_batches(max_chunksize=_BATCH_ROWS), table.schema)
-    con.register(name, table)
-
-
-def arrow_u64(a: U64) -> pa.Array:
-    """Zero-copy Arrow view of a uint64 array (``pa.array(a, pa.uint64())`` copies element-wise)."""
-    return pa.array(np.ascontiguousarray(a, dtype=np.uint64))
-
-
-def mix(a: U64, b: U64 | np.uint64) -> U64:
-    """Combine two 64-bit hashes (order-sensitive), vectorised.
-
-    In place on one result array: on tens of millions of rows each temporary
-    costs page faults as well as a pass over memory.
-    """
-    with np.errstate(over="ignore"):
-        x = np.left_shift(a, np.uint64(6))
-        t = np.right_shift(a, np.uint64(2))
-        x += t
-        x += b
-        x += np.uint64(0x9E3779B97F4A7C15)
-        x ^= a
-        np.right_shift(x, np.uint64(31), out=t)
-        x ^= t
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        np.right_shift(x, np.uint64(29), out=t)
-        x ^= t
-    return x
-
-
 def _with_identifiers(dkey: U64, no_id: BOOL, ids: _Ids) -> U64:
     """Without an event id, the identifiers are part of what makes it the same event."""
     rows = no_id[ids.eid]
     acc = np.zeros(dkey.size, dtype=np.uint64)
     np.bitwise_xor.at(acc, ids.eid[rows], mix(ids.vh[rows], ids.name[rows].astype(np.uint64)))
     return np.where(no_id, mix(dkey, acc), dkey)
-
-
-def _duplicates(
-    dkey: U64, position: tuple[I64, npt.NDArray[np.int32], I64], ts: I64, by_content: BOOL, window_ms: int
-) -> tuple[I64, BOOL]:
-    """For each copy, the copy before it (-1: an original), and whether it is
-    a twin (a content copy with its own timestamp, to be decided later).
-
-    Copies of one key in stamped order (ties: Kafka position, so the copy
-    written first is the original); a content copy
-    further than ``window_ms`` from the one before is an original of its own.
-    """
-    n = dkey.size
-    prev = np.full(n, -1, dtype=np.int64)
-    twin = np.zeros(n, dtype=bool)
-    if n == 0:
-        return prev, twin
-    # Only keys seen more than once matter (few): find them by sorting the keys.
-    srt = np.sort(dkey)
-    repeated = np.unique(srt[1:][srt[1:] == srt[:-1]])
-    if repeated.size == 0:
-        return prev, twin
-    cand = np.nonzero(np_view(pc.is_in(arrow_u64(dkey), value_set=arrow_u64(repeated))))[0]
-    gid = np.searchsorted(repeated, dkey[cand])
-    topic, partition, offset = position
-    order = cand[np.lexsort((offset[cand], partition[cand], topic[cand], ts[cand], gid))]
-    g = np.searchsorted(repeated, dkey[order])
-    same = g[1:] == g[:-1]
-    cur, before = order[1:][same], order[:-1][same]
-    gap = ts[cur] - ts[before]
-    content = by_content[cur]
-    far = content & (gap > window_ms)
-    copy = ~far
-    prev[cur[copy]] = before[copy]
-    twin[cur[copy & content & (gap != 0)]] = True
-    return prev, twin
-
-
-def originals(prev: I64) -> I64:
-    """Follow the chains of copies to their original (-1 where it is one)."""
-    out = prev.copy()
-    while True:
-        has = np.flatnonzero(out >= 0)
-        nxt = out[out[has]]
-        deeper = nxt >= 0
-        if not deeper.any():
-            return out
-        out[has[deeper]] = nxt[deeper]

@@ -45,6 +45,24 @@ def key_rows(con: duckdb.DuckDBPyConnection, f: Frame, inst_of: npt.NDArray[np.i
         con.unregister("_r_ik_src")
 
 
+# instance_keys name of the causation ids found by value: a live update finds
+# the instance of an event that names a new event as its cause through them.
+CAUSE_NAME = "causation"
+
+
+def cause_rows(f: Frame, inst_of: npt.NDArray[np.integer], instance_id: pa.Array) -> pa.Table:
+    """instance_keys rows of the causation ids found by value, sorted by hash."""
+    which = np.flatnonzero(f.cau_found & (inst_of >= 0))
+    order = which[np.argsort(f.cau_h[which], kind="stable")]
+    return pa.table(
+        {
+            "key_hash": arrow_u64(f.cau_h[order]),
+            "name": pa.array([CAUSE_NAME] * order.size, pa.string()),
+            "instance_id": instance_id.take(pa.array(np.asarray(inst_of[order], dtype=np.int64))),
+        }
+    )
+
+
 def named(rows: pa.Table, names: list[str], instance_id: pa.Array) -> pa.Table:
     """``key_rows`` with the names and instance ids the table stores."""
 
@@ -64,10 +82,15 @@ def named(rows: pa.Table, names: list[str], instance_id: pa.Array) -> pa.Table:
 
 
 def instance_keys_table(con: duckdb.DuckDBPyConnection, f: Frame, b: Built) -> pa.Table:
-    """The distinct (value hash, name, instance) rows of the instances in ``b``, sorted by value hash."""
+    """The distinct (value hash, name, instance) rows of the instances in ``b``
+    (identifiers, then found causation ids), each part sorted by value hash."""
     inst_of = np.full(f.n, -1, dtype=np.int32)
     inst_of[b.m_eid] = b.m_inst
-    return named(key_rows(con, f, inst_of), f.names, b.instance_id)
+    ids = named(key_rows(con, f, inst_of), f.names, b.instance_id)
+    causes = cause_rows(f, inst_of, b.instance_id)
+    if causes.num_rows == 0:
+        return ids
+    return pa.concat_tables([ids.cast(causes.schema), causes])
 
 
 @contextlib.contextmanager

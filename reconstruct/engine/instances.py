@@ -21,6 +21,7 @@ from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix
 from choreo.reconstruct.engine.keys import label_priority
 from choreo.reconstruct.engine.order import Constraints, causal_order, partition_chain
 from choreo.reconstruct.engine.precedence import Precedence, learn_precedence
+from choreo.reconstruct.engine.stored_order import StoredOrder
 from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters
 from choreo.reconstruct.query.records import KeyStat
@@ -116,23 +117,36 @@ def build(
     off_m = f.offset if every else f.offset[members]
     typ_m = f.typ if every else f.typ[members]
     prev = partition_chain(comp_m, tp, off_m, ~is_dup)
-    prec = learn_precedence(
-        comp_m,
-        cl.cluster,
-        typ_m,
-        svc,
-        ts,
-        tp,
-        off_m,
-        par_m,
-        prev,
-        ~is_dup,
-        n_types=n_types,
-        services=f.services,
-        cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
-        topic=f.topic if every else f.topic[members],
-        reads=_reads(f, reads or {}),
-    )
+    if known is None:
+        prec = learn_precedence(
+            comp_m,
+            cl.cluster,
+            typ_m,
+            svc,
+            ts,
+            tp,
+            off_m,
+            par_m,
+            prev,
+            ~is_dup,
+            n_types=n_types,
+            services=f.services,
+            cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
+            topic=f.topic if every else f.topic[members],
+            reads=_reads(f, reads or {}),
+        )
+    else:
+        prec = known.order.precedence(
+            comp_m,
+            cl.cluster,
+            typ_m,
+            par_m,
+            ~is_dup,
+            workflows=cl.named,
+            types=f.types,
+            services=f.services,
+            ts=ts,
+        )
     constraints = Constraints(parent=par_m, prev=prev, learned=prec.learned, clock=prec.clock[svc])
     o = causal_order(comp_m, ts, svc, dup_m, tp, constraints)
     srt = o.order
@@ -221,10 +235,12 @@ def _tp_codes(f: Frame) -> I64:
 @dataclass
 class KnownWorkflows:
     """The stored model's view (incremental updates): the workflow each type
-    most often belongs to. New instances go to the workflow most of their
-    types belong to, as a rebuild would put them."""
+    most often belongs to, and the clock offsets and precedence events are
+    ordered by. New instances go to the workflow most of their types belong
+    to, as a rebuild would put them."""
 
     by_member: dict[str, str]
+    order: StoredOrder = field(default_factory=StoredOrder)
 
     def clusters(self, presence: npt.NDArray[np.bool_], types: list[str]) -> Clusters:
         names = sorted(set(self.by_member.values()))

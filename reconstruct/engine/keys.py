@@ -7,8 +7,13 @@ events per value, the event types it links, and the trap rule's evidence
 one type per value (loops, retries, lifecycle events) are normal for a case
 id and never make it a trap.
 
-Distinct counts are HyperLogLog estimates (exact for small counts, within
-about 2% on large logs).
+Distinct counts are exact up to a million rows per name, HyperLogLog
+estimates above (within about 2%).
+
+The record key of a topic is judged per event type: services sharing a topic
+key their records their own way (one by the order id, another by the
+customer). The types whose keys would merge instances are left out of the
+topic's key (``trap_types``); the key is a trap only when every type's is.
 
 ``choreo.toml`` ``[reconstruct] stitch_include``/``stitch_exclude`` force a name
 in or out (``key`` means the record key on every topic, ``key@TOPIC`` on one).
@@ -17,6 +22,7 @@ in or out (``key`` means the record key on every topic, ``key@TOPIC`` on one).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -78,10 +84,20 @@ def analyse_keys(
     skip = (f.is_dup | ~f.is_event)[f.id_eid]
     keep = ~skip
     typ = f.typ.astype(np.int16 if n_types < 2**15 else np.int64)[f.id_eid]
+    jud = _judged_names(v, typ, n_types)
     register(
         con,
         "_r_ids_all",
-        pa.table({"eid": f.id_eid, "code": v.code, "lv": arrow_u64(v.link), "typ": typ, "skip": skip}),
+        pa.table(
+            {
+                "eid": f.id_eid,
+                "code": jud.code,
+                "name": v.code,
+                "lv": arrow_u64(v.link),
+                "typ": typ,
+                "skip": skip,
+            }
+        ),
     )
     del typ
     try:
@@ -89,7 +105,7 @@ def analyse_keys(
         events = np.zeros(n_codes, dtype=np.int64)
         linked = np.zeros((n_codes, n_types), dtype=bool)
         for c, t, n in con.execute(
-            "SELECT code, typ::BIGINT, count(*) FROM _r_ids_all WHERE NOT skip GROUP BY ALL"
+            "SELECT name, typ::BIGINT, count(*) FROM _r_ids_all WHERE NOT skip GROUP BY ALL"
         ).fetchall():
             events[int(c)] += int(n)
             linked[int(c), int(t)] = True
@@ -97,18 +113,16 @@ def analyse_keys(
         # (HyperLogLog said 102 values on 100 events), by HyperLogLog above
         # (within ~2%, never shown above the events).
         exact = [int(c) for c in np.flatnonzero((events > 0) & (events <= _EXACT_ROWS))]
-        distinct = {
-            int(r[0]): min(int(r[1]), int(events[int(r[0])]))
-            for r in con.execute(
-                "SELECT code, CASE WHEN list_contains(?, code) THEN count(DISTINCT lv) "
-                "ELSE approx_count_distinct(lv) END FROM _r_ids_all WHERE NOT skip GROUP BY code",
-                [exact],
-            ).fetchall()
-        }
+        distinct = _distinct(con, "name", exact, events)
+        j_events = np.bincount(jud.code[keep], minlength=jud.n)
+        j_exact = [int(c) for c in np.flatnonzero((j_events > 0) & (j_events <= _EXACT_ROWS))]
+        j_distinct = _distinct(con, "code", j_exact, j_events)
         forced = {c: fc for c, nm in enumerate(v.names) if (fc := _forced(nm, cfg)) is not None}
-        evidence, traps = merging(
-            con, f, v.code, v.link, keep, distinct, n_codes, share=cfg.trap_share, forced=forced
+        j_forced = {j: forced[int(c)] for j, c in enumerate(jud.name_of) if int(c) in forced}
+        j_evidence, j_traps = merging(
+            con, f, jud.code, v.link, keep, j_distinct, jud.n, share=cfg.trap_share, forced=j_forced
         )
+        evidence, traps, trap_types = jud.per_name(j_evidence, j_traps, n_codes, f.types)
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_ids_all")
@@ -138,6 +152,7 @@ def analyse_keys(
                 found_by=None if fd is None else "value",
                 matches=None if fd is None else fd.matches,
                 match_share=None if fd is None else fd.share,
+                trap_types=trap_types.get(c, []),
             )
         )
     # Causation fields found by value: listed with their evidence (they link
@@ -159,6 +174,73 @@ def analyse_keys(
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """The names the trap rule judges: every link name, except that the record
+    key of a topic is judged per event type (codes from ``len(names)`` on)."""
+
+    code: I64  # per identifier row: its judged name
+    name_of: I64  # per judged name: its link name code
+    type_of: I64  # per judged name: the event type of a record key's (-1: a whole name)
+
+    @property
+    def n(self) -> int:
+        return int(self.name_of.size)
+
+    def per_name(
+        self, evidence: dict[int, Merging], traps: set[int], n_codes: int, types: list[str]
+    ) -> tuple[dict[int, Merging], set[int], dict[int, list[str]]]:
+        """Back to link names: a record key is a trap when its key on every type
+        is; otherwise the types whose key is are listed (left out of stitching)
+        and the evidence is that of the types it stitches."""
+        out = {c: m for c, m in evidence.items() if c < n_codes}
+        name_traps = {c for c in traps if c < n_codes}
+        trap_types: dict[int, list[str]] = {}
+        for c in np.unique(self.name_of[n_codes:]).tolist():
+            js = n_codes + np.flatnonzero(self.name_of[n_codes:] == c)
+            trapped = [int(j) for j in js if int(j) in traps]
+            kept = [int(j) for j in js if int(j) not in traps] or trapped
+            ms = [evidence.get(j, Merging(0, 0, 0.0)) for j in kept]
+            checked = sum(m.checked for m in ms)
+            mean = sum(m.mean_instances * m.checked for m in ms) / checked if checked else 0.0
+            out[c] = Merging(checked, sum(m.merging for m in ms), mean)
+            if len(trapped) == len(js):
+                name_traps.add(c)
+            elif trapped:
+                trap_types[c] = sorted(types[int(self.type_of[j])] for j in trapped)
+        return out, name_traps, trap_types
+
+
+def _judged_names(v: Values, typ: npt.NDArray[np.generic], n_types: int) -> _Judged:
+    n_codes = len(v.names)
+    is_key = np.array([key_topic(nm) is not None for nm in v.names], dtype=bool)
+    code = np.asarray(v.code, dtype=np.int64)
+    rows = np.flatnonzero(is_key[code]) if is_key.any() else np.zeros(0, dtype=np.int64)
+    pair = code[rows] * n_types + typ[rows].astype(np.int64)
+    uniq, inv = np.unique(pair, return_inverse=True)
+    if rows.size:
+        code = code.copy()
+        code[rows] = n_codes + inv
+    return _Judged(
+        code,
+        np.r_[np.arange(n_codes, dtype=np.int64), uniq // n_types],
+        np.r_[np.full(n_codes, -1, dtype=np.int64), uniq % n_types],
+    )
+
+
+def _distinct(con: duckdb.DuckDBPyConnection, col: str, exact: list[int], events: I64) -> dict[int, int]:
+    """Distinct values per ``col`` code of ``_r_ids_all``: exactly for the ``exact`` codes,
+    by HyperLogLog for the others (never above the events)."""
+    return {
+        int(r[0]): min(int(r[1]), int(events[int(r[0])]))
+        for r in con.execute(
+            f"SELECT {col}, CASE WHEN list_contains(?, {col}) THEN count(DISTINCT lv) "
+            f"ELSE approx_count_distinct(lv) END FROM _r_ids_all WHERE NOT skip GROUP BY {col}",
+            [exact],
+        ).fetchall()
+    }
 
 
 def _verdict(

@@ -14,7 +14,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.frame import arrow_u64, np_chunks, query_arrow, register
+from choreo.reconstruct.engine.arrays import arrow_u64, np_chunks, query_arrow, register
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]

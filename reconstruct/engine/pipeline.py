@@ -64,6 +64,7 @@ from choreo.reconstruct.engine import steps as s
 from choreo.reconstruct.engine.instances import KnownWorkflows
 from choreo.reconstruct.engine.scope import new_names
 from choreo.reconstruct.engine.stages import Pipeline, Slot, Stage, Work, working
+from choreo.reconstruct.engine.stored_order import StoredOrder
 from choreo.reconstruct.engine.write import recreate_derived
 from choreo.reconstruct.query.asof import LogFacts, fingerprint, fingerprint_of, is_stale, log_facts, now_of
 from choreo.reconstruct.query.records import KeyStat
@@ -122,48 +123,80 @@ def _stamp_now(w: Work) -> None:
 # rows while the instances are built and written; the model while
 # instance_events is written; the stuck explanations (plain Python) while
 # instances and instance_keys are.
-REBUILD = Pipeline(
-    "rebuild",
-    (
-        Stage("load", s.load, gives=(s.LOADED,)),
-        Stage("discover", s.discover, needs=(s.LOADED,), gives=(s.FOUND, s.FRAME)),
-        Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
-        Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
-        Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
+# What identifiers are and which stitch, learnt from the log ...
+_LEARN_KEYS = (
+    Stage("load", s.load, gives=(s.LOADED,)),
+    Stage("discover", s.discover, needs=(s.LOADED,), gives=(s.FOUND, s.FRAME)),
+    Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
+    Stage("values", s.values, needs=(s.FRAME,), gives=(s.VALUES,)),
+    Stage("key-stats", s.key_stats, needs=(s.FRAME, s.VALUES, s.FOUND), gives=(s.KEY_STATS,)),
+)
+# ... or given (what live mode learnt last: see ``rebuild(given=...)``).
+_GIVEN_KEYS = (
+    Stage("load", s.load, gives=(s.LOADED,)),
+    Stage("found", s.found_given, needs=(s.LOADED, s.KEY_STATS), gives=(s.FRAME,)),
+    Stage("causation", s.causation, needs=(s.FRAME,), gives=(s.PARENT,), beside=True),
+    Stage("values", s.values_known, needs=(s.FRAME, s.KEY_STATS), gives=(s.VALUES,)),
+)
+_LEARN_ORDER = Stage(
+    "build",
+    s.build_instances,
+    needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
+    gives=(s.BUILT, s.TALLY, s.EVENTS),
+)
+_GIVEN_ORDER = Stage(
+    "build",
+    s.build_known,
+    needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS, s.KNOWN),
+    gives=(s.BUILT, s.TALLY, s.EVENTS),
+)
+_STORE = (
+    Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
+    Stage("learn", s.learn_model, needs=(s.EVENTS, s.BUILT), gives=(s.MODEL,), beside=True),
+    Stage(
+        "store-instances",
+        s.store_instances,
+        needs=(s.EVENTS, s.BUILT),
+        gives=(s.BUILT_INSTANCES,),
+        writes=True,
+    ),
+    Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS, s.EVENTS, s.BUILT), writes=True),
+    Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
+    Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
+    Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
+    Stage("store-index", s.store_index, needs=(s.EVENTS, s.BUILT, s.KEY_ROWS), writes=True),
+    Stage("store-aside", s.store_aside, needs=(s.ASIDE,), writes=True),
+    Stage(
+        "store-stuck",
+        s.store_stuck_rows,
+        needs=(s.VERDICTS, s.STUCK_ROWS, s.BUILT_INSTANCES),
+        gives=(s.JUDGED,),
+        writes=True,
+    ),
+    Stage("stamp", _stamp, needs=(FACTS, FINGERPRINT, s.TALLY), writes=True),
+)
+
+
+def _stitch_and_store(build: Stage) -> tuple[Stage, ...]:
+    return (
         Stage("links", s.links, needs=(s.FRAME, s.VALUES, s.KEY_STATS), gives=(s.LINKS, s.ASIDE_LINKS)),
         Stage("stitch", s.stitch, needs=(s.FRAME, s.LINKS, s.PARENT), gives=(s.COMP, s.STITCHED)),
         Stage("index", s.index, needs=(s.FRAME, s.COMP), gives=(s.KEY_ROWS,), beside=True),
-        Stage(
-            "build",
-            s.build_instances,
-            needs=(s.STITCHED, s.VALUES, s.COMP, s.PARENT, s.KEY_STATS),
-            gives=(s.BUILT, s.TALLY, s.EVENTS),
-        ),
-        Stage("aside", s.aside, needs=(s.FRAME, s.BUILT, s.COMP, s.LINKS, s.ASIDE_LINKS), gives=(s.ASIDE,)),
-        Stage("learn", s.learn_model, needs=(s.EVENTS, s.BUILT), gives=(s.MODEL,), beside=True),
-        Stage(
-            "store-instances",
-            s.store_instances,
-            needs=(s.EVENTS, s.BUILT),
-            gives=(s.BUILT_INSTANCES,),
-            writes=True,
-        ),
-        Stage("store-model", s.store_model, needs=(s.MODEL, s.KEY_STATS, s.EVENTS, s.BUILT), writes=True),
-        Stage("judge", s.judge_built, needs=(s.BUILT_INSTANCES,), gives=(s.VERDICTS, s.EVAL), writes=True),
-        Stage("explain", s.explain, needs=(s.VERDICTS,), gives=(s.STUCK_ROWS,), beside=True, writes=True),
-        Stage("store-judged", s.store_judged, needs=(s.BUILT_INSTANCES, s.EVAL), writes=True),
-        Stage("store-index", s.store_index, needs=(s.EVENTS, s.BUILT, s.KEY_ROWS), writes=True),
-        Stage("store-aside", s.store_aside, needs=(s.ASIDE,), writes=True),
-        Stage(
-            "store-stuck",
-            s.store_stuck_rows,
-            needs=(s.VERDICTS, s.STUCK_ROWS, s.BUILT_INSTANCES),
-            gives=(s.JUDGED,),
-            writes=True,
-        ),
-        Stage("stamp", _stamp, needs=(FACTS, FINGERPRINT, s.TALLY), writes=True),
-    ),
+        build,
+        *_STORE,
+    )
+
+
+REBUILD = Pipeline(
+    "rebuild",
+    _LEARN_KEYS + _stitch_and_store(_LEARN_ORDER),
     inputs=(FACTS, FINGERPRINT),
+    keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
+)
+REBUILD_GIVEN = Pipeline(
+    "rebuild-given",
+    _GIVEN_KEYS + _stitch_and_store(_GIVEN_ORDER),
+    inputs=(FACTS, FINGERPRINT, s.KEY_STATS, s.KNOWN),
     keeps=(s.KEY_STATS, s.JUDGED, s.TALLY),
 )
 
@@ -181,7 +214,7 @@ UPDATE_FOLD = Pipeline(
         Stage(
             "affected",
             s.scope_affected,
-            needs=(s.NEW, s.STITCH_NAMES),
+            needs=(s.NEW, s.STITCH_NAMES, s.KEY_STATS),
             gives=(s.TOUCH, s.AFFECTED, s.SCOPE),
         ),
         Stage("load", s.load_scope, needs=(s.SCOPE,), gives=(s.LOADED,)),
@@ -238,8 +271,20 @@ def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     }
 
 
-def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | None = None) -> RebuildStats:
-    """Fill every derived table from the raw events (see the module docstring)."""
+def rebuild(
+    store: Store,
+    config: ChoreoConfig | None = None,
+    *,
+    now_ms: int | None = None,
+    given: Learnt | None = None,
+) -> RebuildStats:
+    """Fill every derived table from the raw events (see the module docstring).
+
+    ``given``: stitch with these decisions (which names stitch, fields found
+    by value, numeric namespaces), and name workflows and order events with
+    these workflows, clock offsets and precedence, instead of learning them
+    from the log: live mode folds new events in with what it learnt at its
+    last rebuild, and a rebuild given the same gives the same tables."""
     t0 = time.perf_counter()
     cfg = config or ChoreoConfig()
     con = store.con
@@ -249,7 +294,12 @@ def rebuild(store: Store, config: ChoreoConfig | None = None, *, now_ms: int | N
     with working(store, cfg, now) as w:
         w.put(FACTS, facts)
         w.put(FINGERPRINT, fingerprint_of(store, cfg, facts))
-        REBUILD.run(w)
+        if given is None:
+            REBUILD.run(w)
+        else:
+            w.put(s.KEY_STATS, given.key_stats)
+            w.put(s.KNOWN, given.known)
+            REBUILD_GIVEN.run(w)
         stats, tally, judged = w.get(s.KEY_STATS), w.get(s.TALLY), w.get(s.JUDGED)
     row = con.execute(
         "SELECT count(*), coalesce(sum(n_skewed), 0), count(DISTINCT workflow) FROM instances"
@@ -293,7 +343,21 @@ def _known_workflows(con: duckdb.DuckDBPyConnection) -> KnownWorkflows:
             "SELECT event_type, arg_max(workflow, count) FROM model_nodes GROUP BY 1"
         ).fetchall()
     }
-    return KnownWorkflows(by_member)
+    return KnownWorkflows(by_member, StoredOrder.load(con))
+
+
+@dataclass(frozen=True)
+class Learnt:
+    """What a store's last rebuild learnt and live updates go by: the
+    stitching decisions, and the workflows, clock offsets and precedence."""
+
+    key_stats: list[KeyStat]
+    known: KnownWorkflows
+
+
+def learnt(store: Store) -> Learnt:
+    """What ``store``'s last rebuild learnt (see ``rebuild(given=...)``)."""
+    return Learnt(KeyStat.load_all(store.con), _known_workflows(store.con))
 
 
 def update(
@@ -411,11 +475,13 @@ class IncrementalReconstructor:
 
 __all__ = [
     "IncrementalReconstructor",
+    "Learnt",
     "RebuildStats",
     "default_now",
     "fingerprint",
     "is_stale",
     "judge",
+    "learnt",
     "rebuild",
     "recreate_derived",
     "update",

@@ -533,11 +533,15 @@ def write_precedence(
             lk.share,
             lk.evidence,
             lk.enforced,
+            lk.latest,
+            lk.rank,
+            lk.cause,
         )
         for lk in prec.links
-        if lk.cluster < len(workflows) and lk.latest
+        if lk.cluster < len(workflows)
     }
     if rows:
         con.executemany(
-            "INSERT INTO model_precedence VALUES (?, ?, ?, ?, ?, ?, ?)", [(*k, *v) for k, v in rows.items()]
+            "INSERT INTO model_precedence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*k, *v) for k, v in rows.items()],
         )

@@ -189,7 +189,7 @@ def judge_sql(
             WHERE NOT EXISTS (
                 SELECT 1 FROM model_precedence mp JOIN missing_all o
                      ON o.instance_id = m.instance_id AND o.child_type = mp.parent_type
-                WHERE mp.workflow = m.workflow AND mp.child_type = m.child_type
+                WHERE mp.workflow = m.workflow AND mp.child_type = m.child_type AND mp.latest
                   AND mp.parent_type <> m.child_type
             )
         ),

@@ -10,10 +10,19 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from choreo.reconstruct.engine.aside import aside_instances
+from choreo.reconstruct.engine.copies import settle_twins
 from choreo.reconstruct.engine.discover import Found, extract_found, numeric_namespaces, payload_fields
 from choreo.reconstruct.engine.frame import Frame, load_frame
-from choreo.reconstruct.engine.instance_keys import insert_instance_keys, instance_keys_table, key_rows, named
+from choreo.reconstruct.engine.instance_keys import (
+    cause_rows,
+    insert_instance_keys,
+    instance_keys_table,
+    key_rows,
+    named,
+)
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
 from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
 from choreo.reconstruct.engine.model import learn, write_model
@@ -29,7 +38,7 @@ from choreo.reconstruct.engine.status import (
     store_stuck,
     stuck_table,
 )
-from choreo.reconstruct.engine.stitch import aside_instances, components, link_keys, parents, settle_twins
+from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
@@ -127,7 +136,16 @@ def _with_found(w: Work, f: Frame, found: list[Found], scope: str | None) -> Fra
 
 def found_known(w: Work) -> None:
     """The fields the last rebuild found, extracted from the events in scope."""
-    found = [
+    w.put(FRAME, _with_found(w, w.get(LOADED), _known_found(w), SCOPE.name))
+
+
+def found_given(w: Work) -> None:
+    """The fields given (with the key statistics), extracted from every event."""
+    w.put(FRAME, _with_found(w, w.get(LOADED), _known_found(w), None))
+
+
+def _known_found(w: Work) -> list[Found]:
+    return [
         Found(
             k.name,
             k.event_types,
@@ -138,7 +156,6 @@ def found_known(w: Work) -> None:
         for k in w.get(KEY_STATS)
         if k.found_by in ("value", "causation")
     ]
-    w.put(FRAME, _with_found(w, w.get(LOADED), found, SCOPE.name))
 
 
 def values(w: Work) -> None:
@@ -253,6 +270,10 @@ def store_aside(w: Work) -> None:
 def store_index(w: Work) -> None:
     f, b = w.get(EVENTS), w.get(BUILT)
     insert_instance_keys(w.con, named(w.get(KEY_ROWS), f.names, b.instance_id))
+    if f.cau_found.any():
+        inst_of = np.full(f.n, -1, dtype=np.int32)
+        inst_of[b.m_eid] = b.m_inst
+        insert_instance_keys(w.con, cause_rows(f, inst_of, b.instance_id))
 
 
 def store_stuck_rows(w: Work) -> None:
@@ -265,7 +286,22 @@ def scope_new(w: Work) -> None:
 
 
 def scope_affected(w: Work) -> None:
-    affected(w, NEW, w.get(STITCH_NAMES), TOUCH, AFFECTED, SCOPE)
+    found = _known_found(w)
+    new_found = extract_found(w.con, found, NEW.name)
+    kinds = {fd.name: fd.kind for fd in found}
+    is_cause = pa.array(
+        [kinds.get(str(n)) == "causation" for n in new_found.column("name").to_pylist()], pa.bool_()
+    )
+    affected(
+        w,
+        NEW,
+        w.get(STITCH_NAMES),
+        new_found.filter(pc.invert(is_cause)),
+        new_found.filter(is_cause),
+        TOUCH,
+        AFFECTED,
+        SCOPE,
+    )
 
 
 def replace_affected(w: Work) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks, originals
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks
 from choreo.reconstruct.engine.lookup import index_in
 from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.query.records import KeyStat
@@ -45,11 +45,25 @@ def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64,
     """(event, link value) for every stitching identifier of an original
     event, and the same for the records that are not events (they link
     nothing; their values say beside which instance they belong)."""
-    by_name = {s.name: s.used_for_stitching for s in stats if s.found_by != "causation"}
-    used = np.array([by_name.get(nm, False) for nm in v.names], dtype=bool)
+    by_name = {s.name: s for s in stats if s.found_by != "causation"}
+    used = np.array([nm in by_name and by_name[nm].used_for_stitching for nm in v.names], dtype=bool)
     # Originals among the events; every record that is not an event (a copy of
     # one is listed beside its instance too).
     rows = used[v.code] & (~f.is_dup | ~f.is_event)[f.id_eid]
+    # A record key left out on the types where it would merge instances.
+    type_of = {t: i for i, t in enumerate(f.types)}
+    left_out = [
+        (c, type_of[t])
+        for c, nm in enumerate(v.names)
+        if nm in by_name
+        for t in by_name[nm].trap_types
+        if t in type_of
+    ]
+    if left_out:
+        n_types = len(f.types)
+        out = np.zeros(len(v.names) * n_types, dtype=bool)
+        out[[c * n_types + t for c, t in left_out]] = True
+        rows &= ~out[np.asarray(v.code, dtype=np.int64) * n_types + f.typ[f.id_eid]]
     eid, link = f.id_eid[rows], v.link[rows]
     event = f.is_event[eid]
     aside = ~event
@@ -110,71 +124,3 @@ def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
     dups = np.nonzero(f.is_dup)[0]
     out[dups] = out[f.dup_of[dups]]
     return out, n_comp
-
-
-# Effects of a copy may be stamped up to this much before it (clock skew):
-# they are not progress made before it.
-_REACTION_MS = 1000
-
-
-def settle_twins(f: Frame, comp: I64) -> I64:
-    """``dup_of`` once every twin is decided. A twin is a redelivered
-    duplicate when its instance moved on between the copy before it and
-    itself, or when nothing of its instance follows it; it is an event of its
-    own (the activity ran again) when it came straight after its twin and the
-    instance went on from it. Copies of the same record never count as
-    progress for each other."""
-    tw = np.flatnonzero(f.twin & (comp >= 0))
-    if tw.size == 0:
-        return f.dup_of
-    members = np.flatnonzero(comp >= 0)
-    progress = (~f.is_dup | f.twin)[members]
-    root = np.where(f.dup_of >= 0, f.dup_of, np.arange(f.n, dtype=np.int64))
-    in_comp = _RangeCount(comp[members], f.ts[members], progress)
-    in_chain = _RangeCount(root[members], f.ts[members], progress)
-    prev = f.dup_prev[tw]
-    t_prev, t_copy = f.ts[prev], f.ts[tw]
-    cut = np.maximum(t_copy - _REACTION_MS, t_prev + 1)
-    between = in_comp.count(comp[tw], t_prev + 1, cut) - in_chain.count(root[tw], t_prev + 1, cut)
-    # What comes in the last moment before it may be its own effect (skewed):
-    # neither progress before it nor proof that the instance went on from it.
-    end = np.full(tw.size, np.iinfo(np.int64).max, dtype=np.int64)
-    after = in_comp.count(comp[tw], t_copy, end) - in_chain.count(root[tw], t_copy, end)
-    repeat = (between == 0) & (after > 0)
-    out = f.dup_prev.copy()
-    out[tw[repeat]] = -1
-    return originals(out)
-
-
-class _RangeCount:
-    """How many flagged events of a group fall in a time range, for many
-    (group, range) queries at once: one sort, binary searches."""
-
-    def __init__(self, group: I64, ts: I64, flag: npt.NDArray[np.bool_]) -> None:
-        self.times = np.unique(ts)
-        self.span = np.int64(self.times.size + 1)
-        key = group * self.span + np.searchsorted(self.times, ts)
-        order = np.argsort(key, kind="stable")
-        self.keys = key[order]
-        self.cum = np.r_[0, np.cumsum(flag[order], dtype=np.int64)]
-
-    def count(self, group: I64, lo: I64, hi: I64) -> I64:
-        """Flagged events of ``group`` stamped in [lo, hi)."""
-        base = group * self.span
-        a = np.searchsorted(self.keys, base + np.searchsorted(self.times, lo), side="left")
-        b = np.searchsorted(self.keys, base + np.searchsorted(self.times, hi), side="left")
-        out: I64 = self.cum[b] - self.cum[a]
-        return np.where(hi > lo, out, 0)
-
-
-def aside_instances(comp: I64, eid: I64, link: U64, aside_eid: I64, aside_link: U64) -> tuple[I64, I64]:
-    """Each record that is not an event but carries a stitching value, and the
-    instance number of the events carrying that value (the first it matches)."""
-    if aside_eid.size == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    pos = index_in(None, aside_link, link)
-    hit = pos >= 0
-    rec, inst = aside_eid[hit], comp[eid[pos[hit]]]
-    rec, first = np.unique(rec, return_index=True)
-    return rec, inst[first]

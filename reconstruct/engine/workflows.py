@@ -135,7 +135,11 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             rows = involve[:, c] if involve[:, c].any() else pres[:, c]
             # Only its instances holding another candidate's types tell where it
             # belongs (a saga whose start was lost to retention may hold only these).
-            others = involve[rows] & alive[None, :]
+            # Into a much larger candidate (a side path: a failure, a minority
+            # start) any of its types tells; into a peer, only its own ones (a
+            # type two choreographies share must not glue them).
+            side = 2 * n_kinds[c] <= n_kinds
+            others = np.where(side[None, :], pres[rows], involve[rows]) & alive[None, :]
             others[:, c] = False
             informative = int(others.any(axis=1).sum())
             if informative < MIN_SUPPORT:

@@ -9,7 +9,8 @@ import numpy.typing as npt
 import pyarrow as pa
 
 from choreo.core.schema import DERIVED_TABLES
-from choreo.reconstruct.engine.frame import ASIDE_REASONS, Frame, register
+from choreo.reconstruct.engine.aside import ASIDE_REASONS
+from choreo.reconstruct.engine.frame import Frame, register
 from choreo.reconstruct.engine.instance_keys import parallel_inserts
 from choreo.reconstruct.engine.instances import Built
 

@@ -10,8 +10,11 @@ cluster's consumer groups, recorded while collecting live) or ``[services.*]
 consumes`` in the config; a reaction on a topic with no known consumer at
 all is drawn dashed and labelled ``inferred``. A known consumer never seen
 reacting to anything on a topic (a sink) gets a dotted edge saying it reads
-the topic, not which events it did nothing with. Never a self-loop: a service
-consuming its own topic is no dependency between services.
+the topic, not which events it did nothing with. A service whose topics are
+known is never drawn reacting to a topic it does not read: its event only
+came after that one (a parallel branch, a coincidence of timing), it was
+not caused by it. Never a self-loop: a service consuming its own topic is no
+dependency between services.
 """
 
 from __future__ import annotations
@@ -86,12 +89,15 @@ def reactions(store: Store) -> list[tuple[str, str, str, str, int]]:
 def flows(store: Store, config: ChoreoConfig | None = None) -> list[Flow]:
     ensure_log_views(store)
     consumers = known_consumers(store, config)
+    reading = {service for services in consumers.values() for service in services}
     out: list[Flow] = []
     reacted: set[tuple[str, str]] = set()  # (topic, consumer)
     for emitter, topic, event_type, reactor, n in reactions(store):
         known = consumers.get(topic)
         if known and reactor not in known:
             continue  # it reacted to a copy read elsewhere, not to this topic
+        if not known and reactor in reading:
+            continue  # what it reads is known, and this topic is not part of it
         out.append(Flow(emitter, reactor, event_type, n, inferred=not known))
         reacted.add((topic, reactor))
     emitters = store.query(

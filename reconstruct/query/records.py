@@ -61,6 +61,9 @@ class KeyStat:
     matches: str | None = None
     match_share: float | None = None
     namespace: str | None = None
+    # A record key (``key@TOPIC``) left out on these event types: keyed there by
+    # something instances share (a customer), while the topic's other types key by the instance.
+    trap_types: list[str] = field(default_factory=list)
 
     @classmethod
     def load_all(cls, con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
@@ -79,6 +82,8 @@ class KeyStat:
         for r in rows:
             d = dict(zip(cols, r, strict=True))
             d["event_types"] = list(d["event_types"])
+            if "trap_types" in d:
+                d["trap_types"] = list(d["trap_types"] or [])
             out.append(cls(**d))
         return out
 

@@ -52,20 +52,9 @@ def _read_everything(db: Path) -> None:
         assert raw_controls(run.out + run.err) == [], args
 
 
-# The full set includes what the per-record path is rebuilt to survive in
-# issue 13 (findings 1 and 2: times past int64 ms, non-UTF-8 header names on a
-# live topic); until main has it, that part fails, and strict xfail says when
-# it passes. The mild set runs everything else now.
-UNTIL_NATIVE = pytest.mark.xfail(
-    strict=True, reason="issue 15 findings 1-2: fixed by the native record path (issue 13)"
-)
-FUZZ_SETS = [pytest.param(True, id="mild"), pytest.param(False, id="full", marks=UNTIL_NATIVE)]
-
-
-@pytest.mark.parametrize("mild", FUZZ_SETS)
 @pytest.mark.parametrize("fmt", ["plain", "kcat", "choreo"])
-def test_import_random_lines(tmp_path: Path, fmt: str, mild: bool) -> None:
-    fz = Fuzzer(SEED + ["plain", "kcat", "choreo"].index(fmt), mild=mild)
+def test_import_random_lines(tmp_path: Path, fmt: str) -> None:
+    fz = Fuzzer(SEED + ["plain", "kcat", "choreo"].index(fmt))
     lines = []
     for offset in range(LINES):
         if fmt == "plain":
@@ -104,8 +93,7 @@ def _stored(
 
 
 @pytest.mark.kafka
-@pytest.mark.parametrize("mild", FUZZ_SETS)
-def test_collect_random_records(kafka: KafkaTarget, tmp_path: Path, mild: bool) -> None:
+def test_collect_random_records(kafka: KafkaTarget, tmp_path: Path) -> None:
     topic = kafka.create_topic("fuzz", 3)
     group = f"{kafka.prefix}fuzz"
     db = tmp_path / "s.duckdb"
@@ -119,7 +107,7 @@ def test_collect_random_records(kafka: KafkaTarget, tmp_path: Path, mild: bool) 
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
     )
     try:
-        fz = Fuzzer(SEED, mild=mild)
+        fz = Fuzzer(SEED)
         producer = Producer(
             {"bootstrap.servers": kafka.bootstrap, "linger.ms": 20, "message.max.bytes": 2_000_000}
         )

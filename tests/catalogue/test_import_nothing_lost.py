@@ -94,10 +94,10 @@ def test_same_start_different_rest_is_reported_not_dropped(tmp_path: Path) -> No
     assert_one_line(run.code, run.err, says="not stored")
 
 
-def test_same_file_name_in_worker_processes(tmp_path: Path) -> None:
+def test_same_file_name_over_many_batches(tmp_path: Path) -> None:
     a = _lines(tmp_path / "a" / "app.jsonl", "a", 300)
     b = _lines(tmp_path / "b" / "app.jsonl", "b", 300)
-    opts = ImportOptions(workers=2, parallel_min_bytes=0, chunk_lines=100)
+    opts = ImportOptions(batch_records=100)  # each batch goes to the writer with the file's identity
     with Store.open(tmp_path / "s.duckdb") as store:
         report = import_files(store, [str(a), str(b)], options=opts)
         assert report.inserted == 600 and store.count_events() == 600

@@ -61,6 +61,9 @@ def test_every_reading_command_works_beside_a_running_collector(
         wait_for(lambda: events_seen() == 15, timeout=60, what="the first 15 events through a snapshot")
         status = _json(capsys, "status", "--db", db, "--json")
         assert status["now_kind"] == "live" and status["instances"] == 10
+        snap = status["snapshot"]  # scripts can tell how old what they read is
+        assert snap["writer"] == "choreo collect" and snap["pid"] == collector.pid
+        assert snap["published_ms"] <= status["now_ms"]
         r = run_main(capsys, "status", "--db", db)
         assert "read from the snapshot choreo collect" in r.stdout, r.stdout
 
@@ -89,4 +92,5 @@ def test_every_reading_command_works_beside_a_running_collector(
         _out, err = collector.communicate(timeout=60)
     assert collector.returncode == 0, err
     assert not snapshot_path(db_path).exists()
-    assert _json(capsys, "status", "--db", db, "--json")["events"] == 30
+    after = _json(capsys, "status", "--db", db, "--json")
+    assert after["events"] == 30 and "snapshot" not in after

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from choreo.collector.extract import Extractor, classify_payload
+from choreo.collector.extract import Extractor
 
 CASES = [
     (None, "null"),
@@ -24,9 +24,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("payload", "kind"), CASES)
-def test_classification(payload: bytes | None, kind: str) -> None:
-    assert classify_payload(payload)[0] == kind
+def test_classification_of_a_batch() -> None:
+    out = Extractor().extract_many([("t", None, None, payload) for payload, _ in CASES])
+    assert [e.payload_kind for e in out] == [kind for _, kind in CASES]
 
 
 @pytest.mark.parametrize(("payload", "kind"), CASES)

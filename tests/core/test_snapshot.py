@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from choreo.core.errors import StoreLockedError
-from choreo.core.snapshot import SnapshotStore, open_for_reading, snapshot_path
+from choreo.core.snapshot import Publisher, SnapshotStore, open_for_reading, snapshot_path
 from choreo.core.store import Store
 from tests.support.waiting import wait_for
 
@@ -177,3 +177,22 @@ def test_copies_left_by_killed_readers_are_removed(db_path: Path, writer: Writer
     with open_for_reading(db_path, writable=True) as copy:
         assert copy.path.exists()
     assert not leftover.exists()
+
+
+def test_a_checkpoint_refused_for_an_open_transaction_is_tried_again_soon(db_path: Path) -> None:
+    # A reconstruction holds a write transaction that changes tables; DuckDB refuses to
+    # checkpoint meanwhile. The next try must not wait a whole interval (an hour here).
+    with Store.open(db_path) as store:
+        other = store.cursor()
+        other.con.execute("BEGIN")
+        other.con.execute("CREATE TABLE rebuilding (x INTEGER)")
+        pub = Publisher(store, "test writer", interval=3600.0)
+        pub.start()
+        try:
+            wait_for(lambda: pub.busy > 0, what="a refused checkpoint")
+            assert not snapshot_path(db_path).exists()
+            other.con.execute("COMMIT")
+            wait_for(lambda: pub.published == 1, timeout=60, what="the snapshot, once the transaction ended")
+        finally:
+            pub.stop()
+            other.close()

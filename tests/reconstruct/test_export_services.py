@@ -92,3 +92,17 @@ def test_known_consumers_from_config(built: Recorded) -> None:
     assert "InventoryReserved (8)" in edges[("inventory-service", "shipping-service")]
     # shipping-service consumes its own topic too: no loop (no dependency between services).
     assert not any(a == b for a, b in edges)
+
+
+def test_no_reaction_drawn_to_a_topic_a_known_consumer_does_not_read(built: Recorded) -> None:
+    # shipping-service's topics are known and "inventory" is not one of them: its
+    # ShipmentScheduled only came after InventoryReserved, nothing read it there.
+    config = ChoreoConfig(
+        services={"shipping-service": ServiceConfig(group="ship-g", consumes=["shipments"])}
+    )
+    with Store.open(built.db, read_only=True) as store:
+        edges = _edges(services_dot(store, config))
+        unknown = _edges(services_dot(store))
+    assert "dashed" in unknown[("inventory-service", "shipping-service")]  # nothing known: inferred
+    assert ("inventory-service", "shipping-service") not in edges
+    assert "dashed" in edges[("order-service", "payment-service")]  # payment-service's topics: unknown

@@ -2,7 +2,12 @@
 carry the order id under names that do not look like ids (text or numbers,
 nested or not), a record key that is the order number on one topic, a
 causation id under a name nobody declared, a reference to the customer
-(never stitched through) and a constant field (never found)."""
+(never stitched through), a constant field (never found), and the field
+found by value on a step that comes long after the rest (a slow step: ten
+minutes after orders that all fit in four). Numbers are told from
+coincidences by time alone: there every other order's payment is slow (half
+the values meet across a fast step, which is evidence enough); a step that
+is always slower than the gaps between instances leaves time undecided."""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ class Shape:
     key_only_topic: bool  # a topic whose records carry the order id only as the record key
     cause_name: str | None  # a causation id under this name on the shipment events
     customer_ref: bool  # the payment events also name the customer (shared by orders)
+    slow: bool  # the payment (the only event naming the order by ref_name) comes 10 minutes late
 
 
 shapes = st.builds(
@@ -36,6 +42,7 @@ shapes = st.builds(
     key_only_topic=st.booleans(),
     cause_name=st.sampled_from([None, "causationid", "triggered_by", "parent"]),
     customer_ref=st.booleans(),
+    slow=st.booleans(),
 )
 
 
@@ -45,13 +52,14 @@ def _log(shape: Shape) -> tuple[Log, Truth, int]:
     for i in range(shape.orders):
         oid: str | int = 70_000 + i if shape.numeric else f"ord-{i:04d}"
         t = T0 + i * 7_000  # orders overlap: each takes longer than the gap between them
+        late = 600_000 if shape.slow and (not shape.numeric or i % 2) else 0
         ref: Any = {"id": oid} if shape.nested else oid
         pay: dict[str, Any] = {"paymentId": f"pay-{i}", shape.ref_name: ref, "currency": "EUR"}
         if shape.customer_ref:
             pay["customerRef"] = f"cus-{i % 3}"
         records.append((t, f"o{i}", "OrderPlaced", None, {"orderId": oid, "customerId": f"cus-{i % 3}"}))
-        records.append((t + 2_000, f"o{i}", "PaymentTaken", None, pay))
-        records.append((t + 4_000, f"o{i}", "PaymentSettled", None, {"paymentId": f"pay-{i}"}))
+        records.append((t + 2_000 + late, f"o{i}", "PaymentTaken", None, pay))
+        records.append((t + 4_000 + late, f"o{i}", "PaymentSettled", None, {"paymentId": f"pay-{i}"}))
         ship: dict[str, Any] = {"shipmentId": f"shp-{i}", "eventId": f"ev-ship-{i}"}
         if shape.cause_name is None:
             ship["orderId"] = oid

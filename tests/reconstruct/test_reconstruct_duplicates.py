@@ -1,9 +1,14 @@
 """Duplicates: the same event id, or the same content (no event id) with the
 same timestamp (a producer's retry) or within the redelivery window once the
 instance moved on; a repeat that comes straight after its twin and that the
-instance goes on from is an event (a loop), and so is a copy from far apart."""
+instance goes on from is an event (a loop), and so is a copy from far apart.
+A copy that carries the event's own time (``occurredAt``) stamped later than
+that time allows is a redelivery even where it comes straight after the
+original; a run of the activity with its own time is an event."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -14,7 +19,19 @@ from tests.support.engine_logs import STEPS, T0, TOPIC, Coord, Log, Truth, deriv
 _WINDOW_S = 900
 _GAP_MS = 300
 
-fault = st.sampled_from(("none", "retry", "redelivery", "late-redelivery", "loop", "far", "event-id"))
+fault = st.sampled_from(
+    (
+        "none",
+        "retry",
+        "redelivery",
+        "late-redelivery",
+        "loop",
+        "far",
+        "event-id",
+        "stamped-redelivery",
+        "stamped-loop",
+    )
+)
 
 
 def _order(log: Log, truth: Truth, i: int, t0: int, what: str, step: int, delay_ms: int) -> int:
@@ -24,11 +41,22 @@ def _order(log: Log, truth: Truth, i: int, t0: int, what: str, step: int, delay_
     orig: Coord | None = None
     for n, etype in enumerate(STEPS):
         eid = f"{oid}-{n}" if what == "event-id" else None
-        coord = log.event(TOPIC[etype], etype, t, key=oid, eid=eid, orderId=oid, step=n)
+        # The event's own time, to the millisecond (not the record's timestamp).
+        own: dict[str, Any] = {"occurredAt": t + 7} if what.startswith("stamped") else {}
+        coord = log.event(TOPIC[etype], etype, t, key=oid, eid=eid, orderId=oid, step=n, **own)
         truth.add(oid, coord)
         if n == step:
             orig = coord
-            if what == "retry":  # resent by the producer: the same record, the same timestamp
+            if what == "stamped-redelivery":  # delivered again before the instance moved on
+                t += delay_ms
+                dup = log.event(TOPIC[etype], etype, t, key=oid, orderId=oid, step=n, **own)
+                truth.add(oid, dup)
+                truth.duplicates[dup] = coord
+            elif what == "stamped-loop":  # ran again: its own time
+                t += delay_ms
+                again = log.event(TOPIC[etype], etype, t, key=oid, orderId=oid, step=n, occurredAt=t + 7)
+                truth.add(oid, again)
+            elif what == "retry":  # resent by the producer: the same record, the same timestamp
                 dup = log.event(TOPIC[etype], etype, t, key=oid, orderId=oid, step=n)
                 truth.add(oid, dup)
                 truth.duplicates[dup] = coord

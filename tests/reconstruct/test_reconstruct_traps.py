@@ -2,7 +2,10 @@
 generated logs whose case ids repeat per type (loops with and without
 per-attempt ids, lifecycle start/complete events) beside attributes shared
 by many instances (customers, tenants, employees crossing the cases, a
-record key that is the customer on one topic)."""
+record key that is the customer on one topic, and on a topic whose other
+service keys by the order: there the key is left out only on the type keyed
+by the customer, and an event carrying the order id only as its key still
+stitches)."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ class Shape:
     tenants: int  # 0: no tenant id
     employees: int  # 0: none; else each handling step names one of them
     key_by_customer: bool  # the payment topic keys its records by customer
+    shared_topic: bool  # a loyalty service writes to the orders topic, keyed by customer
 
 
 shapes = st.builds(
@@ -39,6 +43,7 @@ shapes = st.builds(
     tenants=st.sampled_from([0, 2, 4]),
     employees=st.sampled_from([0, 3, 5]),
     key_by_customer=st.booleans(),
+    shared_topic=st.booleans(),
 )
 
 
@@ -62,6 +67,11 @@ def _log(shape: Shape) -> tuple[Log, Truth, int]:
         for p in ("start", "complete") if shape.lifecycle else ("complete",):
             who = {"employeeId": f"emp-{(i + len(p)) % shape.employees}"} if shape.employees else {}
             steps.append(("packing", "PackingLogged", None, {"orderId": oid, "phase": p, **who}))
+        if shape.shared_topic:
+            # Known by its record key alone (the orders topic is keyed by the order id) ...
+            steps.append(("orders", "OrderConfirmed", str(oid), {}))
+            # ... while another service keys its records on that topic by the customer.
+            steps.append(("orders", "LoyaltyCredited", cust, {"orderId": oid, "points": 10}))
         steps.append(("orders", "OrderClosed", str(oid), {"orderId": oid, "customerId": cust}))
         for n, (topic, etype, record_key, ids) in enumerate(steps):
             events.append((t + n * 1_000, f"o{i}", topic, etype, record_key, {**common, **ids}))

@@ -12,9 +12,12 @@ learned model (instances with their workflow and status, their events in
 order with skew and duplicate marks, the identifier index, the stuck list).
 What is not: the model itself (model_*, variants, identifier_stats, an
 instance's variant rank, the learned latencies a stuck instance is measured
-against), which live mode relearns only when the log has grown enough. So
-that statuses can be compared all the same, the rebuilt store is judged
-again with the live store's model (``same_model``).
+against, the stitching decisions: which names stitch, the fields found by
+value, and the workflows, clock offsets and precedence events are named and
+ordered by), which live mode relearns only when the log has grown enough. So
+that everything else can be compared, the rebuild is given what the live
+store learnt (``rebuild(given=...)``) and judged again with its model
+(``same_model``).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
-from choreo.reconstruct.engine.pipeline import rebuild, update
+from choreo.reconstruct.engine.pipeline import learnt, rebuild, update
 from choreo.reconstruct.engine.status import evaluate
 
 Snapshot = dict[str, list[tuple[Any, ...]]]
@@ -128,6 +131,7 @@ def _judge_with_model_of(store: Store, live: Path, config: ChoreoConfig, now_ms:
 class LiveRun:
     batches: int
     sizes: list[int] = field(default_factory=list)
+    incremental: list[bool] = field(default_factory=list)  # per batch: folded in without a rebuild
     mismatches: list[tuple[int, list[str]]] = field(default_factory=list)  # (batch, differences)
 
 
@@ -158,15 +162,22 @@ def feed_in_batches(
     for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
         with Store.open(live_path) as live:
             run.sizes.append(_copy(source, live, lo, hi, 1_000 + i))
-            update(live, config, now_ms=now_ms)
+            folded = update(live, config, now_ms=now_ms).incremental
+            run.incremental.append(folded)
             if not check(i):
                 continue
             got = snapshot(live)
+            taught = learnt(live)
         whole = work / f"whole-{i}.duckdb"
         with Store.open(whole) as w:
             _copy(live_path, w, 0, total, 1_000 + i)
-            rebuild(w, config, now_ms=now_ms)
-            if same_model:
+            # Stitched, named and ordered with what live mode learnt (which names
+            # stitch, what was found by value, workflows, clocks, precedence), as it
+            # judges with the model it learnt. (Where live mode rebuilt, it learnt
+            # from these very records: a rebuild learns the same.)
+            given = same_model and folded
+            rebuild(w, config, now_ms=now_ms, given=taught if given else None)
+            if given:
                 _judge_with_model_of(w, live_path, config, now_ms)
             want = snapshot(w)
         whole.unlink()

@@ -85,6 +85,9 @@ def check_truth(g: Generated) -> None:
         if starts:
             assert starts[0].type == inst.start_type
         types = {r.type for r in evs}
+        # Only retention (the start or a record joining two parts gone) leaves
+        # records that nothing in the dump ties together.
+        assert inst.linked or inst.start_cut or inst.ambiguous_why == "retention hole", inst
         if inst.ambiguous:
             assert inst.ambiguous_why in ("stalled recently", "retention hole")
             continue

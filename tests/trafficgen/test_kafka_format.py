@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from confluent_kafka import Producer
 
-from choreo.collector.importers.kcat import decode_kcat_obj
-from choreo.collector.importers.record import parse_json_line
+from choreo import _native
+from choreo.collector.batch import EventBatch
+from choreo.collector.extract import Extractor
 from choreo.trafficgen.kafka import KafkaRecord, json_string, kcat_line, murmur2, partition_for
 from choreo.trafficgen.traffic import generate
 from tests.conftest import KafkaTarget
@@ -50,17 +51,31 @@ def test_json_strings_escape_like_yajl() -> None:
     assert json_string(None) == b"null"
 
 
+def _read_back(lines: list[bytes]) -> list[tuple[Any, ...]]:
+    """kcat lines through the importer's record path (the native core)."""
+    batch = EventBatch(Extractor(), "import:test")
+    got = batch.add_lines(_native.LineDecoder("kcat"), b"".join(lines), 1)
+    assert not got.bad, got.bad
+    events, _ = batch.tables()
+    rows = events.select(["topic", "partition", "offset", "ts_ms", "ts_type", "key", "headers", "payload"])
+    return [
+        (t, p, o, ts, tt, k, [(h["name"], h["value"]) for h in hs] or None, v)
+        for t, p, o, ts, tt, k, hs, v in zip(*rows.to_pydict().values(), strict=True)
+    ]
+
+
 def test_choreo_reads_back_every_generated_record() -> None:
     g = generate(small(seed=21, poison_per_10k=500.0, header_shape="mixed", traceparent_share=0.5))
-    for r in g.records:
-        for shape in ("array", "map"):
-            got = decode_kcat_obj(parse_json_line(kcat_line(r, shape)))
-            want_headers = r.headers or None
+    for shape in ("array", "map"):
+        got = _read_back([kcat_line(r, shape) for r in g.records])
+        assert len(got) == len(g.records)
+        for r, row in zip(g.records, got, strict=True):
+            want_headers = list(r.headers) or None
             if shape == "map" and want_headers:
                 # The map shape groups repeated names in first-seen order.
                 order = list(dict.fromkeys(n for n, _ in want_headers))
                 want_headers = sorted(want_headers, key=lambda h: order.index(h[0]))
-            assert got == (r.topic, r.partition, r.offset, r.ts, r.ts_type, r.key, want_headers, r.payload)
+            assert row == (r.topic, r.partition, r.offset, r.ts, r.ts_type, r.key, want_headers, r.payload)
 
 
 def _produce(bootstrap: str, records: list[KafkaRecord]) -> None:

@@ -61,7 +61,25 @@ def test_a_perfect_reconstruction_scores_perfectly(gen: Generated, oracle: Path)
 
 
 def _one(gen: Generated, pred: Callable[[InstanceTruth], bool]) -> InstanceTruth:
-    return next(i for i in gen.truth.instances if pred(i) and not i.ambiguous)
+    return next(i for i in gen.truth.instances if pred(i) and not i.ambiguous and i.linked)
+
+
+def test_an_instance_nothing_in_the_dump_links_is_left_out_of_exact(gen: Generated, oracle: Path) -> None:
+    """Retention can take every record that joined an instance's parts: no
+    reconstruction can stitch what is left, and exact leaves it out."""
+    inst = _one(gen, lambda i: i.records >= 3)
+    cut = [i.model_copy(update={"linked": False}) if i.id == inst.id else i for i in gen.truth.instances]
+    truth = gen.truth.model_copy(update={"instances": cut})
+    before = score(truth, oracle)
+    _sql(
+        oracle,
+        "UPDATE instance_events SET instance_id = 'part' WHERE instance_id = ? AND seq = 1",
+        f"o:{inst.id}",
+    )
+    s = score(truth, oracle)
+    assert s.unlinkable == before.unlinkable == score(gen.truth, oracle).unlinkable + 1
+    assert s.exact == before.exact == s.true_instances - s.unlinkable
+    assert s.measures()["exact"] == 1.0 and not [f for f in s.failures if f.measure == "exact"]
 
 
 def _sql(db: Path, sql: str, *params: object) -> None:
@@ -77,7 +95,7 @@ def test_a_split_instance_is_not_exact(gen: Generated, oracle: Path) -> None:
         f"o:{inst.id}",
     )
     s = score(gen.truth, oracle)
-    assert s.exact == s.true_instances - 1
+    assert s.exact == s.true_instances - s.unlinkable - 1
     (f,) = [f for f in s.failures if f.measure == "exact"]
     assert f.subject == inst.id and "split across 2 instances" in f.detail
 
@@ -86,7 +104,7 @@ def test_merged_instances_are_not_exact(gen: Generated, oracle: Path) -> None:
     a, b = gen.truth.instances[0], gen.truth.instances[1]
     _sql(oracle, "UPDATE instance_events SET instance_id = ? WHERE instance_id = ?", f"o:{a.id}", f"o:{b.id}")
     s = score(gen.truth, oracle)
-    assert s.exact == s.true_instances - 2
+    assert s.exact == s.true_instances - s.unlinkable - 2
     assert any(f.subject == a.id and "merged with 1 other" in f.detail for f in s.failures)
 
 
@@ -167,7 +185,9 @@ def test_not_events_attached_and_duplicates(gen: Generated, oracle: Path) -> Non
     assert s.not_events_attached == 1 and s.attached_by_kind == {"poison": 1}
     assert s.dup_groups_marked == s.dup_groups - 1
     assert s.false_duplicates == 1
-    assert s.exact == s.true_instances  # a not-event does not spoil membership: it has its own measure
+    assert (
+        s.exact == s.true_instances - s.unlinkable
+    )  # a not-event does not spoil membership: it has its own measure
 
 
 def test_workflows_found_and_names(gen: Generated, oracle: Path) -> None:

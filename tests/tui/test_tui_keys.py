@@ -1,4 +1,4 @@
-"""Keys: the footer, ? help, q quit; 80x24 is enough."""
+"""Keys: the footer, ? help, q quit, Ctrl-C quits too; 80x24 is enough."""
 
 from __future__ import annotations
 
@@ -37,3 +37,13 @@ async def test_typing_q_in_the_search_box_does_not_quit(mixed: FixtureStore) -> 
             assert app.is_running
             await pilot.press("escape")
             await overview_ready(pilot)
+
+
+async def test_ctrl_c_quits_even_from_the_search_box(mixed: FixtureStore) -> None:
+    with mixed.open() as store:
+        app = make_app(store)
+        async with app.run_test() as pilot:
+            await overview_ready(pilot)
+            await pilot.press("slash", "o")
+            await pilot.press("ctrl+c")
+            await wait_until(pilot, lambda: not app.is_running, what="quit")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.message import Message
 
+from choreo.core.store import Store
+from choreo.reconstruct.engine.pipeline import rebuild
 from choreo.tui.app import make_app
 from choreo.tui.messages import OpenInstances, OpenModel
 from choreo.tui.screens.instances import InstancesScreen
 from choreo.tui.screens.model import ModelScreen
+from tests.support.saga_builder import T0, Log
 from tests.support.tui_fixtures import FixtureStore
 from tests.support.tui_helpers import flat, overview_ready, screen_text, wait_shown, wait_until
 
@@ -56,3 +61,17 @@ async def test_enter_opens_the_workflows_instances_and_m_its_model(mixed: Fixtur
             await wait_shown(pilot, "Directly-follows edges:")
             assert isinstance(app.screen, ModelScreen)
             assert any(isinstance(m, OpenModel) for m in posted)
+
+
+async def test_a_store_where_almost_nothing_links_says_so_in_the_store_bar(tmp_path: Path) -> None:
+    log = Log()
+    for i in range(30):  # each event carries only its own request id: nothing links
+        log.event("requests", "Served", T0 + i, service="api", requestId=f"r-{i}")
+    db = log.store(tmp_path / "s.duckdb")
+    with Store.open(db) as store:
+        rebuild(store, now_ms=T0 + 60_000)
+        app = make_app(store)
+        async with app.run_test(size=(120, 30)) as pilot:
+            text = await wait_shown(pilot, " instances · ")
+            await overview_ready(pilot)
+            assert "only 0% of events stitched" in flat(screen_text(app)), text

@@ -54,6 +54,8 @@ class Overview:
     workflows: tuple[WorkflowSummary, ...]
     stuck_total: int
     as_of: AsOf | None  # the "now" the statuses shown were judged at
+    stitched_share: float | None = None  # of the events, in an instance with another; None: not known
+    stitched_few: bool = False  # so few that the dashboard says so out loud
 
     @property
     def now_ms(self) -> int | None:

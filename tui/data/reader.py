@@ -96,12 +96,15 @@ class StoreReader:
     def overview(self) -> Overview:
         with self.view() as s:
             workflows = tuple(read.workflow_summaries(s))
+            health = read.stitch_health(s) if read.has_derived(s) else None
             return Overview(
                 events=s.count_events(),
                 instances=sum(w.instances for w in workflows),
                 workflows=workflows,
                 stuck_total=read.stuck_count(s),
                 as_of=self._now(s),
+                stitched_share=None if health is None else health.share,
+                stitched_few=health is not None and health.warning is not None,
             )
 
     def most_stuck(self, limit: int = 200) -> tuple[StuckInfo, ...]:

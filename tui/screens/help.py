@@ -22,7 +22,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("?", "this help"),
             ("/", "find instances: part of an id or label as you type, or any identifier value"),
             ("Esc", "back to the previous screen (in a filter box: leave it, the filter applied)"),
-            ("q", "quit (live: finishes the batch and commits first)"),
+            ("q, Ctrl-C", "quit (live: finishes the batch and commits first)"),
             ("Tab", "next table or pane"),
         ],
     ),

@@ -26,6 +26,12 @@ from choreo.tui.widgets.stuck.tables import StuckTable
 STUCK_ROWS = 200
 
 
+def stuck_title(total: int, shown: int) -> str:
+    """The stuck table's title; it fits 80 columns whatever the counts."""
+    which = f"the {shown:,} most overdue here" if shown < total else "most overdue first"
+    return f"Stuck: {total:,}, {which}; s groups them by cause"
+
+
 class OverviewScreen(DataScreen):
     BINDINGS = [
         Binding("s", "stuck", "Stuck by cause"),
@@ -88,8 +94,7 @@ class OverviewScreen(DataScreen):
         if not ov.stuck_total:
             label.update("Stuck: none")
             return
-        more = f", the {self._stuck_shown:,} most overdue here" if self._stuck_shown < ov.stuck_total else ""
-        label.update(f"Stuck: {ov.stuck_total:,}, most overdue first{more} (s groups them by cause)")
+        label.update(stuck_title(ov.stuck_total, self._stuck_shown))
 
     def _show(self, ov: Overview) -> None:
         self.overview = ov

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import abstractmethod
 from typing import Generic, Protocol, Self, TypeVar
 
-from textual import on
+from textual import events, on
 from textual.binding import Binding
 from textual.timer import Timer
 from textual.widgets import DataTable, Input
@@ -123,6 +123,15 @@ class PagedScreen(DataScreen, Generic[Q]):
     def action_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        search = self.query_one("#search", Input)
+        if event.widget is search:
+            # What was typed after `/` before the box had the focus starts the search text.
+            ahead = self.ctx.type_ahead.take()
+            if ahead:
+                # After the box has handled its focus (which selects its old text).
+                search.call_later(_type_into, search, ahead)
+
     def action_back(self) -> None:
         search = self.query_one("#search", Input)
         if search.has_focus:
@@ -174,3 +183,11 @@ class PagedScreen(DataScreen, Generic[Q]):
             return
         self._cursor_after_load = event.edge
         self.set_query(q.with_(offset=offset), cursor_to_top=False)
+
+
+def _type_into(search: Input, text: str) -> None:
+    """As if typed: over the selection (a new search after `/`), else at the cursor."""
+    if search.selection.is_empty:
+        search.insert_text_at_cursor(text)
+    else:
+        search.replace(text, *search.selection)

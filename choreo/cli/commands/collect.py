@@ -24,7 +24,7 @@ from choreo.core.snapshot import Publisher
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
-_DUCKDB_MEMORY = "128MB"
+_DUCKDB_MEMORY = 128 * 2**20  # bytes; raised as large values need (Store.limit_memory)
 
 
 class _ProgressLine:
@@ -93,7 +93,7 @@ def _summary(stats: CollectStats, db: str) -> str:
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
-    default=50_000,
+    default=122_880,
     show_default=True,
     help="Store and commit after at most this many records.",
 )
@@ -159,7 +159,7 @@ def collect(
             publishing.enter_context(Publisher(store, "choreo collect"))
         # A collector's memory must not grow with the store: DuckDB otherwise
         # keeps what it wrote cached, up to most of the machine's RAM.
-        store.con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        store.limit_memory(_DUCKDB_MEMORY)
         collector = Collector(settings, store, extractor, on_progress=progress)
         try:
             stats = collector.run(stop)

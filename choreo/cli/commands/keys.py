@@ -40,6 +40,12 @@ def _how(s: KeyStat) -> list[str]:
     if s.namespace and s.namespace != s.name:
         lines.append(f"numbers read as {_name(s.namespace)}'s (the same numbers, carried close in time)")
     lines.append(_short(s.reason, 300))
+    if s.trap_types:
+        shown = ", ".join(_short(t, 40) for t in s.trap_types[:5])
+        more = f" and {len(s.trap_types) - 5} more" if len(s.trap_types) > 5 else ""
+        lines.append(
+            f"left out on {shown}{more}: keyed there by a value instances share (it would merge them)"
+        )
     return lines
 
 

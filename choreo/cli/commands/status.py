@@ -35,6 +35,14 @@ def status(
     summary["now_ms"] = lg.now_ms
     summary["stitched"] = health.as_dict()
     summary["now_kind"] = lg.as_of.kind.value
+    if lg.snapshot is not None:
+        # Read beside a writer: whose snapshot, and when it was published.
+        snap = lg.snapshot
+        summary["snapshot"] = {
+            "writer": snap.writer,
+            "pid": snap.writer_pid,
+            "published_ms": snap.published_ms,
+        }
     if as_json:
         echo_json(summary)
         return

@@ -40,13 +40,15 @@ def reconstruction(config: ChoreoConfig, now_ms: int | None = None) -> Reconstru
     """Rebuild the derived tables when the events or the config changed since;
     judge them at the dashboard's "now" (``now_ms``, else the default)."""
     from choreo.cli.commands.derived import bring_up_to_date
-    from choreo.reconstruct.query.asof import is_stale
+    from choreo.reconstruct.query.asof import AsOf, is_stale
     from choreo.tui.context import Reconstruction
 
-    return Reconstruction(
-        is_stale=lambda s: is_stale(s, config),
-        bring_up_to_date=lambda s: bring_up_to_date(s, config, now_ms)[0],
-    )
+    def up_to_date(store: Store) -> AsOf:
+        # Not beside the snapshot publisher's CHECKPOINT (see LiveFeed.update).
+        with store.checkpoint_lock:
+            return bring_up_to_date(store, config, now_ms)[0]
+
+    return Reconstruction(is_stale=lambda s: is_stale(s, config), bring_up_to_date=up_to_date)
 
 
 @click.command("tui")

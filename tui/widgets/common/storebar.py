@@ -34,6 +34,12 @@ def store_line(
     t.append(label, style="bold")
     t.append(f" · {count(ov.events)} events · {count(ov.instances)} instances · ")
     t.append(f"{count(ov.stuck_total)} stuck", style="bold magenta" if ov.stuck_total else "")
+    if ov.stitched_few and ov.stitched_share is not None:
+        # Said out loud: an overview of unlinked events looks like a healthy one otherwise.
+        t.append(" · ")
+        t.append(
+            f" only {ov.stitched_share:.0%} of events stitched: see `choreo keys` ", style="bold reverse red"
+        )
     if ov.as_of is not None:
         t.append(f" · {ov.as_of.describe()}", style="dim")
     return t

@@ -52,9 +52,12 @@ _PAD = 2  # DataTable's cell padding, both sides together
 def fit_columns(cols: Sequence[Col], natural: Mapping[str, int], width: int) -> dict[str, int]:
     """Which columns to show at ``width`` and how wide. The priority-0 columns
     get their natural width (cut, widest first, only if even they do not fit);
-    the others follow in order of importance while they fit at their
-    narrowest; the room left widens them, most important first. A column
-    that wraps takes its narrowest at first and all the room left at the end."""
+    the others follow in order of importance, each whole while it fits; the
+    first that fits only cut takes the room left (at least its narrowest),
+    and nothing less important comes after it. A cell is cut only when the
+    terminal is too narrow for the more important columns beside it, never
+    to squeeze in one more column. A column that wraps takes its narrowest
+    at first and all the room left at the end."""
     by_priority = sorted(cols, key=lambda c: c.priority)
     must = [c for c in by_priority if c.priority == 0]
     widths = {c.key: c.least if c.wrap else max(c.least, natural.get(c.key, c.least)) for c in must}
@@ -66,14 +69,17 @@ def fit_columns(cols: Sequence[Col], natural: Mapping[str, int], width: int) -> 
         widths[widest.key] -= 1
         over -= 1
     used = sum(w + _PAD for w in widths.values())
-    rest = [c for c in by_priority if c.priority > 0]
-    for c in rest:
-        if used + c.least + _PAD <= width:
-            widths[c.key] = c.least
-            used += c.least + _PAD
+    for c in [c for c in by_priority if c.priority > 0]:
+        whole = c.least if c.wrap else max(c.least, natural.get(c.key, c.least))
+        if used + whole + _PAD <= width:
+            widths[c.key] = whole
+            used += whole + _PAD
+        elif used + c.least + _PAD <= width:
+            widths[c.key] = width - used - _PAD
+            used = width
     room = width - used
-    for c in [c for c in rest if not c.wrap] + [c for c in by_priority if c.wrap]:
-        if c.key in widths and room > 0:
+    for c in by_priority:
+        if c.wrap and c.key in widths and room > 0:
             grow = min(room, max(0, natural.get(c.key, c.least) - widths[c.key]))
             widths[c.key] += grow
             room -= grow

@@ -65,8 +65,9 @@ class CausesTable(OpenableTable):
         Col("service", "whose move", priority=0, max_width=24, min_width=10),
         Col("expected", "waiting for", priority=1, max_width=30, min_width=12),
         Col("reason", "reason", priority=2, max_width=24, min_width=14),
-        Col("overdue", "most overdue", priority=3, max_width=12, right=True),
-        Col("workflow", "workflow", priority=1, max_width=16),
+        Col("overdue", "most overdue", priority=2, max_width=12, right=True),
+        # The step it is stuck after names the workflow already.
+        Col("workflow", "workflow", priority=3, max_width=16),
     )
 
     def show(self, causes: Sequence[StuckCause]) -> None:
