@@ -85,31 +85,46 @@ def _at_least(key: str, floor: float) -> Callable[[Score], bool]:
 
 
 _M = "issue 12; main d036e55 on the 6 examples of test_the_instrument_is_consistent: "
+# engine-b 43059b2 on the same 6 examples (30-54 instances each, knobs at their extremes: too few
+# instances for learned structure; at 3,000 instances see README's "Reconstruction accuracy"):
+_B = "; engine-b 43059b2: "
 # (name, check, xfail reason or None): when the engine meets a target, drop its reason.
 TARGETS: list[tuple[str, Callable[[Score], bool], str | None]] = [
     ("exact membership 100 %", lambda s: s.exact == s.true_instances - s.unlinkable, None),
     (
         "workflows found = truth",
         lambda s: s.workflows_found == s.workflows_true,
-        _M + "found 5 of 1, 3 of 2, 6 of 2, 6 of 3 on 4 examples",
+        _M + "found 5 of 1, 3 of 2, 6 of 2, 6 of 3 on 4 examples" + _B + "6 of 3, 3 of 2, 1 of 2",
     ),
     (
         "no workflow named after a non-start type",
         lambda s: not s.workflow_names_not_start,
-        _M + "4, 1, 5, 2 workflows named after non-start types on 4 examples",
+        _M + "4, 1, 5, 2 workflows named after non-start types on 4 examples" + _B + "2, 1 on 2 examples",
     ),
-    ("status right >= 99.5 %", _at_least("status_right", 0.995), _M + "status right 0.43-1.00, mean 0.73"),
-    ("cause before effect >= 99.5 %", _at_least("cause_before_effect", 0.995), _M + "0.18-1.00, mean 0.58"),
-    ("stuck recall >= 0.99", _at_least("stuck_recall", 0.99), _M + "stuck recall 0.11-0.93, mean 0.41"),
+    (
+        "status right >= 99.5 %",
+        _at_least("status_right", 0.995),
+        _M + "status right 0.43-1.00, mean 0.73" + _B + "0.78-1.00, mean 0.90",
+    ),
+    (
+        "cause before effect >= 99.5 %",
+        _at_least("cause_before_effect", 0.995),
+        _M + "0.18-1.00, mean 0.58" + _B + "0.14-1.00, mean 0.60 (clock offsets from 40 instances)",
+    ),
+    (
+        "stuck recall >= 0.99",
+        _at_least("stuck_recall", 0.99),
+        _M + "stuck recall 0.11-0.93, mean 0.41" + _B + "0.00, 0.00, 1.00 on 3 examples",
+    ),
     (
         "stuck precision >= 0.99",
         _at_least("stuck_precision", 0.99),
-        _M + "stuck precision 0.50-1.00, mean 0.85",
+        _M + "stuck precision 0.50-1.00, mean 0.85" + _B + "0.00, 1.00 on 2 examples",
     ),
     (
         "stuck expected event and service >= 0.99",
         _at_least("stuck_right_expected", 0.99),
-        _M + "0.00-0.36, mean 0.17",
+        _M + "0.00-0.36, mean 0.17" + _B + "0.00, 0.00, 1.00 on 3 examples",
     ),
     ("no not-event attached", lambda s: s.not_events_attached == 0, None),
     (
