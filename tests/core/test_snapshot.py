@@ -45,7 +45,7 @@ _WRITER = textwrap.dedent(
             n += size
             batch += 1
             print(n, flush=True)
-            time.sleep(0.02)
+            time.sleep(0.02)  # a collector's batch rhythm (pacing the writer, not waiting on anything)
         if pub is not None:
             pub.stop()
     print("done", flush=True)

@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
     let topic = String::from_utf8_lossy(parts.next().unwrap_or_default()).into_owned();
     let key = parts.next();
     let rest: Vec<&[u8]> = parts.collect();
-    let names: Vec<String> = rest.iter().step_by(2).map(|n| String::from_utf8_lossy(n).into_owned()).collect();
+    let names: Vec<String> = rest
+        .iter()
+        .step_by(2)
+        .map(|n| String::from_utf8_lossy(n).into_owned())
+        .collect();
     let headers: Vec<Header<'_>> = names
         .iter()
         .zip(rest.iter().skip(1).step_by(2))

@@ -25,7 +25,8 @@ fuzz_target!(|data: &[u8]| {
     for line in data.split_inclusive(|&b| b == b'\n') {
         // The direct kcat reader must agree with the general path whenever it reads a line.
         if let Some(fast) = decode::fast_kcat(&mut direct, line) {
-            let doc = decode::parse_line(&mut parser, line).expect("direct reader took a non-JSON line");
+            let doc =
+                decode::parse_line(&mut parser, line).expect("direct reader took a non-JSON line");
             let general = decode::decode_kcat(&doc, &mut Notes::default()).expect("not a record");
             assert_eq!(fast, general);
         }
@@ -34,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
             let mut notes = Notes::default();
             let _ = decode::decode_kcat(&doc, &mut notes);
             let _ = decode::decode_choreo(&doc);
-            let _ = decode::decode_plain(&doc, line, 1, "t", &[vec!["time".into()]], None, &mut notes);
+            let _ =
+                decode::decode_plain(&doc, line, 1, "t", &[vec!["time".into()]], None, &mut notes);
             let mut out = Vec::new();
             decode::dumps(&doc.root(), &mut out);
             let _ = decode::py_repr(&doc.root());
