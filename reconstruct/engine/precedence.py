@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.clock_offsets import Bound, solve_offsets
+from choreo.reconstruct.engine.clock_offsets import SOFT_SHARE, Bound, solve_offsets
 from choreo.reconstruct.engine.frame import np_chunks
 from choreo.reconstruct.engine.precedence_dag import (
     MAX_LATEST,
@@ -193,9 +193,6 @@ def _certain_bounds(sp: ServicePairs) -> tuple[list[Bound], dict[int, int]]:
 _BOUNDING = ("causation-or-position", "clock", "structure", "shape", "implied")
 
 
-SOFT_SHARE = 0.95  # raw timestamps agreeing this often make a soft bound
-
-
 def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
     """Per pair of services, the tightest soft bound from pairs of types whose
     raw timestamps (nearly) always agree on their order."""
@@ -215,8 +212,48 @@ def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
                 m = max(float(vals[int(0.01 * (n - 1))]), 0.0)
                 old = best.get((u, v))
                 if old is None or m < old.m:
-                    best[(u, v)] = Bound(u, v, m, n, 0.0, False, soft=True)
+                    best[(u, v)] = Bound(u, v, m, n, 0.0, False, soft=True, agree=agree)
     return list(best.values())
+
+
+def _uncontradicted(soft: list[Bound], certain: list[Bound]) -> list[Bound]:
+    """The soft bounds no certain bound contradicts: a raw order that a
+    certain pair reverses (``o_b - o_a <= m`` against ``o_a - o_b <= m'``
+    with ``m + m' < 0``) is a skewed clock's doing, not evidence."""
+    tight: dict[tuple[int, int], float] = {}
+    for b in certain:
+        tight[(b.a, b.b)] = min(b.m, tight.get((b.a, b.b), b.m))
+    return [b for b in soft if b.m + tight.get((b.b, b.a), np.inf) >= 0]
+
+
+def _start_bounds(
+    p: Pairs, clusters: list[_Cluster], starts: frozenset[int]
+) -> tuple[list[Bound], dict[int, int]]:
+    """Bounds from declared start types: a workflow's declared start comes
+    before every other type of its instances, whatever the clocks say."""
+    bounds: list[Bound] = []
+    support: dict[int, int] = {}
+    if not starts:
+        return bounds, support
+    for cl in clusters:
+        for r in cl.rows.tolist():
+            a, b = int(p.a[r]), int(p.b[r])
+            if (a in starts) == (b in starts):
+                continue
+            flip = b in starts
+            u, v = (b, a) if flip else (a, b)
+            su, sv = cl.svc_of.get(u), cl.svc_of.get(v)
+            if su is None or sv is None or su == sv:
+                continue
+            m, n = low_latency(p, r, flip=flip)
+            if n < MIN_SUPPORT:
+                continue
+            shape = float(p.shape[r]) * (-1.0 if flip else 1.0)
+            lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+            bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal))
+            support[su] = support.get(su, 0) + n
+            support[sv] = support.get(sv, 0) + n
+    return bounds, support
 
 
 def _parent_bounds(
@@ -334,11 +371,12 @@ def learn_precedence(
     cap_ms: int | None,
     topic: I64 | None = None,
     reads: dict[int, set[int]] | None = None,
+    starts: frozenset[int] = frozenset(),
 ) -> Precedence:
     """Learn the clock offsets, the precedence and each type's cause; then
     each event's learned parent. ``topic``/``reads``: each event's topic
     code, and the topics a service is known to consume (its cause is an
-    event it read)."""
+    event it read). ``starts``: type codes declared as a workflow's start."""
     n_svc = len(services)
     n = comp.size
     prec = Precedence(
@@ -375,6 +413,11 @@ def learn_precedence(
     # Pass 1: offsets from certain pairs only; pass 2: also from each type's
     # cause. Both keep what the raw timestamps agree on where they can.
     soft = _soft_bounds(p, clusters)
+    declared, declared_support = _start_bounds(p, clusters, starts)
+    certain += declared
+    for k, v in declared_support.items():
+        certain_support[k] = certain_support.get(k, 0) + v
+    soft = _uncontradicted(soft, certain)
     clock, prec.offsets = _offsets(certain + soft, certain_support, services, cap_ms)
     decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
     bounds, support = certain + soft, dict(certain_support)
