@@ -84,7 +84,7 @@ class Link:
     support: int  # instances holding both
     share: float  # of them with the parent first (after clock offsets)
     evidence: str  # causation-or-position | clock | structure | shape | timestamps | implied
-    enforced: bool
+    enforced: bool  # the corrected times disagreed in some sampled instance (it changes something)
     # latest: one of the types right before it (each applies); else a fallback
     # for instances holding none of those (the first present one applies), by rank.
     latest: bool = True
@@ -472,19 +472,19 @@ def learned_parents(
     """Per slot and event: an event it comes after. Each type right before its
     type that the instance holds once takes a slot; where it holds none of
     those, the first other type before it that it holds (slot 0). -1: none,
-    the type found occurs more than once, the constraint is not needed, or a
-    causation id already says."""
+    the type found occurs more than once, or a causation id already says."""
     n = comp.size
     out = np.full((MAX_LATEST, n), -1, dtype=np.int64)
-    if not any(lk.enforced for lk in links):
+    # Every learned link applies, also where the sampled corrected times all
+    # agreed: an estimated offset a few ms off flips a step of a few ms
+    # between two hosts, in instances the sample had no say on.
+    if not links:
         return out
     n_cl = int(cluster.max()) + 1
     n_rest = max([lk.rank for lk in links if not lk.latest], default=-1) + 1
     latest = np.full((MAX_LATEST, n_cl * n_types), -1, dtype=np.int64)
     rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
-    need_latest = np.zeros(latest.shape, dtype=bool)
     is_cause = np.zeros(latest.shape, dtype=bool)
-    need_rest = np.zeros(rest.shape, dtype=bool)
     slots: dict[int, int] = {}
     for lk in links:
         ct = lk.cluster * n_types + lk.child
@@ -492,11 +492,11 @@ def learned_parents(
             # Each type right before it takes the next slot (as listed).
             k = slots.get(ct, 0)
             if k < MAX_LATEST:
-                latest[k, ct], need_latest[k, ct] = lk.parent, lk.enforced
+                latest[k, ct] = lk.parent
                 is_cause[k, ct] = lk.cause
                 slots[ct] = k + 1
         else:
-            rest[lk.rank, ct], need_rest[lk.rank, ct] = lk.parent, lk.enforced
+            rest[lk.rank, ct] = lk.parent
     pos = np.flatnonzero(original & (comp >= 0))
     ct_all = cluster[comp[pos]] * n_types + typ[pos]
     cand = pos[(latest[0, ct_all] >= 0) & (parent[pos] < 0)]
@@ -533,7 +533,7 @@ def learned_parents(
         held[go[there]] = True
         ok = np.zeros(go.size, dtype=bool)
         ct_there = cand_ct[go[there]]
-        single = (counts[hit[there]] == 1) & need_latest[slot, ct_there]
+        single = counts[hit[there]] == 1
         # (first events of the sample agree with the last of them: applied regardless)
         last_of_cause = (counts[hit[there]] > 1) & once[go[there]] & is_cause[slot, ct_there]
         ok[there] = single | last_of_cause
@@ -549,7 +549,7 @@ def learned_parents(
         hit = lookup(cand, want)
         there = hit >= 0
         ok = there.copy()
-        ok[there] = (counts[hit[there]] == 1) & need_rest[rank, cand_ct[there]]
+        ok[there] = counts[hit[there]] == 1
         out[0, cand[ok]] = one[hit[ok]]
         cand, cand_ct, once = cand[~there], cand_ct[~there], once[~there]
         if cand.size == 0:
