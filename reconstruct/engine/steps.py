@@ -39,6 +39,7 @@ from choreo.reconstruct.engine.status import (
     stuck_table,
 )
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
+from choreo.reconstruct.engine.type_links import type_links, write_type_links
 from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
@@ -83,6 +84,7 @@ BUILT = Slot[Built](
 )
 TALLY = Slot[Tally]("tally", "counts for the run's summary")
 MODEL = Slot[dict[str, Workflow]]("model", "the learned workflow models")
+TYPE_LINKS = Slot[pa.Table]("type_links", "per workflow and pair of types: instances tying them directly")
 VERDICTS = Slot[Verdicts]("verdicts", "statuses decided; the stuck instances' facts")
 STUCK_ROWS = Slot[pa.Table]("stuck_rows", "the stuck instances, explained")
 JUDGED = Slot[EvalResult]("judged", "how many instances were judged and how many are stuck")
@@ -243,9 +245,16 @@ def store_instances(w: Work) -> None:
     w.register(BUILT_INSTANCES, instances_table(f, b))
 
 
+def learn_type_links(w: Work) -> None:
+    w.put(
+        TYPE_LINKS, type_links(w.con, w.get(STITCHED), w.get(BUILT), w.get(COMP), w.get(LINKS), w.get(PARENT))
+    )
+
+
 def store_model(w: Work) -> None:
     f, b = w.get(EVENTS), w.get(BUILT)
     write_model(w.con, w.get(MODEL))
+    write_type_links(w.con, w.get(TYPE_LINKS))
     write_precedence(w.con, b.precedence, b.workflows, f.types)
     write_key_stats(w.con, w.get(KEY_STATS))
 
