@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
@@ -207,7 +208,7 @@ def _claim(log: Log, i: int, t: int, steps: tuple[str, ...]) -> None:
     """A claim: created, dispatch scheduled (the one event naming claim and
     dispatch), dispatch delivered (the dispatch only), claim completed."""
     claim, dispatch = f"clm-{i}", f"dsp-{i}"
-    events = {
+    events: dict[str, tuple[str, str, dict[str, Any]]] = {
         "ClaimCreated": ("claims", "claim-service", {"claimId": claim}),
         "DispatchScheduled": ("dispatch", "dispatch-service", {"claimId": claim, "dispatchId": dispatch}),
         "DispatchDelivered": ("dispatch", "carrier-service", {"dispatchId": dispatch}),
