@@ -51,8 +51,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
-from choreo.reconstruct.engine.lookup import index_in
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, np_view, query_arrow, register
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -198,9 +197,11 @@ def payload_fields(
         return []
     # A field repeating one of the event's own identifier values adds nothing.
     fh = np.asarray(np_chunks(fields.column("h")), dtype=np.uint64)
-    sampled = index_in(None, np.unique(fh), f.h)
+    # The sampled records' events (each hash's first): a small set probed with
+    # every event, not a table of every event probed with the sample.
+    hits = np.flatnonzero(np_view(pc.is_in(arrow_u64(f.h), value_set=arrow_u64(np.unique(fh)))))
     is_sampled = np.zeros(f.n, dtype=bool)
-    is_sampled[sampled[sampled >= 0]] = True
+    is_sampled[hits[np.unique(f.h[hits], return_index=True)[1]]] = True
     own_rows = np.flatnonzero(is_sampled[f.id_eid])
     own = mix(f.h[f.id_eid[own_rows]], f.id_vh[own_rows])
     fvh = np.asarray(np_chunks(fields.column("vh")), dtype=np.uint64)

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from choreo.reconstruct.engine.arrays import arrow_u64, mix, np_chunks, np_view, query_arrow, register
 from choreo.reconstruct.engine.aside import aside_sql, topic_shapes
 from choreo.reconstruct.engine.copies import duplicates, originals
+from choreo.reconstruct.engine.lookup import index_in
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -102,13 +103,14 @@ class Frame:
             id_value=pa.chunked_array([], pa.string()),
         )
 
-    def with_identifiers(self, rows: pa.Table) -> Frame:
+    def with_identifiers(self, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> Frame:
         """The frame with more identifier rows (``h``: the record's coordinate
         hash, ``name``, ``value``, ``vh``: DuckDB's hash of the value), e.g.
-        fields found by value. New names are appended to ``names``."""
+        fields found by value. New names are appended to ``names``.
+        ``con``: a connection for the lookup join."""
         if rows.num_rows == 0:
             return self
-        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64), con)
         keep = eid >= 0
         value = rows.column("value").filter(pa.array(keep))
         names = list(self.names)
@@ -131,13 +133,13 @@ class Frame:
             id_value=pa.chunked_array([*self.id_value.chunks, *value.chunks], pa.string()),
         )
 
-    def with_causes(self, rows: pa.Table) -> Frame:
+    def with_causes(self, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> Frame:
         """The frame with causation ids found by value (``h``: the record's
         coordinate hash, ``vh``: DuckDB's hash of the cause's event id), for
-        the events that state none themselves."""
+        the events that state none themselves. ``con``: a connection for the lookup join."""
         if rows.num_rows == 0:
             return self
-        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64))
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64), con)
         vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
         take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
         cau_h, has_cau, found = self.cau_h.copy(), self.has_cau.copy(), self.cau_found.copy()
@@ -367,12 +369,15 @@ _RESOLUTION_SQL = """CASE WHEN e.event_time_ms IS NULL THEN -1
     ELSE 86399999 END"""
 
 
-def _event_of(ev_h: U64, row_h: U64) -> I64:
+def _event_of(ev_h: U64, row_h: U64, con: duckdb.DuckDBPyConnection | None = None) -> I64:
     """The event (position in ``ev_h``) of each row, by coordinate hash.
 
     Collectors and importers append a batch's identifiers in the order of
     its events, so the rows usually come as runs in event order: then a
-    linear check suffices. Otherwise a hash lookup.
+    linear check suffices. Otherwise a hash lookup: DuckDB's join when
+    ``con`` is given (rows extracted by a parallel query seldom keep the
+    events' order, and one pyarrow hash table over millions of events costs
+    several times more).
     """
     if row_h.size == 0:
         return np.zeros(0, dtype=np.int64)
@@ -386,6 +391,8 @@ def _event_of(ev_h: U64, row_h: U64) -> I64:
         return out
     starts = np.flatnonzero(new_run)
     lengths = np.diff(np.r_[starts, row_h.size])
+    if con is not None:
+        return index_in(con, row_h, ev_h)
     if runs.size < ev_h.size:
         has = np.flatnonzero(np_view(pc.is_in(arrow_u64(ev_h), value_set=arrow_u64(runs))))
         if has.size == runs.size and np.array_equal(ev_h[has], runs):

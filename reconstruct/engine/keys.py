@@ -85,6 +85,20 @@ def analyse_keys(
     keep = ~skip
     typ = f.typ.astype(np.int16 if n_types < 2**15 else np.int64)[f.id_eid]
     jud = _judged_names(v, typ, n_types)
+    # Counted here (a pass over small integer codes), so that the rows whose
+    # values are counted exactly can be marked before DuckDB counts them.
+    name_kept = np.asarray(v.code, dtype=np.int64)[keep]
+    events = np.bincount(name_kept, minlength=n_codes)
+    linked = (
+        np.bincount(name_kept * n_types + typ[keep], minlength=n_codes * n_types).reshape(n_codes, n_types) > 0
+    )
+    del name_kept
+    j_events = np.bincount(jud.code[keep], minlength=jud.n)
+    # Distinct values counted exactly up to _EXACT_ROWS rows of a name
+    # (HyperLogLog said 102 values on 100 events), by HyperLogLog above
+    # (within ~2%, never shown above the events).
+    exact = (events > 0) & (events <= _EXACT_ROWS)
+    j_exact = (j_events > 0) & (j_events <= _EXACT_ROWS)
     register(
         con,
         "_r_ids_all",
@@ -94,29 +108,16 @@ def analyse_keys(
                 "code": jud.code,
                 "name": v.code,
                 "lv": arrow_u64(v.link),
-                "typ": typ,
                 "skip": skip,
+                "ex_n": exact[v.code],
+                "ex_j": j_exact[jud.code],
+                "is_key": jud.code >= n_codes,
             }
         ),
     )
     del typ
     try:
-        # Counted by DuckDB on every core, over the registered columns as they are.
-        events = np.zeros(n_codes, dtype=np.int64)
-        linked = np.zeros((n_codes, n_types), dtype=bool)
-        for c, t, n in con.execute(
-            "SELECT name, typ::BIGINT, count(*) FROM _r_ids_all WHERE NOT skip GROUP BY ALL"
-        ).fetchall():
-            events[int(c)] += int(n)
-            linked[int(c), int(t)] = True
-        # Distinct values counted exactly up to _EXACT_ROWS rows of a name
-        # (HyperLogLog said 102 values on 100 events), by HyperLogLog above
-        # (within ~2%, never shown above the events).
-        exact = [int(c) for c in np.flatnonzero((events > 0) & (events <= _EXACT_ROWS))]
-        distinct = _distinct(con, "name", exact, events)
-        j_events = np.bincount(jud.code[keep], minlength=jud.n)
-        j_exact = [int(c) for c in np.flatnonzero((j_events > 0) & (j_events <= _EXACT_ROWS))]
-        j_distinct = _distinct(con, "code", j_exact, j_events)
+        distinct, j_distinct = _distinct(con, n_codes, events, j_events)
         forced = {c: fc for c, nm in enumerate(v.names) if (fc := _forced(nm, cfg)) is not None}
         j_forced = {j: forced[int(c)] for j, c in enumerate(jud.name_of) if int(c) in forced}
         j_evidence, j_traps = merging(
@@ -219,7 +220,11 @@ def _judged_names(v: Values, typ: npt.NDArray[np.generic], n_types: int) -> _Jud
     code = np.asarray(v.code, dtype=np.int64)
     rows = np.flatnonzero(is_key[code]) if is_key.any() else np.zeros(0, dtype=np.int64)
     pair = code[rows] * n_types + typ[rows].astype(np.int64)
-    uniq, inv = np.unique(pair, return_inverse=True)
+    # The pairs present, numbered in order (np.unique's numbering, without sorting the rows).
+    present = np.zeros(n_codes * n_types, dtype=bool)
+    present[pair] = True
+    uniq = np.flatnonzero(present)
+    inv = (np.cumsum(present) - 1)[pair]
     if rows.size:
         code = code.copy()
         code[rows] = n_codes + inv
@@ -230,17 +235,27 @@ def _judged_names(v: Values, typ: npt.NDArray[np.generic], n_types: int) -> _Jud
     )
 
 
-def _distinct(con: duckdb.DuckDBPyConnection, col: str, exact: list[int], events: I64) -> dict[int, int]:
-    """Distinct values per ``col`` code of ``_r_ids_all``: exactly for the ``exact`` codes,
-    by HyperLogLog for the others (never above the events)."""
-    return {
-        int(r[0]): min(int(r[1]), int(events[int(r[0])]))
-        for r in con.execute(
-            f"SELECT {col}, CASE WHEN list_contains(?, {col}) THEN count(DISTINCT lv) "
-            f"ELSE approx_count_distinct(lv) END FROM _r_ids_all WHERE NOT skip GROUP BY {col}",
-            [exact],
-        ).fetchall()
-    }
+def _distinct(
+    con: duckdb.DuckDBPyConnection, n_codes: int, events: I64, j_events: I64
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Distinct values of ``_r_ids_all`` per link name and per judged name:
+    exactly for the rows marked ``ex_n`` (``ex_j``), by HyperLogLog for the
+    others (never above the events). A judged name is its link name except
+    for the record keys (``is_key``), which alone are counted again per judged name."""
+    rows = con.execute(
+        """
+        SELECT 0, name, count(DISTINCT lv) FROM _r_ids_all WHERE NOT skip AND ex_n GROUP BY name
+        UNION ALL SELECT 0, name, approx_count_distinct(lv) FROM _r_ids_all WHERE NOT skip AND NOT ex_n GROUP BY name
+        UNION ALL SELECT 1, code, count(DISTINCT lv) FROM _r_ids_all WHERE NOT skip AND is_key AND ex_j GROUP BY code
+        UNION ALL SELECT 1, code, approx_count_distinct(lv) FROM _r_ids_all
+            WHERE NOT skip AND is_key AND NOT ex_j GROUP BY code
+        """
+    ).fetchall()
+    by_name = {int(c): min(int(d), int(events[int(c)])) for k, c, d in rows if k == 0}
+    by_judged = {int(c): min(int(d), int(j_events[int(c)])) for k, c, d in rows if k == 1}
+    # Names other than record keys are judged as they are.
+    by_judged.update({c: d for c, d in by_name.items() if j_events[c] > 0})
+    return by_name, by_judged
 
 
 def _verdict(

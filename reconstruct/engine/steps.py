@@ -132,8 +132,8 @@ def discover(w: Work) -> None:
 def _with_found(w: Work, f: Frame, found: list[Found], scope: str | None) -> Frame:
     ids = [fd for fd in found if fd.kind == "identifier"]
     causes = [fd for fd in found if fd.kind == "causation"]
-    f = f.with_identifiers(extract_found(w.con, ids, scope))
-    return f.with_causes(extract_found(w.con, causes, scope))
+    f = f.with_identifiers(extract_found(w.con, ids, scope), w.con)
+    return f.with_causes(extract_found(w.con, causes, scope), w.con)
 
 
 def found_known(w: Work) -> None:
