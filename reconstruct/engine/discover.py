@@ -421,15 +421,22 @@ def _scalars(doc: dict[str, Any], prefix: str, depth: int) -> Iterator[tuple[str
 
 
 def extract_found(
-    con: duckdb.DuckDBPyConnection, found: list[Found], scope_relation: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    found: list[Found],
+    scope_relation: str | None = None,
+    *,
+    unstated_cause: bool = False,
 ) -> pa.Table:
-    """(record hash, name, value, value hash) of every found field, on the types it was found on."""
+    """(record hash, name, value, value hash) of every found field, on the types it was found on;
+    ``unstated_cause``: only from the records that state no causation id (payloads are the
+    bulk of the store: those that state one need not be read)."""
     schema = pa.schema(
         [("h", pa.uint64()), ("name", pa.string()), ("value", pa.string()), ("vh", pa.uint64())]
     )
     if not found:
         return schema.empty_table()
     scope = f'SEMI JOIN {scope_relation} s USING (topic, partition, "offset")' if scope_relation else ""
+    unstated = " AND e.causation_id IS NULL" if unstated_cause else ""
     parts: list[str] = []
     params: list[object] = []
     for fd in found:
@@ -437,7 +444,7 @@ def extract_found(
             f"""SELECT hash(e.topic, e.partition, e."offset") AS h, ?::VARCHAR AS name,
                    json_extract_string(decode(e.payload), ?) AS value
             FROM log_events e {scope}
-            WHERE e.payload_kind = 'json' AND list_contains(?::VARCHAR[], e.event_type)"""
+            WHERE e.payload_kind = 'json' AND list_contains(?::VARCHAR[], e.event_type){unstated}"""
         )
         params += [fd.name, "$." + fd.name, fd.types]
     union = " UNION ALL ".join(parts)

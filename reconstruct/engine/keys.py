@@ -109,15 +109,19 @@ def analyse_keys(
                 "name": v.code,
                 "lv": arrow_u64(v.link),
                 "skip": skip,
-                "ex_n": exact[v.code],
-                "ex_j": j_exact[jud.code],
-                "is_key": jud.code >= n_codes,
             }
         ),
     )
     del typ
     try:
-        distinct, j_distinct = _distinct(con, n_codes, events, j_events)
+        distinct = _exact_distinct(np.asarray(v.code, dtype=np.int64), v.link, keep, exact)
+        distinct.update(_approx_distinct(con, "name", (events > 0) & ~exact, events))
+        # A judged name is its link name, except for the record keys: counted again per type.
+        is_key = np.zeros(jud.n, dtype=bool)
+        is_key[n_codes:] = True
+        j_distinct = _exact_distinct(jud.code, v.link, keep & (jud.code >= n_codes), j_exact & is_key)
+        j_distinct.update(_approx_distinct(con, "code", (j_events > 0) & ~j_exact & is_key, j_events))
+        j_distinct.update({c: d for c, d in distinct.items() if j_events[c] > 0})
         forced = {c: fc for c, nm in enumerate(v.names) if (fc := _forced(nm, cfg)) is not None}
         j_forced = {j: forced[int(c)] for j, c in enumerate(jud.name_of) if int(c) in forced}
         j_evidence, j_traps = merging(
@@ -235,27 +239,43 @@ def _judged_names(v: Values, typ: npt.NDArray[np.generic], n_types: int) -> _Jud
     )
 
 
-def _distinct(
-    con: duckdb.DuckDBPyConnection, n_codes: int, events: I64, j_events: I64
-) -> tuple[dict[int, int], dict[int, int]]:
-    """Distinct values of ``_r_ids_all`` per link name and per judged name:
-    exactly for the rows marked ``ex_n`` (``ex_j``), by HyperLogLog for the
-    others (never above the events). A judged name is its link name except
-    for the record keys (``is_key``), which alone are counted again per judged name."""
-    rows = con.execute(
-        """
-        SELECT 0, name, count(DISTINCT lv) FROM _r_ids_all WHERE NOT skip AND ex_n GROUP BY name
-        UNION ALL SELECT 0, name, approx_count_distinct(lv) FROM _r_ids_all WHERE NOT skip AND NOT ex_n GROUP BY name
-        UNION ALL SELECT 1, code, count(DISTINCT lv) FROM _r_ids_all WHERE NOT skip AND is_key AND ex_j GROUP BY code
-        UNION ALL SELECT 1, code, approx_count_distinct(lv) FROM _r_ids_all
-            WHERE NOT skip AND is_key AND NOT ex_j GROUP BY code
-        """
-    ).fetchall()
-    by_name = {int(c): min(int(d), int(events[int(c)])) for k, c, d in rows if k == 0}
-    by_judged = {int(c): min(int(d), int(j_events[int(c)])) for k, c, d in rows if k == 1}
-    # Names other than record keys are judged as they are.
-    by_judged.update({c: d for c, d in by_name.items() if j_events[c] > 0})
-    return by_name, by_judged
+def _exact_distinct(
+    code: npt.NDArray[np.integer], link: U64, keep: npt.NDArray[np.bool_], wanted: npt.NDArray[np.bool_]
+) -> dict[int, int]:
+    """Distinct ``link`` values per ``code`` among the ``keep`` rows, for the
+    ``wanted`` codes: each code's values sorted on their own (rows grouped by
+    a radix sort of the small codes), a fraction of a hash aggregate's work."""
+    rows = keep & wanted[code]
+    small = np.int16 if wanted.size < 2**15 else np.int64
+    c = np.asarray(code[rows], dtype=small)
+    values = link[rows]
+    order = np.argsort(c, kind="stable")
+    c, values = c[order], values[order]
+    bounds = np.searchsorted(c, np.arange(wanted.size + 1))
+    out: dict[int, int] = {}
+    for k in np.flatnonzero(wanted).tolist():
+        seg = np.sort(values[bounds[k] : bounds[k + 1]])
+        if seg.size:
+            out[k] = 1 + int(np.count_nonzero(seg[1:] != seg[:-1]))
+    return out
+
+
+def _approx_distinct(
+    con: duckdb.DuckDBPyConnection, col: str, wanted: npt.NDArray[np.bool_], events: I64
+) -> dict[int, int]:
+    """Distinct values per ``col`` code of ``_r_ids_all`` by HyperLogLog, for
+    the ``wanted`` codes (never above the events)."""
+    codes = [int(c) for c in np.flatnonzero(wanted)]
+    if not codes:
+        return {}
+    return {
+        int(r[0]): min(int(r[1]), int(events[int(r[0])]))
+        for r in con.execute(
+            f"SELECT {col}, approx_count_distinct(lv) FROM _r_ids_all "
+            f"WHERE NOT skip AND list_contains(?, {col}) GROUP BY {col}",
+            [codes],
+        ).fetchall()
+    }
 
 
 def _verdict(

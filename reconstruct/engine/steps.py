@@ -133,7 +133,8 @@ def _with_found(w: Work, f: Frame, found: list[Found], scope: str | None) -> Fra
     ids = [fd for fd in found if fd.kind == "identifier"]
     causes = [fd for fd in found if fd.kind == "causation"]
     f = f.with_identifiers(extract_found(w.con, ids, scope), w.con)
-    return f.with_causes(extract_found(w.con, causes, scope), w.con)
+    # (a cause found by value is taken only where the record states none)
+    return f.with_causes(extract_found(w.con, causes, scope, unstated_cause=True), w.con)
 
 
 def found_known(w: Work) -> None:

@@ -184,7 +184,7 @@ def _other_rows(con: duckdb.DuckDBPyConnection, eids: I64) -> pa.Table:
             ),
             shared AS (
                 SELECT a.lv FROM _r_ids_all a SEMI JOIN (SELECT DISTINCT lv FROM o) v USING (lv)
-                WHERE NOT a.skip GROUP BY a.lv HAVING count(DISTINCT a.eid) > 1
+                WHERE NOT a.skip GROUP BY a.lv HAVING min(a.eid) <> max(a.eid)  -- (two events or more)
             )
             SELECT o.eid, o.code::BIGINT AS code, o.lv, o.lv IN (SELECT lv FROM shared) AS shared
             FROM o ORDER BY o.eid
