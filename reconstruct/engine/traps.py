@@ -119,9 +119,7 @@ def merging(
         evidence = np.zeros(vid.size, dtype=bool)
         evidence[o_sid[use & o_shared]] = True
         counted = is_first & evidence
-        pairs = np.unique(
-            mix(groups[counted].astype(np.uint64), vid[counted].astype(np.uint64)), return_index=True
-        )[1]
+        pairs = _one_of_each(mix(groups[counted].astype(np.uint64), vid[counted].astype(np.uint64)))
         per_value = np.bincount(vid[counted][pairs], minlength=n_vals)
         checked = per_value >= 1
         stats = {}
@@ -147,9 +145,7 @@ def _spans(
     if o_sid.size == 0:
         return out
     # Distinct (value, other name, other value) triples, then per (value, other name).
-    triple = np.unique(
-        mix(mix(o_link, o_code.astype(np.uint64)), vid[o_sid].astype(np.uint64)), return_index=True
-    )[1]
+    triple = _one_of_each(mix(mix(o_link, o_code.astype(np.uint64)), vid[o_sid].astype(np.uint64)))
     t_vid, t_code = vid[o_sid[triple]], o_code[triple]
     pair_key = t_vid * n_codes + t_code
     keys, counts = np.unique(pair_key, return_counts=True)
@@ -162,6 +158,17 @@ def _spans(
     np.divide(total, seen, out=out, where=seen > 0)
     # Accumulated as out[b, a]: transposed.
     return out.T.copy()
+
+
+def _one_of_each(key: U64) -> I64:
+    """The first row of each distinct key, by key: ``np.unique(key,
+    return_index=True)[1]``, without its stable sort (several times slower)."""
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(key)
+    srt = key[order]
+    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
+    return np.asarray(np.minimum.reduceat(order, starts), dtype=np.int64)
 
 
 def _dense(key: U64) -> I64:
