@@ -85,14 +85,12 @@ def analyse_keys(
     keep = ~skip
     typ = f.typ.astype(np.int16 if n_types < 2**15 else np.int64)[f.id_eid]
     jud = _judged_names(v, typ, n_types)
-    # Counted here (a pass over small integer codes), so that the rows whose
-    # values are counted exactly can be marked before DuckDB counts them.
+    # Counted here: passes over small integer codes.
     name_kept = np.asarray(v.code, dtype=np.int64)[keep]
     events = np.bincount(name_kept, minlength=n_codes)
-    linked = (
-        np.bincount(name_kept * n_types + typ[keep], minlength=n_codes * n_types).reshape(n_codes, n_types) > 0
-    )
-    del name_kept
+    pairs = np.bincount(name_kept * n_types + typ[keep].astype(np.int64), minlength=n_codes * n_types)
+    linked = pairs.reshape(n_codes, n_types) > 0
+    del name_kept, pairs
     j_events = np.bincount(jud.code[keep], minlength=jud.n)
     # Distinct values counted exactly up to _EXACT_ROWS rows of a name
     # (HyperLogLog said 102 values on 100 events), by HyperLogLog above
