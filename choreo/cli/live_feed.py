@@ -37,14 +37,11 @@ def live_updater(config: ChoreoConfig) -> Updater:
     re-judged at the new "now". An incremental update that fails is logged
     with its traceback and the tables are rebuilt instead: a dashboard that
     runs for hours outlives one bad batch (a failing rebuild still ends it)."""
-    from choreo.reconstruct.engine.judging import judge
+    from choreo.reconstruct.engine.pipeline import judge, rebuild, update
     from choreo.reconstruct.query.asof import AsOf, NowKind, is_stale, record_as_of
 
     def run(store: Store, now_ms: int) -> object:
         if is_stale(store, config):
-            # The whole engine only when there are new events to stitch.
-            from choreo.reconstruct.engine.pipeline import rebuild, update
-
             try:
                 out: object = update(store, config, now_ms=now_ms)
             except Exception:
