@@ -35,7 +35,7 @@ from choreo.reconstruct.engine.model_kinds import Workflow
 from choreo.reconstruct.engine.precedence import write_precedence
 from choreo.reconstruct.engine.scope import affected, new_events
 from choreo.reconstruct.engine.stages import Relation, Slot, Work
-from choreo.reconstruct.engine.status import Verdicts, judge_sql, store_stuck, stuck_table
+from choreo.reconstruct.engine.status import StuckRows, Verdicts, explain_stuck, judge_sql, store_stuck
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
@@ -82,7 +82,7 @@ BUILT = Slot[Built](
 TALLY = Slot[Tally]("tally", "counts for the run's summary")
 MODEL = Slot[dict[str, Workflow]]("model", "the learned workflow models")
 VERDICTS = Slot[Verdicts]("verdicts", "statuses decided; the stuck instances' facts")
-STUCK_ROWS = Slot[pa.Table]("stuck_rows", "the stuck instances, explained")
+STUCK_ROWS = Slot[StuckRows]("stuck_rows", "the stuck instances, explained")
 NEW_KEYS = Slot[Sequence[tuple[str, int, int]] | None]("new_keys", "the new events' coordinates, if given")
 WATERMARK = Slot[int]("watermark", "ingested_ms up to which events were folded in")
 STITCH_NAMES = Slot[list[str]]("stitch_names", "the identifier names used for stitching")
@@ -252,7 +252,7 @@ def judge_built(w: Work) -> None:
 
 
 def explain(w: Work) -> None:
-    w.put(STUCK_ROWS, stuck_table(w.get(VERDICTS)))
+    w.put(STUCK_ROWS, explain_stuck(w.get(VERDICTS)))
 
 
 def store_judged(w: Work) -> None:
