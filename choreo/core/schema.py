@@ -419,8 +419,8 @@ MODEL_PRECEDENCE = Table(
             "BOOLEAN",
             null=False,
             doc=(
-                "an order constraint on every instance holding the parent type once (not where the "
-                "corrected times agreed in every sampled instance: it would change nothing)"
+                "the corrected times disagreed in some sampled instance (the link changes an order "
+                "there); every link is an order constraint on the instances holding the parent type once"
             ),
         ),
         Column(

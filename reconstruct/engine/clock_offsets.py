@@ -48,6 +48,17 @@ class Bound:
     # which no certain pair ties: a clock is not moved across them unless a
     # certain bound forces it (then, of two clocks, the one that keeps them).
     soft: bool = False
+    agree: float = 1.0  # soft: the share of pairs whose raw timestamps agree
+
+
+SOFT_SHARE = 0.95  # raw timestamps agreeing this often make a soft bound
+
+
+def _trust(b: Bound) -> float:
+    """How much a soft bound counts: a raw order some pairs contradict is
+    what a skewed clock makes of a fast step (the effect is sometimes, not
+    always, stamped first), so it gives way to one nothing contradicts."""
+    return max(0.05, (b.agree - SOFT_SHARE) / (1.0 - SOFT_SHARE))
 
 
 def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | None:
@@ -66,7 +77,7 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
             for b in bounds
         ]
     )
-    breaking = np.array([_SOFT * min(1.0, b.pairs / _FULL) if b.soft else _HARD for b in bounds])
+    breaking = np.array([_SOFT * min(1.0, b.pairs / _FULL) * _trust(b) if b.soft else _HARD for b in bounds])
     c = np.r_[np.full(2 * n_svc, _PULL), weight, weight, breaking]
     a_eq = np.zeros((nb, n_var))
     b_eq = np.zeros(nb)

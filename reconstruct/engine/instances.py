@@ -71,6 +71,11 @@ class Built:
     last_repeats: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # events of its last type
 
 
+def _declared_starts(f: Frame, cfg: ChoreoConfig) -> frozenset[int]:
+    code = {t: i for i, t in enumerate(f.types)}
+    return frozenset(code[t] for w in cfg.workflows.values() for t in w.start if t in code)
+
+
 def build(
     f: Frame,
     comp: I64,
@@ -134,6 +139,7 @@ def build(
             cap_ms=int(cfg.reconstruct.max_clock_offset * 1000),
             topic=f.topic if every else f.topic[members],
             reads=_reads(f, reads or {}),
+            starts=_declared_starts(f, cfg),
         )
     else:
         prec = known.order.precedence(

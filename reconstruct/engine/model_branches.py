@@ -29,11 +29,12 @@ from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, Structure
 from choreo.reconstruct.engine.workflows import I64
 
 _SAMPLE = 4_000  # finished instances per workflow (shares of thousands are precise enough)
-_BUCKETS = 20
+_BUCKETS = 50
 _PER_BUCKET = 20
 _ACTIVE = 0.25  # a stretch where the branch came this often: its service was working
 _COVERAGE = 0.05  # working stretches must hold this share of the parent's occurrences
 _MIN_WORKING = 20  # ... and this many
+_MIN_STOPPED = 8  # a branch that stopped for good: seen this often before it did
 _PARENT_FIRST = 0.95
 _SEQUENTIAL_SHARE = 0.99
 _PAIRED = 0.05  # parallel partners together in this share of the more frequent one's instances
@@ -71,8 +72,15 @@ def branch_types(s: Structure, w: int, codes: list[int]) -> set[int]:
         for bb in codes[i + 1 :]:
             # Together in a good share of the more frequent one's instances: a
             # rare noisy type in either order does not make a step a branch.
+            # Or in nearly all of the rarer one's, when it is no handful: a
+            # branch whose service went down early is rare, not noise.
             n = max(int(s.present[w, a]), int(s.present[w, bb]))
-            if s.concurrent(w, a, bb) and s.together(w, a, bb) >= max(MIN_SUPPORT, _PAIRED * n):
+            rare = min(int(s.present[w, a]), int(s.present[w, bb]))
+            both = s.together(w, a, bb)
+            paired = both >= max(MIN_SUPPORT, _PAIRED * n) or (
+                rare >= _MIN_STOPPED and both >= _SEQUENTIAL_SHARE * rare
+            )
+            if s.concurrent(w, a, bb) and paired:
                 out |= {a, bb}
     return out
 
@@ -131,9 +139,10 @@ def fan_out(
             WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
             cnt AS (SELECT wf, typ, count(*) AS n FROM ft GROUP BY ALL),
             pt AS (
-                SELECT ft.*, (row_number() OVER (PARTITION BY ft.wf, ft.typ ORDER BY ft.t, ft.inst) - 1)
-                             * greatest(1, least({_BUCKETS}, cnt.n // {_PER_BUCKET})) // cnt.n AS bucket
-                FROM ft JOIN cnt USING (wf, typ)
+                SELECT ft.*, rnk * greatest(1, least({_BUCKETS}, cnt.n // {_PER_BUCKET})) // cnt.n AS bucket
+                FROM (
+                    SELECT *, row_number() OVER (PARTITION BY wf, typ ORDER BY t, inst) - 1 AS rnk FROM ft
+                ) ft JOIN cnt USING (wf, typ)
             )
         """
         con.execute("CREATE OR REPLACE TEMP TABLE _r_fan_pt AS " + sql + "SELECT * FROM pt")
@@ -141,7 +150,8 @@ def fan_out(
             """
             WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL)
             SELECT p.wf, p.typ, c.typ, p.bucket,
-                   count(*) FILTER (WHERE c.t >= p.t) AS after, count(*) FILTER (WHERE c.t < p.t) AS before
+                   count(*) FILTER (WHERE c.t >= p.t) AS after, count(*) FILTER (WHERE c.t < p.t) AS before,
+                   max(p.rnk) FILTER (WHERE c.t >= p.t) AS last
             FROM _r_fan_pt p JOIN ft c ON c.inst = p.inst AND c.typ <> p.typ
             GROUP BY ALL
             """
@@ -165,7 +175,7 @@ _Found = dict[tuple[int, int], list[tuple[int, float, list[int]]]]
 
 
 def _candidates(
-    rows: list[tuple[int, int, int, int, int, int]],
+    rows: list[tuple[int, int, int, int, int, int, int | None]],
     per_bucket: dict[tuple[int, int, int], int],
     branches: dict[int, set[int]],
     s: Structure,
@@ -173,8 +183,12 @@ def _candidates(
 ) -> _Found:
     """Which (parent, child) pairs are expected, on the counts per stretch of time."""
     stats: dict[tuple[int, int, int], dict[int, tuple[int, int]]] = {}
-    for w, p, c, bk, after, before in rows:
-        stats.setdefault((int(w), int(p), int(c)), {})[int(bk)] = (int(after), int(before))
+    last_seen: dict[tuple[int, int, int], int] = {}
+    for w, p, c, bk, after, before, last in rows:
+        key = (int(w), int(p), int(c))
+        stats.setdefault(key, {})[int(bk)] = (int(after), int(before))
+        if last is not None:
+            last_seen[key] = max(int(last), last_seen.get(key, -1))
     n_buckets: dict[tuple[int, int], int] = {}
     for w, t, bk in per_bucket:
         n_buckets[(w, t)] = max(n_buckets.get((w, t), 0), bk + 1)
@@ -192,16 +206,22 @@ def _candidates(
             continue
         if not parallel and n_p - after - before == 0:
             continue  # a step every finished instance has: the next-step rules cover it
-        working = _working(n, got)
-        n_act = int(n[working].sum())
-        if n_act < max(_MIN_WORKING, _COVERAGE * n_p):
-            continue
-        share = float(got[working].sum()) / n_act
         # A step that is not parallel to another is expected when, while its
         # service worked, it (nearly) never was skipped.
-        if share < (share_min if parallel else max(share_min, _SEQUENTIAL_SHARE)):
+        need = share_min if parallel else max(share_min, _SEQUENTIAL_SHARE)
+        working = _working(n, got)
+        n_act = int(n[working].sum())
+        share = float(got[working].sum()) / max(n_act, 1)
+        if n_act >= max(_MIN_WORKING, _COVERAGE * n_p) and share >= need:
+            found.setdefault((w, c), []).append((p, share, np.flatnonzero(working).tolist()))
             continue
-        found.setdefault((w, c), []).append((p, share, np.flatnonzero(working).tolist()))
+        # Else: it came from the start of the log and then stopped for good
+        # (its service went down and is still down, however early): the
+        # parent's occurrences up to its last one are what normal looks like.
+        last = last_seen.get((w, p, c), -1)
+        if after >= _MIN_STOPPED and 0 <= last < n_p - 1 and after >= need * (last + 1):
+            buckets = list(range(last * nb // n_p + 1))
+            found.setdefault((w, c), []).append((p, after / (last + 1), buckets))
     return found
 
 

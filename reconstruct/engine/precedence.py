@@ -32,7 +32,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from choreo.reconstruct.engine.clock_offsets import Bound, solve_offsets
+from choreo.reconstruct.engine.clock_offsets import SOFT_SHARE, Bound, solve_offsets
 from choreo.reconstruct.engine.frame import np_chunks
 from choreo.reconstruct.engine.precedence_dag import (
     MAX_LATEST,
@@ -84,7 +84,7 @@ class Link:
     support: int  # instances holding both
     share: float  # of them with the parent first (after clock offsets)
     evidence: str  # causation-or-position | clock | structure | shape | timestamps | implied
-    enforced: bool
+    enforced: bool  # the corrected times disagreed in some sampled instance (it changes something)
     # latest: one of the types right before it (each applies); else a fallback
     # for instances holding none of those (the first present one applies), by rank.
     latest: bool = True
@@ -193,9 +193,6 @@ def _certain_bounds(sp: ServicePairs) -> tuple[list[Bound], dict[int, int]]:
 _BOUNDING = ("causation-or-position", "clock", "structure", "shape", "implied")
 
 
-SOFT_SHARE = 0.95  # raw timestamps agreeing this often make a soft bound
-
-
 def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
     """Per pair of services, the tightest soft bound from pairs of types whose
     raw timestamps (nearly) always agree on their order."""
@@ -215,8 +212,48 @@ def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
                 m = max(float(vals[int(0.01 * (n - 1))]), 0.0)
                 old = best.get((u, v))
                 if old is None or m < old.m:
-                    best[(u, v)] = Bound(u, v, m, n, 0.0, False, soft=True)
+                    best[(u, v)] = Bound(u, v, m, n, 0.0, False, soft=True, agree=agree)
     return list(best.values())
+
+
+def _uncontradicted(soft: list[Bound], certain: list[Bound]) -> list[Bound]:
+    """The soft bounds no certain bound contradicts: a raw order that a
+    certain pair reverses (``o_b - o_a <= m`` against ``o_a - o_b <= m'``
+    with ``m + m' < 0``) is a skewed clock's doing, not evidence."""
+    tight: dict[tuple[int, int], float] = {}
+    for b in certain:
+        tight[(b.a, b.b)] = min(b.m, tight.get((b.a, b.b), b.m))
+    return [b for b in soft if b.m + tight.get((b.b, b.a), np.inf) >= 0]
+
+
+def _start_bounds(
+    p: Pairs, clusters: list[_Cluster], starts: frozenset[int]
+) -> tuple[list[Bound], dict[int, int]]:
+    """Bounds from declared start types: a workflow's declared start comes
+    before every other type of its instances, whatever the clocks say."""
+    bounds: list[Bound] = []
+    support: dict[int, int] = {}
+    if not starts:
+        return bounds, support
+    for cl in clusters:
+        for r in cl.rows.tolist():
+            a, b = int(p.a[r]), int(p.b[r])
+            if (a in starts) == (b in starts):
+                continue
+            flip = b in starts
+            u, v = (b, a) if flip else (a, b)
+            su, sv = cl.svc_of.get(u), cl.svc_of.get(v)
+            if su is None or sv is None or su == sv:
+                continue
+            m, n = low_latency(p, r, flip=flip)
+            if n < MIN_SUPPORT:
+                continue
+            shape = float(p.shape[r]) * (-1.0 if flip else 1.0)
+            lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+            bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal))
+            support[su] = support.get(su, 0) + n
+            support[sv] = support.get(sv, 0) + n
+    return bounds, support
 
 
 def _parent_bounds(
@@ -334,11 +371,12 @@ def learn_precedence(
     cap_ms: int | None,
     topic: I64 | None = None,
     reads: dict[int, set[int]] | None = None,
+    starts: frozenset[int] = frozenset(),
 ) -> Precedence:
     """Learn the clock offsets, the precedence and each type's cause; then
     each event's learned parent. ``topic``/``reads``: each event's topic
     code, and the topics a service is known to consume (its cause is an
-    event it read)."""
+    event it read). ``starts``: type codes declared as a workflow's start."""
     n_svc = len(services)
     n = comp.size
     prec = Precedence(
@@ -375,6 +413,11 @@ def learn_precedence(
     # Pass 1: offsets from certain pairs only; pass 2: also from each type's
     # cause. Both keep what the raw timestamps agree on where they can.
     soft = _soft_bounds(p, clusters)
+    declared, declared_support = _start_bounds(p, clusters, starts)
+    certain += declared
+    for k, v in declared_support.items():
+        certain_support[k] = certain_support.get(k, 0) + v
+    soft = _uncontradicted(soft, certain)
     clock, prec.offsets = _offsets(certain + soft, certain_support, services, cap_ms)
     decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
     bounds, support = certain + soft, dict(certain_support)
@@ -429,19 +472,19 @@ def learned_parents(
     """Per slot and event: an event it comes after. Each type right before its
     type that the instance holds once takes a slot; where it holds none of
     those, the first other type before it that it holds (slot 0). -1: none,
-    the type found occurs more than once, the constraint is not needed, or a
-    causation id already says."""
+    the type found occurs more than once, or a causation id already says."""
     n = comp.size
     out = np.full((MAX_LATEST, n), -1, dtype=np.int64)
-    if not any(lk.enforced for lk in links):
+    # Every learned link applies, also where the sampled corrected times all
+    # agreed: an estimated offset a few ms off flips a step of a few ms
+    # between two hosts, in instances the sample had no say on.
+    if not links:
         return out
     n_cl = int(cluster.max()) + 1
     n_rest = max([lk.rank for lk in links if not lk.latest], default=-1) + 1
     latest = np.full((MAX_LATEST, n_cl * n_types), -1, dtype=np.int64)
     rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
-    need_latest = np.zeros(latest.shape, dtype=bool)
     is_cause = np.zeros(latest.shape, dtype=bool)
-    need_rest = np.zeros(rest.shape, dtype=bool)
     slots: dict[int, int] = {}
     for lk in links:
         ct = lk.cluster * n_types + lk.child
@@ -449,11 +492,11 @@ def learned_parents(
             # Each type right before it takes the next slot (as listed).
             k = slots.get(ct, 0)
             if k < MAX_LATEST:
-                latest[k, ct], need_latest[k, ct] = lk.parent, lk.enforced
+                latest[k, ct] = lk.parent
                 is_cause[k, ct] = lk.cause
                 slots[ct] = k + 1
         else:
-            rest[lk.rank, ct], need_rest[lk.rank, ct] = lk.parent, lk.enforced
+            rest[lk.rank, ct] = lk.parent
     pos = np.flatnonzero(original & (comp >= 0))
     ct_all = cluster[comp[pos]] * n_types + typ[pos]
     cand = pos[(latest[0, ct_all] >= 0) & (parent[pos] < 0)]
@@ -490,7 +533,7 @@ def learned_parents(
         held[go[there]] = True
         ok = np.zeros(go.size, dtype=bool)
         ct_there = cand_ct[go[there]]
-        single = (counts[hit[there]] == 1) & need_latest[slot, ct_there]
+        single = counts[hit[there]] == 1
         # (first events of the sample agree with the last of them: applied regardless)
         last_of_cause = (counts[hit[there]] > 1) & once[go[there]] & is_cause[slot, ct_there]
         ok[there] = single | last_of_cause
@@ -506,7 +549,7 @@ def learned_parents(
         hit = lookup(cand, want)
         there = hit >= 0
         ok = there.copy()
-        ok[there] = (counts[hit[there]] == 1) & need_rest[rank, cand_ct[there]]
+        ok[there] = counts[hit[there]] == 1
         out[0, cand[ok]] = one[hit[ok]]
         cand, cand_ct, once = cand[~there], cand_ct[~there], once[~there]
         if cand.size == 0:

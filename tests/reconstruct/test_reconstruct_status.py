@@ -170,3 +170,34 @@ def test_consumer_group_state(db_path: Path) -> None:
         for x in stuck_list(s):
             if x.responsible_service == "inventory-service":
                 assert x.consumer_state == "consumed-no-reaction" and "did not react" in x.explanation
+
+
+def test_branch_of_a_service_that_stopped_early_stays_expected(db_path: Path) -> None:
+    """Recommendations came for the first 25 of 400 sign-ups, then never again
+    (the service is down): a small share of history, but the sign-ups since
+    are stuck on it, not complete (the demo's `--stall recommendation-service:0.04`)."""
+    log = Log()
+    without = ("WelcomeEmailSent", "AnalyticsRecorded")
+    for i in range(400):
+        fan_out(log, i, T0 + i * 1000, branches=None if i < 25 else without)
+    log.store(db_path)
+    with Store.open(db_path) as s:
+        rebuild(s, CFG, now_ms=T0 + 400_000 + 600_000)
+        assert workflow_counts(s)["UserSignedUp"] == {"completed": 25, "stuck": 375}
+        stuck = stuck_list(s)
+        assert {x.reason for x in stuck} == {"branch-missing"}
+        assert {tuple(x.expected_types) for x in stuck} == {("RecommendationsSeeded",)}
+
+
+def test_branch_seen_only_in_a_middle_stretch_is_not_expected(db_path: Path) -> None:
+    """A branch that reported only for sign-ups 400-429 of 800 (a feature
+    tried for a while) and never before: not an outage since the log began,
+    and too small a share of it to be what normal looks like."""
+    log = Log()
+    without = ("WelcomeEmailSent", "AnalyticsRecorded")
+    for i in range(800):
+        fan_out(log, i, T0 + i * 1000, branches=None if 400 <= i < 430 else without)
+    log.store(db_path)
+    with Store.open(db_path) as s:
+        rebuild(s, CFG, now_ms=T0 + 800_000 + 600_000)
+        assert workflow_counts(s)["UserSignedUp"] == {"completed": 800}

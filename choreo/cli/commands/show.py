@@ -70,7 +70,8 @@ def _print(d: InstanceDetail) -> None:
         if e.parent_seq is not None:
             marks.append(f"caused by #{e.parent_seq}")
         if e.skew_ms:
-            marks.append(f"clock skew: moved +{duration(e.skew_ms)}")
+            sign = "+" if e.skew_ms > 0 else "-"
+            marks.append(f"clock skew: moved {sign}{duration(abs(e.skew_ms))}")
         if e.duplicate_of_seq is not None:
             marks.append(f"DUPLICATE of #{e.duplicate_of_seq}")
         lat = "" if e.since_prev_ms is None else duration(e.since_prev_ms)
