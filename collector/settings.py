@@ -7,12 +7,14 @@ one-line cause before any connection is made.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from choreo.core.config import ChoreoConfig
@@ -60,10 +62,19 @@ def check_bootstrap(bootstrap: str) -> None:
             raise InputError(f"--bootstrap {entry.strip()!r}: no host before the port")
 
 
-def default_group() -> str:
-    """One group per host, so a restarted collector resumes where it stopped."""
-    host = re.sub(r"[^A-Za-z0-9._-]", "-", socket.gethostname()) or "host"
-    return f"choreo-{host}"
+def default_group(store: Path | None = None) -> str:
+    """One group per host and store: a restarted collector resumes where it
+    stopped, and two collectors on one host into two stores do not split the
+    partitions between them (one group would: each store got part)."""
+    host = _safe(socket.gethostname()) or "host"
+    if store is None:
+        return f"choreo-{host}"
+    where = hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:8]
+    return f"choreo-{host}-{_safe(store.stem)[:40]}-{where}"
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "-", text)
 
 
 def parse_start(text: str) -> str | int:
@@ -250,6 +261,7 @@ def live_settings(
     bootstrap: str,
     topics: str,
     group: str | None,
+    store: Path,
     start: str,
     extra: Iterable[str],
     connect_timeout: float,
@@ -260,7 +272,7 @@ def live_settings(
     return CollectSettings(
         bootstrap=bootstrap,
         topics=topics,
-        group=group or default_group(),
+        group=group or default_group(store),
         start=parse_start(start),
         extra=parse_extra(extra),
         connect_timeout=connect_timeout,

@@ -36,7 +36,7 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # (record keys judged per event type). 6: model_nodes.fixed_repeats; model_precedence
 # latest/rank/is_cause.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "6"
+DERIVED_SHAPE = "7"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -337,6 +337,22 @@ MODEL_EXPECT = Table(
     ),
     primary_key=("workflow", "parent_type", "child_type"),
 )
+MODEL_LINKS = Table(
+    "model_links",
+    (
+        "Per workflow and pair of event types: in how many instances holding both their events share an"
+        " identifier value or one names the other as its cause. An instance whose beginning was cut by"
+        " retention is not judged stuck waiting for a type that could not join it."
+    ),
+    (
+        Column("workflow", "VARCHAR", null=False),
+        Column("type_a", "VARCHAR", null=False, doc="the first of the two types, by name"),
+        Column("type_b", "VARCHAR", null=False),
+        Column("together", "BIGINT", null=False, doc="sampled instances holding both"),
+        Column("linked", "BIGINT", null=False, doc="... of them where the two are tied directly"),
+    ),
+    primary_key=("workflow", "type_a", "type_b"),
+)
 MODEL_EDGES = Table(
     "model_edges",
     "The learned model per workflow: directly-follows edges with latencies.",
@@ -554,6 +570,7 @@ DERIVED_TABLES = (
     MODEL_WORKFLOWS,
     MODEL_EXPECT,
     MODEL_EDGES,
+    MODEL_LINKS,
     CLOCK_OFFSETS,
     MODEL_PRECEDENCE,
     VARIANTS,

@@ -284,6 +284,7 @@ def judge_sql(
         # Config numbers are parameters, never SQL text.
         {"k": k, "floor_ms": floor_ms},
     )
+    _spare_fragments(con, relation)
     if update:
         con.execute(
             f"""
@@ -317,6 +318,30 @@ def judge_sql(
     con.execute("DROP TABLE _r_cfg_groups")
     judged = con.execute("SELECT count(*) FROM _r_eval").fetchone()
     return Verdicts(int(judged[0]) if judged else 0, rows, now_ms, k)
+
+
+def _spare_fragments(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """An instance whose beginning is missing (its first type starts none of
+    its workflow's instances: retention took the rest) is not stuck waiting
+    for types that never tie directly to any type it holds: such an event,
+    had it come, would sit in another fragment, and this one could never
+    look finished. Nothing can be told about it; it stays running."""
+    con.execute(
+        f"""
+        UPDATE _r_eval SET is_stuck = false, status = 'running'
+        WHERE instance_id IN (
+            SELECT e.instance_id FROM _r_eval e JOIN {relation} i USING (instance_id)
+            JOIN model_nodes n ON n.workflow = i.workflow AND n.event_type = i.first_type
+            WHERE e.is_stuck AND NOT n.is_start AND len(e.expected) > 0
+              AND NOT EXISTS (
+                  SELECT 1 FROM model_links l
+                  WHERE l.workflow = i.workflow AND l.linked >= 0.5 * l.together
+                    AND ((list_contains(e.expected, l.type_a) AND list_contains(i.types, l.type_b))
+                         OR (list_contains(e.expected, l.type_b) AND list_contains(i.types, l.type_a)))
+              )
+        )
+        """
+    )
 
 
 def explain_stuck(verdicts: Verdicts) -> StuckRows:

@@ -37,6 +37,7 @@ from choreo.reconstruct.engine.scope import affected, new_events
 from choreo.reconstruct.engine.stages import Relation, Slot, Work
 from choreo.reconstruct.engine.status import StuckRows, Verdicts, explain_stuck, judge_sql, store_stuck
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
+from choreo.reconstruct.engine.type_links import type_links, write_type_links
 from choreo.reconstruct.engine.values import Values, link_names, link_values
 from choreo.reconstruct.engine.write import (
     aside_table,
@@ -81,6 +82,7 @@ BUILT = Slot[Built](
 )
 TALLY = Slot[Tally]("tally", "counts for the run's summary")
 MODEL = Slot[dict[str, Workflow]]("model", "the learned workflow models")
+TYPE_LINKS = Slot[pa.Table]("type_links", "per workflow and pair of types: instances tying them directly")
 VERDICTS = Slot[Verdicts]("verdicts", "statuses decided; the stuck instances' facts")
 STUCK_ROWS = Slot[StuckRows]("stuck_rows", "the stuck instances, explained")
 NEW_KEYS = Slot[Sequence[tuple[str, int, int]] | None]("new_keys", "the new events' coordinates, if given")
@@ -239,9 +241,16 @@ def store_instances(w: Work) -> None:
     w.register(BUILT_INSTANCES, instances_table(f, b))
 
 
+def learn_type_links(w: Work) -> None:
+    w.put(
+        TYPE_LINKS, type_links(w.con, w.get(STITCHED), w.get(BUILT), w.get(COMP), w.get(LINKS), w.get(PARENT))
+    )
+
+
 def store_model(w: Work) -> None:
     f, b = w.get(EVENTS), w.get(BUILT)
     write_model(w.con, w.get(MODEL))
+    write_type_links(w.con, w.get(TYPE_LINKS))
     write_precedence(w.con, b.precedence, b.workflows, f.types)
     write_key_stats(w.con, w.get(KEY_STATS))
 

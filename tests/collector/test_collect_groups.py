@@ -13,10 +13,12 @@ from choreo.collector.settings import START_LATEST, ServiceGroup
 from tests.conftest import KafkaTarget
 from tests.support.collect_helpers import (
     FAST_GROUP,
+    FAST_GROUP_ARGS,
     Record,
     collect_until_idle,
     produce,
     query,
+    run_choreo,
     settings,
     start_collector,
     stored_keys,
@@ -157,3 +159,22 @@ def test_service_groups_are_sampled_read_only(kafka: KafkaTarget, db_path: Path)
     committed = check.committed([TopicPartition(orders, 0), TopicPartition(orders, 1)], timeout=10)
     check.close()
     assert [tp.offset for tp in committed] == [3, -1001]
+
+
+def test_default_group_is_one_per_store(kafka: KafkaTarget, tmp_path: Path) -> None:
+    """Without `-g`, two collections on one host into two stores each get every
+    record (one group per host would have left the second with nothing: the
+    first one's commits), and a collection into the same store again resumes
+    where it stopped."""
+    topic = kafka.create_topic("orders", 2)
+    n = produce(kafka.bootstrap, _orders(topic, 40))
+    common = ("-b", kafka.bootstrap, "-t", topic, "--from", "earliest", "--until-idle", "1", *FAST_GROUP_ARGS)
+    for name in ("one", "two", "one"):
+        done = run_choreo("collect", *common, "--db", str(tmp_path / f"{name}.duckdb"))
+        assert done.returncode == 0, done.stderr
+    assert len(stored_keys(tmp_path / "one.duckdb")) == n
+    assert len(stored_keys(tmp_path / "two.duckdb")) == n
+    later = produce(kafka.bootstrap, _orders(topic, 5, start=40))
+    done = run_choreo("collect", *common, "--db", str(tmp_path / "one.duckdb"))
+    assert done.returncode == 0, done.stderr
+    assert len(stored_keys(tmp_path / "one.duckdb")) == n + later

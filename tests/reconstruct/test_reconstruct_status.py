@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.store import Store
@@ -201,3 +202,41 @@ def test_branch_seen_only_in_a_middle_stretch_is_not_expected(db_path: Path) -> 
     with Store.open(db_path) as s:
         rebuild(s, CFG, now_ms=T0 + 800_000 + 600_000)
         assert workflow_counts(s)["UserSignedUp"] == {"completed": 800}
+
+
+def _claim(log: Log, i: int, t: int, steps: tuple[str, ...]) -> None:
+    """A claim: created, dispatch scheduled (the one event naming claim and
+    dispatch), dispatch delivered (the dispatch only), claim completed."""
+    claim, dispatch = f"clm-{i}", f"dsp-{i}"
+    events: dict[str, tuple[str, str, dict[str, Any]]] = {
+        "ClaimCreated": ("claims", "claim-service", {"claimId": claim}),
+        "DispatchScheduled": ("dispatch", "dispatch-service", {"claimId": claim, "dispatchId": dispatch}),
+        "DispatchDelivered": ("dispatch", "carrier-service", {"dispatchId": dispatch}),
+        "ClaimCompleted": ("claims", "claim-service", {"claimId": claim}),
+    }
+    for n, etype in enumerate(events):
+        if etype in steps:
+            topic, svc, ids = events[etype]
+            log.event(topic, etype, t + n * 1000, service=svc, **ids)
+
+
+def test_fragment_cut_by_retention_waits_only_for_what_could_join_it(db_path: Path) -> None:
+    """Retention took a claim's first two events: what is left, the delivery,
+    carries only the dispatch id, and the completion only the claim id; they
+    can never meet, so the delivery alone is not "stuck waiting for the
+    completion" (it may well have come). A fragment that still holds the
+    scheduling (it names the claim) and lacks the completion is stuck."""
+    log = Log()
+    everything = ("ClaimCreated", "DispatchScheduled", "DispatchDelivered", "ClaimCompleted")
+    for i in range(40):
+        _claim(log, i, T0 + 60_000 + i * 10_000, everything)
+    _claim(log, 100, T0, ("DispatchDelivered",))
+    _claim(log, 100, T0, ("ClaimCompleted",))
+    _claim(log, 101, T0 + 1_000, ("DispatchScheduled", "DispatchDelivered"))
+    log.store(db_path)
+    with Store.open(db_path) as s:
+        rebuild(s, CFG, now_ms=T0 + 3_600_000)
+        stuck = {x.label for x in stuck_list(s)}
+        assert stuck == {"claimId=clm-101"}
+        rows = s.query("SELECT label, status FROM instances WHERE label LIKE '%-100'")
+        assert sorted(rows) == [("claimId=clm-100", "completed"), ("dispatchId=dsp-100", "running")]

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from types import FrameType
 
 import click
@@ -142,6 +143,7 @@ def collect(
         bootstrap=bootstrap,
         topics=topics,
         group=group,
+        store=Path(db),
         start=start,
         extra=extra,
         connect_timeout=connect_timeout,

@@ -74,7 +74,10 @@ def kafka_options(f: F) -> F:
             "topics created later are picked up.",
         ),
         click.option(
-            "-g", "--group", default=None, help="Consumer group of choreo [default: choreo-<host>]."
+            "-g",
+            "--group",
+            default=None,
+            help="Consumer group of choreo [default: one per host and store, choreo-<host>-<store>-<hash>].",
         ),
         click.option(
             "--from",

@@ -62,6 +62,7 @@ def tail(
         bootstrap=bootstrap,
         topics=topics,
         group=group,
+        store=Path(db),
         start=start,
         extra=extra,
         connect_timeout=connect_timeout,
