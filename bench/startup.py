@@ -9,7 +9,8 @@ imported and reconstructed once into bench/results/:
 - *post-mortem*: as imported; "now" is its newest event, so a command finds
   the statuses judged and only reads;
 - *live*: the same events marked as collected live; "now" is the wall clock,
-  so every command re-judges the open sagas first (the engine is imported).
+  so every command re-judges the open sagas first (``engine.judging``: the
+  status SQL, none of the stitching and learning stages).
 
 Each command runs in a fresh process, timed from spawn to exit, median of
 ``--repeat`` runs: ``choreo stuck``, ``choreo status``, ``choreo show ID``.

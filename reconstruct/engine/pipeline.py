@@ -62,6 +62,7 @@ from choreo.core.schema import (
 from choreo.core.store import Store
 from choreo.reconstruct.engine import steps as s
 from choreo.reconstruct.engine.instances import KnownWorkflows
+from choreo.reconstruct.engine.judging import judge
 from choreo.reconstruct.engine.scope import new_names
 from choreo.reconstruct.engine.stages import Pipeline, Slot, Stage, Work, working
 from choreo.reconstruct.engine.stored_order import StoredOrder
@@ -112,10 +113,6 @@ def _stamp_update(w: Work) -> None:
     w.store.set_meta(META_FINGERPRINT, w.get(FINGERPRINT))
     w.store.set_meta(META_NOW, str(w.now_ms))
     w.store.set_meta(META_WATERMARK, str(w.get(FACTS).newest_ingested or 0))
-
-
-def _stamp_now(w: Work) -> None:
-    w.store.set_meta(META_NOW, str(w.now_ms))
 
 
 # Beside stages run in a worker on their own cursor while the next ones go
@@ -265,15 +262,6 @@ UPDATE_JUDGE = Pipeline(
     keeps=(s.JUDGED,),
 )
 
-JUDGE = Pipeline(
-    "judge",
-    (
-        Stage("judge-open", s.judge_open, gives=(s.JUDGED, s.EVAL), writes=True),
-        Stage("stamp", _stamp_now, writes=True),
-    ),
-    keeps=(s.JUDGED,),
-)
-
 
 def _status_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
@@ -333,17 +321,6 @@ def rebuild(
         "rebuild %s", kv(events=out.events, instances=out.instances, stuck=out.stuck, s=f"{out.seconds:.2f}")
     )
     return out
-
-
-def judge(store: Store, config: ChoreoConfig | None = None, now_ms: int | None = None) -> int:
-    """Re-judge the open (running/stuck) instances at ``now``; returns the stuck count."""
-    cfg = config or ChoreoConfig()
-    ensure_log_views(store)
-    now = default_now(store.con) if now_ms is None else int(now_ms)
-    with working(store, cfg, now) as w:
-        JUDGE.run(w)
-    row = store.con.execute("SELECT count(*) FROM stuck").fetchone()
-    return int(row[0]) if row else 0
 
 
 # -- live: incremental updates --------------------------------------------

@@ -390,6 +390,11 @@ def learn_precedence(
     )
     s = first_events(comp, cluster, typ, svc, ts, tp, off, original)
     p = pairs(s, n_types)
+    # The order of types is decided on each type's last event (a step after a
+    # lifecycle or a loop follows its end); the clocks are bounded on the
+    # first ones (a type's first event is the one its cause triggered).
+    s_last = first_events(comp, cluster, typ, svc, ts, tp, off, original, last=True)
+    p_last = pairs(s_last, n_types)
     caus = causation(comp, cluster, typ, parent, original, n_types)
     key = s.cl * n_types + s.typ
     present = np.bincount(key, minlength=(int(cluster.max()) + 1) * n_types)
@@ -419,7 +424,7 @@ def learn_precedence(
         certain_support[k] = certain_support.get(k, 0) + v
     soft = _uncontradicted(soft, certain)
     clock, prec.offsets = _offsets(certain + soft, certain_support, services, cap_ms)
-    decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
+    decided = [_decide(p_last, s_last, cl, caus, n_types, clock) for cl in clusters]
     bounds, support = certain + soft, dict(certain_support)
     for cl, (_mx, d, parents) in zip(clusters, decided, strict=True):
         b2, s2 = _parent_bounds(p, row_of, cl, d, parents)
@@ -428,7 +433,7 @@ def learn_precedence(
             support[k] = support.get(k, 0) + v
     clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
     prec.clock = clock
-    decided = [_decide(p, s, cl, caus, n_types, clock) for cl in clusters]
+    decided = [_decide(p_last, s_last, cl, caus, n_types, clock) for cl in clusters]
     for cl, (mx, d, parents) in zip(clusters, decided, strict=True):
         for j, par in enumerate(parents):
             if par.cause is not None:

@@ -71,8 +71,20 @@ def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
 
 
 def first_events(
-    comp: I64, cluster: I64, typ: I64, svc: I64, ts: I64, tp: I64, off: I64, original: BOOL
+    comp: I64,
+    cluster: I64,
+    typ: I64,
+    svc: I64,
+    ts: I64,
+    tp: I64,
+    off: I64,
+    original: BOOL,
+    *,
+    last: bool = False,
 ) -> Sample:
+    """The first event of each type per sampled instance (``last``: the last
+    one, for a type that repeats: what comes after a lifecycle or a loop
+    waits for its end, not its start)."""
     chosen = sample_instances(comp, cluster, original)
     pos = np.flatnonzero(original & (comp >= 0))
     pos = pos[chosen[comp[pos]]]
@@ -81,7 +93,7 @@ def first_events(
     head = np.r_[True, (c[1:] != c[:-1]) | (t[1:] != t[:-1])]
     idx = np.flatnonzero(head)
     counts = np.diff(np.r_[idx, srt.size])
-    f = srt[idx]
+    f = srt[idx + counts - 1] if last else srt[idx]
     return Sample(comp[f], cluster[comp[f]], typ[f], svc[f], ts[f], tp[f], off[f], counts == 1)
 
 

@@ -29,15 +29,16 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import duckdb
-import pyarrow as pa
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.logsetup import kv
 from choreo.core.store import Store
-from choreo.reconstruct.engine.frame import register
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,9 @@ class Work:
 
     def register(self, rel: Relation, table: pa.Table) -> None:
         """Give ``rel`` as an Arrow table (scanned in place by DuckDB)."""
+        # Imported here: re-judging (``judging.py``) registers no Arrow table and needs no numpy.
+        from choreo.reconstruct.engine.arrays import register
+
         register(self.con, rel.name, table)
         self._relations[rel.name] = True
 

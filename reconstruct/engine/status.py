@@ -29,14 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import pyarrow as pa
 
 from choreo.core.config import ChoreoConfig
 from choreo.core.schema import STUCK
 from choreo.reconstruct.engine.explain import explanation
 
-_STUCK_SCHEMA = STUCK.arrow_schema()
-_STUCK_NAMES = _STUCK_SCHEMA.names
+StuckRows = list[tuple[object, ...]]  # ``stuck`` rows, in the table's column order
 
 
 @dataclass(frozen=True)
@@ -47,12 +45,11 @@ class EvalResult:
 
 def _service_groups(con: duckdb.DuckDBPyConnection, cfg: ChoreoConfig) -> None:
     pairs = [(name, s.group) for name, s in cfg.services.items() if s.group]
-    con.register(
-        "_r_cfg_groups",
-        pa.table(
-            {"service": [p[0] for p in pairs], "group_id": [p[1] for p in pairs]},
-            schema=pa.schema([("service", pa.string()), ("group_id", pa.string())]),
-        ),
+    # As parameters, not an Arrow table: see ``insert_stuck``.
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _r_cfg_groups AS "
+        "SELECT unnest($1::VARCHAR[]) AS service, unnest($2::VARCHAR[]) AS group_id",
+        [[p[0] for p in pairs], [p[1] for p in pairs]],
     )
 
 
@@ -73,13 +70,13 @@ def evaluate(
     left in ``_r_eval(instance_id, status)`` for the caller.
     """
     verdicts = judge_sql(con, cfg, now_ms, scope=scope, relation=relation, update=update)
-    return store_stuck(con, verdicts, stuck_table(verdicts), relation=relation, scope=scope)
+    return store_stuck(con, verdicts, explain_stuck(verdicts), relation=relation, scope=scope)
 
 
 @dataclass(frozen=True)
 class Verdicts:
     """What the SQL decided: statuses (in ``_r_eval``), and the stuck
-    instances' facts, still to be explained (``stuck_table``)."""
+    instances' facts, still to be explained (``explain_stuck``)."""
 
     judged: int
     stuck_rows: list[tuple[object, ...]]
@@ -318,7 +315,7 @@ def judge_sql(
              AND go.partition = s.t_partition
         """
     ).fetchall()
-    con.unregister("_r_cfg_groups")
+    con.execute("DROP TABLE _r_cfg_groups")
     judged = con.execute("SELECT count(*) FROM _r_eval").fetchone()
     return Verdicts(int(judged[0]) if judged else 0, rows, now_ms, k)
 
@@ -347,29 +344,23 @@ def _spare_fragments(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     )
 
 
-def stuck_table(verdicts: Verdicts) -> pa.Table:
+def explain_stuck(verdicts: Verdicts) -> StuckRows:
     """The ``stuck`` rows, explained (plain Python: a rebuild runs it in a
     thread while DuckDB writes the other tables)."""
-    out = [_stuck_row(r, verdicts.now_ms, verdicts.k) for r in verdicts.stuck_rows]
-    return pa.Table.from_pylist([dict(zip(_STUCK_NAMES, r, strict=True)) for r in out], schema=_STUCK_SCHEMA)
+    return [_stuck_row(r, verdicts.now_ms, verdicts.k) for r in verdicts.stuck_rows]
 
 
 def store_stuck(
     con: duckdb.DuckDBPyConnection,
     verdicts: Verdicts,
-    table: pa.Table,
+    rows: StuckRows,
     *,
     relation: str = "instances",
     scope: str = "true",
 ) -> EvalResult:
-    """Replace the ``stuck`` rows of the judged instances with ``table``."""
+    """Replace the ``stuck`` rows of the judged instances with ``rows``."""
     con.execute(f"DELETE FROM stuck WHERE instance_id IN (SELECT instance_id FROM {relation} WHERE {scope})")
-    if table.num_rows:
-        con.register("_r_stuck_src", table)
-        try:
-            con.execute(f"INSERT INTO stuck ({STUCK.select_list()}) SELECT * FROM _r_stuck_src")
-        finally:
-            con.unregister("_r_stuck_src")
+    insert_stuck(con, rows)
     con.execute(
         """
         UPDATE model_nodes SET stuck_after = coalesce(
@@ -377,7 +368,37 @@ def store_stuck(
              AND s.last_type = model_nodes.event_type), 0)
         """
     )
-    return EvalResult(verdicts.judged, table.num_rows)
+    return EvalResult(verdicts.judged, len(rows))
+
+
+# Up to this many rows go as LIST parameters, more as an Arrow table (see ``insert_stuck``).
+ARROW_FROM = 2_000
+
+
+def insert_stuck(con: duckdb.DuckDBPyConnection, rows: StuckRows, *, arrow_from: int = ARROW_FROM) -> None:
+    """Append ``rows`` to ``stuck``.
+
+    A few (re-judging at a command's start on a live store): column-wise as
+    LIST parameters, unnested side by side and cast to the columns' types,
+    so that judging imports neither pyarrow nor numpy (a good part of the
+    start). Many (a rebuild: tens of thousands): Arrow, which converts them
+    about twice as fast."""
+    if not rows:
+        return
+    if len(rows) < arrow_from:
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        unnested = ", ".join(f"unnest(${i}::{c.sql}[])" for i, c in enumerate(STUCK.columns, 1))
+        con.execute(f"INSERT INTO stuck ({STUCK.select_list()}) SELECT {unnested}", columns)
+        return
+    import pyarrow as pa
+
+    schema = STUCK.arrow_schema()
+    table = pa.Table.from_pylist([dict(zip(schema.names, r, strict=True)) for r in rows], schema=schema)
+    con.register("_r_stuck_src", table)
+    try:
+        con.execute(f"INSERT INTO stuck ({STUCK.select_list()}) SELECT * FROM _r_stuck_src")
+    finally:
+        con.unregister("_r_stuck_src")
 
 
 def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ...]:

@@ -24,20 +24,18 @@ from choreo.reconstruct.engine.instance_keys import (
     named,
 )
 from choreo.reconstruct.engine.instances import Built, KnownWorkflows, build
+
+# Judging's slot, relation and stage live apart so that re-judging imports no more than it needs.
+from choreo.reconstruct.engine.judging import EVAL as EVAL
+from choreo.reconstruct.engine.judging import JUDGED as JUDGED
+from choreo.reconstruct.engine.judging import judge_open as judge_open
 from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
 from choreo.reconstruct.engine.model import learn, write_model
 from choreo.reconstruct.engine.model_kinds import Workflow
 from choreo.reconstruct.engine.precedence import write_precedence
 from choreo.reconstruct.engine.scope import affected, new_events
 from choreo.reconstruct.engine.stages import Relation, Slot, Work
-from choreo.reconstruct.engine.status import (
-    EvalResult,
-    Verdicts,
-    evaluate,
-    judge_sql,
-    store_stuck,
-    stuck_table,
-)
+from choreo.reconstruct.engine.status import StuckRows, Verdicts, explain_stuck, judge_sql, store_stuck
 from choreo.reconstruct.engine.stitch import components, link_keys, parents
 from choreo.reconstruct.engine.type_links import type_links, write_type_links
 from choreo.reconstruct.engine.values import Values, link_names, link_values
@@ -86,8 +84,7 @@ TALLY = Slot[Tally]("tally", "counts for the run's summary")
 MODEL = Slot[dict[str, Workflow]]("model", "the learned workflow models")
 TYPE_LINKS = Slot[pa.Table]("type_links", "per workflow and pair of types: instances tying them directly")
 VERDICTS = Slot[Verdicts]("verdicts", "statuses decided; the stuck instances' facts")
-STUCK_ROWS = Slot[pa.Table]("stuck_rows", "the stuck instances, explained")
-JUDGED = Slot[EvalResult]("judged", "how many instances were judged and how many are stuck")
+STUCK_ROWS = Slot[StuckRows]("stuck_rows", "the stuck instances, explained")
 NEW_KEYS = Slot[Sequence[tuple[str, int, int]] | None]("new_keys", "the new events' coordinates, if given")
 WATERMARK = Slot[int]("watermark", "ingested_ms up to which events were folded in")
 STITCH_NAMES = Slot[list[str]]("stitch_names", "the identifier names used for stitching")
@@ -95,7 +92,6 @@ N_NEW = Slot[int]("n_new", "how many events are new")
 
 # -- relations --------------------------------------------------------------
 BUILT_INSTANCES = Relation("_r_inst_src", "the built instances, status not yet judged")
-EVAL = Relation("_r_eval", "each judged instance's status and what it waits for")
 NEW = Relation("_r_new", "the events to fold in: coordinates, event id, causation id")
 TOUCH = Relation("_r_touch", "events linked to a new one by a stitching value or causation")
 AFFECTED = Relation("_r_aff", "stored instances the new events touch")
@@ -266,7 +262,7 @@ def judge_built(w: Work) -> None:
 
 
 def explain(w: Work) -> None:
-    w.put(STUCK_ROWS, stuck_table(w.get(VERDICTS)))
+    w.put(STUCK_ROWS, explain_stuck(w.get(VERDICTS)))
 
 
 def store_judged(w: Work) -> None:
@@ -330,8 +326,3 @@ def replace_affected(w: Work) -> None:
     w.table(REPLACED, f"SELECT * FROM {BUILT_INSTANCES.name}")
     keep_variant_ranks(con, REPLACED.name)
     con.execute(f"INSERT INTO instances SELECT * FROM {REPLACED.name}")
-
-
-def judge_open(w: Work) -> None:
-    w.put(JUDGED, evaluate(w.con, w.config, w.now_ms, scope="status IN ('running', 'stuck')"))
-    w.adopt(EVAL)

@@ -85,7 +85,8 @@ def bring_up_to_date(
 
         stats = rebuild(store, config, now_ms=as_of.ms)
     elif judged_as_of(store) != as_of:
-        from choreo.reconstruct.engine.pipeline import judge
+        # Not the whole engine: a store collected live is re-judged at every command's start.
+        from choreo.reconstruct.engine.judging import judge
 
         judge(store, config, as_of.ms)
     else:

@@ -10,7 +10,7 @@ import click
 
 from choreo.cli.commands.options import config_option, db_option, export_dir_option, now_option
 from choreo.core.config import ChoreoConfig, load_config
-from choreo.core.errors import ChoreoError, StoreError
+from choreo.core.errors import ChoreoError, StoreDamagedError, StoreError
 from choreo.core.logsetup import default_log_file, logs_to_file
 from choreo.core.snapshot import Publisher, SnapshotStore, open_for_reading
 from choreo.core.store import Store
@@ -32,6 +32,8 @@ def open_for_tui(db: str | Path, *, read_only: bool) -> tuple[Store | None, Chor
         )
     try:
         return open_for_reading(path, writable=not read_only), None
+    except StoreDamagedError:
+        raise  # nothing to show: one line and exit 2, as every command says it
     except StoreError as exc:
         return None, exc
 
