@@ -186,6 +186,11 @@ def _not_far(wins: int, losses: int) -> bool:
     return losses - wins < _Z * math.sqrt(decided)
 
 
+# Ties between link names broken by the lower name code, never by the order
+# DuckDB's threads happen to meet the rows in (it varied from run to run).
+_TIE = 1 << 20
+
+
 def payload_fields(
     con: duckdb.DuckDBPyConnection, f: Frame, names: list[str], code: npt.NDArray[np.integer]
 ) -> list[Found]:
@@ -218,7 +223,8 @@ def payload_fields(
             f"""
             WITH c AS (SELECT * FROM _r_found_src),
             span AS (
-                SELECT vh, list_sort(flatten(list(ts)))[1:{_TIMES}] AS times, arg_max(code, n) AS code FROM (
+                SELECT vh, list_sort(flatten(list(ts)))[1:{_TIMES}] AS times,
+                       arg_max(code, n * {_TIE} - code) AS code FROM (
                     SELECT vh, code, count(*) AS n, list(ts ORDER BY ts)[1:{_TIMES}] AS ts
                     FROM _r_found_ids GROUP BY ALL
                 ) GROUP BY vh
@@ -244,7 +250,7 @@ def payload_fields(
                 FROM d JOIN q USING (typ, path) GROUP BY ALL
             ),
             best AS (
-                SELECT typ, path, arg_max(code, k) AS code FROM (
+                SELECT typ, path, arg_max(code, k * {_TIE} - code) AS code FROM (
                     SELECT typ, path, code, count(*) AS k FROM m GROUP BY ALL
                 ) GROUP BY ALL
             ),
