@@ -216,6 +216,21 @@ def _soft_bounds(p: Pairs, clusters: list[_Cluster]) -> list[Bound]:
     return list(best.values())
 
 
+def _row_bound(p: Pairs, r: int, flip: bool, su: int, sv: int) -> Bound:
+    """The bound pair row ``r`` (read b -> a when ``flip``) puts on producer
+    ``sv``'s clock against ``su``'s, for a pair known to come in that order."""
+    m, n = low_latency(p, r, flip=flip)
+    shape = float(p.shape[r]) * (-1.0 if flip else 1.0)
+    lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
+    return Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal)
+
+
+def _add(bounds: list[Bound], support: dict[int, int], bd: Bound) -> None:
+    bounds.append(bd)
+    support[bd.a] = support.get(bd.a, 0) + bd.pairs
+    support[bd.b] = support.get(bd.b, 0) + bd.pairs
+
+
 def _uncontradicted(soft: list[Bound], certain: list[Bound]) -> list[Bound]:
     """The soft bounds no certain bound contradicts: a raw order that a
     certain pair reverses (``o_b - o_a <= m`` against ``o_a - o_b <= m'``
@@ -245,14 +260,10 @@ def _start_bounds(
             su, sv = cl.svc_of.get(u), cl.svc_of.get(v)
             if su is None or sv is None or su == sv:
                 continue
-            m, n = low_latency(p, r, flip=flip)
-            if n < MIN_SUPPORT:
+            bd = _row_bound(p, r, flip, su, sv)
+            if bd.pairs < MIN_SUPPORT:
                 continue
-            shape = float(p.shape[r]) * (-1.0 if flip else 1.0)
-            lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
-            bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal))
-            support[su] = support.get(su, 0) + n
-            support[sv] = support.get(sv, 0) + n
+            _add(bounds, support, bd)
     return bounds, support
 
 
@@ -271,12 +282,7 @@ def _parent_bounds(
         r = row_of.get((cl.c, min(u, v), max(u, v)))
         if su is None or sv is None or su == sv or r is None:
             continue
-        m, n = low_latency(p, r, flip=u > v)
-        shape = float(p.shape[r]) * (-1.0 if u > v else 1.0)
-        lognormal = n >= 100 and shape * np.sqrt(n) >= 4.5
-        bounds.append(Bound(su, sv, float(m), n, float(np.sqrt(p.var[r])), lognormal))
-        support[su] = support.get(su, 0) + n
-        support[sv] = support.get(sv, 0) + n
+        _add(bounds, support, _row_bound(p, r, u > v, su, sv))
     return bounds, support
 
 
