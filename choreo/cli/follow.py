@@ -21,7 +21,7 @@ import duckdb
 from choreo.cli.live_feed import Updater
 from choreo.core.logsetup import kv
 from choreo.core.progress import CollectProgress
-from choreo.core.snapshot import SnapshotStore, read_snapshot, snapshot_path
+from choreo.core.snapshot import SnapshotStore, newest_snapshot
 from choreo.core.store import Store
 from choreo.core.timefmt import duration
 
@@ -87,11 +87,14 @@ class SnapshotFollower:
     def _sync(self) -> bool:
         if not self.running:
             return False
-        snap = read_snapshot(snapshot_path(self.original))
+        snap = newest_snapshot(self.original)
         if snap is not None:
             if snap.published_ms == self._seen_published:
                 return False
-            copied = self._copy_from(snap.path)
+            try:
+                copied = self._copy_from(snap.path)
+            except duckdb.IOException:
+                return False  # its writer started publishing into it again: the next refresh
             self._seen_published = snap.published_ms
             return copied
         # No snapshot: the writer stopped (or is about to publish its first one).
@@ -109,7 +112,11 @@ class SnapshotFollower:
         cur = self.store.cursor()
         con = cur.con
         escaped = str(source).replace("'", "''")
-        con.execute(f"ATTACH '{escaped}' AS {_ALIAS} (READ_ONLY)")
+        try:
+            con.execute(f"ATTACH '{escaped}' AS {_ALIAS} (READ_ONLY)")
+        except duckdb.Error:
+            cur.close()
+            raise
         try:
             row = con.execute("SELECT max(ingested_ms) FROM main.events").fetchone()
             since = (int(row[0]) if row and row[0] is not None else 0) - _INGEST_SLACK_MS

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 
 from choreo.core.errors import StoreError
-from choreo.core.snapshot import open_for_reading
+from choreo.core.snapshot import attach_for_reading, open_for_reading
 from choreo.core.store import Store
 
 RAW = ("events", "identifiers", "group_offsets", "topic_consumers")
@@ -69,10 +69,8 @@ def attach_stores(store: Store, others: Sequence[str | Path]) -> None:
         # Opening it on its own first gives the same one-line causes as --db
         # (not a store, newer version, locked) before it is attached; while
         # another process writes it, its newest snapshot is read instead.
-        with open_for_reading(p, writable=False) as readable:
-            source = readable.path
         try:
-            store.con.execute(f"ATTACH '{_quote(str(source))}' AS {alias} (READ_ONLY)")
+            attach_for_reading(store.con, p, alias)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open {p}: {str(exc).splitlines()[0]}") from None
         aliases.append(alias)
@@ -84,10 +82,6 @@ def attach_stores(store: Store, others: Sequence[str | Path]) -> None:
             # The same record collected by two shards is one record.
             body = f"SELECT * FROM ({union}) QUALIFY row_number() OVER (PARTITION BY {_KEYS[table]}) = 1"
         store.con.execute(f"CREATE OR REPLACE TEMP VIEW log_{table} AS {body}")
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def open_log(

@@ -11,7 +11,8 @@ from pathlib import Path
 from choreo.cli.live_feed import LiveFeed
 from choreo.collector.extract import Extractor
 from choreo.collector.kafka_tap import Collector
-from choreo.core.snapshot import Publisher, snapshot_path
+from choreo.core.snapshot import snapshot_path
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 from tests.support.collect_helpers import settings
 from tests.support.waiting import wait_for

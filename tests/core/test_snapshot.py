@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from choreo.core.errors import StoreLockedError
-from choreo.core.snapshot import Publisher, SnapshotStore, open_for_reading, snapshot_path
+from choreo.core.snapshot import SnapshotStore, open_for_reading, snapshot_path
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 from tests.support.waiting import wait_for
 
@@ -26,7 +27,7 @@ _WRITER = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from choreo.core.store import Store
-    from choreo.core.snapshot import Publisher
+    from choreo.core.snapshot_publish import Publisher
 
     db, publish, seconds = sys.argv[1], sys.argv[2] == "publish", float(sys.argv[3])
     stop_file = Path(db + ".stop")

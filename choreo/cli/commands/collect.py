@@ -21,7 +21,7 @@ from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.gc_tuning import rare_gc
 from choreo.core.progress import CollectProgress, CollectStats
-from choreo.core.snapshot import Publisher
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 
 _LOG_PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal

@@ -19,7 +19,7 @@ from choreo.collector.kafka_tap import Collector
 from choreo.core.config import ChoreoConfig
 from choreo.core.errors import ChoreoError
 from choreo.core.logsetup import default_log_file, logs_to_file
-from choreo.core.snapshot import Publisher
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 from choreo.demo.check import check_stuck
 from choreo.demo.faults import DEFAULT_MIX, NO_FAULTS, FaultPlan, parse_service_ms, parse_stall

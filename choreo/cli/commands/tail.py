@@ -14,7 +14,7 @@ from choreo.collector.settings import live_settings
 from choreo.core.config import load_config
 from choreo.core.errors import ChoreoError
 from choreo.core.logsetup import default_log_file, logs_to_file
-from choreo.core.snapshot import Publisher
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 
 # Live, events should reach the screen within about a second.

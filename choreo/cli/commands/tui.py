@@ -12,7 +12,8 @@ from choreo.cli.commands.options import config_option, db_option, export_dir_opt
 from choreo.core.config import ChoreoConfig, load_config
 from choreo.core.errors import ChoreoError, StoreDamagedError, StoreError
 from choreo.core.logsetup import default_log_file, logs_to_file
-from choreo.core.snapshot import Publisher, SnapshotStore, open_for_reading
+from choreo.core.snapshot import SnapshotStore, open_for_reading
+from choreo.core.snapshot_publish import Publisher
 from choreo.core.store import Store
 from choreo.core.timefmt import parse_now
 
