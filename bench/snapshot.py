@@ -232,9 +232,8 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             cwd=ROOT,
         )
-        print(
-            f"store: {args.events:,} events, {base.stat().st_size / 1e6:.0f} MB ({time.monotonic() - t0:.0f} s)"
-        )
+        size = base.stat().st_size / 1e6
+        print(f"store: {args.events:,} events, {size:.0f} MB (written in {time.monotonic() - t0:.0f} s)")
         runs = []
         for _round in range(args.repeat):
             for mode in args.modes.split(","):
@@ -246,9 +245,8 @@ def main() -> None:
     none = next((r for r in results if r["mode"] == "none"), None)
     print(f"\nload average {load0[0]:.1f} at the start, {load1[0]:.1f} at the end")
     print(f"{args.repeat} runs of {args.seconds:.0f} s per way, interleaved; events/s: median of the runs")
-    print(
-        f"{'':12} {'events/s':>9} {'vs none':>8} {'publishes':>9}  published age median/max  missing median/max"
-    )
+    head = f"{'':12} {'events/s':>9} {'vs none':>8} {'publishes':>9}"
+    print(f"{head}  published age median/max  missing median/max")
     for r in results:
         ratio = f"{r['events_per_s'] / none['events_per_s']:.2f}" if none else "-"
         pa, ma = r["published_age_s"], r["missing_age_s"]
