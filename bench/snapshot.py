@@ -207,11 +207,15 @@ def measure(base: Path, work: Path, mode: str, seconds: float) -> dict[str, Any]
 
 
 def main() -> None:
+    from choreo.core.store import Store
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_200_000, help="events in the store before the runs")
     ap.add_argument("--seconds", type=float, default=60.0, help="how long each writer writes")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--repeat", type=int, default=2, help="runs per way, interleaved (the machine is shared)")
+    ap.add_argument("--base", type=Path, help="a store written by an earlier run (--events ignored)")
+    ap.add_argument("--keep-base", type=Path, help="keep the store written here, for --base")
     ap.add_argument("--writer", nargs=3, metavar=("DB", "MODE", "SECONDS"), help=argparse.SUPPRESS)
     ap.add_argument("--fill", nargs=2, metavar=("DB", "EVENTS"), help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -224,16 +228,21 @@ def main() -> None:
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="choreo-snapshot-bench-", dir=os.environ.get("TMPDIR")) as tmp:
         work = Path(tmp)
-        base = work / "base.duckdb"
-        t0 = time.monotonic()
-        subprocess.run(
-            [sys.executable, __file__, "--fill", str(base), str(args.events)],
-            check=True,
-            stdout=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-        size = base.stat().st_size / 1e6
-        print(f"store: {args.events:,} events, {size:.0f} MB (written in {time.monotonic() - t0:.0f} s)")
+        base = args.base or work / "base.duckdb"
+        if args.base is None:
+            t0 = time.monotonic()
+            subprocess.run(
+                [sys.executable, __file__, "--fill", str(base), str(args.events)],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=ROOT,
+            )
+            print(f"store written in {time.monotonic() - t0:.0f} s")
+            if args.keep_base:
+                shutil.copyfile(base, args.keep_base)
+        with Store.open(base, read_only=True) as store:
+            args.events = store.count_events()
+        print(f"store: {args.events:,} events, {base.stat().st_size / 1e6:.0f} MB")
         runs = []
         for _round in range(args.repeat):
             for mode in args.modes.split(","):

@@ -9,20 +9,19 @@ the store locked works on the newest snapshot of the process holding it
 judges "now" or reconstructs (deleted when the command ends). Readers thus
 see data a second or two old and never stop the writer's appends.
 
-A snapshot is a DuckDB file of its own that the writer brings up to date in
-place (``choreo.core.snapshot_publish``), one transaction per publish: the
-rows appended to ``events`` and ``identifiers`` since it was last published,
-and every other table (the small raw ones, the derived ones) replaced when
-it changed. There are two of them, ``<store>.snapshot`` and
-``<store>.snapshot-2``: DuckDB's file locks keep a reader from opening one
-while the writer updates it and the writer from updating one a reader has
-open, so while a reader holds one (a long export), the writer publishes into
-the other. Each names its writer's pid, when it was published and a
-generation that grows with every publish; readers take the newest. A file
-that is being published is waited for a moment: it is about to be the
-newest. The snapshots are removed when the writer closes; those left by a
-writer that was killed are ignored (they name another pid) and replaced by
-the next writer.
+A snapshot is a copy of the store file as of one of its checkpoints, which
+the writer brings up to date in place by copying only the blocks that
+changed since (``choreo.core.snapshot_publish``, ``choreo.core.block_copy``):
+a publish costs what was written since the last one, not the store's size.
+There are two of them, ``<store>.snapshot`` and ``<store>.snapshot-2``,
+locked the way DuckDB locks a database file: a reader cannot open one while
+the writer updates it, and the writer does not update one a reader has open,
+so while a reader holds one (a long export), the writer publishes into the
+other. Each says who published it, when, and a generation that grows with
+every publish; readers take the newest, and wait a moment for one being
+published (it is about to be the newest). The snapshots are removed when the
+writer closes; those left by a writer that was killed are ignored (they name
+another pid) and replaced by the next writer.
 """
 
 from __future__ import annotations

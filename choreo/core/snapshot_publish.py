@@ -3,14 +3,14 @@
 A publish stamps the store (who publishes, when, the generation), makes it
 CHECKPOINT, and brings one of the two snapshot files up to date with the
 store file by copying only the blocks the checkpoints since changed
-(``core.block_copy``, in a child process). With DuckDB's automatic
-checkpoints held back from the CHECKPOINT to the end of the copy, the store
-file does not change meanwhile: commits go to the write-ahead log, and the
-blocks a large uncommitted append may write early are ones the checkpointed
-state does not use. The snapshot is thus the store as of one checkpoint,
-never a mix, and what a publish costs grows with what was written since the
-last one, not with the store's size: the checkpoint (which DuckDB would make
-anyway, by default every 16 MiB of log) and a copy of the blocks it wrote.
+(``core.block_copy``, in a child process that locks the snapshot first). While
+a publisher runs, DuckDB's automatic checkpoints are left to it, so the store
+file does not change between its CHECKPOINT and the end of the copy: commits
+go to the write-ahead log, and the blocks a large uncommitted append may
+write early are ones the checkpointed state does not use. A snapshot is thus
+the store as of one checkpoint, never a mix, and a publish costs what was
+written since the last one, not the store's size: the checkpoint (work DuckDB
+does anyway, by default every 16 MiB of log) and a copy of the blocks it wrote.
 
 The newest file is brought up to date when no reader has it open, else the
 other one (a reader holding one for long, such as a big export, never stops
@@ -20,7 +20,7 @@ reconstructions hold the store's ``checkpoint_lock``, so the publisher waits
 for them to end; another writer's transaction, or both files held by
 readers, make it try again a moment later, not an interval later. It
 publishes every ``interval`` seconds while the store changes, less often (up
-to ``max_interval``) when a publish costs more than ``max_share`` of the time.
+to ``max_interval``) when copying costs more than ``max_share`` of the time.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 _NO_AUTO_CHECKPOINT = "1000GB"
 _BUSY_RETRY_S = 0.2  # after a CHECKPOINT refused for another write transaction, or both files held
 _BUSY_WARN_S = 60.0  # not published for this long without a break: worth a warning
+_WAIT_FOR_NEWEST_S = 1.0  # for a reader to let go of the newest file, before taking the other
+_POLL_S = 0.02
+_CHECKPOINT_ANYWAY_S = 30.0  # both files held by readers this long: checkpoint without publishing
 
 
 def _writer_busy(exc: BaseException) -> bool:
@@ -152,6 +155,7 @@ class Publisher:
         self._copier = _Copier()
         self._block_size: int | None = None
         self._threshold: str | None = None
+        self._last_checkpoint = time.monotonic()
 
     def __enter__(self) -> Publisher:
         self.start()
@@ -178,15 +182,22 @@ class Publisher:
             self._thread.join()
             self._thread = None
         self._copier.close()
-        if self._threshold is not None:
-            self.store.con.execute(f"SET GLOBAL checkpoint_threshold = '{self._threshold}'")
-            self._threshold = None
+        self._restore_checkpoints()
         self._remove_files()
         if self.published and not self.store.read_only:
             cur = self.store.cursor()
             try:
                 # The stamp says nothing once the snapshots are gone.
                 cur.con.execute("DELETE FROM choreo_meta WHERE key IN (?, ?, ?, ?)", list(SNAPSHOT_KEYS))
+            finally:
+                cur.close()
+
+    def _restore_checkpoints(self) -> None:
+        threshold, self._threshold = self._threshold, None
+        if threshold is not None:
+            cur = self.store.cursor()
+            try:
+                cur.con.execute(f"SET GLOBAL checkpoint_threshold = '{threshold}'")
             finally:
                 cur.close()
 
@@ -226,8 +237,9 @@ class Publisher:
                     log.warning("snapshot not published %s", kv(error=why, failures=failures))
             except Exception:
                 # A bug here must not take the writer down with it; readers
-                # then wait for the store itself.
+                # then wait for the store itself, and DuckDB checkpoints again.
                 log.exception("snapshot publishing stopped")
+                self._restore_checkpoints()
                 return
 
     def publish(self) -> bool:
@@ -254,17 +266,20 @@ class Publisher:
     def _checkpoint_and_copy(self, cur: Store) -> tuple[Path, int]:
         con = cur.con
         block_size = self._block_size_of(con)
-        # The newest file first (the fewest blocks to copy), the other while a reader holds it.
-        for path in sorted(self.paths, key=lambda p: p != self._newest):
-            if self._copier.ask({"lock": str(path)}).get("locked"):
-                break
-        else:
+        path = self._lock_a_file()
+        if path is None:
+            if time.monotonic() - self._last_checkpoint > _CHECKPOINT_ANYWAY_S:
+                # Readers hold both for long: the write-ahead log must not grow without end.
+                with self.store.checkpoint_lock:
+                    con.execute("CHECKPOINT")
+                self._last_checkpoint = time.monotonic()
             raise Busy("both snapshots are held by readers")
         try:
             with self.store.checkpoint_lock:
                 self._stamp(cur)
                 t0 = time.perf_counter()
                 con.execute("CHECKPOINT")
+                self._last_checkpoint = time.monotonic()
                 self.last_checkpoint_seconds = time.perf_counter() - t0
                 answer = self._copier.ask({"copy": str(self.store.path), "block_size": block_size})
         except BaseException:
@@ -273,6 +288,20 @@ class Publisher:
             raise
         copied = answer.get("copied")
         return path, int(copied) if isinstance(copied, int) else 0
+
+    def _lock_a_file(self) -> Path | None:
+        """Lock the newest file (the fewest blocks to copy), waiting a moment for
+        a reader that has it open (readers hold it briefly, mostly), else the
+        other one (a reader holds it for long, such as an export)."""
+        newest, other = sorted(self.paths, key=lambda p: p != self._newest)
+        deadline = time.monotonic() + _WAIT_FOR_NEWEST_S
+        while True:
+            if self._copier.ask({"lock": str(newest)}).get("locked"):
+                return newest
+            if time.monotonic() > deadline or self._stop.is_set():
+                break
+            time.sleep(_POLL_S)
+        return other if self._copier.ask({"lock": str(other)}).get("locked") else None
 
     def _stamp(self, cur: Store) -> None:
         """Who publishes, when, which generation: in the store, so that the
