@@ -15,8 +15,8 @@ counts its events:
 - copy: the whole-file-copy publisher choreo had before (the reference,
   bench/snapshot_reference.py: a CHECKPOINT and a copy of the store file,
   spaced to take at most a tenth of the time);
-- incremental: ``choreo.core.snapshot_publish.Publisher`` (new rows appended
-  in place, two files).
+- incremental: ``choreo.core.snapshot_publish.Publisher`` (a CHECKPOINT and
+  a copy of only the blocks that changed, into one of two files).
 
 Per way: the writer's events/s (and its ratio to none), publishes, and two
 ages per read, median and max: *published* (now - when the snapshot read was
@@ -102,8 +102,8 @@ def writer(db: str, mode: str, seconds: float, fill: int) -> None:
         if pub is not None:
             pub.stop()
         published = pub.published if pub is not None else 0
-        copies = getattr(pub, "last_copied", 0) if pub is not None else 0
-    print(f"done {n - first} {elapsed:.3f} {published} {copies}", flush=True)
+        blocks = getattr(pub, "last_copied", 0) if pub is not None else 0
+    print(f"done {n - first} {elapsed:.3f} {published} {blocks}", flush=True)
 
 
 class Run:
@@ -189,7 +189,7 @@ def measure(base: Path, work: Path, mode: str, seconds: float) -> dict[str, Any]
     run.proc.wait()
     run._thread.join()
     assert run.done is not None, f"the {mode} writer did not finish"
-    events, elapsed, published, copies = run.done
+    events, elapsed, published, blocks = run.done
     out = {
         "mode": mode,
         "store_mb_start": round(size_mb),
@@ -197,7 +197,7 @@ def measure(base: Path, work: Path, mode: str, seconds: float) -> dict[str, Any]
         "events_per_s": round(events / elapsed),
         "events": events,
         "publishes": published,
-        "whole_copies": copies,
+        "blocks_copied_last": blocks,
         "reads": len(ages),
         "ages": ages,
     }
