@@ -72,6 +72,7 @@ async def test_a_store_where_almost_nothing_links_says_so_in_the_store_bar(tmp_p
         rebuild(store, now_ms=T0 + 60_000)
         app = make_app(store)
         async with app.run_test(size=(120, 30)) as pilot:
-            text = await wait_shown(pilot, " instances · ")
+            await wait_shown(pilot, " instances · ")
             await overview_ready(pilot)
-            assert "only 0% of events stitched" in flat(screen_text(app)), text
+            # The store bar is drawn again once the overview is in: under load, a moment after its rows.
+            await wait_shown(pilot, "only 0% of events stitched")
