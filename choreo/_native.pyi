@@ -92,5 +92,5 @@ def partition_chain(
     prev: npt.NDArray[np.int64],
 ) -> None: ...
 def stable_by_group(
-    group: npt.NDArray[np.int64], first: npt.NDArray[np.int64], out: npt.NDArray[np.int64]
+    group: npt.NDArray[np.int64], first: npt.NDArray[np.int64], n_groups: int, out: npt.NDArray[np.int64]
 ) -> None: ...

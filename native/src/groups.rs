@@ -187,28 +187,22 @@ pub fn partition_chain(
     Ok(())
 }
 
-/// `first` (a permutation of positions) stably sorted by the group of each
-/// position: `out[j]` are the positions of group 0 in `first`'s order, then
-/// group 1's, ... Every group number must be 0 or more.
-pub fn stable_by_group(group: &[i64], first: &[i64], out: &mut [i64]) -> Result<(), BadInput> {
+/// `first` (a permutation of `0..group.len()`) stably sorted by the group
+/// of each position: `out` holds the positions of group 0 in `first`'s
+/// order, then group 1's, ... Every group number must be in `0..n_groups`.
+pub fn stable_by_group(
+    group: &[i64],
+    first: &[i64],
+    n_groups: usize,
+    out: &mut [i64],
+) -> Result<(), BadInput> {
     let n = group.len();
     if first.len() != n || out.len() != n {
         return bad("stable_by_group: arrays of different lengths");
     }
-    let mut n_groups = 0usize;
-    for &g in group {
-        let g = usize::try_from(g).or_else(|_| bad(format!("group number {g} is negative")))?;
-        n_groups = n_groups.max(g + 1);
-    }
-    if n_groups > n {
-        return bad(format!(
-            "group number {} above the {n} positions",
-            n_groups - 1
-        ));
-    }
     let mut end = vec![0usize; n_groups + 1];
     for &g in group {
-        end[g as usize + 1] += 1;
+        end[index(g, n_groups, "group")? + 1] += 1;
     }
     for g in 0..n_groups {
         end[g + 1] += end[g];
@@ -284,10 +278,14 @@ mod tests {
         let group = [1, 0, 1, 0];
         let first = [2, 3, 0, 1];
         let mut out = [0i64; 4];
-        stable_by_group(&group, &first, &mut out).unwrap();
+        stable_by_group(&group, &first, 2, &mut out).unwrap();
         assert_eq!(out, [3, 1, 2, 0]);
-        assert!(stable_by_group(&[0, -1], &[0, 1], &mut [0i64; 2]).is_err());
-        assert!(stable_by_group(&[0, 0], &[0, 2], &mut [0i64; 2]).is_err());
-        assert!(stable_by_group(&[0, 1], &[1, 1], &mut [0i64; 2]).is_err());
+        // more groups than positions: an argsort of small keys
+        stable_by_group(&[5, 2], &[0, 1], 9, &mut out[..2]).unwrap();
+        assert_eq!(out[..2], [1, 0]);
+        assert!(stable_by_group(&[0, -1], &[0, 1], 2, &mut [0i64; 2]).is_err());
+        assert!(stable_by_group(&[0, 2], &[0, 1], 2, &mut [0i64; 2]).is_err());
+        assert!(stable_by_group(&[0, 0], &[0, 2], 1, &mut [0i64; 2]).is_err());
+        assert!(stable_by_group(&[0, 1], &[1, 1], 2, &mut [0i64; 2]).is_err());
     }
 }

@@ -125,19 +125,21 @@ fn partition_chain(
     })
 }
 
-/// `first` stably sorted by the group of each position (see `groups::stable_by_group`).
+/// `first` stably sorted by the group of each position, groups in
+/// `0..n_groups` (see `groups::stable_by_group`).
 #[pyfunction]
 fn stable_by_group(
     py: Python<'_>,
     group: PyBuffer<i64>,
     first: PyBuffer<i64>,
+    n_groups: usize,
     mut out: PyBuffer<i64>,
 ) -> PyResult<()> {
     guard(|| {
         let inputs = [range_of(&group, "group")?, range_of(&first, "first")?];
         let (g, f) = (items(&group, "group")?, items(&first, "first")?);
         let o = items_mut(&mut out, "out", &inputs)?;
-        to_py(py.detach(|| groups::stable_by_group(g, f, o)))
+        to_py(py.detach(|| groups::stable_by_group(g, f, n_groups, o)))
     })
 }
 

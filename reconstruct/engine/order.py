@@ -85,9 +85,18 @@ def partition_chain(comp: I64, tp: I64, offset: I64, original: BOOL) -> I64:
     return prev
 
 
+def _stable_by(group: I64, first: I64, n_groups: int) -> I64:
+    """``first`` (a permutation of the positions of ``group``) stably sorted by
+    group (each in ``0..n_groups``): a counting sort in the native core."""
+    out = np.empty(group.size, dtype=np.int64)
+    keys, given = np.ascontiguousarray(group, dtype=np.int64), np.ascontiguousarray(first, dtype=np.int64)
+    _native.stable_by_group(keys, given, n_groups, out)
+    return out
+
+
 def _csr(src: I64, dst: I64, n: int) -> tuple[I64, I64, I64]:
     """Edges grouped by source: for source p, ``dst[ptr[p]:ptr[p+1]]``."""
-    order = np.argsort(src, kind="stable")
+    order = _stable_by(src, np.arange(src.size, dtype=np.int64), n)
     counts = np.bincount(src, minlength=n)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -205,12 +214,7 @@ def _sort(comp: I64, adj: I64, depth: I64, tp: I64, dup_of: I64) -> I64:
     else:
         src = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
         first = np.lexsort((is_dup, tp[src], depth[src], rel[src]))
-    # Stable by component: a counting sort in the native core.
-    out = np.empty(n, dtype=np.int64)
-    _native.stable_by_group(
-        np.ascontiguousarray(comp, dtype=np.int64), np.ascontiguousarray(first, dtype=np.int64), out
-    )
-    return out
+    return _stable_by(comp, first, int(comp.max()) + 1)
 
 
 def causal_order(
