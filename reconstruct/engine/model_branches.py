@@ -271,24 +271,20 @@ def _expect(
     code = {t: i for i, t in enumerate(f.types)}
     children = set(found)
     causes = b.precedence.causes if b.precedence else {}
+    before = {(lk.cluster, lk.parent, lk.child) for lk in (b.precedence.links if b.precedence else [])}
     for (w, c), cands in found.items():
-        timed = [(p, share) for p, share, _b in cands if (w, p, c) in latency]
+        timed = {p: share for p, share, _b in cands if (w, p, c) in latency}
         if not timed:
             continue
-
-        # The parent that fans out: the type its time depends on the least
-        # (``precedence``: its cause, whatever the order the branches arrive
-        # in, and never an always-faster sibling); else one that is not a
-        # branch nor itself expected (it may be missing too), the nearest.
-        def rank(x: tuple[int, float], w: int = w, c: int = c) -> tuple[int, int, float]:
-            p = x[0]
-            return (
-                0 if causes.get((w, c)) == p else 1,
-                int(p in branches.get(w, set())) + int((w, p) in children),
-                latency[(w, p, c)][0],
-            )
-
-        p, share = min(timed, key=rank)
+        p = fan_parent(
+            list(timed),
+            cause=causes.get((w, c)),
+            branches=branches.get(w, set()),
+            expected={p for p in timed if (w, p) in children},
+            before={(x, y) for x in timed for y in timed if (w, x, y) in before},
+            p50={p: latency[(w, p, c)][0] for p in timed},
+        )
+        share = timed[p]
         p99 = latency[(w, p, c)][1]
         wf = wfs[b.workflows[w]]
         p_name, c_name = f.types[p], f.types[c]
@@ -305,3 +301,33 @@ def _expect(
             ]
             past = tuple(sorted(later))
         wf.expect.setdefault((p_name, c_name), Expect(share, p99, wf.nodes[c_name].service, "fan-out", past))
+
+
+def fan_parent(
+    cands: list[int],
+    *,
+    cause: int | None,
+    branches: set[int],
+    expected: set[int],
+    before: set[tuple[int, int]],
+    p50: dict[int, float],
+) -> int:
+    """The parent that fans out a child, among the types before it in (nearly)
+    every instance: the type its time depends on the least (``cause``, from
+    the precedence: whatever the order the branches arrive in, and never an
+    always-faster sibling); else one that is not a branch; among those the
+    latest in the learned order (``before``: pairs known to come in that
+    order; a slow branch is about as far from every step before it, so the
+    nearest by median latency is chance); then one not itself ``expected``
+    (it may be missing too); then the nearest."""
+
+    def rank(p: int) -> tuple[int, int, int, int, float]:
+        return (
+            0 if cause == p else 1,
+            int(p in branches),
+            sum((p, q) in before for q in cands),
+            int(p in expected),
+            p50[p],
+        )
+
+    return min(cands, key=rank)

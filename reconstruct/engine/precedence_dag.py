@@ -247,6 +247,11 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
             # does not say otherwise.
             if mx.share[i, j] <= UNANIMOUS and (mx.n[i, j] < 100 or mx.shape[j, i] >= SHAPE_SE):
                 continue
+            # Never against a clear shape: an anchor after a join follows the
+            # slowest branch, not the pair's, and reads a step on a faster
+            # branch as coming before its own cause (the tail does not lie).
+            if mx.shape[j, i] >= SHAPE_SE:
+                continue
             if rel.add(i, j, "structure"):
                 any_new = progressed = True
         if not progressed:
