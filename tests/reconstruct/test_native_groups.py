@@ -1,7 +1,8 @@
-"""The native grouping passes (native/src/groups.rs) answer exactly as the
-numpy/SciPy forms they replace (instance numbers, each instance's order
-and the causal order depend on them), and refuse bad arrays with a
-ValueError, never a crash."""
+"""The native grouping passes (native/src/groups.rs) and the counting forms
+that replaced whole-log sorts answer exactly as the numpy/SciPy forms they
+replace (instance numbers, each instance's order and the causal order
+depend on them); the native ones refuse bad arrays with a ValueError,
+never a crash."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from choreo import _native
 from choreo.reconstruct.engine.order import _stable_by, partition_chain
+from choreo.reconstruct.engine.precedence import _last_by_time
 
 I64 = npt.NDArray[np.int64]
 
@@ -105,3 +107,21 @@ def test_bad_arrays_are_value_errors() -> None:
         _native.partition_chain(
             np.zeros(4, dtype=np.int64)[::2], one.repeat(2), one.repeat(2), np.ones(2, dtype=np.uint8), out
         )
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_last_by_time_is_the_stable_time_order(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 4000))
+    ids = rng.integers(0, max(1, n // 3), n).astype(np.int64)
+    ids = np.unique(ids, return_inverse=True)[1].astype(np.int64)  # every id has rows
+    pos = np.sort(rng.choice(10 * n, n, replace=False)).astype(np.int64)
+    t = rng.integers(0, 20, n).astype(np.int64)  # many ties
+    n_ids = int(ids.max()) + 1
+    by_time = np.argsort(t, kind="stable")
+    expected = np.empty(n_ids, dtype=np.int64)
+    expected[ids[by_time]] = pos[by_time]
+    assert _last_by_time(ids, pos, t, n_ids).tolist() == expected.tolist()
+    untimed = np.empty(n_ids, dtype=np.int64)
+    untimed[ids] = pos
+    assert _last_by_time(ids, pos, None, n_ids).tolist() == untimed.tolist()
