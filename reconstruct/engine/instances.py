@@ -9,6 +9,7 @@ cluster's instances. Incremental updates use the stored model's clusters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,13 +87,16 @@ def build(
     *,
     values: Values,
     reads: dict[str, set[str]] | None = None,
+    phase_of: Callable[[I64], I64] | None = None,
 ) -> Built:
     """Order, aggregate and name the instances of the frame.
 
     ``known`` (incremental updates): workflows as the stored model has them,
     instead of learning them from this (partial) frame. ``reads``: the
     topics each service is known to consume (declared or seen in the
-    cluster's consumer groups), where known.
+    cluster's consumer groups), where known. ``phase_of``: event ids ->
+    lifecycle rank (``lifecycle.phases``), for a type's events stamped at
+    the same instant.
     """
     members = np.nonzero(comp >= 0)[0]
     every = members.size == f.n
@@ -154,7 +158,16 @@ def build(
             ts=ts,
         )
     constraints = Constraints(parent=par_m, prev=prev, learned=prec.learned, clock=prec.clock[svc])
-    o = causal_order(comp_m, ts, svc, dup_m, tp, constraints)
+    o = causal_order(
+        comp_m,
+        ts,
+        svc,
+        dup_m,
+        tp,
+        constraints,
+        kind=typ_m,
+        phase_of=None if phase_of is None else (lambda pos: phase_of(eids(pos))),
+    )
     srt = o.order
     parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)
     dup_seq = np.where(is_dup, o.seq[np.maximum(dup_m, 0)], -1)

@@ -30,6 +30,7 @@ edges first, then whatever remains.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -217,6 +218,49 @@ def _sort(comp: I64, adj: I64, depth: I64, tp: I64, dup_of: I64) -> I64:
     return _stable_by(comp, first, int(comp.max()) + 1)
 
 
+def _by_phase(
+    order: I64, comp: I64, adj: I64, kind: I64, tp: I64, original: BOOL, phase_of: Callable[[I64], I64]
+) -> I64:
+    """``order`` with each run of a type's events tied on time in one instance
+    put in lifecycle order (start before complete), each duplicate still
+    right after its original. Not by depth: one of them following an earlier
+    event on its partition says nothing about the other; a run with two
+    events on one partition keeps their position order."""
+    at = np.flatnonzero(original[order])  # where each original sits in ``order``
+    o = order[at]
+    if o.size < 2:
+        return order
+    same = (comp[o[1:]] == comp[o[:-1]]) & (adj[o[1:]] == adj[o[:-1]]) & (kind[o[1:]] == kind[o[:-1]])
+    if not same.any():
+        return order
+    # Runs of tied originals: run id per original (-1: alone).
+    starts = np.flatnonzero(np.r_[True, ~same])
+    run = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, o.size]))
+    size = np.bincount(run)
+    tied = np.flatnonzero(size[run] > 1)
+    phase = np.zeros(o.size, dtype=np.int64)
+    phase[tied] = phase_of(o[tied])
+    lo = np.full(size.size, np.iinfo(np.int64).max)
+    hi = np.full(size.size, np.iinfo(np.int64).min)
+    np.minimum.at(lo, run[tied], phase[tied])
+    np.maximum.at(hi, run[tied], phase[tied])
+    # (a run with two events on one partition: their position decides)
+    tpk = run[tied] * (int(tp.max()) + 1) + tp[o[tied]]
+    shared = np.zeros(size.size, dtype=bool)
+    u, cnt = np.unique(tpk, return_counts=True)
+    shared[u[cnt > 1] // (int(tp.max()) + 1)] = True
+    moving = (hi > lo) & ~shared
+    if not moving.any():
+        return order
+    key = np.where(moving[run], phase, 0)
+    perm = np.lexsort((np.arange(o.size), key, run))  # runs stay where they are
+    # Each original's block in ``order`` (itself and its duplicates), moved whole.
+    length = np.diff(np.r_[at, order.size])
+    lens = length[perm]
+    within = np.arange(int(lens.sum()), dtype=np.int64) - np.repeat(np.cumsum(lens) - lens, lens)
+    return np.asarray(np.r_[order[: at[0]], order[np.repeat(at[perm], lens) + within]], dtype=np.int64)
+
+
 def causal_order(
     comp: I64,
     ts: I64,
@@ -224,12 +268,18 @@ def causal_order(
     dup_of: I64,
     tp: I64,
     constraints: Constraints,
+    *,
+    kind: I64 | None = None,
+    phase_of: Callable[[I64], I64] | None = None,
 ) -> Ordered:
     """Order events (positions 0..n-1) within their components.
 
     ``dup_of``: the original's position for a duplicate, else -1 (a
     duplicate keeps its own timestamp and sorts right after its original);
-    ``tp``: topic-partition code (the last tie-break).
+    ``tp``: topic-partition code (the last tie-break). ``kind`` (the type
+    of each event) and ``phase_of`` (positions -> lifecycle rank): events of
+    one type tied on time in one instance follow their lifecycle
+    transition (start before complete).
     """
     n = comp.size
     is_dup = dup_of >= 0
@@ -251,6 +301,8 @@ def causal_order(
     adj = np.where(is_dup, ts, adj)
     depth = np.minimum(depth, (1 << 20) - 1)
     order = _sort(comp, adj, depth, tp, dup_of)
+    if kind is not None and phase_of is not None:
+        order = _by_phase(order, comp, adj, kind, tp, original, phase_of)
     sorted_comp = comp[order]
     starts = np.r_[0, np.nonzero(np.diff(sorted_comp))[0] + 1]
     first = np.repeat(starts, np.diff(np.r_[starts, n]))

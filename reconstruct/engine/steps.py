@@ -30,6 +30,7 @@ from choreo.reconstruct.engine.judging import EVAL as EVAL
 from choreo.reconstruct.engine.judging import JUDGED as JUDGED
 from choreo.reconstruct.engine.judging import judge_open as judge_open
 from choreo.reconstruct.engine.keys import analyse_keys, write_key_stats
+from choreo.reconstruct.engine.lifecycle import phases
 from choreo.reconstruct.engine.model import learn, write_model
 from choreo.reconstruct.engine.model_kinds import Workflow
 from choreo.reconstruct.engine.precedence import write_precedence
@@ -214,7 +215,15 @@ def _reads(w: Work) -> dict[str, set[str]]:
 def _build(w: Work, known: KnownWorkflows | None) -> None:
     f, comp = w.get(STITCHED), w.get(COMP)
     b = build(
-        f, comp, w.get(PARENT), w.config, w.get(KEY_STATS), known=known, values=w.get(VALUES), reads=_reads(w)
+        f,
+        comp,
+        w.get(PARENT),
+        w.config,
+        w.get(KEY_STATS),
+        known=known,
+        values=w.get(VALUES),
+        reads=_reads(w),
+        phase_of=lambda eids: phases(w.con, f, eids),
     )
     w.put(BUILT, b)
     w.put(TALLY, Tally(f.n, int(b.m_eid.size), int(b.n_dup.sum())))

@@ -24,6 +24,7 @@ from choreo.core.store import Store
 from choreo.core.timefmt import sql_time
 from choreo.reconstruct.export.selection import InstanceFilter
 from choreo.reconstruct.export.xml_sql import xml_text as _esc
+from choreo.reconstruct.query.lifecycle import LIFECYCLE_PATHS
 
 _HEADER = """<?xml version="1.0" encoding="UTF-8"?>
 <log xes.version="1849-2016" xmlns="http://www.xes-standard.org/">
@@ -69,8 +70,9 @@ _EVENT = (
     '      <int key="partition" value="{}"/>\n'
     '      <int key="offset" value="{}"/>\n'
 )
-# The payload fields read as recorded, in order of preference (JSON paths).
-_LIFECYCLE = ('$."lifecycle:transition"', "$.lifecycle")
+# The payload fields read as recorded, in order of preference (JSON paths;
+# the transition as the engine reads it to order an activity's start and complete).
+_LIFECYCLE = LIFECYCLE_PATHS
 _RESOURCE = ('$."org:resource"', "$.resource", "$.user")
 _PATHS = "[" + ", ".join(f"'{p}'" for p in _LIFECYCLE + _RESOURCE) + "]"
 _SCALARS = "('VARCHAR', 'BIGINT', 'UBIGINT', 'DOUBLE')"
