@@ -228,7 +228,8 @@ def _candidates(
 def _latencies(
     con: duckdb.DuckDBPyConnection, found: _Found
 ) -> dict[tuple[int, int, int], tuple[float, float]]:
-    """(p50, p99) of parent -> child over the working stretches, outage delays left out."""
+    """(p50, p99) of parent -> child over the working stretches, outage delays
+    left out, from the parent's latest event before the child."""
     keys = [(w, p, c, bk) for (w, c), cands in found.items() for p, _sh, buckets in cands for bk in buckets]
     if not keys:
         return {}
@@ -237,13 +238,19 @@ def _latencies(
         pa.table({k: [x[i] for x in keys] for i, k in enumerate(("wf", "p", "c", "bucket"))}),
     )
     try:
+        # From the parent's latest event before the branch: after a loop or a
+        # lifecycle the branch waits for its last round, not its first.
         rows = con.execute(
             """
-            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL)
-            SELECT k.wf, k.p, k.c, list(c.t - p.t)
-            FROM _r_fan_keys k JOIN _r_fan_pt p ON p.wf = k.wf AND p.typ = k.p AND p.bucket = k.bucket
-            JOIN ft c ON c.inst = p.inst AND c.typ = k.c AND c.t >= p.t
-            GROUP BY ALL
+            WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
+            lat AS (
+                SELECT k.wf, k.p, k.c, c.t - max(e.t) AS lat
+                FROM _r_fan_keys k JOIN _r_fan_pt p ON p.wf = k.wf AND p.typ = k.p AND p.bucket = k.bucket
+                JOIN ft c ON c.inst = p.inst AND c.typ = k.c AND c.t >= p.t
+                JOIN _r_fan_src e ON e.inst = p.inst AND e.typ = k.p AND e.t <= c.t
+                GROUP BY k.wf, k.p, k.c, c.inst, c.t
+            )
+            SELECT wf, p, c, list(lat) FROM lat GROUP BY ALL
             """
         ).fetchall()
     finally:

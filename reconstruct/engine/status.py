@@ -182,7 +182,8 @@ def judge_sql(
         missing AS (
             -- Within a branch of several steps, only the first missing one is
             -- awaited: the later ones wait for it.
-            SELECT m.instance_id, m.parent_type, m.child_type, m.p99_ms, m.service FROM missing_all m
+            SELECT m.instance_id, m.workflow, m.parent_type, m.child_type, m.p99_ms, m.service
+            FROM missing_all m
             WHERE NOT EXISTS (
                 SELECT 1 FROM model_precedence mp JOIN missing_all o
                      ON o.instance_id = m.instance_id AND o.child_type = mp.parent_type
@@ -191,8 +192,10 @@ def judge_sql(
             )
         ),
         parents AS (
-            SELECT m.instance_id, m.parent_type, arg_min([ie.adj_ts_ms, ie."offset"], ie.seq) AS first_ev,
-                   arg_min(ie.topic, ie.seq) AS topic
+            -- From the parent's latest event (a loop's last round), as the
+            -- model measured the branch's latency.
+            SELECT m.instance_id, m.parent_type, arg_max([ie.adj_ts_ms, ie."offset"], ie.seq) AS last_ev,
+                   arg_max(ie.topic, ie.seq) AS topic
             FROM (SELECT DISTINCT instance_id, parent_type FROM missing) m
             JOIN instance_events ie ON ie.instance_id = m.instance_id AND ie.duplicate_of_seq IS NULL
             JOIN log_events ev ON ev.topic = ie.topic AND ev.partition = ie.partition
@@ -200,10 +203,10 @@ def judge_sql(
             GROUP BY 1, 2
         ),
         parent_pos AS (
-            SELECT p.instance_id, p.parent_type, p.first_ev[1] AS t_ms, p.topic, ie.partition,
-                   p.first_ev[2] AS off
+            SELECT p.instance_id, p.parent_type, p.last_ev[1] AS t_ms, p.topic, ie.partition,
+                   p.last_ev[2] AS off
             FROM parents p JOIN instance_events ie ON ie.instance_id = p.instance_id
-                 AND ie.topic = p.topic AND ie."offset" = p.first_ev[2] AND ie.adj_ts_ms = p.first_ev[1]
+                 AND ie.topic = p.topic AND ie."offset" = p.last_ev[2] AND ie.adj_ts_ms = p.last_ev[1]
         ),
         lifecycle AS (
             -- A type that comes a fixed number of times (a lifecycle's start
@@ -224,9 +227,15 @@ def judge_sql(
             HAVING count(*) < n.repeats
         ),
         awaited AS (
-            SELECT m.instance_id, m.parent_type, m.child_type, m.p99_ms, m.service, pp.t_ms, pp.topic,
+            -- After a loop's round the loop may come round again before the
+            -- branches go: the deadline allows for either.
+            SELECT m.instance_id, m.parent_type, m.child_type,
+                   greatest(m.p99_ms, coalesce(lp.p99_ms, m.p99_ms)) AS p99_ms, m.service, pp.t_ms, pp.topic,
                    pp.partition, pp.off
             FROM missing m JOIN parent_pos pp USING (instance_id, parent_type)
+            LEFT JOIN model_nodes pn ON pn.workflow = m.workflow AND pn.event_type = m.parent_type
+            LEFT JOIN model_edges lp ON lp.workflow = m.workflow AND lp.src_type = m.parent_type
+                 AND lp.dst_type = m.parent_type AND NOT coalesce(pn.fixed_repeats, false)
             -- What follows a lifecycle waits for its complete.
             WHERE NOT EXISTS (
                 SELECT 1 FROM lifecycle l WHERE l.instance_id = m.instance_id AND l.child_type = m.parent_type

@@ -4,6 +4,7 @@ Type names carry no hint (no "Failed", "Cancelled"): the structure decides."""
 
 from __future__ import annotations
 
+import math
 import random
 import tempfile
 from pathlib import Path
@@ -251,3 +252,56 @@ def test_a_branch_down_for_a_stretch_stays_expected(
             assert status == "stuck" and expected == ["Listed"] and service == "catalog", (key, got[key])
         else:
             assert status == "completed", (key, got[key])
+
+
+def test_branches_after_a_loop_are_timed_from_its_last_round() -> None:
+    """A retry loop (rounds about 45 minutes apart), then two branches within a
+    second of its last round: the branches' latency is that second, not the
+    rounds before; an instance between two rounds is running, one whose loop
+    ended hours ago without a branch is stuck waiting for it."""
+    rng = random.Random(11)
+    log = Log()
+    n = 300
+    round_ms = 45 * 60_000
+    now = T0 + n * 60_000 + 12 * 3_600_000
+    want: dict[str, str] = {}
+    for i in range(n):
+        key = f"c-{i}"
+        t = T0 + i * 60_000
+        log.event("cases", "Opened", t, key=key, n=0)
+        rounds = rng.randint(1, 3)
+        for r in range(rounds):
+            t += int(round_ms * math.exp(rng.gauss(0.0, 0.2))) if r else rng.randint(50, 500)
+            log.event("retries", "Retried", t, key=key, n=1)
+        if i >= n - 5:
+            # Between two rounds at the end of the log: the loop goes on.
+            log.event("retries", "Retried", now - round_ms // 2, key=key, n=1)
+            want[key] = "running"
+            continue
+        lost = i % 60 == 7
+        want[key] = "stuck" if lost else "completed"
+        arrivals = [
+            (t + rng.randint(20, 300), "Scored", "scoring"),
+            (t + rng.randint(20, 300), "Tagged", "tags"),
+        ]
+        got = [a for a in arrivals if not (lost and a[1] == "Tagged")]
+        for at, etype, svc in sorted(got):
+            log.event(svc, etype, at, key=key, n=2)
+        if not lost:
+            log.event("cases", "Closed", max(a[0] for a in got) + rng.randint(20, 200), key=key, n=3)
+    with tempfile.TemporaryDirectory() as d:
+        log.store(Path(d) / "s.duckdb")
+        with Store.open(Path(d) / "s.duckdb") as s:
+            rebuild(s, CFG, now_ms=now)
+            p99 = dict(s.query("SELECT child_type, p99_ms FROM model_expect WHERE parent_type = 'Retried'"))
+            rows = s.query(
+                "SELECT i.label, i.status, s.expected_types FROM instances i "
+                "LEFT JOIN stuck s USING (instance_id)"
+            )
+    assert set(p99) == {"Scored", "Tagged"}, p99
+    assert max(p99.values()) < 1_000, p99
+    got_status = {str(label).split("=", 1)[-1]: (status, exp) for label, status, exp in rows}
+    for key, status in want.items():
+        assert got_status[key][0] == status, (key, got_status[key])
+        if status == "stuck":
+            assert got_status[key][1] == ["Tagged"], (key, got_status[key])
