@@ -51,6 +51,27 @@ def normal_latencies(lat: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return lat[log <= med + 5.0 * mad]
 
 
+_DELAYED = 10.0  # a stretch whose fast quarter is this much slower than usual: an outage's backlog
+
+
+def delayed_stretches_out(lat: npt.NDArray[np.float64], bucket: I64) -> npt.NDArray[np.float64]:
+    """Latencies less the stretches of time an outage delayed as a whole (the
+    service came back and worked off its backlog: minutes or hours late for a
+    third of the log, say). A slow path taken now and then (a human approval
+    beside an automatic one) is in every stretch alike and stays."""
+    if lat.size < 20:
+        return lat
+    ids, inv = np.unique(bucket, return_inverse=True)
+    if ids.size < 3:
+        return lat
+    # A stretch's fast quarter: an outage delays all of a stretch, a slow
+    # path only some of each.
+    low = np.array([np.quantile(lat[inv == i], 0.25) for i in range(ids.size)])
+    usual = max(float(np.median(low)), 1.0)
+    keep = low <= _DELAYED * usual
+    return lat[keep[inv]]
+
+
 def _working(n: npt.NDArray[np.int64], got: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """The stretches where the branch's service was working: the branch came in
     at least ``_ACTIVE`` of them; a stretch next to one where it did not is
@@ -244,20 +265,22 @@ def _latencies(
             """
             WITH ft AS (SELECT inst, wf, typ, min(t) AS t FROM _r_fan_src GROUP BY ALL),
             lat AS (
-                SELECT k.wf, k.p, k.c, c.t - max(e.t) AS lat
+                SELECT k.wf, k.p, k.c, k.bucket, c.t - max(e.t) AS lat
                 FROM _r_fan_keys k JOIN _r_fan_pt p ON p.wf = k.wf AND p.typ = k.p AND p.bucket = k.bucket
                 JOIN ft c ON c.inst = p.inst AND c.typ = k.c AND c.t >= p.t
                 JOIN _r_fan_src e ON e.inst = p.inst AND e.typ = k.p AND e.t <= c.t
-                GROUP BY k.wf, k.p, k.c, c.inst, c.t
+                GROUP BY k.wf, k.p, k.c, k.bucket, c.inst, c.t
             )
-            SELECT wf, p, c, list(lat) FROM lat GROUP BY ALL
+            SELECT wf, p, c, list(lat ORDER BY bucket), list(bucket ORDER BY bucket) FROM lat GROUP BY ALL
             """
         ).fetchall()
     finally:
         con.unregister("_r_fan_keys")
     out: dict[tuple[int, int, int], tuple[float, float]] = {}
-    for w, p, c, lat in rows:
-        normal = normal_latencies(np.asarray(lat, dtype=np.float64))
+    for w, p, c, lat, bucket in rows:
+        normal = normal_latencies(
+            delayed_stretches_out(np.asarray(lat, dtype=np.float64), np.asarray(bucket, dtype=np.int64))
+        )
         if normal.size:
             out[(int(w), int(p), int(c))] = (
                 float(np.quantile(normal, 0.5)),
