@@ -1,8 +1,11 @@
-"""choreo's native core (native/, built by maturin): the per-record path."""
+"""choreo's native core (native/, built by maturin): the per-record path,
+and reconstruction's grouping passes."""
 
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from confluent_kafka import KafkaError
 
 def version() -> str: ...
@@ -71,3 +74,23 @@ class Batch:
 def schemas() -> tuple[ArrowExport, ArrowExport]: ...
 def parse_time_ms(value: object) -> int | None: ...
 def line_format(line: bytes) -> str | None: ...
+
+# Grouping passes of reconstruction (native/src/groups.rs): int64 arrays
+# unless said otherwise, results written into the last (writable) array.
+def components(
+    eid: npt.NDArray[np.int64],
+    vid: npt.NDArray[np.int32],
+    child: npt.NDArray[np.int64],
+    parent: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+) -> int: ...
+def partition_chain(
+    comp: npt.NDArray[np.int64],
+    tp: npt.NDArray[np.int64],
+    offset: npt.NDArray[np.int64],
+    original: npt.NDArray[np.uint8],
+    prev: npt.NDArray[np.int64],
+) -> None: ...
+def stable_by_group(
+    group: npt.NDArray[np.int64], first: npt.NDArray[np.int64], n_groups: int, out: npt.NDArray[np.int64]
+) -> None: ...

@@ -1,6 +1,7 @@
 //! choreo's native core, imported from Python as `choreo._native`: the
 //! per-record path (dump line decoding, payload parsing, poison
-//! classification, extraction, Arrow columns for the store).
+//! classification, extraction, Arrow columns for the store), and the
+//! grouping passes of reconstruction numpy can only do by sorting (`groups`).
 //!
 //! Python calls it once per batch of records. No panic crosses into Python:
 //! a panic while handling one record makes that record a bad line or a
@@ -11,10 +12,12 @@ pub mod arrow;
 pub mod batch;
 pub mod decode;
 pub mod extract;
+pub mod groups;
 pub mod isotime;
 pub mod json;
 pub mod pool;
 mod py;
+mod py_groups;
 pub mod pytext;
 mod unicode_tables;
 
@@ -29,5 +32,6 @@ fn version() -> &'static str {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(version, m)?)?;
-    py::register(m)
+    py::register(m)?;
+    py_groups::register(m)
 }

@@ -30,7 +30,7 @@ create_exception!(
 );
 
 /// Run `f`, turning a panic into NativeError.
-fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(panic) => Err(NativeError::new_err(format!(

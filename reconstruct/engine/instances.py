@@ -295,9 +295,7 @@ def _labels(
     row_prio = prio[v.code]
     rows = np.nonzero(is_first[f.id_eid] & (row_prio < (1 << 40)))[0]
     inst = comp[f.id_eid[rows]]
-    order = rows[np.lexsort((rows, row_prio[rows], inst))]
-    inst_sorted = comp[f.id_eid[order]]
-    best = order[np.r_[True, inst_sorted[1:] != inst_sorted[:-1]]] if order.size else order
+    best = _first_per_group(inst, row_prio[rows], rows)
     if best.size == 0:
         return instance_id
     text = pc.binary_join_element_wise(
@@ -309,6 +307,26 @@ def _labels(
     label[comp[f.id_eid[best]]] = np.arange(best.size)
     idx = pa.array(label, mask=label < 0)
     return pc.coalesce(text.take(idx), instance_id)
+
+
+def _first_per_group(group: I64, rank: I64, rows: I64) -> I64:
+    """Per group, in group order, its row with the lowest (rank, row);
+    ``rows`` distinct and not negative, ``group`` and ``rank`` not negative."""
+    if rows.size == 0:
+        return rows
+    bg, br, bw = (max(1, int(a.max()).bit_length()) for a in (group, rank, rows))
+    if bg + br + bw <= 63:
+        # One packed sort of (group, rank, row): several times cheaper than a lexsort.
+        key = group.astype(np.uint64) << np.uint64(br + bw)
+        key |= rank.astype(np.uint64) << np.uint64(bw)
+        key |= rows.astype(np.uint64)
+        key.sort()
+        g = key >> np.uint64(br + bw)
+        head = np.r_[True, g[1:] != g[:-1]]
+        return (key[head] & np.uint64((1 << bw) - 1)).astype(np.int64)
+    srt = np.lexsort((rows, rank, group))
+    g_sorted = group[srt]
+    return rows[srt][np.r_[True, g_sorted[1:] != g_sorted[:-1]]]
 
 
 def _variants(

@@ -281,8 +281,7 @@ def _group(
     if counts.max() > _KEEP:
         keep = np.random.default_rng(4).random(key.size) < _KEEP / counts[key]
         key, val = key[keep], val[keep]
-    order = np.lexsort((val, key))
-    k, v = key[order], val[order]
+    k, v = _sorted_pairs(key, val)
     starts_ = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1]
     ends = np.r_[starts_[1:], k.size]
     for s0, e0 in zip(starts_.tolist(), ends.tolist(), strict=True):
@@ -295,6 +294,22 @@ def _group(
             out[wi].unfollowed[types[t]] = int(counts[code_])
 
 
+def _sorted_pairs(key: I64, val: I64) -> tuple[I64, I64]:
+    """(key, val) pairs sorted by key, then val (``key`` not negative)."""
+    lo = int(val.min())
+    bk, bv = max(1, int(key.max()).bit_length()), max(1, (int(val.max()) - lo).bit_length())
+    if bk + bv > 63:
+        order = np.lexsort((val, key))
+        return key[order], val[order]
+    # One packed sort: several times cheaper than a lexsort on millions of values.
+    packed = key.astype(np.uint64) << np.uint64(bv)
+    packed |= (val - lo).astype(np.uint64)
+    packed.sort()
+    v = (packed & np.uint64((1 << bv) - 1)).astype(np.int64)
+    v += lo
+    return (packed >> np.uint64(bv)).astype(np.int64), v
+
+
 def _mode_service(
     f: Frame, key: npt.NDArray[np.int64], svc: npt.NDArray[np.int64], n_keys: int
 ) -> npt.NDArray[np.int64]:
@@ -304,7 +319,13 @@ def _mode_service(
         return out
     n_svc = max(1, len(f.services))
     combo = key * n_svc + svc
-    uniq, cnt = np.unique(combo, return_counts=True)
+    if n_keys * n_svc <= 4 * combo.size:
+        # (counted, not sorted, where the combinations are few)
+        counted = np.bincount(combo, minlength=n_keys * n_svc)
+        uniq = np.flatnonzero(counted)
+        cnt = counted[uniq]
+    else:
+        uniq, cnt = np.unique(combo, return_counts=True)
     k, s = np.divmod(uniq, n_svc)
     # Per key, the service with the highest count (ties: the smaller code).
     order = np.lexsort((s, -cnt, k))

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from choreo import _native
+
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
 _NEG = np.iinfo(np.int64).min // 4
@@ -67,46 +69,35 @@ class Constraints:
 
 
 def partition_chain(comp: I64, tp: I64, offset: I64, original: BOOL) -> I64:
-    """The previous original of the same instance in the same topic-partition (-1: none)."""
-    n = comp.size
-    prev = np.full(n, -1, dtype=np.int64)
-    pos = np.flatnonzero(original & (comp >= 0))
-    if pos.size < 2:
-        return prev
-    n_tp = int(tp.max()) + 1 if tp.size else 1
-    group = comp[pos] * n_tp + tp[pos]
-    width = max(1, int(pos.size - 1).bit_length())
-    if int(group.max()).bit_length() + width <= 64:
-        # One packed sort (group, rank in ``pos``): much cheaper than an argsort.
-        packed = group.astype(np.uint64)
-        packed <<= np.uint64(width)
-        packed |= np.arange(pos.size, dtype=np.uint64)
-        packed.sort()
-        rank = (packed & np.uint64((1 << width) - 1)).astype(np.int64)
-        packed >>= np.uint64(width)
-        g = packed.astype(np.int64)
-        s = pos[rank]
-    else:
-        srt = np.lexsort((pos, group))
-        s, g = pos[srt], group[srt]
-    same = g[1:] == g[:-1]
-    if not same.any():
-        return prev
-    # Within a group the events are in scan order; offsets usually agree (a
-    # topic-partition is stored in order): sort the groups where they do not.
-    bad = same & (offset[s[1:]] < offset[s[:-1]])
-    if bad.any():
-        fix = np.isin(g, np.unique(g[1:][bad]))
-        idx = np.flatnonzero(fix)
-        order = np.lexsort((offset[s[idx]], g[idx]))
-        s[idx] = s[idx][order]
-    prev[s[1:][same]] = s[:-1][same]
+    """The previous original of the same instance in the same topic-partition
+    (by offset, then position; -1: none).
+
+    The native core groups the events by instance with a counting sort and
+    orders each instance's few events (a sort of every event by instance
+    and topic-partition is what numpy would need)."""
+    prev = np.empty(comp.size, dtype=np.int64)
+    _native.partition_chain(
+        np.ascontiguousarray(comp, dtype=np.int64),
+        np.ascontiguousarray(tp, dtype=np.int64),
+        np.ascontiguousarray(offset, dtype=np.int64),
+        np.ascontiguousarray(original, dtype=np.bool_).view(np.uint8),
+        prev,
+    )
     return prev
+
+
+def _stable_by(group: I64, first: I64, n_groups: int) -> I64:
+    """``first`` (a permutation of the positions of ``group``) stably sorted by
+    group (each in ``0..n_groups``): a counting sort in the native core."""
+    out = np.empty(group.size, dtype=np.int64)
+    keys, given = np.ascontiguousarray(group, dtype=np.int64), np.ascontiguousarray(first, dtype=np.int64)
+    _native.stable_by_group(keys, given, n_groups, out)
+    return out
 
 
 def _csr(src: I64, dst: I64, n: int) -> tuple[I64, I64, I64]:
     """Edges grouped by source: for source p, ``dst[ptr[p]:ptr[p+1]]``."""
-    order = np.argsort(src, kind="stable")
+    order = _stable_by(src, np.arange(src.size, dtype=np.int64), n)
     counts = np.bincount(src, minlength=n)
     ptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=ptr[1:])
@@ -203,6 +194,7 @@ def _sort(comp: I64, adj: I64, depth: I64, tp: I64, dup_of: I64) -> I64:
     One packed 64-bit key sorted once, then grouped by component keeping
     that order (much cheaper than a multi-key lexsort on millions of
     events); a log whose span and depths do not fit 64 bits takes the lexsort.
+    Every position must be in a component (``comp`` >= 0).
     """
     n = comp.size
     if n == 0:
@@ -223,16 +215,7 @@ def _sort(comp: I64, adj: I64, depth: I64, tp: I64, dup_of: I64) -> I64:
     else:
         src = np.where(is_dup, dup_of, np.arange(n, dtype=np.int64))
         first = np.lexsort((is_dup, tp[src], depth[src], rel[src]))
-    if n >= 1 << 32 or int(comp.max()) >= 1 << 31:
-        return np.asarray(first[np.argsort(comp[first], kind="stable")], dtype=np.int64)
-    # Stable by component: the pairs (component, rank in ``first``) are unique,
-    # so one plain sort of them packed in 64 bits (a SIMD sort) does it.
-    packed = comp[first].astype(np.uint64)
-    packed <<= np.uint64(32)
-    packed |= np.arange(n, dtype=np.uint64)
-    packed.sort()
-    packed &= np.uint64(0xFFFFFFFF)
-    return np.asarray(first[packed.astype(np.int64)], dtype=np.int64)
+    return _stable_by(comp, first, int(comp.max()) + 1)
 
 
 def _by_phase(

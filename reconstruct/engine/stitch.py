@@ -3,7 +3,7 @@
 Every original (non-duplicate) event is a node and so is every identifier
 value used for stitching (its link value, ``values.py``);
 an event is linked to each value it carries and to the event its causation
-id names. Connected components (scipy's C implementation) are the
+id names. Connected components (union-find in the native core) are the
 instances. An event with no stitching identifier and no causation link
 belongs to no instance. Values are numbered with pyarrow's hash kernel, not
 by sorting.
@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow.compute as pc
 
+from choreo import _native
 from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks
 from choreo.reconstruct.engine.lookup import index_in
 from choreo.reconstruct.engine.values import Values
@@ -83,44 +84,20 @@ def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, 
 
 
 def components(f: Frame, eid: I64, link: U64, parent: I64) -> tuple[I64, int]:
-    """Instance number per event (-1: in no instance; duplicates follow their original)."""
-    n = f.n
-    child = np.nonzero(parent >= 0)[0]
-    # 32-bit node numbers where they fit (scipy's own index type): no 64-bit
-    # copies of the tens of millions of edges.
-    idx = np.int32 if n + link.size < 2**31 else np.int64
-    if link.size:
-        vid = np.asarray(np_chunks(pc.dictionary_encode(arrow_u64(link)).indices), dtype=idx)
-    else:
-        vid = np.zeros(0, dtype=idx)
-    n_values = int(vid.max()) + 1 if vid.size else 0
-    a = np.empty(eid.size + child.size, dtype=idx)
-    a[: eid.size] = eid
-    a[eid.size :] = child
-    b = np.empty(a.size, dtype=idx)
-    np.add(vid, idx(n), out=b[: vid.size])
-    b[vid.size :] = parent[child]
-    del vid
-    linked = np.zeros(n, dtype=bool)
-    linked[eid] = True
-    linked[child] = True
-    linked[parent[child]] = True
-    size = n + n_values
-    # SciPy only here: commands that only re-judge a store never pay for importing it.
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    """Instance number per event (-1: in no instance; duplicates follow their original).
 
-    graph = coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(size, size)).tocsr()
-    del a, b
-    _, labels = connected_components(graph, directed=True, connection="weak")
-    labels = np.asarray(labels[:n], dtype=np.int64)
-    out = np.full(n, -1, dtype=np.int64)
-    # Dense renumbering of the components that hold linked events, without sorting.
-    present = np.zeros(size, dtype=bool)
-    present[labels[linked]] = True
-    dense = np.cumsum(present) - 1
-    out[linked] = dense[labels[linked]]
-    n_comp = int(present.sum())
-    dups = np.nonzero(f.is_dup)[0]
+    Union-find in the native core (``groups.rs``): events and link values are
+    nodes, each (event, value) row and causation link an edge; instances are
+    numbered in the order of their first event."""
+    child = np.flatnonzero(parent >= 0)
+    if link.size:
+        vid = np.asarray(np_chunks(pc.dictionary_encode(arrow_u64(link)).indices), dtype=np.int32)
+    else:
+        vid = np.zeros(0, dtype=np.int32)
+    out = np.empty(f.n, dtype=np.int64)
+    n_comp = _native.components(
+        np.ascontiguousarray(eid, dtype=np.int64), vid, child, np.ascontiguousarray(parent[child]), out
+    )
+    dups = np.flatnonzero(f.is_dup)
     out[dups] = out[f.dup_of[dups]]
-    return out, n_comp
+    return out, int(n_comp)
