@@ -45,6 +45,7 @@ from choreo.reconstruct.engine.model_kinds import (
     terminals,
 )
 from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
+from choreo.reconstruct.engine.outages import delayed_rows
 
 I64 = npt.NDArray[np.int64]
 
@@ -89,7 +90,7 @@ def learn(
         )
     e_wf = b.wf[b.e_inst]
     register(con, "_r_edge_src", pa.table({"wf": e_wf, "src": b.e_src, "dst": b.e_dst, "lat": b.e_lat}))
-    register(con, "_r_edge_cut", _normal_cutoffs(e_wf, b.e_src, b.e_dst, b.e_lat, n_types))
+    register(con, "_r_edge_cut", _normal_cutoffs(e_wf, b.e_src, b.e_dst, b.e_lat, _edge_times(b), n_types))
     try:
         # Percentiles of the normal latencies: a service down for hours delays
         # many reactions by hours, which is an outage, not the step's latency.
@@ -185,16 +186,29 @@ _CUT_SAMPLE = 200_000
 _CUT_MADS = 5.0
 
 
-def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, n_types: int) -> pa.Table:
+def _edge_times(b: Built) -> I64:
+    """Each edge's time: its source event's (edges join consecutive events of an instance)."""
+    same = b.c_inst[1:] == b.c_inst[:-1]
+    return np.asarray(b.c_adj[:-1][same], dtype=np.int64)
+
+
+def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, t: I64, n_types: int) -> pa.Table:
     """Per edge, the longest normal latency: within five median absolute deviations
-    of the median in log space (a log-normal's 15-fold at its usual spread).
-    From a sample of the edges (an edge absent from it keeps every latency)."""
+    of the median in log space (a log-normal's 15-fold at its usual spread),
+    measured outside the stretches of the log an outage delayed as a whole
+    (a third of a step's latencies hours long would set the median and its
+    spread: every stall after it would then wait hours to be seen; ``t``:
+    each edge's time). From a sample of the edges (an edge absent from it
+    keeps every latency)."""
     n = lat.size
     rows = (
         np.arange(n) if n <= _CUT_SAMPLE else np.random.default_rng(2).choice(n, _CUT_SAMPLE, replace=False)
     )
     key = (wf[rows] * n_types + src[rows]) * n_types + dst[rows]
-    loglat = np.log(np.maximum(lat[rows], 1).astype(np.float64))
+    lat_f = lat[rows].astype(np.float64)
+    usual = ~delayed_rows(key, t[rows], lat_f)
+    key = key[usual]
+    loglat = np.log(np.maximum(lat_f[usual], 1.0))
     order = np.lexsort((loglat, key))
     k, v = key[order], loglat[order]
     starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if k.size else np.zeros(0, dtype=np.int64)
