@@ -147,7 +147,11 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             share = others.sum(axis=0) / float(informative)
             stronger = (n_kinds > n_kinds[c]) | ((n_kinds == n_kinds[c]) & (size > size[c]))
             share[~stronger] = 0.0
-            d = int(np.argmax(share))
+            # Where two choreographies' types are (nearly) always there (a type
+            # they share counts for either), the one whose own types its
+            # instances hold: a failure path joins the choreography it fails.
+            own = (involve[rows] & alive[None, :]).sum(axis=0) / float(informative)
+            d = int(np.lexsort((own, share))[-1])
             if share[d] >= ATTACH_SHARE:
                 pres[:, d] |= rows
                 involve[:, d] |= involve[:, c]

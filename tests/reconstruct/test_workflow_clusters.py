@@ -1,0 +1,35 @@
+"""Workflows as clusters of types (``workflows.type_clusters``), on hand-made
+type sets: what a type two choreographies share may and may not decide."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from choreo.reconstruct.engine.workflows import type_clusters
+
+
+def _presence(rows: list[list[int]], n_types: int) -> np.ndarray:
+    p = np.zeros((len(rows), n_types), dtype=bool)
+    for i, r in enumerate(rows):
+        p[i, r] = True
+    return p
+
+
+def test_a_failure_path_joins_the_choreography_whose_own_types_it_holds_not_a_shared_types() -> None:
+    """Choreography A (60 instances): a0..a4 and s, a type it shares with B.
+    Choreography B (40): b0..b7 and s; 10 of them fail after b2 (f0, f1).
+    Every failed instance holds s, counted among A's types, and B's own b0..b2:
+    the failure path is B's. Joined to A, it took B's failed instances with it
+    as A's, and A was then merged into B through them (trafficgen seed 116 at
+    stall_rate 0.08: two of three workflows found, 795 completed instances
+    called compensated)."""
+    a = [0, 1, 2, 3, 4]
+    s = 5
+    b = list(range(6, 14))
+    f = [14, 15]
+    rows = [[*a, s] for _ in range(60)] + [[*b, s] for _ in range(30)] + [[*b[:3], s, *f] for _ in range(10)]
+    of_type, cluster = type_clusters(_presence(rows, 16))
+    assert of_type[f[0]] == of_type[f[1]] == of_type[b[0]]
+    assert of_type[a[0]] != of_type[b[0]]
+    assert len(set(cluster[:60].tolist())) == 1 and set(cluster[60:].tolist()) == {cluster[60]}
+    assert cluster[0] != cluster[60]
