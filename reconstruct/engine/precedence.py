@@ -35,7 +35,9 @@ import pyarrow.compute as pc
 from choreo.reconstruct.engine.clock_offsets import SOFT_SHARE, Bound, solve_offsets
 from choreo.reconstruct.engine.frame import np_chunks
 from choreo.reconstruct.engine.precedence_dag import (
+    _KELLY_SE,
     MAX_LATEST,
+    SHAPE_SE,
     STRUCT_ROWS,
     Decided,
     Matrices,
@@ -242,15 +244,19 @@ def _uncontradicted(soft: list[Bound], certain: list[Bound]) -> list[Bound]:
 
 
 def _start_bounds(
-    p: Pairs, clusters: list[_Cluster], starts: frozenset[int]
+    p: Pairs, clusters: list[_Cluster], declared: frozenset[int], learned: dict[int, frozenset[int]]
 ) -> tuple[list[Bound], dict[int, int]]:
-    """Bounds from declared start types: a workflow's declared start comes
-    before every other type of its instances, whatever the clocks say."""
+    """Bounds from start types, declared or told by shape (``learned``, per
+    cluster): a workflow's start comes before every other type of its
+    instances, whatever the clocks say."""
     bounds: list[Bound] = []
     support: dict[int, int] = {}
-    if not starts:
+    if not declared and not learned:
         return bounds, support
     for cl in clusters:
+        starts = declared | learned.get(cl.c, frozenset())
+        if not starts:
+            continue
         for r in cl.rows.tolist():
             a, b = int(p.a[r]), int(p.b[r])
             if (a in starts) == (b in starts):
@@ -265,6 +271,54 @@ def _start_bounds(
                 continue
             _add(bounds, support, bd)
     return bounds, support
+
+
+SHAPE_PAIRS = 100  # instances holding both, for a shape to tell
+MIN_PARTNERS = 3  # types a shape-first type must come before
+
+
+def shape_starts(
+    p: Pairs, clusters: list[_Cluster], caus: dict[int, int], n_types: int
+) -> dict[int, frozenset[int]]:
+    """Types that come before every other type of their workflow, as a declared
+    start does, told by the shape of the time differences alone (no clock
+    changes it): against each type seen with it often enough to tell (at
+    least ``MIN_PARTNERS``), the difference has a latency's long right tail
+    away from it, and no causation id or Kafka position says otherwise. A
+    start whose producer stamps no event id (so no causation id names it)
+    and whose clock runs ahead of every first step's is otherwise stamped
+    after all of them in every instance: the workflow then starts with, and
+    is named after, a step."""
+    out: dict[int, frozenset[int]] = {}
+    for cl in clusters:
+        rows = cl.rows[p.n[cl.rows] >= SHAPE_PAIRS]
+        if rows.size == 0:
+            continue
+        a, b = p.a[rows], p.b[rows]
+        z = p.shape[rows] * np.sqrt(p.n[rows]) / _KELLY_SE  # > 0: a before b
+        hard_ab = p.part_ab[rows] + np.array(
+            [
+                caus.get((cl.c * n_types + x) * n_types + y, 0)
+                for x, y in zip(a.tolist(), b.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        hard_ba = p.part_ba[rows] + np.array(
+            [
+                caus.get((cl.c * n_types + y) * n_types + x, 0)
+                for x, y in zip(a.tolist(), b.tolist(), strict=True)
+            ],
+            dtype=np.int64,
+        )
+        typ = np.r_[a, b]
+        first = np.r_[(z >= SHAPE_SE) & (hard_ba <= hard_ab), (-z >= SHAPE_SE) & (hard_ab <= hard_ba)]
+        uk, inv = np.unique(typ, return_inverse=True)
+        total = np.bincount(inv, minlength=uk.size)
+        before = np.bincount(inv, weights=first, minlength=uk.size)
+        found = uk[(total >= MIN_PARTNERS) & (before == total)]
+        if found.size:
+            out[cl.c] = frozenset(found.tolist())
+    return out
 
 
 def _parent_bounds(
@@ -424,7 +478,7 @@ def learn_precedence(
     # Pass 1: offsets from certain pairs only; pass 2: also from each type's
     # cause. Both keep what the raw timestamps agree on where they can.
     soft = _soft_bounds(p, clusters)
-    declared, declared_support = _start_bounds(p, clusters, starts)
+    declared, declared_support = _start_bounds(p, clusters, starts, shape_starts(p, clusters, caus, n_types))
     certain += declared
     for k, v in declared_support.items():
         certain_support[k] = certain_support.get(k, 0) + v
