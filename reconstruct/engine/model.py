@@ -206,7 +206,11 @@ def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, t: I64, n_types: int)
     )
     key = (wf[rows] * n_types + src[rows]) * n_types + dst[rows]
     lat_f = lat[rows].astype(np.float64)
-    usual = ~delayed_rows(key, t[rows], lat_f)
+    # Seen on the step itself, or on everything that follows its cause (a
+    # rare alternative, a failure, has too few latencies to tell by itself).
+    t_rows = t[rows]
+    usual = ~(delayed_rows(key, t_rows, lat_f) | delayed_rows(key // n_types, t_rows, lat_f))
+    delayed_keys = np.unique(key[~usual])
     key = key[usual]
     loglat = np.log(np.maximum(lat_f[usual], 1.0))
     order = np.lexsort((loglat, key))
@@ -217,9 +221,11 @@ def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, t: I64, n_types: int)
     dev = np.abs(v - np.repeat(med, counts))
     dorder = np.lexsort((dev, np.repeat(np.arange(starts.size), counts)))
     mad = dev[dorder][starts + (counts - 1) // 2]
-    # Too few latencies to tell the usual from the odd: keep them all.
-    cut = np.where(counts >= 20, np.exp(med + _CUT_MADS * np.maximum(mad, 0.2)), np.inf)
     uk = k[starts]
+    # Too few latencies to tell the usual from the odd: keep them all, less
+    # those an outage delayed.
+    few = np.where(np.isin(uk, delayed_keys), np.exp(v[starts + counts - 1]), np.inf)
+    cut = np.where(counts >= 20, np.exp(med + _CUT_MADS * np.maximum(mad, 0.2)), few)
     w_, rest = np.divmod(uk, n_types * n_types)
     s_, d_ = np.divmod(rest, n_types)
     return pa.table({"wf": w_, "src": s_, "dst": d_, "cut": cut})
