@@ -405,11 +405,13 @@ def _times(s: Sample, c: int, nodes: list[int], n_types: int) -> F64:
 
 
 def _decide(
-    p: Pairs, s: Sample, cl: _Cluster, caus: dict[int, int], n_types: int, clock: I64
+    p: Pairs, s: Sample, cl: _Cluster, caus: dict[int, int], n_types: int, clock: I64, cap_ms: int | None
 ) -> tuple[Matrices, Decided, list[Parents]]:
     shift_of = {t: float(clock[sv]) for t, sv in cl.svc_of.items()}
     times = _times(s, cl.c, cl.nodes, n_types)
-    mx = matrices(p, cl.rows, cl.nodes, cl.svc_of, caus, cl.c, n_types, shift_of, times)
+    # No clock is off by more than the cap: a difference beyond it is no clock's doing.
+    beyond = float(cap_ms) if cap_ms is not None else np.inf
+    mx = matrices(p, cl.rows, cl.nodes, cl.svc_of, caus, cl.c, n_types, shift_of, times, beyond)
     d = decide(mx)
     return mx, d, parents_of(mx, d, cl.readable)
 
@@ -484,7 +486,7 @@ def learn_precedence(
         certain_support[k] = certain_support.get(k, 0) + v
     soft = _uncontradicted(soft, certain)
     clock, prec.offsets = _offsets(certain + soft, certain_support, services, cap_ms)
-    decided = [_decide(p_last, s_last, cl, caus, n_types, clock) for cl in clusters]
+    decided = [_decide(p_last, s_last, cl, caus, n_types, clock, cap_ms) for cl in clusters]
     bounds, support = certain + soft, dict(certain_support)
     for cl, (_mx, d, parents) in zip(clusters, decided, strict=True):
         b2, s2 = _parent_bounds(p, row_of, cl, d, parents)
@@ -493,7 +495,7 @@ def learn_precedence(
             support[k] = support.get(k, 0) + v
     clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
     prec.clock = clock
-    decided = [_decide(p_last, s_last, cl, caus, n_types, clock) for cl in clusters]
+    decided = [_decide(p_last, s_last, cl, caus, n_types, clock, cap_ms) for cl in clusters]
     for cl, (mx, d, parents) in zip(clusters, decided, strict=True):
         for j, par in enumerate(parents):
             if par.cause is not None:

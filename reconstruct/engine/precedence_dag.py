@@ -49,6 +49,7 @@ SIBLING_SHARE = 0.75  # siblings come in either order: neither first in this sha
 PARENT_Z = 2.0  # a candidate cause beats another when its spread is this many standard errors less
 MAX_LATEST = 4  # types an event is ordered after (a join: the branches it waits for)
 MAX_RANKED = 6  # other types before it kept (the first present one applies)
+FAR_SHARE = 0.02  # instances with the effect far before its cause: no cause
 
 
 @dataclass
@@ -63,6 +64,18 @@ class Matrices:
     same: BOOL2  # the two types share their usual producer
     shape: F64  # shape[i, j]: skewness of t_j - t_i in standard errors (> 0: i before j)
     t: F64  # sampled instances x types: the first event's time (NaN: none)
+    # far[i, j]: share of instances where j came before i by more than any
+    # clock is off (corrected times): then j is no effect of i (None: none known).
+    far: F64 | None = None
+
+    def refuted(self) -> BOOL2:
+        """refuted[i, j]: i cannot come before j: in a fair share of the
+        instances j came first by more than any clock error explains (a
+        sibling branch whose service was down for hours), which no effect
+        does to its cause."""
+        if self.far is None:
+            return np.zeros(self.n.shape, dtype=bool)
+        return (self.far >= FAR_SHARE) & (self.far * self.n >= MIN_SUPPORT)
 
 
 @dataclass
@@ -206,6 +219,7 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
     if m < 3 or t.shape[0] == 0:
         return False
     any_new = False
+    refuted = mx.refuted()
     while True:
         before = rel.before
         open_ = ~before & ~before.T & ~rel.apart
@@ -241,6 +255,8 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
                 progressed = True
                 continue
             i, j = (y, x) if late[x, y] else (x, y)
+            if refuted[i, j]:
+                continue
             # Against timestamps that never agree (a clock off by more than
             # the step, or a join: a step after the latest of several
             # branches is not additive), only on a large sample whose shape
@@ -274,7 +290,7 @@ def decide(mx: Matrices) -> Decided:
     for k in np.argsort(-mx.n[i_, j_] * same, kind="stable").tolist():
         if same[k]:
             rel.add(int(i_[k]), int(j_[k]), "clock")
-    usable = mx.n >= MIN_SUPPORT
+    usable = (mx.n >= MIN_SUPPORT) & ~mx.refuted()
     shape_ok = usable & (mx.shape >= SHAPE_SE) & (mx.share > UNANIMOUS)
     ts_ok = usable & (mx.share >= TS_SHARE) & (mx.shape.T < SHAPE_SE)
     likely = shape_ok | ts_ok
@@ -388,9 +404,11 @@ def matrices(
     nt: int,
     shift_of: dict[int, float],
     t: F64,
+    beyond_clocks_ms: float = np.inf,
 ) -> Matrices:
     """Dense per-cluster matrices from the pair rows (a < b). ``shift_of``: per
-    type, the clock offset of its usual producer (subtracted from its times)."""
+    type, the clock offset of its usual producer (subtracted from its times);
+    ``beyond_clocks_ms``: a difference no clock error explains."""
     m = len(nodes)
     idx = {t: i for i, t in enumerate(nodes)}
     n = np.zeros((m, m), dtype=np.int64)
@@ -399,6 +417,7 @@ def matrices(
     hard = np.zeros((m, m), dtype=np.int64)
     same = np.zeros((m, m), dtype=bool)
     shape = np.zeros((m, m))
+    far = np.zeros((m, m))
     for r in rows.tolist():
         a, b = int(p.a[r]), int(p.b[r])
         i, j = idx[a], idx[b]
@@ -411,9 +430,13 @@ def matrices(
         hi = int(np.searchsorted(run, shift, side="right"))
         s_ab = ((cnt - hi) + 0.5 * (hi - lo)) / max(cnt, 1)
         share[i, j], share[j, i] = s_ab, 1.0 - s_ab
+        if np.isfinite(beyond_clocks_ms):
+            far_lo = int(np.searchsorted(run, shift - beyond_clocks_ms, side="left"))
+            far_hi = int(np.searchsorted(run, shift + beyond_clocks_ms, side="right"))
+            far[i, j], far[j, i] = far_lo / max(cnt, 1), (cnt - far_hi) / max(cnt, 1)
         hard[i, j] = caus.get((c * nt + a) * nt + b, 0) + int(p.part_ab[r])
         hard[j, i] = caus.get((c * nt + b) * nt + a, 0) + int(p.part_ba[r])
         same[i, j] = same[j, i] = svc_of.get(a, -1) == svc_of.get(b, -2)
         z = float(p.shape[r]) * np.sqrt(cnt) / _KELLY_SE if cnt >= 100 else 0.0
         shape[i, j], shape[j, i] = z, -z
-    return Matrices(nodes, n, var, share, hard, same, shape, t)
+    return Matrices(nodes, n, var, share, hard, same, shape, t, far)
