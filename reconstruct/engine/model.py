@@ -205,26 +205,30 @@ def _normal_cutoffs(wf: I64, src: I64, dst: I64, lat: I64, t: I64, n_types: int)
         np.arange(n) if n <= _CUT_SAMPLE else np.random.default_rng(2).choice(n, _CUT_SAMPLE, replace=False)
     )
     key = (wf[rows] * n_types + src[rows]) * n_types + dst[rows]
-    lat_f = lat[rows].astype(np.float64)
-    # Seen on the step itself, or on everything that follows its cause (a
-    # rare alternative, a failure, has too few latencies to tell by itself).
-    t_rows = t[rows]
-    usual = ~(delayed_rows(key, t_rows, lat_f) | delayed_rows(key // n_types, t_rows, lat_f))
-    delayed_keys = np.unique(key[~usual])
-    key = key[usual]
-    loglat = np.log(np.maximum(lat_f[usual], 1.0))
+    loglat = np.log(np.maximum(lat[rows], 1).astype(np.float64))
     order = np.lexsort((loglat, key))
-    k, v = key[order], loglat[order]
-    starts = np.r_[0, np.flatnonzero(k[1:] != k[:-1]) + 1] if k.size else np.zeros(0, dtype=np.int64)
-    counts = np.diff(np.r_[starts, k.size])
+    k, v, t_k = key[order], loglat[order], t[rows][order]
+    head = np.r_[True, k[1:] != k[:-1]] if k.size else np.zeros(0, dtype=bool)
+    kid = np.cumsum(head) - 1  # each edge's code, 0.. (k is sorted)
+    uk = k[head]
+    # The outage seen on the step itself, or on everything that follows its
+    # cause (a rare alternative, a failure, has too few latencies to tell).
+    cause_of, cid = np.unique(uk // n_types, return_inverse=True)
+    lat_k = np.exp(v)
+    late = delayed_rows(kid, uk.size, t_k, lat_k) | delayed_rows(cid[kid], cause_of.size, t_k, lat_k)
+    delayed = np.bincount(kid, weights=late, minlength=uk.size) > 0
+    # Order kept: still sorted by edge, then latency.
+    k_id, v = kid[~late], v[~late]
+    starts = np.r_[0, np.flatnonzero(k_id[1:] != k_id[:-1]) + 1] if k_id.size else np.zeros(0, dtype=np.int64)
+    counts = np.diff(np.r_[starts, k_id.size])
     med = v[starts + (counts - 1) // 2]
     dev = np.abs(v - np.repeat(med, counts))
     dorder = np.lexsort((dev, np.repeat(np.arange(starts.size), counts)))
     mad = dev[dorder][starts + (counts - 1) // 2]
-    uk = k[starts]
+    uk = uk[k_id[starts]]
     # Too few latencies to tell the usual from the odd: keep them all, less
     # those an outage delayed.
-    few = np.where(np.isin(uk, delayed_keys), np.exp(v[starts + counts - 1]), np.inf)
+    few = np.where(delayed[k_id[starts]], np.exp(v[starts + counts - 1]), np.inf)
     cut = np.where(counts >= 20, np.exp(med + _CUT_MADS * np.maximum(mad, 0.2)), few)
     w_, rest = np.divmod(uk, n_types * n_types)
     s_, d_ = np.divmod(rest, n_types)

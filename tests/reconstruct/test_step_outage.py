@@ -26,7 +26,7 @@ def test_a_third_of_a_steps_timeline_delayed_by_hours_is_an_outage() -> None:
     # Down for a third of the log, then working off its backlog.
     down = np.arange(200, 400)
     lat[down] += np.linspace(3 * HOUR, 0, down.size)
-    late = delayed_rows(np.zeros(n, dtype=np.int64), t, lat)
+    late = delayed_rows(np.zeros(n, dtype=np.int64), 1, t, lat)
     assert late[220:380].all()
     assert not late[:180].any() and not late[420:].any()
 
@@ -43,7 +43,7 @@ def test_a_slow_path_in_every_stretch_is_no_outage_and_steps_are_judged_apart() 
     fast = 200.0 * np.exp(rng.normal(0.0, 0.8, n))
     fast[200:400] += 2 * HOUR
     key = np.r_[np.zeros(n, dtype=np.int64), np.ones(n, dtype=np.int64)]
-    late = delayed_rows(key, np.r_[t, t[::-1]], np.r_[slow, fast[::-1]])
+    late = delayed_rows(key, 2, np.r_[t, t[::-1]], np.r_[slow, fast[::-1]])
     assert not late[:n].any()
     assert late[n:].sum() >= 180
 
