@@ -173,7 +173,8 @@ def judge_sql(
             WHERE NOT f.ended
         ),
         missing_all AS (
-            SELECT f.instance_id, f.workflow, f.types, x.parent_type, x.child_type, x.p99_ms, x.service
+            SELECT f.instance_id, f.workflow, f.types, f.last_type, x.parent_type, x.child_type, x.p99_ms,
+                   x.service
             FROM f JOIN model_expect x ON x.workflow = f.workflow
             WHERE NOT f.has_fail AND NOT f.has_comp
               AND list_contains(f.types, x.parent_type) AND NOT list_contains(f.types, x.child_type)
@@ -182,7 +183,7 @@ def judge_sql(
         missing AS (
             -- Within a branch of several steps, only the first missing one is
             -- awaited: the later ones wait for it.
-            SELECT m.instance_id, m.workflow, m.parent_type, m.child_type, m.p99_ms, m.service
+            SELECT m.instance_id, m.workflow, m.last_type, m.parent_type, m.child_type, m.p99_ms, m.service
             FROM missing_all m
             WHERE NOT EXISTS (
                 SELECT 1 FROM model_precedence mp JOIN missing_all o
@@ -228,7 +229,8 @@ def judge_sql(
         ),
         awaited AS (
             -- After a loop's round the loop may come round again before the
-            -- branches go: the deadline allows for either.
+            -- branches go: the deadline allows for either, until something
+            -- after the loop came (a sibling branch: the loop is over).
             SELECT m.instance_id, m.parent_type, m.child_type,
                    greatest(m.p99_ms, coalesce(lp.p99_ms, m.p99_ms)) AS p99_ms, m.service, pp.t_ms, pp.topic,
                    pp.partition, pp.off
@@ -236,6 +238,7 @@ def judge_sql(
             LEFT JOIN model_nodes pn ON pn.workflow = m.workflow AND pn.event_type = m.parent_type
             LEFT JOIN model_edges lp ON lp.workflow = m.workflow AND lp.src_type = m.parent_type
                  AND lp.dst_type = m.parent_type AND NOT coalesce(pn.fixed_repeats, false)
+                 AND m.last_type = m.parent_type
             -- What follows a lifecycle waits for its complete.
             WHERE NOT EXISTS (
                 SELECT 1 FROM lifecycle l WHERE l.instance_id = m.instance_id AND l.child_type = m.parent_type
