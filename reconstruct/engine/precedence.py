@@ -244,24 +244,33 @@ def _uncontradicted(soft: list[Bound], certain: list[Bound]) -> list[Bound]:
 
 
 def _start_bounds(
-    p: Pairs, clusters: list[_Cluster], declared: frozenset[int], learned: dict[int, frozenset[int]]
+    p: Pairs,
+    clusters: list[_Cluster],
+    declared: frozenset[int],
+    learned: dict[int, tuple[frozenset[int], frozenset[int]]],
 ) -> tuple[list[Bound], dict[int, int]]:
-    """Bounds from start types, declared or told by shape (``learned``, per
-    cluster): a workflow's start comes before every other type of its
-    instances, whatever the clocks say."""
+    """Bounds from start types, declared or told by shape, and end types
+    told by shape (``learned``: per cluster, starts and ends): a workflow's
+    start comes before every other type of its instances, its end after
+    them, whatever the clocks say."""
     bounds: list[Bound] = []
     support: dict[int, int] = {}
     if not declared and not learned:
         return bounds, support
+    none: frozenset[int] = frozenset()
     for cl in clusters:
-        starts = declared | learned.get(cl.c, frozenset())
-        if not starts:
+        first, last = learned.get(cl.c, (none, none))
+        starts = declared | first
+        if not starts and not last:
             continue
         for r in cl.rows.tolist():
             a, b = int(p.a[r]), int(p.b[r])
-            if (a in starts) == (b in starts):
+            if (a in starts) != (b in starts):
+                flip = b in starts
+            elif a not in starts and (a in last) != (b in last):
+                flip = a in last
+            else:
                 continue
-            flip = b in starts
             u, v = (b, a) if flip else (a, b)
             su, sv = cl.svc_of.get(u), cl.svc_of.get(v)
             if su is None or sv is None or su == sv:
@@ -274,50 +283,48 @@ def _start_bounds(
 
 
 SHAPE_PAIRS = 100  # instances holding both, for a shape to tell
-MIN_PARTNERS = 3  # types a shape-first type must come before
+MIN_PARTNERS = 3  # types a shape-first (-last) type must come before (after)
 
 
-def shape_starts(
+def shape_starts_and_ends(
     p: Pairs, clusters: list[_Cluster], caus: dict[int, int], n_types: int
-) -> dict[int, frozenset[int]]:
-    """Types that come before every other type of their workflow, as a declared
-    start does, told by the shape of the time differences alone (no clock
-    changes it): against each type seen with it often enough to tell (at
-    least ``MIN_PARTNERS``), the difference has a latency's long right tail
-    away from it, and no causation id or Kafka position says otherwise. A
-    start whose producer stamps no event id (so no causation id names it)
-    and whose clock runs ahead of every first step's is otherwise stamped
-    after all of them in every instance: the workflow then starts with, and
-    is named after, a step."""
-    out: dict[int, frozenset[int]] = {}
+) -> dict[int, tuple[frozenset[int], frozenset[int]]]:
+    """Per cluster: the types that come before every other type of their
+    workflow (a start), and those that come after every other (an end), told
+    by the shape of the time differences alone (no clock changes it):
+    against each type seen with it often enough to tell (at least
+    ``MIN_PARTNERS``), the difference has a latency's long right tail away
+    from it (towards it), and no causation id or Kafka position says
+    otherwise. A start whose producer stamps no event id (so no causation id
+    names it) and whose clock runs ahead of every first step's is otherwise
+    stamped after all of them in every instance: the workflow then starts
+    with, and is named after, a step; an end 60 ms after its cause from a
+    clock 600 ms behind is put before it."""
+    out: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
     for cl in clusters:
         rows = cl.rows[p.n[cl.rows] >= SHAPE_PAIRS]
         if rows.size == 0:
             continue
         a, b = p.a[rows], p.b[rows]
         z = p.shape[rows] * np.sqrt(p.n[rows]) / _KELLY_SE  # > 0: a before b
+        pairs_ = list(zip(a.tolist(), b.tolist(), strict=True))
         hard_ab = p.part_ab[rows] + np.array(
-            [
-                caus.get((cl.c * n_types + x) * n_types + y, 0)
-                for x, y in zip(a.tolist(), b.tolist(), strict=True)
-            ],
-            dtype=np.int64,
+            [caus.get((cl.c * n_types + x) * n_types + y, 0) for x, y in pairs_], dtype=np.int64
         )
         hard_ba = p.part_ba[rows] + np.array(
-            [
-                caus.get((cl.c * n_types + y) * n_types + x, 0)
-                for x, y in zip(a.tolist(), b.tolist(), strict=True)
-            ],
-            dtype=np.int64,
+            [caus.get((cl.c * n_types + y) * n_types + x, 0) for x, y in pairs_], dtype=np.int64
         )
+        a_first = (z >= SHAPE_SE) & (hard_ba <= hard_ab)
+        b_first = (-z >= SHAPE_SE) & (hard_ab <= hard_ba)
         typ = np.r_[a, b]
-        first = np.r_[(z >= SHAPE_SE) & (hard_ba <= hard_ab), (-z >= SHAPE_SE) & (hard_ab <= hard_ba)]
         uk, inv = np.unique(typ, return_inverse=True)
         total = np.bincount(inv, minlength=uk.size)
-        before = np.bincount(inv, weights=first, minlength=uk.size)
-        found = uk[(total >= MIN_PARTNERS) & (before == total)]
-        if found.size:
-            out[cl.c] = frozenset(found.tolist())
+        before = np.bincount(inv, weights=np.r_[a_first, b_first], minlength=uk.size)
+        after = np.bincount(inv, weights=np.r_[b_first, a_first], minlength=uk.size)
+        enough = total >= MIN_PARTNERS
+        starts, ends = uk[enough & (before == total)], uk[enough & (after == total)]
+        if starts.size or ends.size:
+            out[cl.c] = (frozenset(starts.tolist()), frozenset(ends.tolist()))
     return out
 
 
@@ -480,7 +487,8 @@ def learn_precedence(
     # Pass 1: offsets from certain pairs only; pass 2: also from each type's
     # cause. Both keep what the raw timestamps agree on where they can.
     soft = _soft_bounds(p, clusters)
-    declared, declared_support = _start_bounds(p, clusters, starts, shape_starts(p, clusters, caus, n_types))
+    learned_ends = shape_starts_and_ends(p, clusters, caus, n_types)
+    declared, declared_support = _start_bounds(p, clusters, starts, learned_ends)
     certain += declared
     for k, v in declared_support.items():
         certain_support[k] = certain_support.get(k, 0) + v
