@@ -279,6 +279,11 @@ def _start_bounds(
             bd = _row_bound(p, r, flip, su, sv)
             if bd.pairs < MIN_SUPPORT:
                 continue
+            if u not in declared:
+                # Told by shape, the pair is ordered, not one step: its
+                # shortest difference bounds the clocks, it estimates nothing
+                # (several steps apart, it is no small part of the spread).
+                bd = replace(bd, floor_near_zero=False)
             _add(bounds, support, bd)
     return bounds, support
 
