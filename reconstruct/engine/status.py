@@ -249,10 +249,15 @@ def judge_sql(
             FROM lifecycle
         ),
         branch_steps AS (
+            -- Overdue when any awaited branch is: the deadline is the
+            -- earliest of theirs (a slow branch still pending does not
+            -- hold back a fast one long missing).
             SELECT m.instance_id, list(DISTINCT m.child_type ORDER BY m.child_type) AS expected,
-                   max(m.p99_ms) AS p99,
+                   arg_min(m.p99_ms, struct_pack(d := m.t_ms + greatest($k * m.p99_ms, $floor_ms),
+                                                 c := m.child_type)) AS p99,
                    arg_min(m.service, struct_pack(t := m.t_ms, c := m.child_type)) AS service, w.timeout_ms,
-                   min(m.t_ms) AS base_ms,
+                   arg_min(m.t_ms, struct_pack(d := m.t_ms + greatest($k * m.p99_ms, $floor_ms),
+                                               c := m.child_type)) AS base_ms,
                    arg_min(m.topic, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_topic,
                    arg_min(m.partition, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_partition,
                    arg_min(m.off, struct_pack(t := m.t_ms, p := m.parent_type)) AS t_offset,
