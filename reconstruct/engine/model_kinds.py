@@ -46,6 +46,7 @@ _COMPENSATION_RE = re.compile(
 EDGE_SHARE = 0.02
 TERMINAL_FOLLOWED = 0.5
 AFTER_FAILURE = 0.95
+MINORITY = 0.4  # a failure alternative's share of the two, at most
 NEVER_JOINS = 0.05  # an alternative's instances reaching the majority's end at most this often
 _AGES = 20_000  # unfollowed occurrences used for the estimate (a sample above that)
 
@@ -228,8 +229,8 @@ def structural_failures(
     w: int,
     code: dict[str, int],
 ) -> None:
-    """The minority of two alternatives after the same step, whose instances never
-    end where the majority's instances mostly end, is a failure."""
+    """The (clear) minority of two alternatives after the same step, whose
+    instances never end where the majority's instances mostly end, is a failure."""
     pred: dict[str, str] = {}
     best: dict[str, int] = {}
     for (a, b), e in edges.items():
@@ -246,7 +247,8 @@ def structural_failures(
             cx = code[x]
             for y in kids:
                 cy = code[y]
-                if y == x or nodes[y].count <= nx.count or not s.exclusive(w, cx, cy):
+                # A clear minority: of a near-even split neither is the failure.
+                if y == x or nx.count > MINORITY * (nx.count + nodes[y].count) or not s.exclusive(w, cx, cy):
                     continue
                 main_end = int(np.argmax(s.ends[w, cy]))
                 held = int(s.present[w, cx])
