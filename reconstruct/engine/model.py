@@ -15,6 +15,7 @@ expectations and fix the expected next step, a declared timeout applies.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -294,7 +295,34 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
     for code_ in np.flatnonzero(counts):
         wi, t = divmod(int(code_), n_types)
         out[wi].followed[f.types[t]] = int(counts[code_])
+    _by_third(out, b.c_adj, c_wf * n_types + c_typ, followed, un, ages, f.types)
     return out
+
+
+def _by_third(
+    out: list[Followers], t: I64, key: I64, followed: BOOL, un: BOOL, ages: I64, types: list[str]
+) -> None:
+    """Per (workflow, type) and each of the older two thirds of the log's time
+    span: occurrences followed there, and the unfollowed ones' ages."""
+    if t.size == 0:
+        return
+    n_types = len(types)
+    t0, span = int(t.min()), int(t.max()) - int(t.min()) + 1
+    third = np.minimum((t - t0) * 3 // span, 2)
+    f_key = key[followed] * 2 + third[followed]
+    f_key = f_key[third[followed] < 2]
+    f_count = np.bincount(f_key) if f_key.size else np.zeros(0, dtype=np.int64)
+    u_third = third[un]
+    u_key, u_age = key[un][u_third < 2] * 2 + u_third[u_third < 2], ages[u_third < 2]
+    order = np.argsort(u_key, kind="stable")
+    u_key, u_age = u_key[order], u_age[order]
+    bounds = np.r_[0, np.flatnonzero(u_key[1:] != u_key[:-1]) + 1, u_key.size] if u_key.size else []
+    ages_of = {int(u_key[s0]): u_age[s0:e0] for s0, e0 in itertools.pairwise(bounds)}
+    for k in set(np.flatnonzero(f_count).tolist()) | set(ages_of):
+        code_, part = divmod(k, 2)
+        wi, ty = divmod(code_, n_types)
+        fc = int(f_count[k]) if k < f_count.size else 0
+        out[wi].by_third[(types[ty], part)] = (fc, ages_of.get(k, np.zeros(0, dtype=np.int64)))
 
 
 def _last_of_type(inst: I64, typ: I64, n_types: int) -> BOOL:
