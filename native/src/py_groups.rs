@@ -8,6 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::groups::{self, BadInput};
+use crate::levels as lv;
 use crate::py::guard;
 
 fn checked<T: Element>(buf: &PyBuffer<T>, what: &str, write: bool) -> PyResult<Range<usize>> {
@@ -143,9 +144,71 @@ fn stable_by_group(
     })
 }
 
+/// Adjusted time, depth and released flag of every node over the DAG of
+/// order constraints (see `levels.rs`); flags as one byte each.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn levels(
+    py: Python<'_>,
+    cts: PyBuffer<i64>,
+    service: PyBuffer<i64>,
+    original: PyBuffer<u8>,
+    src: PyBuffer<i64>,
+    dst: PyBuffer<i64>,
+    hard: PyBuffer<u8>,
+    mut adj: PyBuffer<i64>,
+    mut depth: PyBuffer<i64>,
+    mut released: PyBuffer<u8>,
+) -> PyResult<()> {
+    guard(|| {
+        let inputs = [
+            range_of(&cts, "cts")?,
+            range_of(&service, "service")?,
+            range_of(&original, "original")?,
+            range_of(&src, "src")?,
+            range_of(&dst, "dst")?,
+            range_of(&hard, "hard")?,
+        ];
+        let (c, s) = (items(&cts, "cts")?, items(&service, "service")?);
+        let (o, h) = (items(&original, "original")?, items(&hard, "hard")?);
+        let (sr, ds) = (items(&src, "src")?, items(&dst, "dst")?);
+        let (ra, rd) = (range_of(&adj, "adj")?, range_of(&depth, "depth")?);
+        let a = items_mut(&mut adj, "adj", &inputs)?;
+        let d = items_mut(
+            &mut depth,
+            "depth",
+            &[&inputs[..], std::slice::from_ref(&ra)].concat(),
+        )?;
+        let r = items_mut(
+            &mut released,
+            "released",
+            &[&inputs[..], &[ra, rd]].concat(),
+        )?;
+        to_py(py.detach(|| {
+            let original: Vec<bool> = o.iter().map(|&b| b != 0).collect();
+            let hard: Vec<bool> = h.iter().map(|&b| b != 0).collect();
+            let g = lv::Levels {
+                cts: c,
+                service: s,
+                original: &original,
+                src: sr,
+                dst: ds,
+                hard: &hard,
+            };
+            let mut rel = vec![false; r.len()];
+            lv::levels(&g, a, d, &mut rel)?;
+            for (out, &f) in r.iter_mut().zip(&rel) {
+                *out = u8::from(f);
+            }
+            Ok(())
+        }))
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(components, m)?)?;
     m.add_function(wrap_pyfunction!(partition_chain, m)?)?;
     m.add_function(wrap_pyfunction!(stable_by_group, m)?)?;
+    m.add_function(wrap_pyfunction!(levels, m)?)?;
     Ok(())
 }

@@ -54,7 +54,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
     ServicePairs,
     causation,
     certain_pairs,
-    first_events,
+    first_and_last_events,
     low_latency,
     pairs,
     sample_instances,
@@ -394,12 +394,11 @@ def learn_precedence(
     certain, certain_support = _certain_bounds(
         certain_pairs(chosen, comp, svc, ts, parent, prev, original, n_svc)
     )
-    s = first_events(comp, cluster, typ, svc, ts, tp, off, original)
-    p = pairs(s, n_types)
     # The order of types is decided on each type's last event (a step after a
     # lifecycle or a loop follows its end); the clocks are bounded on the
     # first ones (a type's first event is the one its cause triggered).
-    s_last = first_events(comp, cluster, typ, svc, ts, tp, off, original, last=True)
+    s, s_last = first_and_last_events(chosen, comp, cluster, typ, svc, ts, tp, off, original)
+    p = pairs(s, n_types)
     p_last = pairs(s_last, n_types)
     caus = causation(comp, cluster, typ, parent, original, n_types)
     key = s.cl * n_types + s.typ
