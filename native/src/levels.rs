@@ -18,27 +18,39 @@ fn bad<T>(what: impl Into<String>) -> Result<T, BadInput> {
     Err(BadInput(what.into()))
 }
 
-fn node(v: i64, n: usize, what: &str) -> Result<usize, BadInput> {
-    match usize::try_from(v) {
-        Ok(i) if i < n => Ok(i),
-        _ => bad(format!("{what} {v} out of range 0..{n}")),
-    }
-}
-
 /// Inputs: `cts` (clock-corrected time), `service` and `original` (one
-/// flag per node: duplicates take no part), and the edges `src -> dst`
-/// (`hard[e]`: a certain constraint, else a learned one, let go of first
-/// in a cycle). Outputs, one per node: `adj` (adjusted time: the latest of
-/// its own corrected time shifted as its service's earlier events were,
-/// and its parents' adjusted times), `depth` (longest path from a root)
-/// and `released` (let go of from a cycle).
+/// flag per node: duplicates take no part), and the constraints, one array
+/// per kind: `kinds[k][d]` is the node `d` comes after (-1: none; an edge
+/// only between two originals, never a node to itself). The first `n_hard`
+/// kinds are certain, the rest learned (let go of first in a cycle).
+/// Outputs, one per node: `adj` (adjusted time: the latest of its own
+/// corrected time shifted as its service's earlier events were, and its
+/// parents' adjusted times), `depth` (longest path from a root) and
+/// `released` (let go of from a cycle).
 pub struct Levels<'a> {
     pub cts: &'a [i64],
     pub service: &'a [i64],
     pub original: &'a [bool],
-    pub src: &'a [i64],
-    pub dst: &'a [i64],
-    pub hard: &'a [bool],
+    pub kinds: &'a [&'a [i64]],
+    pub n_hard: usize,
+}
+
+impl Levels<'_> {
+    /// Every edge (src, dst, hard), kind by kind.
+    fn edges(&self) -> impl Iterator<Item = (usize, usize, bool)> + '_ {
+        let n = self.cts.len();
+        self.kinds.iter().enumerate().flat_map(move |(k, arr)| {
+            arr.iter().enumerate().filter_map(move |(d, &s)| {
+                // (in range: checked by `levels` before any edge is followed)
+                let s = usize::try_from(s).ok()?;
+                (s < n && s != d && self.original[d] && self.original[s]).then_some((
+                    s,
+                    d,
+                    k < self.n_hard,
+                ))
+            })
+        })
+    }
 }
 
 pub fn levels(
@@ -48,37 +60,41 @@ pub fn levels(
     released: &mut [bool],
 ) -> Result<(), BadInput> {
     let n = g.cts.len();
-    let m = g.src.len();
     if g.service.len() != n
         || g.original.len() != n
         || adj.len() != n
         || depth.len() != n
         || released.len() != n
+        || g.kinds.iter().any(|k| k.len() != n)
     {
-        return bad("levels: node arrays of different lengths");
+        return bad("levels: arrays of different lengths");
     }
-    if g.dst.len() != m || g.hard.len() != m {
-        return bad("levels: edge arrays of different lengths");
+    if n > u32::MAX as usize {
+        return bad(format!("{n} nodes: more than 32-bit node numbers hold"));
+    }
+    if let Some(&s) = g
+        .kinds
+        .iter()
+        .flat_map(|k| k.iter())
+        .find(|&&s| s >= n as i64)
+    {
+        return bad(format!("constraint {s} out of range 0..{n}"));
     }
     // Edges grouped by source (a counting sort), and every node's in-degree.
     let mut ptr = vec![0usize; n + 1];
     let mut indeg = vec![0u32; n];
-    let mut ends = Vec::with_capacity(m);
-    for (&s, &d) in g.src.iter().zip(g.dst) {
-        let (s, d) = (node(s, n, "edge source")?, node(d, n, "edge target")?);
+    for (s, d, _) in g.edges() {
         ptr[s + 1] += 1;
-        indeg[d] = indeg[d]
-            .checked_add(1)
-            .ok_or_else(|| BadInput("levels: in-degree beyond 32 bits".into()))?;
-        ends.push((s, d));
+        // (at most one edge per kind into a node: no overflow below 2^32 kinds)
+        indeg[d] += 1;
     }
     for i in 0..n {
         ptr[i + 1] += ptr[i];
     }
     let mut fill = ptr[..n].to_vec();
-    let mut out_dst = vec![0usize; m];
-    for &(s, d) in &ends {
-        out_dst[fill[s]] = d;
+    let mut out_dst = vec![0u32; ptr[n]];
+    for (s, d, _) in g.edges() {
+        out_dst[fill[s]] = d as u32; // (n fits 32 bits: checked above)
         fill[s] += 1;
     }
     drop(fill);
@@ -104,6 +120,7 @@ pub fn levels(
             for &p in &frontier {
                 let (a, shift, dp) = (adj[p], adj[p].wrapping_sub(g.cts[p]), depth[p] + 1);
                 for &c in &out_dst[ptr[p]..ptr[p + 1]] {
+                    let c = c as usize;
                     if done[c] {
                         continue;
                     }
@@ -127,7 +144,7 @@ pub fn levels(
         }
         // A cycle: first let go of the learned (soft) edges into what is left.
         let mut hard_left = vec![0u32; n];
-        for (&(s, d), &h) in ends.iter().zip(g.hard) {
+        for (s, d, h) in g.edges() {
             if h && !done[s] && !done[d] {
                 hard_left[d] += 1;
             }
@@ -149,24 +166,30 @@ pub fn levels(
 mod tests {
     use super::*;
 
+    /// One hard and one soft kind; `edges`: (src, dst, hard).
     fn run(
         cts: &[i64],
         service: &[i64],
         edges: &[(i64, i64, bool)],
     ) -> (Vec<i64>, Vec<i64>, Vec<bool>) {
         let n = cts.len();
-        let src: Vec<i64> = edges.iter().map(|e| e.0).collect();
-        let dst: Vec<i64> = edges.iter().map(|e| e.1).collect();
-        let hard: Vec<bool> = edges.iter().map(|e| e.2).collect();
+        let (mut hard, mut soft) = (vec![-1i64; n], vec![-1i64; n]);
+        for &(s, d, h) in edges {
+            if h {
+                hard[d as usize] = s;
+            } else {
+                soft[d as usize] = s;
+            }
+        }
         let original = vec![true; n];
         let (mut adj, mut depth, mut rel) = (vec![0; n], vec![0; n], vec![false; n]);
+        let kinds: [&[i64]; 2] = [&hard, &soft];
         let g = Levels {
             cts,
             service,
             original: &original,
-            src: &src,
-            dst: &dst,
-            hard: &hard,
+            kinds: &kinds,
+            n_hard: 1,
         };
         levels(&g, &mut adj, &mut depth, &mut rel).unwrap();
         (adj, depth, rel)
@@ -194,19 +217,24 @@ mod tests {
     }
 
     #[test]
-    fn bad_edges_are_errors() {
+    fn bad_constraints_are_errors() {
+        let far: [&[i64]; 1] = [&[-1, 2]];
         let g = Levels {
             cts: &[1, 2],
             service: &[0, 0],
             original: &[true, true],
-            src: &[0],
-            dst: &[2],
-            hard: &[true],
+            kinds: &far,
+            n_hard: 1,
         };
         let (mut a, mut d, mut r) = (vec![0; 2], vec![0; 2], vec![false; 2]);
         assert!(levels(&g, &mut a, &mut d, &mut r).is_err());
-        let g = Levels { dst: &[-1], ..g };
+        let short: [&[i64]; 1] = [&[-1]];
+        let g = Levels { kinds: &short, ..g };
         assert!(levels(&g, &mut a, &mut d, &mut r).is_err());
+        let fine: [&[i64]; 1] = [&[-1, 0]];
+        let g = Levels { kinds: &fine, ..g };
         assert!(levels(&g, &mut a[..1], &mut d, &mut r).is_err());
+        assert!(levels(&g, &mut a, &mut d, &mut r).is_ok());
+        assert_eq!((a, d), (vec![1, 2], vec![0, 1]));
     }
 }

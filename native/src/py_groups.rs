@@ -145,7 +145,8 @@ fn stable_by_group(
 }
 
 /// Adjusted time, depth and released flag of every node over the DAG of
-/// order constraints (see `levels.rs`); flags as one byte each.
+/// order constraints (see `levels.rs`): `kinds`, one int64 array per kind
+/// of constraint (the first `n_hard` certain); flags as one byte each.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 fn levels(
@@ -153,47 +154,44 @@ fn levels(
     cts: PyBuffer<i64>,
     service: PyBuffer<i64>,
     original: PyBuffer<u8>,
-    src: PyBuffer<i64>,
-    dst: PyBuffer<i64>,
-    hard: PyBuffer<u8>,
+    kinds: Vec<PyBuffer<i64>>,
+    n_hard: usize,
     mut adj: PyBuffer<i64>,
     mut depth: PyBuffer<i64>,
     mut released: PyBuffer<u8>,
 ) -> PyResult<()> {
     guard(|| {
-        let inputs = [
+        let mut inputs = vec![
             range_of(&cts, "cts")?,
             range_of(&service, "service")?,
             range_of(&original, "original")?,
-            range_of(&src, "src")?,
-            range_of(&dst, "dst")?,
-            range_of(&hard, "hard")?,
         ];
-        let (c, s) = (items(&cts, "cts")?, items(&service, "service")?);
-        let (o, h) = (items(&original, "original")?, items(&hard, "hard")?);
-        let (sr, ds) = (items(&src, "src")?, items(&dst, "dst")?);
+        for k in &kinds {
+            inputs.push(range_of(k, "constraint")?);
+        }
+        let (c, s, o) = (
+            items(&cts, "cts")?,
+            items(&service, "service")?,
+            items(&original, "original")?,
+        );
+        let ks = kinds
+            .iter()
+            .map(|k| items(k, "constraint"))
+            .collect::<PyResult<Vec<&[i64]>>>()?;
         let (ra, rd) = (range_of(&adj, "adj")?, range_of(&depth, "depth")?);
         let a = items_mut(&mut adj, "adj", &inputs)?;
-        let d = items_mut(
-            &mut depth,
-            "depth",
-            &[&inputs[..], std::slice::from_ref(&ra)].concat(),
-        )?;
-        let r = items_mut(
-            &mut released,
-            "released",
-            &[&inputs[..], &[ra, rd]].concat(),
-        )?;
+        inputs.push(ra);
+        let d = items_mut(&mut depth, "depth", &inputs)?;
+        inputs.push(rd);
+        let r = items_mut(&mut released, "released", &inputs)?;
         to_py(py.detach(|| {
             let original: Vec<bool> = o.iter().map(|&b| b != 0).collect();
-            let hard: Vec<bool> = h.iter().map(|&b| b != 0).collect();
             let g = lv::Levels {
                 cts: c,
                 service: s,
                 original: &original,
-                src: sr,
-                dst: ds,
-                hard: &hard,
+                kinds: &ks,
+                n_hard,
             };
             let mut rel = vec![false; r.len()];
             lv::levels(&g, a, d, &mut rel)?;

@@ -95,14 +95,14 @@ def _stable_by(group: I64, first: I64, n_groups: int) -> I64:
     return out
 
 
-def _levels(
-    cts: I64, service: I64, original: BOOL, edges: list[tuple[I64, I64, bool]]
-) -> tuple[I64, I64, BOOL]:
+def _levels(cts: I64, service: I64, original: BOOL, kinds: list[I64], n_hard: int) -> tuple[I64, I64, BOOL]:
     """Adjusted time and depth of every original over the constraint DAG.
 
-    ``edges``: (src, dst, hard) per kind; within one kind a node has at most
-    one incoming edge. Returns (adj, depth, released): nodes released from a
-    cycle (learned edges are let go of first, then whatever remains).
+    ``kinds``: per kind of constraint, the position each position comes
+    after (-1: none; only between two originals); the first ``n_hard`` are
+    certain, the others learned. Returns (adj, depth, released): nodes
+    released from a cycle (learned edges are let go of first, then whatever
+    remains).
 
     Roots first, level by level: a node's time is the latest of its own
     (shifted as its service's earlier events were) and its parents'. The
@@ -110,9 +110,6 @@ def _levels(
     level-by-level result.
     """
     n = cts.size
-    src = np.concatenate([e[0] for e in edges]) if edges else np.zeros(0, dtype=np.int64)
-    dst = np.concatenate([e[1] for e in edges]) if edges else np.zeros(0, dtype=np.int64)
-    hard = np.repeat(np.array([e[2] for e in edges], dtype=np.uint8), [e[0].size for e in edges])
     adj = np.empty(n, dtype=np.int64)
     depth = np.empty(n, dtype=np.int64)
     released = np.empty(n, dtype=np.uint8)
@@ -120,9 +117,8 @@ def _levels(
         np.ascontiguousarray(cts, dtype=np.int64),
         np.ascontiguousarray(service, dtype=np.int64),
         np.ascontiguousarray(original, dtype=np.bool_).view(np.uint8),
-        np.ascontiguousarray(src, dtype=np.int64),
-        np.ascontiguousarray(dst, dtype=np.int64),
-        hard,
+        [np.ascontiguousarray(k, dtype=np.int64) for k in kinds],
+        n_hard,
         adj,
         depth,
         released,
@@ -233,14 +229,7 @@ def causal_order(
     original = ~is_dup
     c = constraints
     cts = ts - c.clock
-    edges: list[tuple[I64, I64, bool]] = []
-    kinds = [(c.parent, True), (c.prev, True), *((slot, False) for slot in c.learned)]
-    for arr, hard in kinds:
-        dst = np.flatnonzero((arr >= 0) & original)
-        src = arr[dst]
-        ok = original[src] & (src != dst)
-        edges.append((src[ok], dst[ok], hard))
-    adj, depth, released = _levels(cts, service, original, edges)
+    adj, depth, released = _levels(cts, service, original, [c.parent, c.prev, *c.learned], 2)
     # A causation link into a broken cycle is not shown as one.
     parent = np.where(original & (c.parent >= 0), c.parent, -1)
     cyc = released & (parent >= 0)
