@@ -120,7 +120,8 @@ def build(
     n_types = len(f.types)
     presence = np.zeros((k, n_types), dtype=bool)
     orig_pos = np.flatnonzero(~is_dup)
-    presence[comp_m[orig_pos], f.typ[eids(orig_pos)]] = True
+    # (one flat index: several times cheaper than a two-dimensional assignment)
+    presence.reshape(-1)[comp_m[orig_pos] * n_types + f.typ[eids(orig_pos)]] = True
     cl = clusters(presence, f.types, cfg) if known is None else known.clusters(presence, f.types)
     tp = _tp_codes(f) if every else _tp_codes(f)[members]
     off_m = f.offset if every else f.offset[members]

@@ -58,6 +58,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
     low_latency,
     pairs,
     sample_instances,
+    unique_counts,
 )
 
 PAIR_SHARE = 0.05  # a link needs this share of the rarer type's instances
@@ -140,7 +141,7 @@ def _topic_mode(
         return {}
     pos = np.flatnonzero(original & (comp >= 0))
     key = (cluster[comp[pos]] * n_types + typ[pos]) * (int(topic.max()) + 1) + topic[pos]
-    uk, cnt = np.unique(key, return_counts=True)
+    uk, cnt = unique_counts(key, (int(cluster.max()) + 1) * n_types * (int(topic.max()) + 1))
     best: dict[tuple[int, int], tuple[int, int]] = {}
     for k, n in zip(uk.tolist(), cnt.tolist(), strict=True):
         ct, tp = divmod(k, int(topic.max()) + 1)

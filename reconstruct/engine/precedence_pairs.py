@@ -178,8 +178,19 @@ def causation(comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, n_
     if child.size == 0:
         return {}
     key = (cluster[comp[child]] * n_types + typ[parent[child]]) * n_types + typ[child]
-    uk, cnt = np.unique(key, return_counts=True)
+    uk, cnt = unique_counts(key, (int(cluster.max()) + 1) * n_types * n_types)
     return dict(zip(uk.tolist(), cnt.tolist(), strict=True))
+
+
+def unique_counts(key: I64, size: int) -> tuple[I64, I64]:
+    """``np.unique(key, return_counts=True)`` of keys in ``0..size``: counted,
+    not sorted, where the keys are few (a sort of every event otherwise)."""
+    if size <= 4 * key.size:
+        counted = np.bincount(key, minlength=size)
+        uk = np.flatnonzero(counted)
+        return uk, counted[uk]
+    uk, cnt = np.unique(key, return_counts=True)
+    return uk, cnt
 
 
 def low_latency(p: Pairs, r: int, flip: bool) -> tuple[int, int]:
