@@ -31,6 +31,8 @@ FLOOR_SPREAD_MS = 5_000.0  # a slower step says nothing about clocks beyond its 
 _PULL = 1e-6  # weight of |o| per ms: it only settles what the bounds leave open
 _FULL = 50  # pairs behind a bound for it to count in full
 _HARD = 1e3  # cost per ms of breaking a bound
+_DROP_ROUNDS = 3  # fits redone without the learned bounds the others broke
+_LEARNED = 1.0  # ... a learned one (still more than any estimate's weight)
 _SOFT = 1e-3  # ... a soft one (still a thousand times what moving a clock costs)
 
 
@@ -49,6 +51,9 @@ class Bound:
     # certain bound forces it (then, of two clocks, the one that keeps them).
     soft: bool = False
     agree: float = 1.0  # soft: the share of pairs whose raw timestamps agree
+    # Learned: from a cause the engine inferred (no causation id or position
+    # says so). It gives way to a certain bound it contradicts.
+    learned: bool = False
 
 
 SOFT_SHARE = 0.95  # raw timestamps agreeing this often make a soft bound
@@ -77,7 +82,12 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
             for b in bounds
         ]
     )
-    breaking = np.array([_SOFT * min(1.0, b.pairs / _FULL) * _trust(b) if b.soft else _HARD for b in bounds])
+    breaking = np.array(
+        [
+            _SOFT * min(1.0, b.pairs / _FULL) * _trust(b) if b.soft else _LEARNED if b.learned else _HARD
+            for b in bounds
+        ]
+    )
     c = np.r_[np.full(2 * n_svc, _PULL), weight, weight, breaking]
     a_eq = np.zeros((nb, n_var))
     b_eq = np.zeros(nb)
@@ -116,6 +126,19 @@ def solve_offsets(n_svc: int, bounds: list[Bound]) -> tuple[F64, set[int]]:
     if got is None:
         return np.zeros(n_svc), set(range(n_svc))
     cost, x = got
+    # A learned cause the other bounds contradict is no cause (a slower
+    # sibling taken for an effect): its bound goes, and the fit is redone
+    # without it, rather than every clock bent to keep it half.
+    for _ in range(_DROP_ROUNDS):
+        nb = len(bounds)
+        broken = {i for i, bd in enumerate(bounds) if bd.learned and x[2 * n_svc + 2 * nb + i] > 1.0}
+        if not broken:
+            break
+        bounds = [bd for i, bd in enumerate(bounds) if i not in broken]
+        got = _lp(n_svc, bounds, set())
+        if got is None:
+            return np.zeros(n_svc), set(range(n_svc))
+        cost, x = got
     nb = len(bounds)
     zero: set[int] = set()
     o = x[:n_svc] - x[n_svc : 2 * n_svc]

@@ -24,7 +24,7 @@ the corrected times already agreed in every sampled instance.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import duckdb
 import numpy as np
@@ -64,6 +64,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
 PAIR_SHARE = 0.05  # a link needs this share of the rarer type's instances
 MIN_OFFSET_PAIRS = 20  # an offset bounded by fewer pairs is weak
 WEAK_SHARE = 0.02  # ... or by fewer than this share of the typical producer's pairs
+LEFT_TAIL_Z = 3.0  # a learned cause's latency skewed left this surely is no latency
 
 
 @dataclass(frozen=True)
@@ -283,8 +284,20 @@ def _parent_bounds(
         r = row_of.get((cl.c, min(u, v), max(u, v)))
         if su is None or sv is None or su == sv or r is None:
             continue
-        _add(bounds, support, _row_bound(p, r, u > v, su, sv))
+        learned = d.how.get((par.cause, j)) != "causation-or-position"
+        if learned and _left_tailed(p, r, u > v):
+            continue
+        _add(bounds, support, replace(_row_bound(p, r, u > v, su, sv), learned=learned))
     return bounds, support
+
+
+def _left_tailed(p: Pairs, r: int, flip: bool) -> bool:
+    """The time from a learned cause to its effect clearly tails off to the
+    left: not a latency (whose tail is to the right) but the difference of
+    two siblings' latencies, the slower one taken for the cause. Its minimum
+    says how much slower the sibling can be, nothing about the clocks."""
+    shape = float(p.shape[r]) * (-1.0 if flip else 1.0)
+    return shape * float(np.sqrt(p.n[r])) <= -LEFT_TAIL_Z
 
 
 def _offsets(
