@@ -15,6 +15,7 @@ expectations and fix the expected next step, a declared timeout applies.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -22,11 +23,12 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from choreo.core.config import ChoreoConfig, WorkflowConfig
-from choreo.reconstruct.engine.frame import Frame, register
+from choreo.reconstruct.engine.frame import Frame, np_chunks, register
 from choreo.reconstruct.engine.instances import Built
 from choreo.reconstruct.engine.model_branches import fan_out
 from choreo.reconstruct.engine.model_kinds import (
@@ -47,6 +49,7 @@ from choreo.reconstruct.engine.model_kinds import (
 from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
 
 I64 = npt.NDArray[np.int64]
+BOOL = npt.NDArray[np.bool_]
 
 
 def _declared(cfg: ChoreoConfig, name: str) -> WorkflowConfig | None:
@@ -250,20 +253,66 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
     idx = np.flatnonzero(has_next)
     src, dst = c_typ[last_of_run[idx]], c_typ[nxt[idx]]
     followed[idx] = edge_ok[(c_wf[idx] * n_types + src) * n_types + dst]
+    # A type repeated in an instance (a loop's rounds, a rework) ends it when
+    # its last occurrence does: the earlier rounds are followed by the redo.
+    last = _last_of_type(b.c_inst, c_typ, n_types)
+    followed &= last
     out = [Followers() for _ in range(n_wf)]
     # Latencies of supported steps, per (workflow, source type).
     e_wf = b.wf[b.e_inst]
     e_key = e_wf * n_types + b.e_src
     ok = edge_ok[e_key * n_types + b.e_dst]
     _group(out, e_key[ok], b.e_lat[ok], n_types, f.types, latencies=True)
-    # Ages of occurrences followed by no supported step.
-    un = ~followed
+    # Ages of (last) occurrences followed by no supported step.
+    un = ~followed & last
     ages = np.maximum(now_ms - b.c_adj[un], 0)
     _group(out, (c_wf * n_types + c_typ)[un], ages, n_types, f.types, latencies=False)
     counts = np.bincount((c_wf * n_types + c_typ)[followed], minlength=n_wf * n_types)
     for code_ in np.flatnonzero(counts):
         wi, t = divmod(int(code_), n_types)
         out[wi].followed[f.types[t]] = int(counts[code_])
+    _by_third(out, b.c_adj, c_wf * n_types + c_typ, followed, un, ages, f.types)
+    return out
+
+
+def _by_third(
+    out: list[Followers], t: I64, key: I64, followed: BOOL, un: BOOL, ages: I64, types: list[str]
+) -> None:
+    """Per (workflow, type) and each of the older two thirds of the log's time
+    span: occurrences followed there, and the unfollowed ones' ages."""
+    if t.size == 0:
+        return
+    n_types = len(types)
+    t0, span = int(t.min()), int(t.max()) - int(t.min()) + 1
+    third = np.minimum((t - t0) * 3 // span, 2)
+    f_key = key[followed] * 2 + third[followed]
+    f_key = f_key[third[followed] < 2]
+    f_count = np.bincount(f_key) if f_key.size else np.zeros(0, dtype=np.int64)
+    u_third = third[un]
+    u_key, u_age = key[un][u_third < 2] * 2 + u_third[u_third < 2], ages[u_third < 2]
+    order = np.argsort(u_key, kind="stable")
+    u_key, u_age = u_key[order], u_age[order]
+    bounds = np.r_[0, np.flatnonzero(u_key[1:] != u_key[:-1]) + 1, u_key.size] if u_key.size else []
+    ages_of = {int(u_key[s0]): u_age[s0:e0] for s0, e0 in itertools.pairwise(bounds)}
+    for k in set(np.flatnonzero(f_count).tolist()) | set(ages_of):
+        code_, part = divmod(k, 2)
+        wi, ty = divmod(code_, n_types)
+        fc = int(f_count[k]) if k < f_count.size else 0
+        out[wi].by_third[(types[ty], part)] = (fc, ages_of.get(k, np.zeros(0, dtype=np.int64)))
+
+
+def _last_of_type(inst: I64, typ: I64, n_types: int) -> BOOL:
+    """Per row (rows grouped by instance, in order): whether it is its
+    instance's last event of its type."""
+    n = inst.size
+    out = np.zeros(n, dtype=bool)
+    if n == 0:
+        return out
+    enc = pc.dictionary_encode(pa.array(inst * n_types + typ))
+    ids = np.asarray(np_chunks(enc.indices), dtype=np.int64)
+    last = np.full(len(enc.dictionary), -1, dtype=np.int64)
+    np.maximum.at(last, ids, np.arange(n, dtype=np.int64))
+    out[last] = True
     return out
 
 

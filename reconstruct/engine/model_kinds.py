@@ -45,7 +45,9 @@ _COMPENSATION_RE = re.compile(
 )
 EDGE_SHARE = 0.02
 TERMINAL_FOLLOWED = 0.5
+ENDS_ALL_ALONG = 0.6  # ... or followed at most this often all along the log
 AFTER_FAILURE = 0.95
+MINORITY = 0.4  # a failure alternative's share of the two, at most
 NEVER_JOINS = 0.05  # an alternative's instances reaching the majority's end at most this often
 _AGES = 20_000  # unfollowed occurrences used for the estimate (a sample above that)
 
@@ -111,6 +113,9 @@ class Followers:
     ages: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     followed: dict[str, int] = field(default_factory=dict)  # occurrences a supported step followed
     unfollowed: dict[str, int] = field(default_factory=dict)  # the others (``ages`` may be a sample)
+    # (type, third of the log's time span: 0 or 1) -> occurrences followed there,
+    # and the others' ages: whether it ends instances all along, not just lately.
+    by_third: dict[tuple[str, int], tuple[int, npt.NDArray[np.int64]]] = field(default_factory=dict)
 
 
 def supported(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:
@@ -195,7 +200,25 @@ def terminals(
         if d is not None and d.terminal:
             node.terminal = t in d.terminal
         else:
-            node.terminal = node.count >= 1 and node.followed_share <= TERMINAL_FOLLOWED
+            node.terminal = node.count >= 1 and (
+                node.followed_share <= TERMINAL_FOLLOWED or ends_all_along(t, fol)
+            )
+
+
+def ends_all_along(t: str, fol: Followers) -> bool:
+    """A type that ends a large share of its instances in each of the log's
+    older two thirds ends them (an optional next step, as a process log's
+    case that may or may not be reworked): not a service that stopped
+    reacting lately or an outage running to the dump's end, which leave
+    the older part followed as usual."""
+    lat = fol.latencies.get(t)
+    if lat is None or lat.size == 0:
+        return False
+    for k in (0, 1):
+        followed, ages = fol.by_third.get((t, k), (0, np.zeros(0, dtype=np.int64)))
+        if followed + ages.size < MIN_SUPPORT or followed_share(followed, ages, lat) > ENDS_ALL_ALONG:
+            return False
+    return True
 
 
 def starts(nodes: dict[str, Node], d: WorkflowConfig | None) -> None:
@@ -228,8 +251,8 @@ def structural_failures(
     w: int,
     code: dict[str, int],
 ) -> None:
-    """The minority of two alternatives after the same step, whose instances never
-    end where the majority's instances mostly end, is a failure."""
+    """The (clear) minority of two alternatives after the same step, whose
+    instances never end where the majority's instances mostly end, is a failure."""
     pred: dict[str, str] = {}
     best: dict[str, int] = {}
     for (a, b), e in edges.items():
@@ -246,7 +269,8 @@ def structural_failures(
             cx = code[x]
             for y in kids:
                 cy = code[y]
-                if y == x or nodes[y].count <= nx.count or not s.exclusive(w, cx, cy):
+                # A clear minority: of a near-even split neither is the failure.
+                if y == x or nx.count > MINORITY * (nx.count + nodes[y].count) or not s.exclusive(w, cx, cy):
                     continue
                 main_end = int(np.argmax(s.ends[w, cy]))
                 held = int(s.present[w, cx])

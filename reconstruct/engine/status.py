@@ -118,7 +118,9 @@ def judge_sql(
         declared_src AS (SELECT DISTINCT workflow, src_type FROM model_edges WHERE declared),
         nx_edges AS (
             SELECT e.workflow, e.src_type, e.dst_type, e.count, e.p99_ms, n.service,
-                   n.kind = 'compensation' AS comp_dst
+                   n.kind = 'compensation' AS comp_dst,
+                   -- A loop's type is due again after the loop's other steps.
+                   coalesce(n.repeats > 1 AND NOT n.fixed_repeats, false) AS again
             FROM model_edges e
             LEFT JOIN model_nodes n ON n.workflow = e.workflow AND n.event_type = e.dst_type
             LEFT JOIN declared_src d ON d.workflow = e.workflow AND d.src_type = e.src_type
@@ -127,25 +129,23 @@ def judge_sql(
         nx AS (
             -- What follows the last event's type, less what the instance
             -- already holds (a branch that arrived before its sibling is not
-            -- what comes next); a repeat of the type itself stays.
+            -- what comes next) unless a loop brings it round again; a repeat
+            -- of the type itself stays.
             SELECT f.instance_id,
                    list(e.dst_type ORDER BY e.count DESC, e.dst_type)
-                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
-                       AS others,
+                       FILTER (WHERE e.dst_type <> e.src_type AND e.due) AS others,
                    bool_or(e.dst_type = e.src_type) AS repeat,
                    bool_or(e.dst_type <> e.src_type) AS any_others,
-                   max(e.p99_ms)
-                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
-                       AS p99_others,
-                   max(e.p99_ms)
-                       FILTER (WHERE e.dst_type = e.src_type OR NOT list_contains(f.types, e.dst_type))
-                       AS p99_any,
+                   max(e.p99_ms) FILTER (WHERE e.dst_type <> e.src_type AND e.due) AS p99_others,
+                   max(e.p99_ms) FILTER (WHERE e.dst_type = e.src_type OR e.due) AS p99_any,
                    arg_max(e.service, struct_pack(n := e.count, t := e.dst_type))
-                       FILTER (WHERE e.dst_type <> e.src_type AND NOT list_contains(f.types, e.dst_type))
-                       AS service_others,
-                   bool_or(e.comp_dst AND NOT list_contains(f.types, e.dst_type)) AS comp_next
-            FROM f JOIN nx_edges e ON e.workflow = f.workflow AND e.src_type = f.last_type
-            WHERE NOT f.ended
+                       FILTER (WHERE e.dst_type <> e.src_type AND e.due) AS service_others,
+                   bool_or(e.comp_dst AND e.due) AS comp_next
+            FROM f JOIN (
+                SELECT f2.instance_id, e.*, e.again OR NOT list_contains(f2.types, e.dst_type) AS due
+                FROM f f2 JOIN nx_edges e ON e.workflow = f2.workflow AND e.src_type = f2.last_type
+                WHERE NOT f2.ended
+            ) e USING (instance_id)
             GROUP BY f.instance_id
         ),
         open_steps AS (
