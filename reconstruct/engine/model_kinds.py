@@ -269,8 +269,10 @@ def structural_failures(
             cx = code[x]
             for y in kids:
                 cy = code[y]
-                # A clear minority: of a near-even split neither is the failure.
-                if y == x or nx.count > MINORITY * (nx.count + nodes[y].count) or not s.exclusive(w, cx, cy):
+                # A clear minority of instances (a loop's repeats do not
+                # count): of a near-even split neither is the failure.
+                px, py = int(s.present[w, cx]), int(s.present[w, cy])
+                if y == x or px > MINORITY * (px + py) or not s.exclusive(w, cx, cy):
                     continue
                 main_end = int(np.argmax(s.ends[w, cy]))
                 held = int(s.present[w, cx])
