@@ -23,9 +23,9 @@ DAG (so equal times follow the Kafka position and causation), then by
 topic-partition; never by a hash.
 
 Works level by level over the DAG (roots first; one walk over the edges in
-the native core), so the cost is linear in the events and edges. Cycles (causation ids forming a
-loop, a learned precedence against the Kafka position) are broken: learned
-edges first, then whatever remains.
+the native core), so the cost is linear in the events and edges. Cycles
+(causation ids forming a loop, a learned precedence against the Kafka
+position) are broken: learned edges first, then whatever remains.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from choreo import _native
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
-_NEG = np.iinfo(np.int64).min // 4
 
 
 @dataclass
