@@ -94,3 +94,13 @@ def partition_chain(
 def stable_by_group(
     group: npt.NDArray[np.int64], first: npt.NDArray[np.int64], n_groups: int, out: npt.NDArray[np.int64]
 ) -> None: ...
+def levels(
+    cts: npt.NDArray[np.int64],
+    service: npt.NDArray[np.int64],
+    original: npt.NDArray[np.uint8],
+    kinds: list[npt.NDArray[np.int64]],
+    n_hard: int,
+    adj: npt.NDArray[np.int64],
+    depth: npt.NDArray[np.int64],
+    released: npt.NDArray[np.uint8],
+) -> None: ...

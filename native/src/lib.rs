@@ -15,6 +15,7 @@ pub mod extract;
 pub mod groups;
 pub mod isotime;
 pub mod json;
+pub mod levels;
 pub mod pool;
 mod py;
 mod py_groups;

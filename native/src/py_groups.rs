@@ -8,6 +8,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use crate::groups::{self, BadInput};
+use crate::levels as lv;
 use crate::py::guard;
 
 fn checked<T: Element>(buf: &PyBuffer<T>, what: &str, write: bool) -> PyResult<Range<usize>> {
@@ -143,9 +144,69 @@ fn stable_by_group(
     })
 }
 
+/// Adjusted time, depth and released flag of every node over the DAG of
+/// order constraints (see `levels.rs`): `kinds`, one int64 array per kind
+/// of constraint (the first `n_hard` certain); flags as one byte each.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn levels(
+    py: Python<'_>,
+    cts: PyBuffer<i64>,
+    service: PyBuffer<i64>,
+    original: PyBuffer<u8>,
+    kinds: Vec<PyBuffer<i64>>,
+    n_hard: usize,
+    mut adj: PyBuffer<i64>,
+    mut depth: PyBuffer<i64>,
+    mut released: PyBuffer<u8>,
+) -> PyResult<()> {
+    guard(|| {
+        let mut inputs = vec![
+            range_of(&cts, "cts")?,
+            range_of(&service, "service")?,
+            range_of(&original, "original")?,
+        ];
+        for k in &kinds {
+            inputs.push(range_of(k, "constraint")?);
+        }
+        let (c, s, o) = (
+            items(&cts, "cts")?,
+            items(&service, "service")?,
+            items(&original, "original")?,
+        );
+        let ks = kinds
+            .iter()
+            .map(|k| items(k, "constraint"))
+            .collect::<PyResult<Vec<&[i64]>>>()?;
+        let (ra, rd) = (range_of(&adj, "adj")?, range_of(&depth, "depth")?);
+        let a = items_mut(&mut adj, "adj", &inputs)?;
+        inputs.push(ra);
+        let d = items_mut(&mut depth, "depth", &inputs)?;
+        inputs.push(rd);
+        let r = items_mut(&mut released, "released", &inputs)?;
+        to_py(py.detach(|| {
+            let original: Vec<bool> = o.iter().map(|&b| b != 0).collect();
+            let g = lv::Levels {
+                cts: c,
+                service: s,
+                original: &original,
+                kinds: &ks,
+                n_hard,
+            };
+            let mut rel = vec![false; r.len()];
+            lv::levels(&g, a, d, &mut rel)?;
+            for (out, &f) in r.iter_mut().zip(&rel) {
+                *out = u8::from(f);
+            }
+            Ok(())
+        }))
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(components, m)?)?;
     m.add_function(wrap_pyfunction!(partition_chain, m)?)?;
     m.add_function(wrap_pyfunction!(stable_by_group, m)?)?;
+    m.add_function(wrap_pyfunction!(levels, m)?)?;
     Ok(())
 }

@@ -120,7 +120,8 @@ def build(
     n_types = len(f.types)
     presence = np.zeros((k, n_types), dtype=bool)
     orig_pos = np.flatnonzero(~is_dup)
-    presence[comp_m[orig_pos], f.typ[eids(orig_pos)]] = True
+    # (one flat index: several times cheaper than a two-dimensional assignment)
+    presence.reshape(-1)[comp_m[orig_pos] * n_types + f.typ[eids(orig_pos)]] = True
     cl = clusters(presence, f.types, cfg) if known is None else known.clusters(presence, f.types)
     tp = _tp_codes(f) if every else _tp_codes(f)[members]
     off_m = f.offset if every else f.offset[members]
@@ -168,23 +169,39 @@ def build(
         kind=typ_m,
         phase_of=None if phase_of is None else (lambda pos: phase_of(eids(pos))),
     )
+    # Ordering's inputs are not needed after it (the learned parents alone are
+    # 32 bytes an event): freed before the members' columns are gathered.
+    del constraints, prev, tp
+    prec.learned = np.zeros((prec.learned.shape[0], 0), dtype=np.int64)
     srt = o.order
-    parent_seq = np.where(o.parent >= 0, o.seq[np.maximum(o.parent, 0)], -1)
-    dup_seq = np.where(is_dup, o.seq[np.maximum(dup_m, 0)], -1)
+    at = o.parent[srt]
+    m_parent_seq = np.where(at >= 0, o.seq[np.maximum(at, 0)], -1)
+    o.parent = np.zeros(0, dtype=np.int64)
+    at = dup_m[srt]
+    m_dup_seq = np.where(at >= 0, o.seq[np.maximum(at, 0)], -1)
+    del at
+    m_seq = o.seq[srt]
+    o.seq = np.zeros(0, dtype=np.int64)
     cs = srt[~is_dup[srt]]
     c_inst = comp_m[cs]
     starts = np.r_[0, np.nonzero(np.diff(c_inst))[0] + 1] if cs.size else np.zeros(0, dtype=np.int64)
     ends = np.r_[starts[1:], cs.size] if cs.size else np.zeros(0, dtype=np.int64)
     first_m, last_m = cs[starts], cs[ends - 1] if cs.size else cs[:0]
+    m_skew = o.skew[srt]
+    n_skewed = np.add.reduceat((o.skew[cs] != 0).astype(np.int64), starts) if cs.size else starts
+    o.skew = np.zeros(0, dtype=np.int64)
     c_eid = eids(cs)
     c_typ = f.typ[c_eid]
     # Path hash: the sequence of event types of its originals.
     in_group = np.arange(cs.size, dtype=np.int64) - np.repeat(starts, ends - starts)
     with np.errstate(over="ignore"):
         term = (c_typ.astype(np.uint64) + np.uint64(1)) * np.power(_PATH_PRIME, in_group.astype(np.uint64))
+    del in_group
     path_hash = np.add.reduceat(term, starts) if cs.size else np.zeros(0, dtype=np.uint64)
+    del term
     same = c_inst[1:] == c_inst[:-1]
     a, b = cs[:-1][same], cs[1:][same]
+    del same
     topic, partition, offset = f.coordinates(eids(first_m))
     instance_id = pc.binary_join_element_wise(
         topic.dictionary_decode(), pc.cast(partition, pa.string()), pc.cast(offset, pa.string()), ":"
@@ -196,11 +213,11 @@ def build(
     return Built(
         m_eid=eids(srt),
         m_inst=comp_m[srt],
-        m_seq=o.seq[srt],
+        m_seq=m_seq,
         m_adj=o.adj[srt],
-        m_skew=o.skew[srt],
-        m_parent_seq=parent_seq[srt],
-        m_dup_seq=dup_seq[srt],
+        m_skew=m_skew,
+        m_parent_seq=m_parent_seq,
+        m_dup_seq=m_dup_seq,
         c_eid=c_eid,
         c_inst=c_inst,
         c_adj=o.adj[cs],
@@ -211,7 +228,7 @@ def build(
         end_ms=o.adj[last_m],
         n_events=ends - starts,
         n_dup=np.bincount(comp_m[is_dup], minlength=k).astype(np.int64),
-        n_skewed=np.add.reduceat((o.skew[cs] != 0).astype(np.int64), starts) if cs.size else starts,
+        n_skewed=n_skewed,
         presence=presence,
         path_hash=path_hash,
         instance_id=instance_id,
@@ -292,10 +309,13 @@ def _labels(
             prio[code[s.name]] = rank
     is_first = np.zeros(f.n, dtype=bool)
     is_first[first] = True
-    row_prio = prio[v.code]
-    rows = np.nonzero(is_first[f.id_eid] & (row_prio < (1 << 40)))[0]
+    rows = np.flatnonzero(is_first[f.id_eid])  # (the first events' rows only: a fraction of all)
+    del is_first
+    row_prio = prio[v.code[rows]]
+    ranked_rows = row_prio < (1 << 40)
+    rows, row_prio = rows[ranked_rows], row_prio[ranked_rows]
     inst = comp[f.id_eid[rows]]
-    best = _first_per_group(inst, row_prio[rows], rows)
+    best = _first_per_group(inst, row_prio, rows)
     if best.size == 0:
         return instance_id
     text = pc.binary_join_element_wise(

@@ -184,7 +184,7 @@ class _Judged:
     """The names the trap rule judges: every link name, except that the record
     key of a topic is judged per event type (codes from ``len(names)`` on)."""
 
-    code: I64  # per identifier row: its judged name
+    code: npt.NDArray[np.int32]  # per identifier row: its judged name
     name_of: I64  # per judged name: its link name code
     type_of: I64  # per judged name: the event type of a record key's (-1: a whole name)
 
@@ -219,16 +219,17 @@ class _Judged:
 def _judged_names(v: Values, typ: npt.NDArray[np.generic], n_types: int) -> _Judged:
     n_codes = len(v.names)
     is_key = np.array([key_topic(nm) is not None for nm in v.names], dtype=bool)
-    code = np.asarray(v.code, dtype=np.int64)
+    # 32-bit codes: a copy of tens of millions of rows in 64 bits is fresh memory twice the size.
+    code = np.asarray(v.code, dtype=np.int32)
     rows = np.flatnonzero(is_key[code]) if is_key.any() else np.zeros(0, dtype=np.int64)
-    pair = code[rows] * n_types + typ[rows].astype(np.int64)
+    pair = code[rows].astype(np.int64) * n_types + typ[rows].astype(np.int64)
     # The pairs present, numbered in order (np.unique's numbering, without sorting the rows).
     present = np.zeros(n_codes * n_types, dtype=bool)
     present[pair] = True
     uniq = np.flatnonzero(present)
     inv = (np.cumsum(present) - 1)[pair]
     if rows.size:
-        code = code.copy()
+        code = code.copy() if code is v.code else code
         code[rows] = n_codes + inv
     return _Judged(
         code,

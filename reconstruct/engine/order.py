@@ -22,10 +22,10 @@ included). Events then sort by adjusted time, then by their depth in the
 DAG (so equal times follow the Kafka position and causation), then by
 topic-partition; never by a hash.
 
-Works level by level over the DAG (roots first), so the cost is linear in
-the events plus one numpy pass per level. Cycles (causation ids forming a
-loop, a learned precedence against the Kafka position) are broken: learned
-edges first, then whatever remains.
+Works level by level over the DAG (roots first; one walk over the edges in
+the native core), so the cost is linear in the events and edges. Cycles
+(causation ids forming a loop, a learned precedence against the Kafka
+position) are broken: learned edges first, then whatever remains.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from choreo import _native
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
-_NEG = np.iinfo(np.int64).min // 4
 
 
 @dataclass
@@ -95,92 +94,35 @@ def _stable_by(group: I64, first: I64, n_groups: int) -> I64:
     return out
 
 
-def _csr(src: I64, dst: I64, n: int) -> tuple[I64, I64, I64]:
-    """Edges grouped by source: for source p, ``dst[ptr[p]:ptr[p+1]]``."""
-    order = _stable_by(src, np.arange(src.size, dtype=np.int64), n)
-    counts = np.bincount(src, minlength=n)
-    ptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=ptr[1:])
-    return ptr, dst[order], src[order]
-
-
-def _gather(ptr: I64, dst: I64, frontier: I64) -> tuple[I64, I64]:
-    """(child, parent) of every edge leaving the frontier."""
-    starts = ptr[frontier]
-    counts = ptr[frontier + 1] - starts
-    total = int(counts.sum())
-    if total == 0:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty
-    par = np.repeat(frontier, counts)
-    offs = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
-    return dst[np.repeat(starts, counts) + offs], par
-
-
-def _levels(
-    cts: I64, service: I64, original: BOOL, edges: list[tuple[I64, I64, bool]]
-) -> tuple[I64, I64, BOOL, BOOL]:
+def _levels(cts: I64, service: I64, original: BOOL, kinds: list[I64], n_hard: int) -> tuple[I64, I64, BOOL]:
     """Adjusted time and depth of every original over the constraint DAG.
 
-    ``edges``: (src, dst, hard) per kind; within one kind a node has at most
-    one incoming edge. Returns (adj, depth, released, soft_dropped): nodes
-    released from a cycle, and whether a node's soft edge was dropped.
+    ``kinds``: per kind of constraint, the position each position comes
+    after (-1: none; only between two originals); the first ``n_hard`` are
+    certain, the others learned. Returns (adj, depth, released): nodes
+    released from a cycle (learned edges are let go of first, then whatever
+    remains).
+
+    Roots first, level by level: a node's time is the latest of its own
+    (shifted as its service's earlier events were) and its parents'. The
+    native core walks the edges once (``native/src/levels.rs``), with the
+    level-by-level result.
     """
     n = cts.size
-    indeg = np.zeros(n, dtype=np.int64)
-    csrs = []
-    for src, dst, hard in edges:
-        indeg += np.bincount(dst, minlength=n)
-        csrs.append((*_csr(src, dst, n), hard))
-    adj = cts.copy()
-    inh = np.zeros(n, dtype=np.int64)
-    pmax = np.full(n, _NEG, dtype=np.int64)
-    depth = np.zeros(n, dtype=np.int64)
-    done = ~original
-    released = np.zeros(n, dtype=bool)
-    frontier = np.flatnonzero(original & (indeg == 0))
-    csrs = [c for c in csrs if c[1].size]
-    while True:
-        while frontier.size:
-            done[frontier] = True
-            adj[frontier] = np.maximum(cts[frontier] + inh[frontier], pmax[frontier])
-            touched = []
-            for ptr, dst, _src, _hard in csrs:
-                child, par = _gather(ptr, dst, frontier)
-                if child.size == 0:
-                    continue
-                keep = ~done[child]
-                if not keep.all():
-                    child, par = child[keep], par[keep]
-                same = service[child] == service[par]
-                inh[child] = np.maximum(inh[child], np.where(same, adj[par] - cts[par], 0))
-                pmax[child] = np.maximum(pmax[child], adj[par])
-                depth[child] = np.maximum(depth[child], depth[par] + 1)
-                indeg[child] -= 1
-                touched.append(child[indeg[child] == 0])
-            if not touched:
-                break
-            # A child with two parents in this level appears twice: keep one.
-            cand = touched[0] if len(touched) == 1 else np.concatenate(touched)
-            if len(touched) > 1:
-                mark = np.zeros(n, dtype=bool)
-                mark[cand] = True
-                cand = np.flatnonzero(mark)
-            frontier = cand
-        left = np.flatnonzero(~done)
-        if left.size == 0:
-            break
-        # A cycle: first let go of the learned (soft) edges into what is left.
-        hard_left = np.zeros(n, dtype=np.int64)
-        for _ptr, dst, src, hard in csrs:
-            if hard:
-                pending = ~done[src] & ~done[dst]
-                hard_left += np.bincount(dst[pending], minlength=n)
-        free = left[hard_left[left] == 0]
-        frontier = free if free.size else left
-        released[frontier] = True
-        indeg[frontier] = 0
-    return adj, depth, released, done
+    adj = np.empty(n, dtype=np.int64)
+    depth = np.empty(n, dtype=np.int64)
+    released = np.empty(n, dtype=np.uint8)
+    _native.levels(
+        np.ascontiguousarray(cts, dtype=np.int64),
+        np.ascontiguousarray(service, dtype=np.int64),
+        np.ascontiguousarray(original, dtype=np.bool_).view(np.uint8),
+        [np.ascontiguousarray(k, dtype=np.int64) for k in kinds],
+        n_hard,
+        adj,
+        depth,
+        released,
+    )
+    return adj, depth, released.view(np.bool_)
 
 
 def _bits(x: int) -> int:
@@ -286,14 +228,7 @@ def causal_order(
     original = ~is_dup
     c = constraints
     cts = ts - c.clock
-    edges: list[tuple[I64, I64, bool]] = []
-    kinds = [(c.parent, True), (c.prev, True), *((slot, False) for slot in c.learned)]
-    for arr, hard in kinds:
-        dst = np.flatnonzero((arr >= 0) & original)
-        src = arr[dst]
-        ok = original[src] & (src != dst)
-        edges.append((src[ok], dst[ok], hard))
-    adj, depth, released, _ = _levels(cts, service, original, edges)
+    adj, depth, released = _levels(cts, service, original, [c.parent, c.prev, *c.learned], 2)
     # A causation link into a broken cycle is not shown as one.
     parent = np.where(original & (c.parent >= 0), c.parent, -1)
     cyc = released & (parent >= 0)

@@ -56,10 +56,11 @@ from choreo.reconstruct.engine.precedence_pairs import (
     ServicePairs,
     causation,
     certain_pairs,
-    first_events,
+    first_and_last_events,
     low_latency,
     pairs,
     sample_instances,
+    unique_counts,
 )
 
 PAIR_SHARE = 0.05  # a link needs this share of the rarer type's instances
@@ -143,7 +144,7 @@ def _topic_mode(
         return {}
     pos = np.flatnonzero(original & (comp >= 0))
     key = (cluster[comp[pos]] * n_types + typ[pos]) * (int(topic.max()) + 1) + topic[pos]
-    uk, cnt = np.unique(key, return_counts=True)
+    uk, cnt = unique_counts(key, (int(cluster.max()) + 1) * n_types * (int(topic.max()) + 1))
     best: dict[tuple[int, int], tuple[int, int]] = {}
     for k, n in zip(uk.tolist(), cnt.tolist(), strict=True):
         ct, tp = divmod(k, int(topic.max()) + 1)
@@ -475,12 +476,11 @@ def learn_precedence(
     certain, certain_support = _certain_bounds(
         certain_pairs(chosen, comp, svc, ts, parent, prev, original, n_svc)
     )
-    s = first_events(comp, cluster, typ, svc, ts, tp, off, original)
-    p = pairs(s, n_types)
     # The order of types is decided on each type's last event (a step after a
     # lifecycle or a loop follows its end); the clocks are bounded on the
     # first ones (a type's first event is the one its cause triggered).
-    s_last = first_events(comp, cluster, typ, svc, ts, tp, off, original, last=True)
+    s, s_last = first_and_last_events(chosen, comp, cluster, typ, svc, ts, tp, off, original)
+    p = pairs(s, n_types)
     p_last = pairs(s_last, n_types)
     caus = causation(comp, cluster, typ, parent, original, n_types)
     key = s.cl * n_types + s.typ

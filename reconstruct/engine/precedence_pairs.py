@@ -70,7 +70,8 @@ def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
     return take
 
 
-def first_events(
+def first_and_last_events(
+    chosen: BOOL,
     comp: I64,
     cluster: I64,
     typ: I64,
@@ -79,13 +80,11 @@ def first_events(
     tp: I64,
     off: I64,
     original: BOOL,
-    *,
-    last: bool = False,
-) -> Sample:
-    """The first event of each type per sampled instance (``last``: the last
-    one, for a type that repeats: what comes after a lifecycle or a loop
-    waits for its end, not its start)."""
-    chosen = sample_instances(comp, cluster, original)
+) -> tuple[Sample, Sample]:
+    """The first and the last event of each type per ``chosen`` instance
+    (``sample_instances``), from one sort: the clocks are bounded on a type's
+    first event (the one its cause triggered), the order is decided on its
+    last (what comes after a lifecycle or a loop waits for its end)."""
     pos = np.flatnonzero(original & (comp >= 0))
     pos = pos[chosen[comp[pos]]]
     srt = pos[np.lexsort((off[pos], ts[pos], typ[pos], comp[pos]))]
@@ -93,8 +92,12 @@ def first_events(
     head = np.r_[True, (c[1:] != c[:-1]) | (t[1:] != t[:-1])]
     idx = np.flatnonzero(head)
     counts = np.diff(np.r_[idx, srt.size])
-    f = srt[idx + counts - 1] if last else srt[idx]
-    return Sample(comp[f], cluster[comp[f]], typ[f], svc[f], ts[f], tp[f], off[f], counts == 1)
+    single = counts == 1
+
+    def sample(f: I64) -> Sample:
+        return Sample(comp[f], cluster[comp[f]], typ[f], svc[f], ts[f], tp[f], off[f], single)
+
+    return sample(srt[idx]), sample(srt[idx + counts - 1])
 
 
 def pairs(s: Sample, n_types: int) -> Pairs:
@@ -175,8 +178,19 @@ def causation(comp: I64, cluster: I64, typ: I64, parent: I64, original: BOOL, n_
     if child.size == 0:
         return {}
     key = (cluster[comp[child]] * n_types + typ[parent[child]]) * n_types + typ[child]
-    uk, cnt = np.unique(key, return_counts=True)
+    uk, cnt = unique_counts(key, (int(cluster.max()) + 1) * n_types * n_types)
     return dict(zip(uk.tolist(), cnt.tolist(), strict=True))
+
+
+def unique_counts(key: I64, size: int) -> tuple[I64, I64]:
+    """``np.unique(key, return_counts=True)`` of keys in ``0..size``: counted,
+    not sorted, where the keys are few (a sort of every event otherwise)."""
+    if size <= 4 * key.size:
+        counted = np.bincount(key, minlength=size)
+        uk = np.flatnonzero(counted)
+        return uk, counted[uk]
+    uk, cnt = np.unique(key, return_counts=True)
+    return uk, cnt
 
 
 def low_latency(p: Pairs, r: int, flip: bool) -> tuple[int, int]:

@@ -169,19 +169,35 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     return target[labels]
 
 
-def _assign(rows: I64, cols: I64, k: int, of_type: I64, n: int, fallback: I64) -> I64:
-    """Cluster holding most of each instance's types (``rows``/``cols``: the
-    presence pairs); ties to the larger cluster (clusters are numbered by
-    size); an instance whose types vote for no cluster: ``fallback`` of them."""
-    c = of_type[cols]
-    keep = c >= 0
-    votes = np.bincount(rows[keep] * n + c[keep], minlength=k * n).reshape(k, n)
+def _assign(presence: BOOL2, of_type: I64, n: int, fallback: I64) -> I64:
+    """Cluster holding most of each instance's types; ties to the larger
+    cluster (clusters are numbered by size); an instance whose types vote
+    for no cluster: ``fallback`` of its last type (by code).
+
+    Counted on the presence matrix itself, a column block per cluster: the
+    (instance, type) pairs of a large log are tens of millions of rows."""
+    k, t = presence.shape
+    votes = np.zeros((k, n), dtype=np.int64)
+    for j in range(n):
+        mine = np.flatnonzero(of_type == j)
+        if mine.size:
+            votes[:, j] = np.count_nonzero(presence[:, mine], axis=1)
     best: I64 = np.asarray(np.argmax(votes, axis=1), dtype=np.int64)
-    none = votes.max(axis=1) == 0
-    if none.any():
-        sel = none[rows]
-        best[rows[sel]] = fallback[cols[sel]]
+    none = np.flatnonzero(votes.max(axis=1) == 0)
+    if none.size:
+        held = presence[none]
+        some = held.any(axis=1)
+        last = t - 1 - np.argmax(held[:, ::-1], axis=1)
+        best[none[some]] = fallback[last[some]]
     return best
+
+
+def _per_type(presence: BOOL2, cluster: I64, n: int) -> I64:
+    """``[t, c]``: instances of cluster c holding type t."""
+    out = np.zeros((presence.shape[1], n), dtype=np.int64)
+    for c in range(n):
+        out[:, c] = np.count_nonzero(presence[cluster == c], axis=0)
+    return out
 
 
 def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
@@ -200,12 +216,10 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
     by_size = np.empty(n, dtype=np.int64)
     by_size[np.argsort(-weight, kind="stable")] = np.arange(n, dtype=np.int64)
     of_type = by_size[of_type]
-    rows_, cols_ = np.nonzero(presence)
-    rows, cols = rows_.astype(np.int64), cols_.astype(np.int64)
     majority = of_type.copy()  # where the instances holding a type mostly go
-    cluster = _assign(rows, cols, k, of_type, n, majority)
+    cluster = _assign(presence, of_type, n, majority)
     for _ in range(3):
-        per_type = np.bincount(cols * n + cluster[rows], minlength=t * n).reshape(t, n)
+        per_type = _per_type(presence, cluster, n)
         majority = np.where(per_type.max(axis=1) > 0, per_type.argmax(axis=1), majority)
         own = np.bincount(cluster, minlength=n)
         voting = np.bincount(of_type[of_type >= 0], minlength=n) > 0
@@ -217,7 +231,7 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
         if not shared.any():
             break
         of_type = np.where((of_type >= 0) & shared[np.maximum(of_type, 0)], -1, of_type)
-        cluster = _assign(rows, cols, k, of_type, n, majority)
+        cluster = _assign(presence, of_type, n, majority)
     # Renumber by instances held, larger first; clusters left without instances disappear.
     own = np.bincount(cluster, minlength=n)
     order = np.argsort(-own, kind="stable")
