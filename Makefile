@@ -30,6 +30,8 @@ lint: env
 
 env: $(STAMP) $(NATIVE)
 
+native: $(NATIVE)
+
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "choreo needs Python 3.11 or newer")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
