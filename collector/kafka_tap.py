@@ -62,6 +62,7 @@ _CONNECTIVITY = {
     KafkaError._MSG_TIMED_OUT,
 }
 # Errors that will not go away by waiting: stop with a one-line cause.
+_LEAVE_S = 5.0  # time given to leave the group before the consumer closes
 _FATAL_AT_START = {
     KafkaError._AUTHENTICATION,
     KafkaError._SSL,
@@ -251,6 +252,18 @@ class Collector:
         return open_consumer(self.settings, self._on_error, lambda: self._fatal, self._on_commit)
 
     def _close(self, consumer: Consumer) -> None:
+        # Leave the group first, the revocation served by poll, then close:
+        # librdkafka can block for ever inside close() when a rebalance
+        # callback's assign arrives while it closes (librdkafka #4884, #4527;
+        # seen against the mock cluster). Records polled meanwhile are not
+        # stored, so their offsets are not committed: the next owner reads them.
+        try:
+            consumer.unsubscribe()
+            deadline = time.monotonic() + _LEAVE_S
+            while consumer.assignment() and time.monotonic() < deadline:
+                consumer.poll(0.1)
+        except (KafkaException, RuntimeError) as exc:
+            log.warning("leaving the consumer group failed %s", kv(error=exc))
         try:
             consumer.close()
         except (KafkaException, RuntimeError) as exc:
