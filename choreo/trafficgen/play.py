@@ -125,7 +125,8 @@ class _Player:
         alts = [(etype, act.service)]
         if act.failure is not None and phase != "complete":
             alts += [(act.type, act.service), (act.failure, act.service)]
-        alts += [(a.type, a.service) for a in also]
+        for a in also:  # another loop round, or the step after the loop: either outcome of it
+            alts += [(a.type, a.service)] + ([(a.failure, a.service)] if a.failure is not None else [])
         self.ev.append(
             Planned(
                 etype,

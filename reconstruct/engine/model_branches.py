@@ -12,6 +12,13 @@ stretches where the branch reported at all are those where its service was
 working, and there it must have come in at least ``branch_share`` of the
 instances. A service down for hours (or until the dump ends) leaves
 stretches without the branch: they do not make it optional.
+
+The parent's alternatives (a minority start type, the other outcome of a
+choice: types never found with it) expect the branch in their own
+instances. A sequential step every finished instance has is left to the
+next-step rules while it is next; once later types came (its slower
+sibling branch, a step after it) those no longer see it, so it is expected
+from its cause like a branch, once the instance has moved past it.
 """
 
 from __future__ import annotations
@@ -183,12 +190,19 @@ def fan_out(
                 "SELECT wf, typ, bucket, count(*) FROM _r_fan_pt GROUP BY ALL"
             ).fetchall()
         }
-        found = _candidates(rows, per_bucket, branches, s, cfg.reconstruct.branch_share)
+        found, inside = _candidates(
+            rows,
+            per_bucket,
+            branches,
+            s,
+            cfg.reconstruct.branch_share,
+            b.precedence.causes if b.precedence else {},
+        )
         latency = _latencies(con, found)
     finally:
         con.execute("DROP TABLE IF EXISTS _r_fan_pt")
         con.unregister("_r_fan_src")
-    _expect(f, b, wfs, s, branches, found, latency)
+    _expect(f, b, wfs, s, branches, found, latency, inside)
 
 
 # (workflow, child) -> candidate parents: (parent, share, working buckets)
@@ -201,8 +215,10 @@ def _candidates(
     branches: dict[int, set[int]],
     s: Structure,
     share_min: float,
-) -> _Found:
-    """Which (parent, child) pairs are expected, on the counts per stretch of time."""
+    causes: dict[tuple[int, int], int],
+) -> tuple[_Found, set[tuple[int, int]]]:
+    """Which (parent, child) pairs are expected, on the counts per stretch of
+    time; and which children are the next step inside a branch."""
     stats: dict[tuple[int, int, int], dict[int, tuple[int, int]]] = {}
     last_seen: dict[tuple[int, int, int], int] = {}
     for w, p, c, bk, after, before, last in rows:
@@ -214,6 +230,7 @@ def _candidates(
     for w, t, bk in per_bucket:
         n_buckets[(w, t)] = max(n_buckets.get((w, t), 0), bk + 1)
     found: _Found = {}
+    inside: set[tuple[int, int]] = set()
     for (w, p, c), by_bucket in stats.items():
         parallel = c in branches.get(w, set())
         if parallel and p in branches[w] and s.concurrent(w, p, c):
@@ -226,7 +243,13 @@ def _candidates(
         if n_p < MIN_SUPPORT or after + before == 0 or after < _PARENT_FIRST * (after + before):
             continue
         if not parallel and n_p - after - before == 0:
-            continue  # a step every finished instance has: the next-step rules cover it
+            # A step every finished instance has: the next-step rules cover
+            # it while it is next. Once later types came (a sibling branch,
+            # a step after it) they no longer see it: from its cause it is
+            # then expected as a branch is.
+            if causes.get((w, c)) != p:
+                continue
+            inside.add((w, c))
         # A step that is not parallel to another is expected when, while its
         # service worked, it (nearly) never was skipped.
         need = share_min if parallel else max(share_min, _SEQUENTIAL_SHARE)
@@ -243,7 +266,7 @@ def _candidates(
         if after >= _MIN_STOPPED and 0 <= last < n_p - 1 and after >= need * (last + 1):
             buckets = list(range(last * nb // n_p + 1))
             found.setdefault((w, c), []).append((p, after / (last + 1), buckets))
-    return found
+    return found, inside
 
 
 def _latencies(
@@ -297,6 +320,7 @@ def _expect(
     branches: dict[int, set[int]],
     found: _Found,
     latency: dict[tuple[int, int, int], tuple[float, float]],
+    inside: set[tuple[int, int]],
 ) -> None:
     code = {t: i for i, t in enumerate(f.types)}
     children = set(found)
@@ -314,10 +338,8 @@ def _expect(
             before={(x, y) for x in timed for y in timed if (w, x, y) in before},
             p50={p: latency[(w, p, c)][0] for p in timed},
         )
-        share = timed[p]
-        p99 = latency[(w, p, c)][1]
         wf = wfs[b.workflows[w]]
-        p_name, c_name = f.types[p], f.types[c]
+        c_name = f.types[c]
         past: tuple[str, ...] = ()
         if c not in branches.get(w, set()):
             # A step that is not parallel is missing only once the instance has
@@ -330,7 +352,18 @@ def _expect(
                 and s.before[w, c, code[t]] >= _PARENT_FIRST * s.together(w, c, code[t])
             ]
             past = tuple(sorted(later))
-        wf.expect.setdefault((p_name, c_name), Expect(share, p99, wf.nodes[c_name].service, "fan-out", past))
+            if not past and (w, c) in inside:
+                continue  # missing only once the instance moved past it
+        # An alternative to the parent (another start type, the other
+        # outcome of a choice) fans the child out in its own instances.
+        alternatives = [
+            q for q in timed if q != p and q not in branches.get(w, set()) and s.exclusive(w, p, q)
+        ]
+        for q in [p, *alternatives]:
+            wf.expect.setdefault(
+                (f.types[q], c_name),
+                Expect(timed[q], latency[(w, q, c)][1], wf.nodes[c_name].service, "fan-out", past),
+            )
 
 
 def fan_parent(

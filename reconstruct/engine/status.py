@@ -157,7 +157,11 @@ def judge_sql(
             -- known, the workflow's slowest step sets the deadline.
             SELECT f.instance_id,
                    CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
-                        THEN [f.last_type] ELSE coalesce(nx.others, []) END AS expected,
+                        THEN [f.last_type]
+                        -- (a loop past its usual rounds may still come round again)
+                        WHEN nx.repeat AND NOT coalesce(ln.fixed_repeats, false)
+                        THEN list_concat(coalesce(nx.others, []), [f.last_type])
+                        ELSE coalesce(nx.others, []) END AS expected,
                    CASE WHEN nx.instance_id IS NULL THEN w.step_p99_ms
                         -- (a loop may come round again; a lifecycle done is done)
                         WHEN nx.repeat AND NOT (ln.fixed_repeats AND f.last_repeats >= ln.repeats)
