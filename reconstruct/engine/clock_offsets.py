@@ -31,8 +31,7 @@ FLOOR_SPREAD_MS = 5_000.0  # a slower step says nothing about clocks beyond its 
 _PULL = 1e-6  # weight of |o| per ms: it only settles what the bounds leave open
 _FULL = 50  # pairs behind a bound for it to count in full
 _HARD = 1e3  # cost per ms of breaking a bound
-_DROP_ROUNDS = 6  # fits redone without the learned bounds the others broke
-_WORST_SHARE = 0.5  # ... those broken by at least this share of the worst one, each round
+_DROP_ROUNDS = 3  # fits redone without the learned bounds the others broke
 _LEARNED = 1.0  # ... a learned one (still more than any estimate's weight)
 _SOFT = 1e-3  # ... a soft one (still a thousand times what moving a clock costs)
 
@@ -132,13 +131,9 @@ def solve_offsets(n_svc: int, bounds: list[Bound]) -> tuple[F64, set[int]]:
     # without it, rather than every clock bent to keep it half.
     for _ in range(_DROP_ROUNDS):
         nb = len(bounds)
-        slack = {i: float(x[2 * n_svc + 2 * nb + i]) for i, bd in enumerate(bounds) if bd.learned}
-        worst = max(slack.values(), default=0.0)
-        if worst <= 1.0:
+        broken = {i for i, bd in enumerate(bounds) if bd.learned and x[2 * n_svc + 2 * nb + i] > 1.0}
+        if not broken:
             break
-        # The worst first: a wrong bound bends the fit, and bounds it bent
-        # may hold once it is gone.
-        broken = {i for i, v in slack.items() if v > 1.0 and v >= _WORST_SHARE * worst}
         bounds = [bd for i, bd in enumerate(bounds) if i not in broken]
         got = _lp(n_svc, bounds, set())
         if got is None:

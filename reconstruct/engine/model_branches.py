@@ -13,9 +13,8 @@ working, and there it must have come in at least ``branch_share`` of the
 instances. A service down for hours (or until the dump ends) leaves
 stretches without the branch: they do not make it optional.
 
-The parent's alternatives (a minority start type, the other outcome of a
-choice: types never found with it) expect the branch in their own
-instances. A sequential step every finished instance has is left to the
+A start type's alternatives (a minority start type, never found with it)
+expect the branch in their own instances. A sequential step every finished instance has is left to the
 next-step rules while it is next; once later types came (its slower
 sibling branch, a step after it) those no longer see it, so it is expected
 from its cause like a branch, once the instance has moved past it.
@@ -354,11 +353,11 @@ def _expect(
             past = tuple(sorted(later))
             if not past and (w, c) in inside:
                 continue  # missing only once the instance moved past it
-        # An alternative to the parent (another start type, the other
-        # outcome of a choice) fans the child out in its own instances.
-        alternatives = [
-            q for q in timed if q != p and q not in branches.get(w, set()) and s.exclusive(w, p, q)
-        ]
+        # Another start type fans the child out in its own instances.
+        # (Only starts: a type found apart from the parent may sit anywhere
+        # else, in another choreography sharing the child's type, say.)
+        starts = {q for q in timed if wf.nodes[f.types[q]].start}
+        alternatives = [q for q in starts if p in starts and q != p and s.exclusive(w, p, q)]
         for q in [p, *alternatives]:
             wf.expect.setdefault(
                 (f.types[q], c_name),
