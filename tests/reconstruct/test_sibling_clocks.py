@@ -69,4 +69,3 @@ def test_a_certain_bound_is_kept_where_bounds_conflict() -> None:
     ]
     _o, conflict = solve_offsets(3, certain)
     assert conflict
-
