@@ -34,9 +34,9 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
 # clock_offsets, model_precedence, model_edges.share/supported. 4: both. 5: identifier_stats.trap_types
 # (record keys judged per event type). 6: model_nodes.fixed_repeats; model_precedence
-# latest/rank/is_cause.
+# latest/rank/is_cause. 8: model_nodes.paired.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "7"
+DERIVED_SHAPE = "8"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -294,6 +294,14 @@ MODEL_NODES = Table(
             null=False,
             default="false",
             doc="that many in (nearly) every instance holding it: a lifecycle's start and complete",
+        ),
+        Column(
+            "paired",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="an even number in (nearly) every instance holding it, not a fixed one: "
+            "a lifecycle's start and complete inside a loop",
         ),
     ),
     primary_key=("workflow", "event_type"),

@@ -176,12 +176,18 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000
     med = counts[starts + (sizes - 1) // 2]
     # How many instances hold exactly the median (a lifecycle: all of them; a loop: some).
     exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
-    for k, m, e, n in zip(wt[starts].tolist(), med.tolist(), exact.tolist(), sizes.tolist(), strict=True):
+    # A lifecycle inside a loop: start and complete each round, so an even count.
+    even = np.add.reduceat((counts % 2 == 0).astype(np.int64), starts)
+    per_type = zip(
+        wt[starts].tolist(), med.tolist(), exact.tolist(), even.tolist(), sizes.tolist(), strict=True
+    )
+    for k, m, e, ev, n in per_type:
         wi, t = divmod(k, n_types)
         found = wfs[b.workflows[wi]].nodes.get(f.types[t])
         if found is not None:
             found.repeats = float(m)
             found.fixed_repeats = m >= 2 and n >= MIN_SUPPORT and e >= FIXED_SHARE * n
+            found.paired = not found.fixed_repeats and n >= MIN_SUPPORT and ev >= FIXED_SHARE * n
 
 
 FIXED_SHARE = 0.95  # instances holding exactly the median count, for a fixed count (a lifecycle)
@@ -464,6 +470,7 @@ def write_model(con: duckdb.DuckDBPyConnection, wfs: dict[str, Workflow]) -> Non
                     n.followed_share,
                     n.repeats,
                     n.fixed_repeats,
+                    n.paired,
                 )
             )
         for (a, b), e in w.edges.items():

@@ -73,6 +73,7 @@ class Node:
     followed_share: float | None = None
     repeats: float = 1.0  # events of this type per instance holding it (median)
     fixed_repeats: bool = False  # that many in (nearly) every instance holding it
+    paired: bool = False  # an even number in (nearly) every instance holding it (a lifecycle in a loop)
 
 
 @dataclass

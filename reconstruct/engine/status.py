@@ -156,8 +156,11 @@ def judge_sql(
             -- due (the workflow's timeout still applies); where none is
             -- known, the workflow's slowest step sets the deadline.
             SELECT f.instance_id,
-                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
-                        THEN [f.last_type]
+                   -- (a lifecycle in a loop: its complete, after an odd count)
+                   coalesce(ln.paired AND f.last_repeats % 2 = 1, false)
+                       OR coalesce(nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1)
+                                                  OR NOT nx.any_others), false) AS same_again,
+                   CASE WHEN same_again THEN [f.last_type]
                         -- (a loop past its usual rounds may still come round again)
                         WHEN nx.repeat AND NOT coalesce(ln.fixed_repeats, false)
                         THEN list_concat(coalesce(nx.others, []), [f.last_type])
@@ -166,8 +169,7 @@ def judge_sql(
                         -- (a loop may come round again; a lifecycle done is done)
                         WHEN nx.repeat AND NOT (ln.fixed_repeats AND f.last_repeats >= ln.repeats)
                         THEN nx.p99_any ELSE nx.p99_others END AS p99,
-                   CASE WHEN nx.repeat AND (f.last_repeats < coalesce(ln.repeats, 1) OR NOT nx.any_others)
-                        THEN ln.service ELSE nx.service_others END AS service,
+                   CASE WHEN same_again THEN ln.service ELSE nx.service_others END AS service,
                    w.timeout_ms,
                    f.end_ms AS base_ms, f.last_topic AS t_topic, f.last_partition AS t_partition,
                    f.last_offset AS t_offset, (f.has_comp OR coalesce(nx.comp_next, false)) AS comp
@@ -216,11 +218,13 @@ def judge_sql(
         lifecycle AS (
             -- A type that comes a fixed number of times (a lifecycle's start
             -- and complete) is awaited again while the instance holds fewer,
-            -- wherever it stands in the instance, from its last occurrence.
+            -- wherever it stands in the instance, from its last occurrence;
+            -- one that comes in pairs (a lifecycle in a loop), while it holds
+            -- an odd number.
             SELECT f.instance_id, n.event_type AS child_type, n.event_type AS parent_type, e.p99_ms,
                    n.service, arg_max([ie.adj_ts_ms, ie."offset"], ie.seq) AS last_ev,
                    arg_max(ie.topic, ie.seq) AS topic, arg_max(ie.partition, ie.seq) AS partition
-            FROM f JOIN model_nodes n ON n.workflow = f.workflow AND n.fixed_repeats
+            FROM f JOIN model_nodes n ON n.workflow = f.workflow AND (n.fixed_repeats OR n.paired)
                  AND list_contains(f.types, n.event_type)
             JOIN model_edges e ON e.workflow = n.workflow AND e.src_type = n.event_type
                  AND e.dst_type = n.event_type
@@ -228,8 +232,8 @@ def judge_sql(
             JOIN log_events ev ON ev.topic = ie.topic AND ev.partition = ie.partition
                  AND ev."offset" = ie."offset" AND ev.event_type = n.event_type
             WHERE NOT f.ended AND NOT f.has_fail AND NOT f.has_comp
-            GROUP BY f.instance_id, n.event_type, e.p99_ms, n.service, n.repeats
-            HAVING count(*) < n.repeats
+            GROUP BY f.instance_id, n.event_type, e.p99_ms, n.service, n.repeats, n.fixed_repeats
+            HAVING CASE WHEN n.fixed_repeats THEN count(*) < n.repeats ELSE count(*) % 2 = 1 END
         ),
         awaited AS (
             -- After a loop's round the loop may come round again before the
@@ -273,7 +277,7 @@ def judge_sql(
         steps AS (
             -- A branch its parent expects and that has not come is what the
             -- instance waits for (before a join, too); otherwise its next step.
-            SELECT *, false AS branch FROM open_steps
+            SELECT * EXCLUDE (same_again), false AS branch FROM open_steps
             WHERE instance_id NOT IN (SELECT instance_id FROM branch_steps)
             UNION ALL BY NAME
             SELECT *, true AS branch FROM branch_steps

@@ -131,3 +131,39 @@ def test_after_a_loops_usual_rounds_another_round_is_still_expected(db_path: Pat
         log.event("loans", "LoanCompleted", t, service="loan-service", loanId=loan, partition=p)
     stuck = _stuck(db_path, log, T0 + (N + 600) * MINUTE)
     assert stuck == {f"ln-{i}": ["Scheduled", "Reminded"] for i in stalled}
+
+
+def test_a_lifecycle_in_a_loop_awaits_its_complete_after_an_odd_count(db_path: Path) -> None:
+    """Each round of a dispute's review logs Reviewing twice (start, then
+    complete at once), one to four rounds; then three branches. Three
+    disputes stopped after a round's start: they wait for its complete, not
+    for the branches (seed 106: "expected" 0.93)."""
+    c, log = _Clock(13), Log()
+    for i in range(N):
+        t, dispute, p = T0 + i * MINUTE, f"dsp-{i}", i % 2
+        log.event("disputes", "DisputeOpened", t, service="dispute-service", disputeId=dispute, partition=p)
+        rounds = 1 if i in STALLED else 1 + int(min(3, c.rng.geometric(0.5) - 1))
+        for r in range(rounds):
+            t += c.lat(1_000)
+            log.event("reviews", "Reviewing", t, service="review-service", disputeId=dispute, partition=p)
+            if i in STALLED and r == rounds - 1:
+                break
+            t += c.lat(20)
+            log.event("reviews", "Reviewing", t, service="review-service", disputeId=dispute, partition=p)
+        if i in STALLED:
+            continue
+        ends = [t + c.lat(500), t + c.lat(2_000), t + c.lat(900)]
+        for (topic, etype), at in zip(
+            (("couriers", "Picked"), ("schedules", "Sent"), ("quotas", "Tracked")), ends, strict=True
+        ):
+            log.event(topic, etype, at, service=f"{topic}-service", disputeId=dispute, partition=p)
+        log.event(
+            "disputes",
+            "DisputePrepared",
+            max(ends) + c.lat(200),
+            service="dispute-service",
+            disputeId=dispute,
+            partition=p,
+        )
+    stuck = _stuck(db_path, log, T0 + (N + 5) * MINUTE)
+    assert stuck == {f"dsp-{i}": ["Reviewing"] for i in STALLED}
