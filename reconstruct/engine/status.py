@@ -36,6 +36,9 @@ from choreo.reconstruct.engine.explain import explanation
 
 StuckRows = list[tuple[object, ...]]  # ``stuck`` rows, in the table's column order
 
+_RARE = 30  # next-step latencies below which a p99 is a few latencies' maximum
+_RARE_CAP = 10.0  # ... stretching the deadline to at most this times the well-seen ones'
+
 
 @dataclass(frozen=True)
 class EvalResult:
@@ -117,7 +120,16 @@ def judge_sql(
         ),
         declared_src AS (SELECT DISTINCT workflow, src_type FROM model_edges WHERE declared),
         nx_edges AS (
-            SELECT e.workflow, e.src_type, e.dst_type, e.count, e.p99_ms, n.service,
+            -- A rare alternative's p99 is its few latencies' maximum: one an
+            -- outage delayed makes it hours. It stretches the deadline at most
+            -- to a multiple of the well-seen alternatives' (a failure outcome
+            -- of the same step, by the same service).
+            SELECT e.workflow, e.src_type, e.dst_type, e.count,
+                   CASE WHEN e.count < $rare
+                        THEN least(e.p99_ms, $rare_cap * max(CASE WHEN e.count >= $rare THEN e.p99_ms END)
+                                                         OVER (PARTITION BY e.workflow, e.src_type))
+                        ELSE e.p99_ms END AS p99_ms,
+                   n.service,
                    n.kind = 'compensation' AS comp_dst,
                    -- A loop's type is due again after the loop's other steps.
                    coalesce(n.repeats > 1 AND NOT n.fixed_repeats, false) AS again
@@ -307,7 +319,7 @@ def judge_sql(
         FROM f LEFT JOIN judged j USING (instance_id)
         """,
         # Config numbers are parameters, never SQL text.
-        {"k": k, "floor_ms": floor_ms},
+        {"k": k, "floor_ms": floor_ms, "rare": _RARE, "rare_cap": _RARE_CAP},
     )
     _spare_fragments(con, relation)
     if update:

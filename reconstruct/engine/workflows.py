@@ -101,19 +101,25 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     held = np.asarray((x @ member).toarray())  # sampled instances x candidates: types held
     pres = held > 0
     size = pres.sum(axis=0)
-    # A type whose instances, where they hold other types, mostly hold its
-    # candidate's is its own; one often found alone among another
-    # candidate's types is shared with another choreography: holding it
-    # says nothing about belonging to the candidate. (Alone is no evidence:
-    # a saga stuck at its start holds only that.)
+    # A type whose instances, where they hold other types, mostly hold more
+    # of its candidate's than of any other's is its own; one often found
+    # among more of another candidate's types is shared with another
+    # choreography: holding it says nothing about belonging to the
+    # candidate. (Alone is no evidence: a saga stuck at its start holds
+    # only that.)
     if n_comp > 1:
         top2 = np.sort(held, axis=1)[:, -2:]
         best = np.argmax(held, axis=1)
         other = np.where(best[:, None] == np.arange(n_comp)[None, :], top2[:, :1], top2[:, 1:])
     else:
         other = np.zeros_like(held)
-    home = np.asarray((x.T @ csr_matrix((held >= 2).astype(np.int32))).toarray())
-    away = np.asarray((x.T @ csr_matrix(((held == 1) & (other >= 2)).astype(np.int32))).toarray())
+    # Home: an instance holding more of the candidate's types than of any
+    # other's; away: more of another's (two types shared together by two
+    # choreographies are still shared).
+    home = np.asarray((x.T @ csr_matrix(((held >= 2) & (held >= other)).astype(np.int32))).toarray())
+    away = np.asarray(
+        (x.T @ csr_matrix(((held >= 1) & (held < other) & (other >= 2)).astype(np.int32))).toarray()
+    )
     t_idx = np.arange(labels.size)
     h, a = home[t_idx, labels], away[t_idx, labels]
     own = h >= PURE_SHARE * np.maximum(h + a, 1)

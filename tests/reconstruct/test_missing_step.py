@@ -167,3 +167,39 @@ def test_a_lifecycle_in_a_loop_awaits_its_complete_after_an_odd_count(db_path: P
         )
     stuck = _stuck(db_path, log, T0 + (N + 5) * MINUTE)
     assert stuck == {f"dsp-{i}": ["Reviewing"] for i in STALLED}
+
+
+def test_a_rare_alternative_delayed_once_does_not_hold_back_the_deadline(db_path: Path) -> None:
+    """A check passes (0.5 s) or, one time in twenty, fails; one of the
+    fifteen failures came an hour late (its service was down). That
+    failure's p99 (its latencies' maximum) set the deadline of every check
+    at five hours: three applications never checked for an hour were
+    "running" (seeds 110 and 118, a minority start type's rare failure)."""
+    c, log = _Clock(17), Log()
+    stalled = (250, 251, 252)
+    for i in range(N):
+        t, app, p = T0 + i * MINUTE, f"chk-{i}", i % 2
+        log.event("apps", "AppReceived", t, service="app-service", appId=app, partition=p)
+        if i in stalled:
+            continue
+        failed = i % 20 == 3
+        t += c.lat(500) + (60 * MINUTE if i == 63 else 0)
+        log.event(
+            "checks",
+            "CheckFailed" if failed else "CheckPassed",
+            t,
+            service="check-service",
+            appId=app,
+            partition=p,
+        )
+        t += c.lat(300)
+        log.event(
+            "apps",
+            "AppRejected" if failed else "AppAccepted",
+            t,
+            service="app-service",
+            appId=app,
+            partition=p,
+        )
+    stuck = _stuck(db_path, log, T0 + (N + 5) * MINUTE)
+    assert stuck == {f"chk-{i}": ["CheckPassed", "CheckFailed"] for i in stalled}

@@ -33,3 +33,26 @@ def test_a_failure_path_joins_the_choreography_whose_own_types_it_holds_not_a_sh
     assert of_type[a[0]] != of_type[b[0]]
     assert len(set(cluster[:60].tolist())) == 1 and set(cluster[60:].tolist()) == {cluster[60]}
     assert cluster[0] != cluster[60]
+
+
+def test_two_choreographies_sharing_two_types_stay_apart() -> None:
+    """Leases (55 instances: l0..l7) and invoices (45: i0..i7) both have a
+    document packed and an email rendered (d, e), each by one service for
+    both. d and e occur together in every instance, so an invoice holds two
+    of the leases' candidate types: counted as a lease's own instance, they
+    made d and e the leases' own types and merged the invoices into the
+    leases (trafficgen seed 150: two workflows of three, "expected" 0.89).
+    Four failed invoices (f) join the invoices."""
+    lease = list(range(8))
+    invoice = list(range(8, 16))
+    d, e, f = 16, 17, 18
+    rows = (
+        [[*lease, d, e] for _ in range(55)]
+        + [[*invoice, d, e] for _ in range(41)]
+        + [[*invoice[:3], f] for _ in range(4)]
+    )
+    of_type, cluster = type_clusters(_presence(rows, 19))
+    assert of_type[lease[0]] != of_type[invoice[0]]
+    assert of_type[f] == of_type[invoice[0]]
+    assert set(cluster[:55].tolist()) == {cluster[0]}
+    assert set(cluster[55:].tolist()) == {cluster[55]} != {cluster[0]}
