@@ -34,7 +34,7 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
 # clock_offsets, model_precedence, model_edges.share/supported. 4: both. 5: identifier_stats.trap_types
 # (record keys judged per event type). 6: model_nodes.fixed_repeats; model_precedence
-# latest/rank/is_cause. 8: model_nodes.paired.
+# latest/rank/is_cause. 8: model_nodes.paired, model_precedence.block.
 META_SHAPE = "reconstruct_shape"
 DERIVED_SHAPE = "8"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
@@ -456,6 +456,14 @@ MODEL_PRECEDENCE = Table(
         ),
         Column("rank", "INTEGER", null=False, default="0", doc="of a fallback: the first one held applies"),
         Column("is_cause", "BOOLEAN", null=False, default="false", doc="the parent type is its cause"),
+        Column(
+            "block",
+            "BOOLEAN",
+            null=False,
+            default="false",
+            doc="the cause comes a fixed number of times (a lifecycle's start and complete): "
+            "the child's first event follows the cause's last",
+        ),
     ),
     primary_key=("workflow", "parent_type", "child_type"),
 )

@@ -48,6 +48,7 @@ from choreo.reconstruct.engine.model_kinds import (
 )
 from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
 from choreo.reconstruct.engine.outages import delayed_rows
+from choreo.reconstruct.engine.precedence_pairs import FIXED_SHARE
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -190,7 +191,6 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000
             found.paired = not found.fixed_repeats and n >= MIN_SUPPORT and ev >= FIXED_SHARE * n
 
 
-FIXED_SHARE = 0.95  # instances holding exactly the median count, for a fixed count (a lifecycle)
 _CUT_SAMPLE = 200_000
 _CUT_MADS = 5.0
 

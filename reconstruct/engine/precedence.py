@@ -57,6 +57,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
     causation,
     certain_pairs,
     first_and_last_events,
+    fixed_counts,
     low_latency,
     pairs,
     sample_instances,
@@ -94,6 +95,9 @@ class Link:
     latest: bool = True
     rank: int = 0
     cause: bool = False  # the parent is the child type's cause
+    # The cause comes a fixed number of times (a lifecycle's start and
+    # complete): the child's first event follows the cause's last one.
+    block: bool = False
 
 
 @dataclass
@@ -522,6 +526,7 @@ def learn_precedence(
     clock, prec.offsets = _offsets(bounds, support, services, cap_ms)
     prec.clock = clock
     decided = [_decide(p_last, s_last, cl, caus, n_types, clock, cap_ms) for cl in clusters]
+    fixed = fixed_counts(chosen, comp, cluster, typ, original, n_types)
     for cl, (mx, d, parents) in zip(clusters, decided, strict=True):
         for j, par in enumerate(parents):
             if par.cause is not None:
@@ -544,6 +549,7 @@ def learn_precedence(
                             latest,
                             rank,
                             latest and i == par.cause,
+                            latest and i == par.cause and (cl.c, cl.nodes[i]) in fixed,
                         )
                     )
     prec.learned = learned_parents(
@@ -564,6 +570,19 @@ def _last_by_time(ids: I64, pos: I64, t: I64 | None, n_ids: int) -> I64:
         rows = rows[t == latest[ids]]
     np.maximum.at(last, ids[rows], rows)
     out: I64 = pos[last]
+    return out
+
+
+def _first_by_time(ids: I64, pos: I64, t: I64 | None, n_ids: int) -> I64:
+    """Per id, the ``pos`` of its earliest row by ``t`` (ties, or no times: the first row)."""
+    first = np.full(n_ids, ids.size, dtype=np.int64)
+    rows = np.arange(ids.size, dtype=np.int64)
+    if t is not None:
+        earliest = np.full(n_ids, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(earliest, ids, t)
+        rows = rows[t == earliest[ids]]
+    np.minimum.at(first, ids[rows], rows)
+    out: I64 = pos[first]
     return out
 
 
@@ -593,6 +612,7 @@ def learned_parents(
     latest = np.full((MAX_LATEST, n_cl * n_types), -1, dtype=np.int64)
     rest = np.full((max(n_rest, 1), n_cl * n_types), -1, dtype=np.int64)
     is_cause = np.zeros(latest.shape, dtype=bool)
+    block = np.zeros(latest.shape, dtype=bool)
     slots: dict[int, int] = {}
     for lk in links:
         ct = lk.cluster * n_types + lk.child
@@ -602,6 +622,7 @@ def learned_parents(
             if k < MAX_LATEST:
                 latest[k, ct] = lk.parent
                 is_cause[k, ct] = lk.cause
+                block[k, ct] = lk.block
                 slots[ct] = k + 1
         else:
             rest[lk.rank, ct] = lk.parent
@@ -617,6 +638,7 @@ def learned_parents(
     ids = np.asarray(np_chunks(enc.indices), dtype=np.int64)
     counts = np.bincount(ids)
     one = _last_by_time(ids, pos, ts[pos] if ts is not None else None, counts.size)
+    first = _first_by_time(ids, pos, ts[pos] if ts is not None else None, counts.size)
 
     def lookup(ev: I64, want: I64) -> I64:
         found = pc.index_in(pa.array(comp[ev] * n_types + want), value_set=enc.dictionary).fill_null(-1)
@@ -628,6 +650,9 @@ def learned_parents(
     # only after a type that comes once.
     own = lookup(cand, typ[cand])
     once = counts[own] == 1
+    # After a lifecycle (its cause's events come a fixed number of times),
+    # the first of a repeated type's events follows the cause's last.
+    leading = ~once & (first[own] == cand)
     held = np.zeros(cand.size, dtype=bool)
     for slot in range(MAX_LATEST):
         want = latest[slot, cand_ct]
@@ -642,7 +667,8 @@ def learned_parents(
         single = counts[hit[there]] == 1
         # (first events of the sample agree with the last of them: applied regardless)
         last_of_cause = (counts[hit[there]] > 1) & once[go[there]] & is_cause[slot, ct_there]
-        ok[there] = single | last_of_cause
+        after_block = block[slot, ct_there] & leading[go[there]]
+        ok[there] = single | last_of_cause | after_block
         out[slot, cand[go[ok]]] = one[hit[ok]]
     # Holding none of the types right before: the nearest other one it holds.
     cand, cand_ct, once = cand[~held], cand_ct[~held], once[~held]
@@ -685,12 +711,13 @@ def write_precedence(
             lk.latest,
             lk.rank,
             lk.cause,
+            lk.block,
         )
         for lk in prec.links
         if lk.cluster < len(workflows)
     }
     if rows:
         con.executemany(
-            "INSERT INTO model_precedence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO model_precedence VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(*k, *v) for k, v in rows.items()],
         )

@@ -18,6 +18,7 @@ F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
 
 PER_CLUSTER = 5_000  # sampled instances per cluster
+FIXED_SHARE = 0.95  # instances holding exactly the median count of a type, for a fixed count (a lifecycle)
 MIN_SUPPORT = 3
 
 
@@ -68,6 +69,28 @@ def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
         take[mine] = False
         take[keep] = True
     return take
+
+
+def fixed_counts(
+    chosen: BOOL, comp: I64, cluster: I64, typ: I64, original: BOOL, n_types: int
+) -> set[tuple[int, int]]:
+    """(cluster, type) pairs a sampled instance holds a fixed number (2 or more)
+    of, whenever it holds any: a lifecycle's start and complete."""
+    sel = original & (comp >= 0)
+    sel[sel] = chosen[comp[sel]]
+    if not sel.any():
+        return set()
+    key, counts = np.unique(comp[sel] * n_types + typ[sel], return_counts=True)
+    inst, t = np.divmod(key, n_types)
+    ct = cluster[inst] * n_types + t
+    order = np.lexsort((counts, ct))
+    ct, counts = ct[order], counts[order]
+    starts = np.r_[0, np.flatnonzero(ct[1:] != ct[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, ct.size])
+    med = counts[starts + (sizes - 1) // 2]
+    exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
+    ok = (med >= 2) & (sizes >= MIN_SUPPORT) & (exact >= FIXED_SHARE * sizes)
+    return {(int(c), int(x)) for c, x in zip(*np.divmod(ct[starts][ok], n_types), strict=True)}
 
 
 def first_and_last_events(

@@ -30,6 +30,7 @@ class StoredLink:
     latest: bool = True
     rank: int = 0
     cause: bool = False
+    block: bool = False
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class StoredOrder:
             ).fetchall()
         ]
         links = [
-            StoredLink(w, a, b, int(n), float(sh), ev, bool(en), bool(la), int(rk), bool(ca))
-            for w, a, b, n, sh, ev, en, la, rk, ca in con.execute(
+            StoredLink(w, a, b, int(n), float(sh), ev, bool(en), bool(la), int(rk), bool(ca), bool(bl))
+            for w, a, b, n, sh, ev, en, la, rk, ca, bl in con.execute(
                 "SELECT workflow, parent_type, child_type, support, share, evidence, enforced, latest, rank, "
-                "is_cause FROM model_precedence ORDER BY ALL"
+                "is_cause, block FROM model_precedence ORDER BY ALL"
             ).fetchall()
         ]
         return StoredOrder(offsets, links)
@@ -85,6 +86,7 @@ class StoredOrder:
                 lk.latest,
                 lk.rank,
                 lk.cause,
+                lk.block,
             )
             for lk in self.links
             if lk.workflow in c_of and lk.parent in t_of and lk.child in t_of
