@@ -48,7 +48,7 @@ from choreo.reconstruct.engine.model_kinds import (
 )
 from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
 from choreo.reconstruct.engine.outages import delayed_rows
-from choreo.reconstruct.engine.precedence_pairs import FIXED_SHARE
+from choreo.reconstruct.engine.precedence_pairs import FIXED_SHARE, type_counts
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -169,26 +169,20 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000
         sel = sel[keep[b.c_inst[sel]]]
     key, counts = np.unique(b.c_inst[sel] * n_types + c_typ[sel], return_counts=True)
     inst, typ = np.divmod(key, n_types)
-    wt = b.wf[inst] * n_types + typ
-    order = np.lexsort((counts, wt))
-    wt, counts = wt[order], counts[order]
-    starts = np.r_[0, np.flatnonzero(wt[1:] != wt[:-1]) + 1]
-    sizes = np.diff(np.r_[starts, wt.size])
-    med = counts[starts + (sizes - 1) // 2]
-    # How many instances hold exactly the median (a lifecycle: all of them; a loop: some).
-    exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
-    # A lifecycle inside a loop: start and complete each round, so an even count.
-    even = np.add.reduceat((counts % 2 == 0).astype(np.int64), starts)
-    per_type = zip(
-        wt[starts].tolist(), med.tolist(), exact.tolist(), even.tolist(), sizes.tolist(), strict=True
-    )
-    for k, m, e, ev, n in per_type:
+    # A fixed count (a lifecycle: every instance holds the median), or an
+    # even one (a lifecycle inside a loop: start and complete each round).
+    tc = type_counts(b.wf[inst] * n_types + typ, counts)
+    fixed = tc.fixed()
+    paired = ~fixed & (tc.holding >= MIN_SUPPORT) & (tc.even >= FIXED_SHARE * tc.holding)
+    for k, m, fx, pr in zip(
+        tc.group.tolist(), tc.median.tolist(), fixed.tolist(), paired.tolist(), strict=True
+    ):
         wi, t = divmod(k, n_types)
         found = wfs[b.workflows[wi]].nodes.get(f.types[t])
         if found is not None:
             found.repeats = float(m)
-            found.fixed_repeats = m >= 2 and n >= MIN_SUPPORT and e >= FIXED_SHARE * n
-            found.paired = not found.fixed_repeats and n >= MIN_SUPPORT and ev >= FIXED_SHARE * n
+            found.fixed_repeats = bool(fx)
+            found.paired = bool(pr)
 
 
 _CUT_SAMPLE = 200_000

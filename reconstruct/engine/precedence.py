@@ -558,31 +558,20 @@ def learn_precedence(
     return prec
 
 
-def _last_by_time(ids: I64, pos: I64, t: I64 | None, n_ids: int) -> I64:
+def _by_time(ids: I64, pos: I64, t: I64 | None, n_ids: int, *, last: bool = True) -> I64:
     """Per id, the ``pos`` of its latest row by ``t`` (ties, or no times: the
-    last row): what assigning ``pos`` in a stable time order leaves, without
-    sorting every event by time."""
-    last = np.full(n_ids, -1, dtype=np.int64)
+    last row), or its earliest (the first row): what assigning ``pos`` in a
+    stable time order leaves, without sorting every event by time."""
+    pick = np.maximum if last else np.minimum
+    found = np.full(n_ids, -1 if last else ids.size, dtype=np.int64)
     rows = np.arange(ids.size, dtype=np.int64)
     if t is not None:
-        latest = np.full(n_ids, np.iinfo(np.int64).min, dtype=np.int64)
-        np.maximum.at(latest, ids, t)
-        rows = rows[t == latest[ids]]
-    np.maximum.at(last, ids[rows], rows)
-    out: I64 = pos[last]
-    return out
-
-
-def _first_by_time(ids: I64, pos: I64, t: I64 | None, n_ids: int) -> I64:
-    """Per id, the ``pos`` of its earliest row by ``t`` (ties, or no times: the first row)."""
-    first = np.full(n_ids, ids.size, dtype=np.int64)
-    rows = np.arange(ids.size, dtype=np.int64)
-    if t is not None:
-        earliest = np.full(n_ids, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(earliest, ids, t)
-        rows = rows[t == earliest[ids]]
-    np.minimum.at(first, ids[rows], rows)
-    out: I64 = pos[first]
+        bound = np.iinfo(np.int64).min if last else np.iinfo(np.int64).max
+        extreme = np.full(n_ids, bound, dtype=np.int64)
+        pick.at(extreme, ids, t)
+        rows = rows[t == extreme[ids]]
+    pick.at(found, ids[rows], rows)
+    out: I64 = pos[found]
     return out
 
 
@@ -637,8 +626,8 @@ def learned_parents(
     enc = pc.dictionary_encode(pa.array(key))
     ids = np.asarray(np_chunks(enc.indices), dtype=np.int64)
     counts = np.bincount(ids)
-    one = _last_by_time(ids, pos, ts[pos] if ts is not None else None, counts.size)
-    first = _first_by_time(ids, pos, ts[pos] if ts is not None else None, counts.size)
+    one = _by_time(ids, pos, ts[pos] if ts is not None else None, counts.size)
+    first = _by_time(ids, pos, ts[pos] if ts is not None else None, counts.size, last=False)
 
     def lookup(ev: I64, want: I64) -> I64:
         found = pc.index_in(pa.array(comp[ev] * n_types + want), value_set=enc.dictionary).fill_null(-1)

@@ -71,6 +71,39 @@ def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
     return take
 
 
+@dataclass(frozen=True)
+class TypeCounts:
+    """Per group (a type in a workflow or cluster, ``group``): how many
+    instances hold it (``holding``), the median count of its events in them
+    (``median``), how many hold exactly that many (``exact``) and how many
+    an even number (``even``)."""
+
+    group: I64
+    holding: I64
+    median: I64
+    exact: I64
+    even: I64
+
+    def fixed(self) -> BOOL:
+        """A fixed count of 2 or more in (nearly) every instance holding it: a lifecycle."""
+        out: BOOL = (
+            (self.median >= 2) & (self.holding >= MIN_SUPPORT) & (self.exact >= FIXED_SHARE * self.holding)
+        )
+        return out
+
+
+def type_counts(group: I64, counts: I64) -> TypeCounts:
+    """``counts[i]``: events of one type in one instance, of group ``group[i]``."""
+    order = np.lexsort((counts, group))
+    group, counts = group[order], counts[order]
+    starts = np.r_[0, np.flatnonzero(group[1:] != group[:-1]) + 1]
+    sizes = np.diff(np.r_[starts, group.size])
+    med = counts[starts + (sizes - 1) // 2]
+    exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
+    even = np.add.reduceat((counts % 2 == 0).astype(np.int64), starts)
+    return TypeCounts(group[starts], sizes, med, exact, even)
+
+
 def fixed_counts(
     chosen: BOOL, comp: I64, cluster: I64, typ: I64, original: BOOL, n_types: int
 ) -> set[tuple[int, int]]:
@@ -82,15 +115,8 @@ def fixed_counts(
         return set()
     key, counts = np.unique(comp[sel] * n_types + typ[sel], return_counts=True)
     inst, t = np.divmod(key, n_types)
-    ct = cluster[inst] * n_types + t
-    order = np.lexsort((counts, ct))
-    ct, counts = ct[order], counts[order]
-    starts = np.r_[0, np.flatnonzero(ct[1:] != ct[:-1]) + 1]
-    sizes = np.diff(np.r_[starts, ct.size])
-    med = counts[starts + (sizes - 1) // 2]
-    exact = np.add.reduceat((counts == np.repeat(med, sizes)).astype(np.int64), starts)
-    ok = (med >= 2) & (sizes >= MIN_SUPPORT) & (exact >= FIXED_SHARE * sizes)
-    return {(int(c), int(x)) for c, x in zip(*np.divmod(ct[starts][ok], n_types), strict=True)}
+    tc = type_counts(cluster[inst] * n_types + t, counts)
+    return {(int(c), int(x)) for c, x in zip(*np.divmod(tc.group[tc.fixed()], n_types), strict=True)}
 
 
 def first_and_last_events(

@@ -14,7 +14,7 @@ from scipy.sparse.csgraph import connected_components
 
 from choreo import _native
 from choreo.reconstruct.engine.order import _stable_by, partition_chain
-from choreo.reconstruct.engine.precedence import _last_by_time
+from choreo.reconstruct.engine.precedence import _by_time
 
 I64 = npt.NDArray[np.int64]
 
@@ -110,7 +110,7 @@ def test_bad_arrays_are_value_errors() -> None:
 
 
 @pytest.mark.parametrize("seed", range(4))
-def test_last_by_time_is_the_stable_time_order(seed: int) -> None:
+def test_last_and_first_by_time_are_the_stable_time_order(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n = int(rng.integers(1, 4000))
     ids = rng.integers(0, max(1, n // 3), n).astype(np.int64)
@@ -121,7 +121,14 @@ def test_last_by_time_is_the_stable_time_order(seed: int) -> None:
     by_time = np.argsort(t, kind="stable")
     expected = np.empty(n_ids, dtype=np.int64)
     expected[ids[by_time]] = pos[by_time]
-    assert _last_by_time(ids, pos, t, n_ids).tolist() == expected.tolist()
+    assert _by_time(ids, pos, t, n_ids).tolist() == expected.tolist()
+    expected_first = np.empty(n_ids, dtype=np.int64)
+    expected_first[ids[by_time[::-1]]] = pos[by_time[::-1]]
+    # (the reversed stable order puts the first of equal times last: assigned last, it stays)
+    assert _by_time(ids, pos, t, n_ids, last=False).tolist() == expected_first.tolist()
     untimed = np.empty(n_ids, dtype=np.int64)
     untimed[ids] = pos
-    assert _last_by_time(ids, pos, None, n_ids).tolist() == untimed.tolist()
+    assert _by_time(ids, pos, None, n_ids).tolist() == untimed.tolist()
+    untimed_first = np.empty(n_ids, dtype=np.int64)
+    untimed_first[ids[::-1]] = pos[::-1]
+    assert _by_time(ids, pos, None, n_ids, last=False).tolist() == untimed_first.tolist()
