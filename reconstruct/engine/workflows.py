@@ -150,11 +150,7 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             informative = int(others.any(axis=1).sum())
             if informative < MIN_SUPPORT:
                 continue
-            # Into a peer, a share of all its instances: a few of thousands
-            # holding a type the peer owns (a shared service's event) do not
-            # make a choreography part of another.
-            n_rows = max(int(rows.sum()), informative)
-            share = others.sum(axis=0) / np.where(side, float(informative), float(n_rows))
+            share = others.sum(axis=0) / float(informative)
             stronger = (n_kinds > n_kinds[c]) | ((n_kinds == n_kinds[c]) & (size > size[c]))
             share[~stronger] = 0.0
             # Where two choreographies' types are (nearly) always there (a type

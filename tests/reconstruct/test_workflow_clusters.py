@@ -57,19 +57,3 @@ def test_two_choreographies_sharing_two_types_stay_apart() -> None:
     assert set(cluster[:55].tolist()) == {cluster[0]}
     assert set(cluster[55:].tolist()) == {cluster[55]} != {cluster[0]}
 
-
-def test_a_choreography_is_not_merged_into_a_peer_by_a_few_of_its_instances() -> None:
-    """Bookings (60 instances: six types) and parcels (40: five types); three
-    parcels also hold a type only bookings have otherwise (a shared service's
-    event on the wrong key). Those three were all the parcels "holding
-    another candidate's types", so every one of them did: the parcels were
-    merged into the bookings (trafficgen seed 9102 at 5,000 instances: two
-    workflows of three). Into a peer, a share of all its instances counts."""
-    booking = list(range(6))
-    parcel = list(range(6, 11))
-    rows = (
-        [booking for _ in range(60)] + [[*parcel, booking[3]] for _ in range(3)] + [parcel for _ in range(37)]
-    )
-    of_type, cluster = type_clusters(_presence(rows, 11))
-    assert of_type[booking[0]] != of_type[parcel[0]]
-    assert set(cluster[60:].tolist()) == {cluster[60]} != {cluster[0]}
