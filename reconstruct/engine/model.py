@@ -46,9 +46,9 @@ from choreo.reconstruct.engine.model_kinds import (
     supported,
     terminals,
 )
-from choreo.reconstruct.engine.model_structure import MIN_SUPPORT, structure, with_siblings
+from choreo.reconstruct.engine.model_structure import structure, with_siblings
 from choreo.reconstruct.engine.outages import delayed_rows
-from choreo.reconstruct.engine.precedence_pairs import FIXED_SHARE, type_counts
+from choreo.reconstruct.engine.precedence_pairs import type_counts
 
 I64 = npt.NDArray[np.int64]
 BOOL = npt.NDArray[np.bool_]
@@ -169,14 +169,11 @@ def _repeats(f: Frame, b: Built, wfs: dict[str, Workflow], sample: int = 200_000
         sel = sel[keep[b.c_inst[sel]]]
     key, counts = np.unique(b.c_inst[sel] * n_types + c_typ[sel], return_counts=True)
     inst, typ = np.divmod(key, n_types)
-    # A fixed count (a lifecycle: every instance holds the median), or an
-    # even one (a lifecycle inside a loop: start and complete each round).
     tc = type_counts(b.wf[inst] * n_types + typ, counts)
-    fixed = tc.fixed()
-    paired = ~fixed & (tc.holding >= MIN_SUPPORT) & (tc.even >= FIXED_SHARE * tc.holding)
-    for k, m, fx, pr in zip(
-        tc.group.tolist(), tc.median.tolist(), fixed.tolist(), paired.tolist(), strict=True
-    ):
+    per_type = zip(
+        tc.group.tolist(), tc.median.tolist(), tc.fixed().tolist(), tc.paired().tolist(), strict=True
+    )
+    for k, m, fx, pr in per_type:
         wi, t = divmod(k, n_types)
         found = wfs[b.workflows[wi]].nodes.get(f.types[t])
         if found is not None:

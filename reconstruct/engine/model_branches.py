@@ -14,10 +14,11 @@ instances. A service down for hours (or until the dump ends) leaves
 stretches without the branch: they do not make it optional.
 
 A start type's alternatives (a minority start type, never found with it)
-expect the branch in their own instances. A sequential step every finished instance has is left to the
-next-step rules while it is next; once later types came (its slower
-sibling branch, a step after it) those no longer see it, so it is expected
-from its cause like a branch, once the instance has moved past it.
+expect the branch in their own instances. A sequential step every
+finished instance has is left to the next-step rules while it is next;
+once later types came (its slower sibling branch, a step after it) those
+no longer see it, so it is expected from its cause like a branch, once
+the instance has moved past it.
 """
 
 from __future__ import annotations

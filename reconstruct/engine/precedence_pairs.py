@@ -91,6 +91,12 @@ class TypeCounts:
         )
         return out
 
+    def paired(self) -> BOOL:
+        """An even count in (nearly) every instance holding it, not a fixed one:
+        a lifecycle inside a loop (start and complete each round)."""
+        out: BOOL = ~self.fixed() & (self.holding >= MIN_SUPPORT) & (self.even >= FIXED_SHARE * self.holding)
+        return out
+
 
 def type_counts(group: I64, counts: I64) -> TypeCounts:
     """``counts[i]``: events of one type in one instance, of group ``group[i]``."""
