@@ -13,7 +13,8 @@ retention or a minority start type cannot split one choreography in several:
    types is part of it: failure and compensation paths, minority start
    types, rare steps, the odd noisy type.
 3. an instance belongs to the cluster holding most of its types (ties: the
-   larger cluster). A cluster that ends up with (almost) no instance of its
+   cluster whose types are more its own, a start type rather than a step
+   two choreographies share; then the larger cluster). A cluster that ends up with (almost) no instance of its
    own holds types shared by several choreographies (a notification
    service's event): those types vote for no cluster.
 4. a workflow declared in ``choreo.toml`` claims the cluster holding most of
@@ -175,19 +176,29 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     return target[labels]
 
 
-def _assign(presence: BOOL2, of_type: I64, n: int, fallback: I64) -> I64:
-    """Cluster holding most of each instance's types; ties to the larger
-    cluster (clusters are numbered by size); an instance whose types vote
-    for no cluster: ``fallback`` of its last type (by code).
+def _assign(
+    presence: BOOL2, of_type: I64, n: int, fallback: I64, purity: npt.NDArray[np.float64] | None = None
+) -> I64:
+    """Cluster holding most of each instance's types; ties to the cluster
+    whose types are more its own (``purity[t]``: share of type t's instances
+    in its cluster, when known), then to the larger cluster (clusters are
+    numbered by size); an instance whose types vote for no cluster:
+    ``fallback`` of its last type (by code).
 
     Counted on the presence matrix itself, a column block per cluster: the
     (instance, type) pairs of a large log are tens of millions of rows."""
     k, t = presence.shape
-    votes = np.zeros((k, n), dtype=np.int64)
+    votes = np.zeros((k, n), dtype=np.float64)
     for j in range(n):
         mine = np.flatnonzero(of_type == j)
         if mine.size:
             votes[:, j] = np.count_nonzero(presence[:, mine], axis=1)
+            if purity is not None:
+                # A tie between a start type of one choreography and a step two
+                # of them share goes to the start type's: below one vote, so
+                # only ties move.
+                for m in mine:
+                    votes[:, j] += presence[:, m] * (purity[m] / (t + 1))
     best: I64 = np.asarray(np.argmax(votes, axis=1), dtype=np.int64)
     none = np.flatnonzero(votes.max(axis=1) == 0)
     if none.size:
@@ -238,6 +249,10 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
             break
         of_type = np.where((of_type >= 0) & shared[np.maximum(of_type, 0)], -1, of_type)
         cluster = _assign(presence, of_type, n, majority)
+    per_type = _per_type(presence, cluster, n)
+    held = per_type[np.arange(t), np.maximum(of_type, 0)]
+    purity = np.where(of_type >= 0, held / np.maximum(per_type.sum(axis=1), 1), 0.0)
+    cluster = _assign(presence, of_type, n, majority, purity)
     # Renumber by instances held, larger first; clusters left without instances disappear.
     own = np.bincount(cluster, minlength=n)
     order = np.argsort(-own, kind="stable")
