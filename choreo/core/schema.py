@@ -544,7 +544,10 @@ IDENTIFIER_STATS = Table(
         Column("merging", "BIGINT", null=False, default="0", doc="... of them joining several instances"),
         Column("instances_per_value", "DOUBLE", null=False, default="0", doc="... instances per value"),
         Column(
-            "found_by", "VARCHAR", doc="'value': a payload field found because its values are identifiers"
+            "found_by",
+            "VARCHAR",
+            doc="how a payload field was found by its values: 'value' (identifiers), "
+            "'causation' (other events' ids), 'event id' (ids other events name as their cause)",
         ),
         Column("matches", "VARCHAR", doc="... the identifier whose values it carries"),
         Column("match_share", "DOUBLE", doc="... share of its sampled values found there"),

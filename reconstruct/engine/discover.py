@@ -31,6 +31,11 @@ tell from chance): that excess, well beyond a coin's, is what "close in
 time" means for numbers. Text needs only that its own events are not
 farther than others' more often than by chance.
 
+3. Event ids. A field of a type whose events state no event id, one value
+   per record, whose values other events state as their causation id (and
+   that is no other event's id), is the event's own id: a payload ``id``
+   beside the ``type``. Causation ids then find their event.
+
 What is found is an identifier like any other afterwards: the trap rule
 judges it (a ``customerRef`` matching customer ids is found, then ruled a
 trap), and ``choreo keys`` shows it with its evidence.
@@ -59,6 +64,8 @@ U64 = npt.NDArray[np.uint64]
 _SAMPLE = 2_000  # values per name compared
 _MIN_SHARED = 3  # shared values needed to tell anything
 _MATCH_SHARE = 0.5  # of a name's (field's) sampled values found among the other's
+_ID_MATCH_SHARE = 0.3  # of a field's sampled values named as a cause by other events: its event id
+_UNIQUE = 0.98  # distinct values per sampled record, at least, of an event id
 _LOW = 0.1  # the low tail of the far distances a near one is counted in
 _EXCESS = 2.0  # ... at least this many times as often as chance would put it there
 _Z = 3.0  # ... and this many standard deviations above chance
@@ -74,13 +81,14 @@ _NEAREST = "list_min(list_transform({a}, lambda t: list_min(list_transform({b}, 
 @dataclass(frozen=True)
 class Found:
     """A payload field found to carry identifier values (or, ``kind``
-    causation, the event ids of other events: its cause)."""
+    causation, the event ids of other events: its cause; ``kind`` event id,
+    the causation ids other events state: its own id)."""
 
     name: str  # its dotted path, as identifiers are named ("parcel.ref", "data.claimNumber")
     types: list[str]  # the event types it was found on
     matches: str  # the identifier name whose values it carries most ("event id" for a cause)
     share: float  # of its sampled values found among identifier values (event ids)
-    kind: str = "identifier"  # identifier | causation
+    kind: str = "identifier"  # identifier | causation | event id
 
 
 def numeric_namespaces(
@@ -277,7 +285,8 @@ def payload_fields(
     # A field carrying other events' ids is their cause, even where those ids are identifiers too.
     cause_paths = {c.name for c in causes}
     found = [Found(p, sorted(t), m, sh) for p, (t, m, sh) in sorted(by_path.items()) if p not in cause_paths]
-    return found + causes
+    own_ids = [fd for fd in _event_id_fields(con, f, fields) if fd.name not in cause_paths]
+    return found + causes + own_ids
 
 
 def _causation_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table) -> list[Found]:
@@ -310,6 +319,59 @@ def _causation_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table
         types, share = by_path.get(str(path), ([], 0.0))
         by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
     return [Found(p, sorted(t), "event id", sh, "causation") for p, (t, sh) in sorted(by_path.items())]
+
+
+def _event_id_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table) -> list[Found]:
+    """Fields of types that state no event id, whose values are the causation
+    ids other events state: the event's own id under a name nobody told us (a
+    payload ``id`` beside its ``type``). One value per record (an event id is
+    its event's alone), and never the event id of another event (then it
+    names a cause: ``_causation_fields``)."""
+    ok = f.is_event & ~f.is_dup
+    stated = np.flatnonzero(ok & f.has_cau & ~f.cau_found)
+    if stated.size == 0:
+        return []
+    per_type = np.bincount(f.typ[ok], minlength=len(f.types))
+    with_id = np.bincount(f.typ[ok & f.has_eid], minlength=len(f.types))
+    bare = [f.types[t] for t in np.flatnonzero((per_type > 0) & (with_id < _MATCH_SHARE * per_type))]
+    if not bare:
+        return []
+    ids = np.flatnonzero(ok & f.has_eid)
+    register(con, "_r_eid_src", fields.filter(pc.is_in(fields.column("typ"), value_set=pa.array(bare))))
+    register(con, "_r_cause_ids", pa.table({"vh": arrow_u64(f.cau_h[stated]), "h": arrow_u64(f.h[stated])}))
+    register(con, "_r_event_ids", pa.table({"vh": arrow_u64(f.eid_h[ids]), "h": arrow_u64(f.h[ids])}))
+    try:
+        rows = con.execute(
+            """
+            WITH m AS (
+                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
+                JOIN _r_cause_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+            ),
+            o AS (
+                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
+                JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+            ),
+            t AS (
+                SELECT typ, path, count(DISTINCT vh) AS n, count(DISTINCT h) AS recs
+                FROM _r_eid_src GROUP BY ALL
+            )
+            SELECT m.typ, m.path, m.n, t.n, t.recs, coalesce(o.n, 0)
+            FROM m JOIN t USING (typ, path) LEFT JOIN o USING (typ, path)
+            """
+        ).fetchall()
+    finally:
+        for t in ("_r_eid_src", "_r_cause_ids", "_r_event_ids"):
+            with contextlib.suppress(duckdb.Error):
+                con.unregister(t)
+    by_path: dict[str, tuple[list[str], float]] = {}
+    for typ, path, matched, n, recs, elsewhere in rows:
+        # Not every event's effect states its cause: a third of the values
+        # named as a cause is plenty for a value that is its record's alone.
+        if matched < _MIN_SHARED or matched < _ID_MATCH_SHARE * n or n < _UNIQUE * recs or elsewhere:
+            continue
+        types, share = by_path.get(str(path), ([], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
+    return [Found(p, sorted(t), "causation id", sh, "event id") for p, (t, sh) in sorted(by_path.items())]
 
 
 def _carriers(

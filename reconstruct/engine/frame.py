@@ -148,6 +148,22 @@ class Frame:
         found[eid[take]] = True
         return replace(self, cau_h=cau_h, has_cau=has_cau, cau_found=found)
 
+    def with_event_ids(self, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> Frame:
+        """The frame with event ids found by value (``h``: the record's
+        coordinate hash, ``vh``: DuckDB's hash of its id), for the events that
+        state none themselves: the causes other events name. Copies were told
+        apart when the frame was loaded, by their content; this only lets
+        causation ids find them."""
+        if rows.num_rows == 0:
+            return self
+        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64), con)
+        vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
+        take = (eid >= 0) & ~self.has_eid[np.maximum(eid, 0)]
+        eid_h, has_eid = self.eid_h.copy(), self.has_eid.copy()
+        eid_h[eid[take]] = vh[take]
+        has_eid[eid[take]] = True
+        return replace(self, eid_h=eid_h, has_eid=has_eid)
+
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
         topic = pa.DictionaryArray.from_arrays(

@@ -160,8 +160,13 @@ def analyse_keys(
         )
     # Causation fields found by value: listed with their evidence (they link
     # an event to its cause, not to a value).
+    # Event ids found by value likewise (they let causation ids find their event).
+    why = {
+        "causation": "causation: {:.0%} of its sampled values are the event ids of other events",
+        "event id": "event id: {:.0%} of its sampled values are named as their cause by other events",
+    }
     for fd in found or []:
-        if fd.kind == "causation":
+        if fd.kind in why:
             out.append(
                 KeyStat(
                     fd.name,
@@ -170,9 +175,9 @@ def analyse_keys(
                     0.0,
                     fd.types,
                     True,
-                    f"causation: {fd.share:.0%} of its sampled values are the event ids of other events",
-                    found_by="causation",
-                    matches="event id",
+                    why[fd.kind].format(fd.share),
+                    found_by=fd.kind,
+                    matches=fd.matches,
                     match_share=fd.share,
                 )
             )

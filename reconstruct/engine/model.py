@@ -405,26 +405,38 @@ def _mode_service(
 
 
 def _after_failure(f: Frame, b: Built, wfs: dict[str, Workflow]) -> None:
-    """How often each type occurs after a failure in its instance (originals, in order)."""
+    """How often each type occurs after a failure in its instance, and after
+    a failure or a compensation (originals, in order)."""
     n_types = len(f.types)
     fail = np.zeros((len(b.workflows), n_types), dtype=bool)
+    undo = np.zeros((len(b.workflows), n_types), dtype=bool)
     code = {t: i for i, t in enumerate(f.types)}
     for wi, name in enumerate(b.workflows):
         for t, node in wfs[name].nodes.items():
             fail[wi, code[t]] = node.kind == "failure"
-    if not fail.any() or b.c_eid.size == 0:
+            undo[wi, code[t]] = node.kind in ("failure", "compensation")
+    if not undo.any() or b.c_eid.size == 0:
         return
     c_wf = b.wf[b.c_inst]
     c_typ = f.typ[b.c_eid]
-    is_fail = fail[c_wf, c_typ].astype(np.int64)
-    run = np.cumsum(is_fail)
     starts = np.r_[0, np.nonzero(np.diff(b.c_inst))[0] + 1]
-    base = np.repeat(run[starts] - is_fail[starts], np.diff(np.r_[starts, run.size]))
-    after = (run - is_fail - base) > 0
-    n = np.bincount((c_wf * n_types + c_typ)[after], minlength=len(b.workflows) * n_types)
-    for code_ in np.nonzero(n)[0]:
-        wi, ti = divmod(int(code_), n_types)
-        wfs[b.workflows[wi]].nodes[f.types[ti]].after_failure = int(n[code_])
+    for kinds, attr in ((fail, "after_failure"), (undo, "after_undo")):
+        n = _after_any(kinds[c_wf, c_typ], starts, c_wf * n_types + c_typ, len(b.workflows) * n_types)
+        for code_ in np.nonzero(n)[0]:
+            wi, ti = divmod(int(code_), n_types)
+            setattr(wfs[b.workflows[wi]].nodes[f.types[ti]], attr, int(n[code_]))
+
+
+def _after_any(
+    marked: npt.NDArray[np.bool_], starts: npt.NDArray[np.intp], key: npt.NDArray[np.int64], n_keys: int
+) -> npt.NDArray[np.int64]:
+    """Per key, the events with a marked event before them in their instance
+    (``starts``: each instance's first row; rows in order within it)."""
+    is_marked = marked.astype(np.int64)
+    run = np.cumsum(is_marked)
+    base = np.repeat(run[starts] - is_marked[starts], np.diff(np.r_[starts, run.size]))
+    after = (run - is_marked - base) > 0
+    return np.bincount(key[after], minlength=n_keys)
 
 
 def _declared_steps(wfs: dict[str, Workflow], cfg: ChoreoConfig) -> None:

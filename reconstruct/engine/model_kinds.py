@@ -19,7 +19,9 @@ redelivery) cannot flip a type.
   whose instances never reach where the majority's instances end.
 - *compensation*: named like one (Refunded, Cancelled, Released, ...), or
   occurring only after a failure (a terminal type occurring only after a
-  failure ends a failed path: a failure).
+  failure ends a failed path: a failure). An end named like a compensation
+  that follows no failure and no compensation (Withdrawn, Cancelled by the
+  customer) undoes nothing: a failure.
 - *start*: the first event of most instances holding it.
 """
 
@@ -67,6 +69,7 @@ class Node:
     first: int = 0  # instances starting with it
     present: int = 0  # instances containing it
     after_failure: int = 0
+    after_undo: int = 0  # occurrences after a failure or a compensation
     kind: str = "normal"
     terminal: bool = False
     start: bool = False
@@ -284,11 +287,17 @@ def structural_failures(
 
 
 def after_failure_kinds(nodes: dict[str, Node]) -> None:
-    """Types occurring only after a failure: compensations, or (terminal) a failed end."""
+    """Types occurring only after a failure: compensations, or (terminal) a
+    failed end. An end named like a compensation that (nearly) never follows
+    a failure or a compensation undoes nothing: a claim withdrawn by its
+    customer, an application cancelled, is a failed end."""
     for node in nodes.values():
         late = node.after_failure >= AFTER_FAILURE * node.count
         if node.kind == "normal" and node.count >= MIN_SUPPORT and late:
             node.kind = "failure" if node.terminal else "compensation"
+        unprovoked = node.after_undo <= (1 - AFTER_FAILURE) * node.count
+        if node.kind == "compensation" and node.terminal and node.count >= MIN_SUPPORT and unprovoked:
+            node.kind = "failure"
 
 
 def edge_kinds(nodes: dict[str, Node], edges: dict[tuple[str, str], Edge]) -> None:

@@ -129,7 +129,9 @@ def discover(w: Work) -> None:
 def _with_found(w: Work, f: Frame, found: list[Found], scope: str | None) -> Frame:
     ids = [fd for fd in found if fd.kind == "identifier"]
     causes = [fd for fd in found if fd.kind == "causation"]
+    own = [fd for fd in found if fd.kind == "event id"]
     f = f.with_identifiers(extract_found(w.con, ids, scope), w.con)
+    f = f.with_event_ids(extract_found(w.con, own, scope), w.con)
     # (a cause found by value is taken only where the record states none)
     return f.with_causes(extract_found(w.con, causes, scope, unstated_cause=True), w.con)
 
@@ -151,10 +153,10 @@ def _known_found(w: Work) -> list[Found]:
             k.event_types,
             k.matches or "",
             k.match_share or 0.0,
-            "causation" if k.found_by == "causation" else "identifier",
+            "identifier" if k.found_by == "value" else str(k.found_by),
         )
         for k in w.get(KEY_STATS)
-        if k.found_by in ("value", "causation")
+        if k.found_by in ("value", "causation", "event id")
     ]
 
 

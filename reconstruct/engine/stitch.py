@@ -46,7 +46,7 @@ def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64,
     """(event, link value) for every stitching identifier of an original
     event, and the same for the records that are not events (they link
     nothing; their values say beside which instance they belong)."""
-    by_name = {s.name: s for s in stats if s.found_by != "causation"}
+    by_name = {s.name: s for s in stats if s.found_by not in ("causation", "event id")}
     used = np.array([nm in by_name and by_name[nm].used_for_stitching for nm in v.names], dtype=bool)
     # Originals among the events; every record that is not an event (a copy of
     # one is listed beside its instance too).

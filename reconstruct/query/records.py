@@ -44,7 +44,9 @@ class KeyStat:
     several instances, ``instances_per_value`` on average. A field found by
     value (not by its name) says where: ``found_by`` (``value``) and
     ``matches`` (the identifier whose values it carries, with ``match_share``
-    of its sampled values found there). ``namespace``: the name a numeric
+    of its sampled values found there); ``causation``: its values are other
+    events' ids (its cause); ``event id``: other events name its values as
+    their cause (its own id). ``namespace``: the name a numeric
     value is read as (a record key as the order id it equals)."""
 
     name: str

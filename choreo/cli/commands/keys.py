@@ -31,6 +31,10 @@ def _how(s: KeyStat) -> list[str]:
         lines.append(
             f"found by value on {', '.join(_short(t, 40) for t in s.event_types[:3])}: a causation id"
         )
+    elif s.found_by == "event id":
+        lines.append(
+            f"found by value on {', '.join(_short(t, 40) for t in s.event_types[:3])}: the event's own id"
+        )
     elif s.found_by == "value":
         share = "" if s.match_share is None else f"{s.match_share:.0%} of "
         lines.append(
