@@ -6,9 +6,13 @@ known to be the order event's own id; ``choreo keys`` says how it was found."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 
+from choreo.core.config import ChoreoConfig
 from tests.support.engine_logs import T0, Log, Truth, derive
+from tests.support.live_batch import feed_in_batches
 
 
 def _log(orders: int, id_name: str) -> tuple[Log, Truth, int]:
@@ -49,3 +53,15 @@ def test_a_stated_event_id_needs_no_finding() -> None:
     d = derive(log, now_ms=last + 60_000)
     assert all(v is not None for v in d.exact(truth).values())
     assert "id" not in d.key_stats
+
+
+def test_live_batches_find_the_same_causes(tmp_path: Path) -> None:
+    """Live equals batch: the event ids found at the last rebuild are read
+    from the new events of each batch too."""
+    log, _truth, last = _log(30, "id")
+    source = log.store(tmp_path / "source.duckdb")
+    cfg = ChoreoConfig.model_validate({"reconstruct": {"min_overdue": 1}})
+    run = feed_in_batches(
+        source, tmp_path / "work", batches=5, config=cfg, now_ms=last + 60_000, first_share=0.5
+    )
+    assert run.mismatches == []
