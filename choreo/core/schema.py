@@ -34,9 +34,9 @@ META_FULL_EVENTS = "reconstruct_full_events"
 # 3: not_events; identifier_stats per link name (key@topic) with the trap evidence;
 # clock_offsets, model_precedence, model_edges.share/supported. 4: both. 5: identifier_stats.trap_types
 # (record keys judged per event type). 6: model_nodes.fixed_repeats; model_precedence
-# latest/rank/is_cause. 8: model_nodes.paired, model_precedence.block.
+# latest/rank/is_cause. 8: model_nodes.paired, model_precedence.block. 9: identifier_stats.split_values.
 META_SHAPE = "reconstruct_shape"
-DERIVED_SHAPE = "8"
+DERIVED_SHAPE = "9"
 # instance_keys holds DuckDB's hash of each value; this probe's hash, stored
 # when it was written, tells whether this DuckDB hashes the same way.
 META_HASH_PROBE = "instance_keys_hash_probe"
@@ -556,6 +556,11 @@ IDENTIFIER_STATS = Table(
             "trap_types",
             "VARCHAR[]",
             doc="a record key: the event types whose key is left out (it would merge instances there)",
+        ),
+        Column(
+            "split_values",
+            "UBIGINT[]",
+            doc="link values of a stitching name left out one by one (each would merge instances)",
         ),
     ),
     primary_key=("name",),

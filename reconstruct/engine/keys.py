@@ -122,10 +122,12 @@ def analyse_keys(
         j_distinct.update({c: d for c, d in distinct.items() if j_events[c] > 0})
         forced = {c: fc for c, nm in enumerate(v.names) if (fc := _forced(nm, cfg)) is not None}
         j_forced = {j: forced[int(c)] for j, c in enumerate(jud.name_of) if int(c) in forced}
-        j_evidence, j_traps = merging(
+        j_evidence, j_traps, j_split = merging(
             con, f, jud.code, v.link, keep, j_distinct, jud.n, share=cfg.trap_share, forced=j_forced
         )
         evidence, traps, trap_types = jud.per_name(j_evidence, j_traps, n_codes, f.types)
+        # (a record key is judged per type: its values are not left out one by one)
+        split = {c: vals for c, vals in j_split.items() if c < n_codes}
     finally:
         with contextlib.suppress(duckdb.Error):
             con.unregister("_r_ids_all")
@@ -156,6 +158,7 @@ def analyse_keys(
                 matches=None if fd is None else fd.matches,
                 match_share=None if fd is None else fd.share,
                 trap_types=trap_types.get(c, []),
+                split_values=[] if not used else [int(x) for x in split.get(c, [])],
             )
         )
     # Causation fields found by value: listed with their evidence (they link
@@ -301,7 +304,7 @@ def _verdict(
     if m.merging:
         return True, (
             f"identifies instances{where}: {m.merging} of {m.checked} values checked would merge "
-            f"several (below {cfg.trap_share:.0%})"
+            f"several (below {cfg.trap_share:.0%}; those values link nothing)"
         )
     return True, f"identifies instances{where}: none of {m.checked} values checked merges instances"
 

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pyarrow.compute as pc
 
 from choreo import _native
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, np_chunks
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks
 from choreo.reconstruct.engine.lookup import index_in
 from choreo.reconstruct.engine.values import Values
 from choreo.reconstruct.query.records import KeyStat
@@ -65,11 +65,32 @@ def link_keys(f: Frame, v: Values, stats: list[KeyStat]) -> tuple[I64, U64, I64,
         out = np.zeros(len(v.names) * n_types, dtype=bool)
         out[[c * n_types + t for c, t in left_out]] = True
         rows &= ~out[np.asarray(v.code, dtype=np.int64) * n_types + f.typ[f.id_eid]]
+    rows = _without_split_values(v, rows, by_name)
     eid, link = f.id_eid[rows], v.link[rows]
     event = f.is_event[eid]
     aside = ~event
     e_eid, e_link = _distinct_within_events(eid[event], link[event])
     return e_eid, e_link, eid[aside], link[aside]
+
+
+def _without_split_values(
+    v: Values, rows: npt.NDArray[np.bool_], by_name: dict[str, KeyStat]
+) -> npt.NDArray[np.bool_]:
+    """The rows without the values of stitching names that would merge
+    instances (``KeyStat.split_values``): such a value links nothing."""
+    split = [
+        (c, st.split_values) for c, nm in enumerate(v.names) if (st := by_name.get(nm)) and st.split_values
+    ]
+    if not split:
+        return rows
+    of_split = np.zeros(len(v.names), dtype=bool)
+    of_split[[c for c, _ in split]] = True
+    cand = np.flatnonzero(rows & of_split[v.code])
+    out = np.concatenate([mix(np.asarray(vals, dtype=np.uint64), np.uint64(c)) for c, vals in split])
+    key = mix(v.link[cand], np.asarray(v.code[cand], dtype=np.uint64))
+    rows = rows.copy()
+    rows[cand[np.isin(key, out)]] = False
+    return rows
 
 
 def _distinct_within_events(eid: I64, link: U64, window: int = 3) -> tuple[I64, U64]:

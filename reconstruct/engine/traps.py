@@ -18,7 +18,8 @@ orders: that value would merge that many instances.
 
 A name is a trap when at least ``trap_share`` of its checked values (and at
 least two, or the one checked) would merge several
-instances. The other names are regrouped
+instances. Of a name that is not, the checked values that would are left
+out of stitching one by one. The other names are regrouped
 without the traps found, until nothing changes (a tenant id hides a
 customer id's orders in one group until the tenant is known to be a trap).
 """
@@ -69,8 +70,11 @@ def merging(
     *,
     share: float,
     forced: dict[int, bool],
-) -> tuple[dict[int, Merging], set[int]]:
-    """Per link name code: how its sampled values merge; and the trap codes.
+) -> tuple[dict[int, Merging], set[int], dict[int, U64]]:
+    """Per link name code: how its sampled values merge; the trap codes; and,
+    of the other names (unless config decides them), the checked values that
+    would merge several instances (a customer id that repeats too rarely for
+    its name to be a trap still must not join its two orders).
 
     The identifier rows are registered as ``_r_ids_all(eid, code, lv, skip)``
     by the caller; ``keep`` marks the rows of original events, ``distinct``
@@ -81,7 +85,7 @@ def merging(
         mod[c] = max(1, d // _SAMPLE_VALUES)
     rows = np.flatnonzero(keep & ((link % mod[code]) == 0))
     if rows.size == 0:
-        return {}, {c for c, used in forced.items() if not used}
+        return {}, {c for c, used in forced.items() if not used}, {}
     s_code, s_link, s_eid = code[rows].astype(np.int64), link[rows], f.id_eid[rows]
     vid = _dense(mix(s_link, s_code.astype(np.uint64)))
     # The earliest events of each value (ties: Kafka position).
@@ -133,7 +137,12 @@ def merging(
         if found <= traps:
             break
         traps |= found
-    return stats, traps
+    split: dict[int, U64] = {}
+    merges = per_value >= 2
+    for c in np.unique(v_code[merges]).tolist():
+        if c not in traps and forced.get(int(c)) is None:
+            split[int(c)] = np.unique(v_link[merges & (v_code == c)])
+    return stats, traps, split
 
 
 def _spans(

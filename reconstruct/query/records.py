@@ -66,6 +66,9 @@ class KeyStat:
     # A record key (``key@TOPIC``) left out on these event types: keyed there by
     # something instances share (a customer), while the topic's other types key by the instance.
     trap_types: list[str] = field(default_factory=list)
+    # Link values of a stitching name whose events would merge several
+    # instances (checked by the trap rule): left out of stitching one by one.
+    split_values: list[int] = field(default_factory=list)
 
     @classmethod
     def load_all(cls, con: duckdb.DuckDBPyConnection) -> list[KeyStat]:
@@ -86,6 +89,8 @@ class KeyStat:
             d["event_types"] = list(d["event_types"])
             if "trap_types" in d:
                 d["trap_types"] = list(d["trap_types"] or [])
+            if "split_values" in d:
+                d["split_values"] = [int(x) for x in d["split_values"] or []]
             out.append(cls(**d))
         return out
 
