@@ -295,30 +295,21 @@ def _causation_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table
     with_id = np.flatnonzero(f.has_eid & f.is_event & ~f.is_dup)
     if with_id.size == 0:
         return []
-    register(con, "_r_cause_src", fields)
-    register(con, "_r_event_ids", pa.table({"vh": arrow_u64(f.eid_h[with_id]), "h": arrow_u64(f.h[with_id])}))
-    try:
-        rows = con.execute(
-            """
-            WITH m AS (
-                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_cause_src c
-                JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
-            ),
-            t AS (SELECT typ, path, count(DISTINCT vh) AS n FROM _r_cause_src GROUP BY ALL)
-            SELECT m.typ, m.path, m.n, t.n FROM m JOIN t USING (typ, path)
-            """
-        ).fetchall()
-    finally:
-        for t in ("_r_cause_src", "_r_event_ids"):
-            with contextlib.suppress(duckdb.Error):
-                con.unregister(t)
-    by_path: dict[str, tuple[list[str], float]] = {}
-    for typ, path, matched, n in rows:
-        if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
-            continue
-        types, share = by_path.get(str(path), ([], 0.0))
-        by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
-    return [Found(p, sorted(t), "event id", sh, "causation") for p, (t, sh) in sorted(by_path.items())]
+    rows = _query_with(
+        con,
+        """
+        WITH m AS (
+            SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_cause_src c
+            JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+        ),
+        t AS (SELECT typ, path, count(DISTINCT vh) AS n FROM _r_cause_src GROUP BY ALL)
+        SELECT m.typ, m.path, m.n, t.n FROM m JOIN t USING (typ, path)
+        """,
+        _r_cause_src=fields,
+        _r_event_ids=_hashes(f.eid_h[with_id], f.h[with_id]),
+    )
+    kept = [(typ, path, matched / n) for typ, path, matched, n in rows if _matched(matched, n, _MATCH_SHARE)]
+    return _by_path(kept, "event id", "causation")
 
 
 def _event_id_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table) -> list[Found]:
@@ -337,41 +328,66 @@ def _event_id_fields(con: duckdb.DuckDBPyConnection, f: Frame, fields: pa.Table)
     if not bare:
         return []
     ids = np.flatnonzero(ok & f.has_eid)
-    register(con, "_r_eid_src", fields.filter(pc.is_in(fields.column("typ"), value_set=pa.array(bare))))
-    register(con, "_r_cause_ids", pa.table({"vh": arrow_u64(f.cau_h[stated]), "h": arrow_u64(f.h[stated])}))
-    register(con, "_r_event_ids", pa.table({"vh": arrow_u64(f.eid_h[ids]), "h": arrow_u64(f.h[ids])}))
+    rows = _query_with(
+        con,
+        """
+        WITH m AS (
+            SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
+            JOIN _r_cause_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+        ),
+        o AS (
+            SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
+            JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
+        ),
+        t AS (
+            SELECT typ, path, count(DISTINCT vh) AS n, count(DISTINCT h) AS recs
+            FROM _r_eid_src GROUP BY ALL
+        )
+        SELECT m.typ, m.path, m.n, t.n, t.recs, coalesce(o.n, 0)
+        FROM m JOIN t USING (typ, path) LEFT JOIN o USING (typ, path)
+        """,
+        _r_eid_src=fields.filter(pc.is_in(fields.column("typ"), value_set=pa.array(bare))),
+        _r_cause_ids=_hashes(f.cau_h[stated], f.h[stated]),
+        _r_event_ids=_hashes(f.eid_h[ids], f.h[ids]),
+    )
+    # Not every event's effect states its cause: a third of the values named
+    # as a cause is plenty for a value that is its record's alone.
+    kept = [
+        (typ, path, matched / n)
+        for typ, path, matched, n, recs, elsewhere in rows
+        if _matched(matched, n, _ID_MATCH_SHARE) and n >= _UNIQUE * recs and not elsewhere
+    ]
+    return _by_path(kept, "causation id", "event id")
+
+
+def _hashes(vh: U64, h: U64) -> pa.Table:
+    return pa.table({"vh": arrow_u64(vh), "h": arrow_u64(h)})
+
+
+def _query_with(con: duckdb.DuckDBPyConnection, sql: str, **tables: pa.Table) -> list[tuple[Any, ...]]:
+    """``sql``'s rows, with these Arrow tables registered under their names for it."""
     try:
-        rows = con.execute(
-            """
-            WITH m AS (
-                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
-                JOIN _r_cause_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
-            ),
-            o AS (
-                SELECT c.typ, c.path, count(DISTINCT c.vh) AS n FROM _r_eid_src c
-                JOIN _r_event_ids e ON e.vh = c.vh AND e.h <> c.h GROUP BY ALL
-            ),
-            t AS (
-                SELECT typ, path, count(DISTINCT vh) AS n, count(DISTINCT h) AS recs
-                FROM _r_eid_src GROUP BY ALL
-            )
-            SELECT m.typ, m.path, m.n, t.n, t.recs, coalesce(o.n, 0)
-            FROM m JOIN t USING (typ, path) LEFT JOIN o USING (typ, path)
-            """
-        ).fetchall()
+        for name, table in tables.items():
+            register(con, name, table)
+        return con.execute(sql).fetchall()
     finally:
-        for t in ("_r_eid_src", "_r_cause_ids", "_r_event_ids"):
+        for name in tables:
             with contextlib.suppress(duckdb.Error):
-                con.unregister(t)
+                con.unregister(name)
+
+
+def _matched(matched: int, n: int, share: float) -> bool:
+    """Enough of a field's sampled values (``n``) were found (``matched``) to tell."""
+    return matched >= _MIN_SHARED and matched >= share * n
+
+
+def _by_path(kept: list[tuple[str, str, float]], matches: str, kind: str) -> list[Found]:
+    """One ``Found`` per field path, with the types it was found on and its best share."""
     by_path: dict[str, tuple[list[str], float]] = {}
-    for typ, path, matched, n, recs, elsewhere in rows:
-        # Not every event's effect states its cause: a third of the values
-        # named as a cause is plenty for a value that is its record's alone.
-        if matched < _MIN_SHARED or matched < _ID_MATCH_SHARE * n or n < _UNIQUE * recs or elsewhere:
-            continue
-        types, share = by_path.get(str(path), ([], 0.0))
-        by_path[str(path)] = ([*types, str(typ)], max(share, float(matched) / float(n)))
-    return [Found(p, sorted(t), "causation id", sh, "event id") for p, (t, sh) in sorted(by_path.items())]
+    for typ, path, share in kept:
+        types, best = by_path.get(str(path), ([], 0.0))
+        by_path[str(path)] = ([*types, str(typ)], max(best, float(share)))
+    return [Found(p, sorted(t), matches, sh, kind) for p, (t, sh) in sorted(by_path.items())]
 
 
 def _carriers(
