@@ -6,20 +6,15 @@ A, b by service B, a before b) bounds their offset difference:
 whose latency looks log-normal (a long right tail) the shortest latency is a
 small part of its spread (a fifth of it), so its bound also *estimates* the
 difference: ``o_B - o_A ~ m - FLOOR x spread``, the more precisely the
-tighter the step. The offsets are the weighted-L1 best fit of the
-estimates of certain pairs (a causation id or a position says which is the
-cause; weight: one over the spread: a 50 ms step counts forty times a
-two-second one), and of learned pairs around clocks that are off for sure
-(some effect stamped before its cause): a fast step always stamped 380 ms
-late says the effect's clock is ahead, even where no effect is stamped
-before its cause, and the step the other way between the same two
-services, which the timestamps put backwards every time, is then put right.
-Elsewhere, and for steps whose shortest latency may simply be long, a clock
-moves only as far as a bound forces it, as in Jaeger's adjuster; among
-equally good answers as few clocks move as possible. No bound is broken
-unless they contradict each other (their services are then marked). Spread
-and bounds are both unaffected by the clocks, so a fast step between two
-hosts ties their clocks together to within its latency.
+tighter the step. Around clocks that are off for sure (some effect stamped
+before its cause) the offsets are the weighted-L1 best fit of those
+estimates (weight: one over the spread: a 50 ms step counts forty times a
+two-second one); elsewhere, and for steps whose shortest latency may simply
+be long, a clock moves only as far as a bound forces it, as in Jaeger's
+adjuster; among equally good answers as few clocks move as possible. No
+bound is broken unless they contradict each other (their services are then
+marked). Spread and bounds are both unaffected by the clocks, so a fast step
+between two hosts ties their clocks together to within its latency.
 """
 
 from __future__ import annotations
@@ -76,17 +71,13 @@ def _lp(n_svc: int, bounds: list[Bound], zero: set[int]) -> tuple[float, F64] | 
     # Variables: p, q (o = p - q), then per bound e+ and e- (deviation from its
     # estimate) and a slack that breaks it.
     n_var = 2 * n_svc + 3 * nb
-    # A learned pair only around clocks that are off for sure (an effect
-    # stamped before its cause): elsewhere its shortest latency may simply be
-    # long, and the cause itself was read from the timestamps.
+    # Only around clocks that are off for sure (an effect stamped before its
+    # cause): elsewhere a step's shortest latency may simply be long.
     off = {x for bd in bounds if bd.m < 0 and not bd.soft for x in (bd.a, bd.b)}
     weight = np.array(
         [
             min(1.0, b.pairs / _FULL) / max(b.spread, 1.0)
-            if b.floor_near_zero
-            and not b.soft
-            and b.spread <= FLOOR_SPREAD_MS
-            and ({b.a, b.b} & off or not b.learned)
+            if b.floor_near_zero and not b.soft and b.spread <= FLOOR_SPREAD_MS and {b.a, b.b} & off
             else 0.0
             for b in bounds
         ]
