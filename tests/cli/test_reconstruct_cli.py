@@ -68,6 +68,7 @@ def test_keys(capsys: Any, saga_db: Path) -> None:
     doc = _json(capsys, "keys", "--db", str(saga_db), "--json")
     used = {k["name"]: k["used_for_stitching"] for k in doc}
     assert used == {"customerId": False, "orderId": True, "order.id": True, "shipmentId": True}
+    assert all(k["values_left_out"] == 0 and "split_values" not in k for k in doc)
     text = run_main(capsys, "keys", "--db", str(saga_db)).stdout
     assert "trap" in text and "shipmentId" in text
 
