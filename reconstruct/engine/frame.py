@@ -139,13 +139,11 @@ class Frame:
         the events that state none themselves. ``con``: a connection for the lookup join."""
         if rows.num_rows == 0:
             return self
-        eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64), con)
-        vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
-        take = (eid >= 0) & ~self.has_cau[np.maximum(eid, 0)]
+        at, vh = self._unstated(rows, self.has_cau, con)
         cau_h, has_cau, found = self.cau_h.copy(), self.has_cau.copy(), self.cau_found.copy()
-        cau_h[eid[take]] = vh[take]
-        has_cau[eid[take]] = True
-        found[eid[take]] = True
+        cau_h[at] = vh
+        has_cau[at] = True
+        found[at] = True
         return replace(self, cau_h=cau_h, has_cau=has_cau, cau_found=found)
 
     def with_event_ids(self, rows: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> Frame:
@@ -156,13 +154,21 @@ class Frame:
         causation ids find them."""
         if rows.num_rows == 0:
             return self
+        at, vh = self._unstated(rows, self.has_eid, con)
+        eid_h, has_eid = self.eid_h.copy(), self.has_eid.copy()
+        eid_h[at] = vh
+        has_eid[at] = True
+        return replace(self, eid_h=eid_h, has_eid=has_eid)
+
+    def _unstated(
+        self, rows: pa.Table, stated: BOOL, con: duckdb.DuckDBPyConnection | None
+    ) -> tuple[I64, U64]:
+        """(event, value hash) of the rows (``h``, ``vh``) whose event is in
+        the frame and does not state the value itself."""
         eid = _event_of(self.h, np.asarray(np_chunks(rows.column("h")), dtype=np.uint64), con)
         vh = np.asarray(np_chunks(rows.column("vh")), dtype=np.uint64)
-        take = (eid >= 0) & ~self.has_eid[np.maximum(eid, 0)]
-        eid_h, has_eid = self.eid_h.copy(), self.has_eid.copy()
-        eid_h[eid[take]] = vh[take]
-        has_eid[eid[take]] = True
-        return replace(self, eid_h=eid_h, has_eid=has_eid)
+        take = (eid >= 0) & ~stated[np.maximum(eid, 0)]
+        return eid[take], vh[take]
 
     def coordinates(self, eids: I64) -> tuple[pa.Array, pa.Array, pa.Array]:
         """(topic, partition, offset) of these events; topics dictionary-encoded."""
