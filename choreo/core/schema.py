@@ -489,7 +489,7 @@ STUCK = Table(
             "reason",
             "VARCHAR",
             null=False,
-            doc="timeout | overdue | compensation-unfinished | branch-missing",
+            doc="timeout | overdue | compensation-unfinished | branch-missing | service-silent",
         ),
         Column("last_type", "VARCHAR", null=False),
         Column("last_service", "VARCHAR", null=False),

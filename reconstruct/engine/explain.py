@@ -31,6 +31,7 @@ def explanation(
     state: str | None,
     lag: int | None,
     committed: int | None,
+    quiet: tuple[int, int] | None = None,
 ) -> str:
     """One sentence an on-call engineer can act on."""
     who = f" from {service}" if service else ""
@@ -49,9 +50,14 @@ def explanation(
         budget = f"{duration(within_ms)} (min_overdue; learned p99 {duration(p99_ms)})"
     else:
         budget = duration(within_ms)
-    text = (
-        f"{head}; waited {duration(silent_ms)}, expected within {budget}, overdue by {duration(overdue_ms)}"
-    )
+    text = f"{head}; waited {duration(silent_ms)}, expected within {budget}"
+    if reason != "service-silent":
+        text += f", overdue by {duration(overdue_ms)}"
+    if quiet is not None and service:
+        text += (
+            f"; {service} has emitted nothing for {duration(quiet[0])}, "
+            f"with {quiet[1]} instances overdue waiting on it"
+        )
     if trigger is not None and group is not None and state is not None:
         where = f"{trigger[0]}[{trigger[1]}]@{trigger[2]}"
         if state == "consumed-no-reaction":

@@ -15,7 +15,9 @@ rebuilding anything. For each instance in scope:
   ``stuck_factor`` x the learned p99 latency of that step (at least
   ``min_overdue``; ``overdue``), or than the workflow's timeout
   (``timeout``). When a compensation has started or is what comes next, the
-  reason is ``compensation-unfinished``.
+  reason is ``compensation-unfinished``. Waiting on a service that has said
+  nothing since several instances began waiting on it, past their
+  deadlines, is stuck before its own deadline (``service-silent``).
 
 The responsible service is the one that usually emits the expected type.
 Its consumer group (``choreo.toml`` services.NAME.group, else
@@ -38,6 +40,7 @@ StuckRows = list[tuple[object, ...]]  # ``stuck`` rows, in the table's column or
 
 _RARE = 30  # next-step latencies below which a p99 is a few latencies' maximum
 _RARE_CAP = 10.0  # ... stretching the deadline to at most this times the well-seen ones'
+_PILED = 3  # instances overdue on a service that said nothing since they began waiting: it is down
 
 
 @dataclass(frozen=True)
@@ -322,6 +325,7 @@ def judge_sql(
         {"k": k, "floor_ms": floor_ms, "rare": _RARE, "rare_cap": _RARE_CAP},
     )
     _spare_fragments(con, relation)
+    _waiting_on_silent(con)
     if update:
         con.execute(
             f"""
@@ -346,7 +350,7 @@ def judge_sql(
                s.last_offset, s.expected, s.service, s.p99, s.timeout_ms, s.base_ms, s.overdue_at,
                s.timeout_at, s.due_at, s.comp, s.branch, s.t_topic, s.t_partition, s.t_offset,
                g.group_id, go.committed_offset, go.high_watermark, (go.group_id IS NOT NULL) AS has_offsets,
-               s.end_ms
+               s.end_ms, s.silent_since, s.waiting
         FROM s JOIN grp g USING (instance_id)
         LEFT JOIN log_group_offsets go ON go.group_id = g.group_id AND go.topic = s.t_topic
              AND go.partition = s.t_partition
@@ -377,6 +381,37 @@ def _spare_fragments(con: duckdb.DuckDBPyConnection, relation: str) -> None:
                          OR (list_contains(e.expected, l.type_b) AND list_contains(i.types, l.type_a)))
               )
         )
+        """
+    )
+
+
+def _waiting_on_silent(con: duckdb.DuckDBPyConnection) -> None:
+    """A service that has said nothing since several instances began waiting
+    on it, past their deadlines, is down (an idle one has nobody waiting):
+    what waits on it is stuck whatever its own deadline says (it arrived a
+    minute ago, the service went quiet an hour ago), and every stuck
+    instance waiting on it says so (``silent_since``, ``waiting``)."""
+    con.execute("ALTER TABLE _r_eval ADD COLUMN silent_since BIGINT")
+    con.execute("ALTER TABLE _r_eval ADD COLUMN waiting BIGINT")
+    con.execute(
+        f"""
+        WITH overdue AS (
+            SELECT service FROM _r_eval
+            WHERE is_stuck AND service IS NOT NULL GROUP BY service HAVING count(*) >= {_PILED}
+        ),
+        said AS (
+            SELECT ev.service, max(ev.ts_ms) AS last_ms FROM log_events ev
+            WHERE ev.service IN (SELECT service FROM overdue) GROUP BY ev.service
+        ),
+        silent AS (
+            SELECT e.service, s.last_ms, count(*) FILTER (WHERE e.base_ms > s.last_ms) AS waiting
+            FROM _r_eval e JOIN said s USING (service) WHERE e.is_stuck GROUP BY e.service, s.last_ms
+        )
+        UPDATE _r_eval SET is_stuck = true, status = 'stuck', silent_since = x.last_ms, waiting = x.waiting
+        FROM silent x
+        WHERE x.waiting >= {_PILED} AND _r_eval.service = x.service AND _r_eval.base_ms > x.last_ms
+          AND _r_eval.due_at IS NOT NULL
+          AND _r_eval.status IN ('stuck', 'running')
         """
     )
 
@@ -465,9 +500,14 @@ def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ..
         high,
         has_offsets,
         end_ms,
+        silent_since,
+        waiting,
     ) = r
     assert isinstance(due_at, int | float) and isinstance(base_ms, int | float)
-    if branch:
+    early = now_ms <= due_at  # stuck only because its service went silent
+    if early:
+        reason = "service-silent"
+    elif branch:
         reason = "branch-missing"
     elif comp:
         reason = "compensation-unfinished"
@@ -491,6 +531,7 @@ def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ..
     waited = int(now_ms - base_ms)
     within = int(due_at - base_ms)
     overdue = int(now_ms - due_at)
+    quiet = None if silent_since is None else (int(now_ms - int(str(silent_since))), int(str(waiting)))
     exp_list = [str(x) for x in expected] if isinstance(expected, list) else []
     text = explanation(
         reason=reason,
@@ -509,6 +550,7 @@ def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ..
         state=state,
         lag=lag,
         committed=None if committed is None else int(str(committed)),
+        quiet=quiet,
     )
     return (
         instance_id,
@@ -523,7 +565,7 @@ def _stuck_row(r: tuple[object, ...], now_ms: int, k: float) -> tuple[object, ..
         service,
         silent,
         within,
-        overdue,
+        None if early else overdue,
         group_id,
         state,
         lag,
