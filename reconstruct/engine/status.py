@@ -15,9 +15,10 @@ rebuilding anything. For each instance in scope:
   ``stuck_factor`` x the learned p99 latency of that step (at least
   ``min_overdue``; ``overdue``), or than the workflow's timeout
   (``timeout``). When a compensation has started or is what comes next, the
-  reason is ``compensation-unfinished``. Waiting on a service that has said
-  nothing since several instances began waiting on it, past their
-  deadlines, is stuck before its own deadline (``service-silent``).
+  reason is ``compensation-unfinished``. Waiting past the step's p99 on a
+  service that has said nothing since several instances began waiting on
+  it, past their deadlines, is stuck before its own deadline
+  (``service-silent``).
 
 The responsible service is the one that usually emits the expected type.
 Its consumer group (``choreo.toml`` services.NAME.group, else
@@ -325,7 +326,7 @@ def judge_sql(
         {"k": k, "floor_ms": floor_ms, "rare": _RARE, "rare_cap": _RARE_CAP},
     )
     _spare_fragments(con, relation)
-    _waiting_on_silent(con)
+    _waiting_on_silent(con, now_ms)
     if update:
         con.execute(
             f"""
@@ -385,12 +386,14 @@ def _spare_fragments(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     )
 
 
-def _waiting_on_silent(con: duckdb.DuckDBPyConnection) -> None:
+def _waiting_on_silent(con: duckdb.DuckDBPyConnection, now_ms: int) -> None:
     """A service that has said nothing since several instances began waiting
     on it, past their deadlines, is down (an idle one has nobody waiting):
-    what waits on it is stuck whatever its own deadline says (it arrived a
-    minute ago, the service went quiet an hour ago), and every stuck
-    instance waiting on it says so (``silent_since``, ``waiting``)."""
+    what waits on it is stuck once its step is due (waited past the step's
+    learned p99: it would have come by now), before its own deadline (it
+    arrived a minute ago, the service went quiet an hour ago); every stuck
+    instance waiting on it says so (``silent_since``, ``waiting``). A slow
+    step it arrived at a minute ago is not due yet: running."""
     con.execute("ALTER TABLE _r_eval ADD COLUMN silent_since BIGINT")
     con.execute("ALTER TABLE _r_eval ADD COLUMN waiting BIGINT")
     con.execute(
@@ -411,6 +414,7 @@ def _waiting_on_silent(con: duckdb.DuckDBPyConnection) -> None:
         FROM silent x
         WHERE x.waiting >= {_PILED} AND _r_eval.service = x.service AND _r_eval.base_ms > x.last_ms
           AND _r_eval.due_at IS NOT NULL
+          AND (_r_eval.is_stuck OR {int(now_ms)} - _r_eval.base_ms > _r_eval.p99)
           AND _r_eval.status IN ('stuck', 'running')
         """
     )

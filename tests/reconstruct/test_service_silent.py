@@ -21,10 +21,10 @@ from tests.support.saga_builder import T0, Log
 MINUTE = 60_000
 
 
-def _orders(log: Log, minutes: list[float], *, pay_until: float) -> None:
-    """OrderCreated -> PaymentCompleted (about a second) -> OrderCompleted for
-    an order at each of ``minutes``; the payment service answers only orders
-    created before ``pay_until``."""
+def _orders(log: Log, minutes: list[float], *, pay_until: float, pay_ms: float = 1_000.0) -> None:
+    """OrderCreated -> PaymentCompleted (``pay_ms`` or so) -> OrderCompleted
+    for an order at each of ``minutes``; the payment service answers only
+    orders created before ``pay_until``."""
     rng = np.random.default_rng(4)
     for i, minute in enumerate(minutes):
         t = T0 + int(minute * MINUTE)
@@ -32,7 +32,7 @@ def _orders(log: Log, minutes: list[float], *, pay_until: float) -> None:
         log.event("orders", "OrderCreated", t, service="order-service", orderId=order, partition=i % 2)
         if minute >= pay_until:
             continue
-        paid = t + int(1_000 * np.exp(rng.normal(0.0, 0.5)))
+        paid = t + int(pay_ms * np.exp(rng.normal(0.0, 0.5)))
         log.event("payments", "PaymentCompleted", paid, service="payment-service", orderId=order)
         done = paid + int(300 * np.exp(rng.normal(0.0, 0.5)))
         log.event("orders", "OrderCompleted", done, service="order-service", orderId=order, partition=i % 2)
@@ -84,3 +84,19 @@ def test_two_overdue_do_not_make_a_service_down(db_path: Path) -> None:
     _orders(log, [*(float(m) for m in range(350)), 390.0, 395.0, 399.2], pay_until=390.0)
     log.store(db_path)
     assert set(_stuck(db_path, T0 + int(399.5 * MINUTE))) == {"ord-350", "ord-351"}
+
+
+def test_a_slow_step_arrived_at_a_minute_ago_is_not_due_yet(db_path: Path) -> None:
+    """Payments take 20 minutes or so (a person approves them; p99 about an
+    hour, deadline five times that), and the payment service is down from
+    minute 100 of 600 on. An order created a minute before "now" would not
+    have its payment yet even were the service up: it is running. One
+    created 150 minutes before is past any payment's usual time: stuck, the
+    service being silent."""
+    log = Log()
+    _orders(log, [float(m) for m in range(600)], pay_until=100.0, pay_ms=20 * MINUTE)
+    log.store(db_path)
+    stuck = _stuck(db_path, T0 + int(599.5 * MINUTE))
+    assert "ord-599" not in stuck and "ord-590" not in stuck
+    assert stuck["ord-450"][0] == "service-silent", stuck["ord-450"]
+    assert stuck["ord-150"][0] != "service-silent"  # past its own deadline
