@@ -141,14 +141,12 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             # another choreography brings that one's instances).
             rows = involve[:, c] if involve[:, c].any() else pres[:, c]
             # Only its instances holding another candidate's types tell where it
-            # belongs (a saga whose start was lost to retention may hold only
-            # these), and only that candidate's own types: a type two
-            # choreographies share must not glue them, however many more types
-            # one of them has (a failure path's instances hold the start of
-            # the choreography it fails; a five-step visit whose instances all
-            # pass through a search step it shares with a twelve-step payout
-            # is no side path of the payout).
-            others = involve[rows] & alive[None, :]
+            # belongs (a saga whose start was lost to retention may hold only these).
+            # Into a much larger candidate (a side path: a failure, a minority
+            # start) any of its types tells; into a peer, only its own ones (a
+            # type two choreographies share must not glue them).
+            side = 2 * n_kinds[c] <= n_kinds
+            others = np.where(side[None, :], pres[rows], involve[rows]) & alive[None, :]
             others[:, c] = False
             informative = int(others.any(axis=1).sum())
             if informative < MIN_SUPPORT:

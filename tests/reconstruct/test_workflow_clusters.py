@@ -76,27 +76,3 @@ def test_a_tie_goes_to_the_cluster_whose_type_is_its_own() -> None:
     of_type, cluster = type_clusters(_presence(rows, 12))
     assert of_type[claim[0]] != of_type[enrol[0]]
     assert set(cluster[80:].tolist()) == {cluster[80]} != {cluster[0]}
-
-
-def test_a_short_choreography_sharing_a_step_with_a_long_one_is_no_side_path() -> None:
-    """Payouts (55 instances: p0..p11) and visits (45: v0..v4) both pass
-    through a search service's step (s), in the payouts' core: s occurs
-    with the payouts' types in more than half of its instances. Visits have
-    less than half the payouts' types, so their only other-candidate type,
-    s, was enough to make them a side path of the payouts (trafficgen seed
-    903, the short-window corner: two workflows of three, 285 completed
-    visits called compensated). A minority start (m) of the payouts, whose
-    instances hold p1..p11, still joins them."""
-    pay = list(range(12))
-    visit = list(range(12, 17))
-    s, m = 17, 18
-    rows = (
-        [[*pay, s] for _ in range(50)]
-        + [[m, *pay[1:], s] for _ in range(5)]
-        + [[*visit, s] for _ in range(45)]
-    )
-    of_type, cluster = type_clusters(_presence(rows, 19))
-    assert of_type[pay[0]] != of_type[visit[0]]
-    assert of_type[m] == of_type[pay[0]]
-    assert set(cluster[:55].tolist()) == {cluster[0]}
-    assert set(cluster[55:].tolist()) == {cluster[55]} != {cluster[0]}
