@@ -279,15 +279,17 @@ def _followers(f: Frame, b: Built, wfs: dict[str, Workflow], now_ms: int) -> lis
     last = _last_of_type(b.c_inst, c_typ, n_types)
     followed &= last
     out = [Followers() for _ in range(n_wf)]
-    # Latencies of supported steps, per (workflow, source type).
-    e_wf = b.wf[b.e_inst]
-    e_key = e_wf * n_types + b.e_src
-    ok = edge_ok[e_key * n_types + b.e_dst]
-    _group(out, e_key[ok], b.e_lat[ok], n_types, f.types, latencies=True)
+    # How long after each followed occurrence what followed it (after its run
+    # of parallel types) came, and how long before "now" it happened: a
+    # latency longer than that could not have been seen (``seen_weights``).
+    key = c_wf * n_types + c_typ
+    fl = np.flatnonzero(followed)
+    _group(out, key[fl], b.c_adj[nxt[fl]] - b.c_adj[fl], n_types, f.types, kind="latencies")
+    _group(out, key[fl], np.maximum(now_ms - b.c_adj[fl], 0), n_types, f.types, kind="windows")
     # Ages of (last) occurrences followed by no supported step.
     un = ~followed & last
     ages = np.maximum(now_ms - b.c_adj[un], 0)
-    _group(out, (c_wf * n_types + c_typ)[un], ages, n_types, f.types, latencies=False)
+    _group(out, (c_wf * n_types + c_typ)[un], ages, n_types, f.types, kind="ages")
     counts = np.bincount((c_wf * n_types + c_typ)[followed], minlength=n_wf * n_types)
     for code_ in np.flatnonzero(counts):
         wi, t = divmod(int(code_), n_types)
@@ -340,9 +342,7 @@ def _last_of_type(inst: I64, typ: I64, n_types: int) -> BOOL:
 _KEEP = 20_000  # values kept per type (a sample beyond): enough for a distribution
 
 
-def _group(
-    out: list[Followers], key: I64, val: I64, n_types: int, types: list[str], *, latencies: bool
-) -> None:
+def _group(out: list[Followers], key: I64, val: I64, n_types: int, types: list[str], *, kind: str) -> None:
     """Per (workflow, type) key, its values sorted (at most ``_KEEP`` of them, a
     random sample of the rest) and, for ages, how many there were."""
     if key.size == 0:
@@ -357,8 +357,10 @@ def _group(
     for s0, e0 in zip(starts_.tolist(), ends.tolist(), strict=True):
         code_ = int(k[s0])
         wi, t = divmod(code_, n_types)
-        if latencies:
+        if kind == "latencies":
             out[wi].latencies[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
+        elif kind == "windows":
+            out[wi].windows[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
         else:
             out[wi].ages[types[t]] = np.asarray(v[s0:e0], dtype=np.int64)
             out[wi].unfollowed[types[t]] = int(counts[code_])

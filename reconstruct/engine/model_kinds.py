@@ -52,6 +52,7 @@ AFTER_FAILURE = 0.95
 MINORITY = 0.4  # a failure alternative's share of the two, at most
 NEVER_JOINS = 0.05  # an alternative's instances reaching the majority's end at most this often
 _AGES = 20_000  # unfollowed occurrences used for the estimate (a sample above that)
+_SEEN_FLOOR = 0.05  # a latency seen where at most this share of causes could show it counts 20 times
 
 
 def kind_by_name(event_type: str) -> str:
@@ -114,6 +115,9 @@ class Followers:
     its run of parallel types."""
 
     latencies: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
+    # How long before "now" each of those steps' causes happened (a sample,
+    # sorted): a latency longer than that could not have been seen.
+    windows: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     ages: dict[str, npt.NDArray[np.int64]] = field(default_factory=dict)
     followed: dict[str, int] = field(default_factory=dict)  # occurrences a supported step followed
     unfollowed: dict[str, int] = field(default_factory=dict)  # the others (``ages`` may be a sample)
@@ -154,15 +158,49 @@ def next_steps(
                 chosen.append(b)
 
 
+def seen_weights(
+    lat: npt.NDArray[np.int64],
+    windows: npt.NDArray[np.int64],
+    ages: npt.NDArray[np.int64],
+    followed: int,
+    unfollowed: int | None = None,
+) -> npt.NDArray[np.float64] | None:
+    """Weights that undo the window's cut on the latencies ``lat`` (sorted).
+
+    A latency of x could only be seen after a cause at least x before "now":
+    in a log shorter than a slow step, the quick ones are all that came, and
+    their distribution says the step is quick. Each seen latency counts one
+    over the share of causes that had waited that long (``windows`` of the
+    followed ones, ``ages`` of the others; samples of ``followed`` and
+    ``unfollowed``), at most ``1 / _SEEN_FLOOR``. In a log much longer than
+    the step every weight is 1. None: no windows known."""
+    if lat.size == 0 or windows.size == 0:
+        return None
+    n_un = unfollowed if unfollowed is not None else ages.size
+    total = followed + n_un
+    if total <= 0:
+        return None
+    w_seen = (windows.size - np.searchsorted(windows, lat, side="left")) / float(windows.size)
+    a_srt = np.sort(ages)
+    a_seen = (a_srt.size - np.searchsorted(a_srt, lat, side="left")) / float(max(a_srt.size, 1))
+    share = (followed * w_seen + n_un * a_seen) / float(total)
+    return 1.0 / np.maximum(share, _SEEN_FLOOR)
+
+
 def followed_share(
-    followed: int, ages: npt.NDArray[np.int64], lat: npt.NDArray[np.int64], unfollowed: int | None = None
+    followed: int,
+    ages: npt.NDArray[np.int64],
+    lat: npt.NDArray[np.int64],
+    unfollowed: int | None = None,
+    weights: npt.NDArray[np.float64] | None = None,
 ) -> float:
     """Maximum-likelihood share of occurrences that will be followed.
 
     ``followed`` occurrences were; each other one has waited ``ages[i]`` ms.
-    With F the latency distribution of what follows (``lat``, sorted), an
-    unfollowed occurrence has likelihood 1 - p F(age): solve
-    followed / p = sum F / (1 - p F) for p in (0, 1].
+    With F the latency distribution of what follows (``lat``, sorted;
+    ``weights`` per latency, see ``seen_weights``), an unfollowed occurrence
+    has likelihood 1 - p F(age): solve followed / p = sum F / (1 - p F) for
+    p in (0, 1].
     """
     if followed <= 0:
         return 0.0
@@ -173,9 +211,14 @@ def followed_share(
     if ages.size > _AGES:
         scale *= ages.size / _AGES
         ages = ages[:: max(1, ages.size // _AGES)][:_AGES]
-    big_f = (
-        np.searchsorted(lat, ages, side="right") / float(lat.size) if lat.size else np.ones(ages.size)
-    ).astype(np.float64)
+    if lat.size == 0:
+        big_f = np.ones(ages.size)
+    elif weights is None:
+        big_f = np.searchsorted(lat, ages, side="right") / float(lat.size)
+    else:
+        cum = np.r_[0.0, np.cumsum(weights)]
+        big_f = cum[np.searchsorted(lat, ages, side="right")] / cum[-1]
+    big_f = big_f.astype(np.float64)
 
     def g(p: float) -> float:
         return followed / p - scale * float(np.sum(big_f / np.maximum(1.0 - p * big_f, 1e-12)))
@@ -195,21 +238,21 @@ def followed_share(
 def terminals(
     nodes: dict[str, Node], edges: dict[tuple[str, str], Edge], fol: Followers, d: WorkflowConfig | None
 ) -> None:
+    empty = np.zeros(0, dtype=np.int64)
     for t, node in nodes.items():
         followed = fol.followed.get(t, 0)
-        empty = np.zeros(0, dtype=np.int64)
-        node.followed_share = followed_share(
-            followed, fol.ages.get(t, empty), fol.latencies.get(t, empty), fol.unfollowed.get(t)
-        )
+        ages, lat = fol.ages.get(t, empty), fol.latencies.get(t, empty)
+        weights = seen_weights(lat, fol.windows.get(t, empty), ages, followed, fol.unfollowed.get(t))
+        node.followed_share = followed_share(followed, ages, lat, fol.unfollowed.get(t), weights)
         if d is not None and d.terminal:
             node.terminal = t in d.terminal
         else:
             node.terminal = node.count >= 1 and (
-                node.followed_share <= TERMINAL_FOLLOWED or ends_all_along(t, fol)
+                node.followed_share <= TERMINAL_FOLLOWED or ends_all_along(t, fol, weights)
             )
 
 
-def ends_all_along(t: str, fol: Followers) -> bool:
+def ends_all_along(t: str, fol: Followers, weights: npt.NDArray[np.float64] | None = None) -> bool:
     """A type that ends a large share of its instances in each of the log's
     older two thirds ends them (an optional next step, as a process log's
     case that may or may not be reworked): not a service that stopped
@@ -220,7 +263,9 @@ def ends_all_along(t: str, fol: Followers) -> bool:
         return False
     for k in (0, 1):
         followed, ages = fol.by_third.get((t, k), (0, np.zeros(0, dtype=np.int64)))
-        if followed + ages.size < MIN_SUPPORT or followed_share(followed, ages, lat) > ENDS_ALL_ALONG:
+        if followed + ages.size < MIN_SUPPORT:
+            return False
+        if followed_share(followed, ages, lat, None, weights) > ENDS_ALL_ALONG:
             return False
     return True
 
