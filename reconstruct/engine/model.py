@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Literal
 
 import duckdb
 import numpy as np
@@ -342,7 +343,15 @@ def _last_of_type(inst: I64, typ: I64, n_types: int) -> BOOL:
 _KEEP = 20_000  # values kept per type (a sample beyond): enough for a distribution
 
 
-def _group(out: list[Followers], key: I64, val: I64, n_types: int, types: list[str], *, kind: str) -> None:
+def _group(
+    out: list[Followers],
+    key: I64,
+    val: I64,
+    n_types: int,
+    types: list[str],
+    *,
+    kind: Literal["latencies", "windows", "ages"],
+) -> None:
     """Per (workflow, type) key, its values sorted (at most ``_KEEP`` of them, a
     random sample of the rest) and, for ages, how many there were."""
     if key.size == 0:
