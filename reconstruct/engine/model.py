@@ -24,12 +24,11 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from choreo.core.config import ChoreoConfig, WorkflowConfig
-from choreo.reconstruct.engine.frame import Frame, np_chunks, register
+from choreo.reconstruct.engine.frame import Frame, register
 from choreo.reconstruct.engine.instances import Built
 from choreo.reconstruct.engine.model_branches import fan_out
 from choreo.reconstruct.engine.model_kinds import (
@@ -332,11 +331,15 @@ def _last_of_type(inst: I64, typ: I64, n_types: int) -> BOOL:
     out = np.zeros(n, dtype=bool)
     if n == 0:
         return out
-    enc = pc.dictionary_encode(pa.array(inst * n_types + typ))
-    ids = np.asarray(np_chunks(enc.indices), dtype=np.int64)
-    last = np.full(len(enc.dictionary), -1, dtype=np.int64)
-    np.maximum.at(last, ids, np.arange(n, dtype=np.int64))
-    out[last] = True
+    # A stable sort keeps each (instance, type)'s rows in row order: the last
+    # of each run is the one. (``np.maximum.at`` did this ten times slower.)
+    key = inst * n_types + typ
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    ends = np.empty(n, dtype=bool)
+    np.not_equal(ks[1:], ks[:-1], out=ends[:-1])
+    ends[-1] = True
+    out[order[ends]] = True
     return out
 
 

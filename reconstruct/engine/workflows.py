@@ -177,7 +177,7 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
 
 
 def _assign(
-    presence: BOOL2, of_type: I64, n: int, fallback: I64, purity: npt.NDArray[np.float64] | None = None
+    x: csr_matrix, of_type: I64, n: int, fallback: I64, purity: npt.NDArray[np.float64] | None = None
 ) -> I64:
     """Cluster holding most of each instance's types; ties to the cluster
     whose types are more its own (``purity[t]``: share of type t's instances
@@ -185,35 +185,40 @@ def _assign(
     numbered by size); an instance whose types vote for no cluster:
     ``fallback`` of its last type (by code).
 
-    Counted on the presence matrix itself, a column block per cluster: the
-    (instance, type) pairs of a large log are tens of millions of rows."""
-    k, t = presence.shape
-    votes = np.zeros((k, n), dtype=np.float64)
-    for j in range(n):
-        mine = np.flatnonzero(of_type == j)
-        if mine.size:
-            votes[:, j] = np.count_nonzero(presence[:, mine], axis=1)
-            if purity is not None:
-                # A tie between a start type of one choreography and a step two
-                # of them share goes to the start type's: below one vote, so
-                # only ties move.
-                for m in mine:
-                    votes[:, j] += presence[:, m] * (purity[m] / (t + 1))
+    ``x``: the presence matrix (instances x types) as a sparse matrix; the
+    votes are its product with a (type x cluster) matrix of vote weights."""
+    k, t = x.shape
+    voters = np.flatnonzero(of_type >= 0)
+    weights = csr_matrix(
+        (np.ones(voters.size), (voters, of_type[voters])), shape=(t, max(n, 1)), dtype=np.float64
+    )
+    votes = np.asarray((x @ weights).toarray())
+    if purity is not None:
+        # A tie between a start type of one choreography and a step two of
+        # them share goes to the start type's: below one vote, so only ties move.
+        tie = csr_matrix(
+            (purity[voters] / (t + 1), (voters, of_type[voters])), shape=(t, max(n, 1)), dtype=np.float64
+        )
+        votes += np.asarray((x @ tie).toarray())
     best: I64 = np.asarray(np.argmax(votes, axis=1), dtype=np.int64)
     none = np.flatnonzero(votes.max(axis=1) == 0)
     if none.size:
-        held = presence[none]
-        some = held.any(axis=1)
-        last = t - 1 - np.argmax(held[:, ::-1], axis=1)
-        best[none[some]] = fallback[last[some]]
+        held = x[none]
+        held.sort_indices()
+        some = np.diff(held.indptr) > 0
+        # The last (largest code) type of each row: indices are sorted per row.
+        last = held.indices[held.indptr[1:][some] - 1]
+        best[none[some]] = fallback[last]
     return best
 
 
-def _per_type(presence: BOOL2, cluster: I64, n: int) -> I64:
+def _per_type(x: csr_matrix, cluster: I64, n: int) -> I64:
     """``[t, c]``: instances of cluster c holding type t."""
-    out = np.zeros((presence.shape[1], n), dtype=np.int64)
-    for c in range(n):
-        out[:, c] = np.count_nonzero(presence[cluster == c], axis=0)
+    member = csr_matrix(
+        (np.ones(cluster.size, dtype=np.int64), (np.arange(cluster.size), cluster)),
+        shape=(cluster.size, max(n, 1)),
+    )
+    out: I64 = np.asarray((x.T @ member).toarray(), dtype=np.int64)[:, :n]
     return out
 
 
@@ -234,9 +239,10 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
     by_size[np.argsort(-weight, kind="stable")] = np.arange(n, dtype=np.int64)
     of_type = by_size[of_type]
     majority = of_type.copy()  # where the instances holding a type mostly go
-    cluster = _assign(presence, of_type, n, majority)
+    every = _sparse(presence, np.arange(k, dtype=np.int64))
+    cluster = _assign(every, of_type, n, majority)
     for _ in range(3):
-        per_type = _per_type(presence, cluster, n)
+        per_type = _per_type(every, cluster, n)
         majority = np.where(per_type.max(axis=1) > 0, per_type.argmax(axis=1), majority)
         own = np.bincount(cluster, minlength=n)
         voting = np.bincount(of_type[of_type >= 0], minlength=n) > 0
@@ -248,11 +254,11 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
         if not shared.any():
             break
         of_type = np.where((of_type >= 0) & shared[np.maximum(of_type, 0)], -1, of_type)
-        cluster = _assign(presence, of_type, n, majority)
-    per_type = _per_type(presence, cluster, n)
+        cluster = _assign(every, of_type, n, majority)
+    per_type = _per_type(every, cluster, n)
     held = per_type[np.arange(t), np.maximum(of_type, 0)]
     purity = np.where(of_type >= 0, held / np.maximum(per_type.sum(axis=1), 1), 0.0)
-    cluster = _assign(presence, of_type, n, majority, purity)
+    cluster = _assign(every, of_type, n, majority, purity)
     # Renumber by instances held, larger first; clusters left without instances disappear.
     own = np.bincount(cluster, minlength=n)
     order = np.argsort(-own, kind="stable")

@@ -1,14 +1,16 @@
-"""The workflow clusters' votes counted on the presence matrix answer exactly
-as the counts over every (instance, type) pair they replaced: which cluster
-each instance goes to decides its workflow."""
+"""The workflow clusters' votes counted on the sparse presence matrix answer
+exactly as the counts over every (instance, type) pair and the dense
+column-block loop they replaced: which cluster each instance goes to decides
+its workflow."""
 
 from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from scipy.sparse import csr_matrix
 
-from choreo.reconstruct.engine.workflows import _assign, _per_type
+from choreo.reconstruct.engine.workflows import _assign, _per_type, _sparse
 
 I64 = npt.NDArray[np.int64]
 BOOL2 = npt.NDArray[np.bool_]
@@ -33,6 +35,31 @@ def _assign_by_pairs(presence: BOOL2, of_type: I64, n: int, fallback: I64) -> I6
     return best
 
 
+def _assign_dense(
+    presence: BOOL2, of_type: I64, n: int, fallback: I64, purity: npt.NDArray[np.float64]
+) -> I64:
+    """The dense form: a column block per cluster, the purity tie-break added per type."""
+    k, t = presence.shape
+    votes = np.zeros((k, n), dtype=np.float64)
+    for j in range(n):
+        mine = np.flatnonzero(of_type == j)
+        if mine.size:
+            votes[:, j] = np.count_nonzero(presence[:, mine], axis=1)
+            for m in mine:
+                votes[:, j] += presence[:, m] * (purity[m] / (t + 1))
+    best = np.asarray(np.argmax(votes, axis=1), dtype=np.int64)
+    none = np.flatnonzero(votes.max(axis=1) == 0)
+    held = presence[none]
+    some = held.any(axis=1)
+    last = t - 1 - np.argmax(held[:, ::-1], axis=1)
+    best[none[some]] = fallback[last[some]]
+    return best
+
+
+def _x(presence: BOOL2) -> csr_matrix:
+    return _sparse(presence, np.arange(presence.shape[0], dtype=np.int64))
+
+
 def _presence(seed: int) -> tuple[BOOL2, I64, int, I64]:
     rng = np.random.default_rng(seed)
     k, t = int(rng.integers(1, 2000)), int(rng.integers(1, 25))
@@ -46,16 +73,26 @@ def _presence(seed: int) -> tuple[BOOL2, I64, int, I64]:
 @pytest.mark.parametrize("seed", range(10))
 def test_assign_counts_as_the_pairs_did(seed: int) -> None:
     presence, of_type, n, fallback = _presence(seed)
-    assert _assign(presence, of_type, n, fallback).tolist() == (
+    assert _assign(_x(presence), of_type, n, fallback).tolist() == (
         _assign_by_pairs(presence, of_type, n, fallback).tolist()
+    )
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_assign_breaks_ties_by_purity_as_the_dense_loop_did(seed: int) -> None:
+    presence, of_type, n, fallback = _presence(seed)
+    # Equal counts are common with few types: the purity share decides them.
+    purity = np.asarray(np.random.default_rng(seed + 100).random((presence.shape[1],)), dtype=np.float64)
+    assert _assign(_x(presence), of_type, n, fallback, purity).tolist() == (
+        _assign_dense(presence, of_type, n, fallback, purity).tolist()
     )
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_per_type_counts_as_the_pairs_did(seed: int) -> None:
     presence, of_type, n, fallback = _presence(seed)
-    cluster = _assign(presence, of_type, n, fallback)
+    cluster = _assign(_x(presence), of_type, n, fallback)
     rows, cols = _pairs(presence)
     t = presence.shape[1]
     expected = np.bincount(cols * n + cluster[rows], minlength=t * n).reshape(t, n)
-    assert _per_type(presence, cluster, n).tolist() == expected.tolist()
+    assert _per_type(_x(presence), cluster, n).tolist() == expected.tolist()
