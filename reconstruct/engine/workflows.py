@@ -187,7 +187,7 @@ def _assign(
 
     ``x``: the presence matrix (instances x types) as a sparse matrix; the
     votes are its product with a (type x cluster) matrix of vote weights."""
-    k, t = x.shape
+    t = x.shape[1]
     voters = np.flatnonzero(of_type >= 0)
     weights = csr_matrix(
         (np.ones(voters.size), (voters, of_type[voters])), shape=(t, max(n, 1)), dtype=np.float64
