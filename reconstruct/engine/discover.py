@@ -274,6 +274,10 @@ def payload_fields(
             with contextlib.suppress(duckdb.Error):
                 con.unregister(t)
     by_path: dict[str, tuple[list[str], str, float]] = {}
+    # A field found on several types matches the identifier of the type where
+    # most of its values were found (ties: by type name), whatever order the
+    # rows come in.
+    rows.sort(key=lambda r: (str(r[1]), -float(r[3]) / max(float(r[4]), 1.0), str(r[0])))
     for typ, path, c, matched, n, wins, losses, low, pairs, num in rows:
         if matched < _MIN_SHARED or matched < _MATCH_SHARE * n:
             continue

@@ -123,7 +123,7 @@ def analyse_keys(
         forced = {c: fc for c, nm in enumerate(v.names) if (fc := _forced(nm, cfg)) is not None}
         j_forced = {j: forced[int(c)] for j, c in enumerate(jud.name_of) if int(c) in forced}
         j_evidence, j_traps, j_split = merging(
-            con, f, jud.code, v.link, keep, j_distinct, jud.n, share=cfg.trap_share, forced=j_forced
+            f, jud.code, v.link, keep, j_distinct, jud.n, share=cfg.trap_share, forced=j_forced
         )
         evidence, traps, trap_types = jud.per_name(j_evidence, j_traps, n_codes, f.types)
         # (a record key is judged per type: its values are not left out one by one)

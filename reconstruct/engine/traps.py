@@ -26,10 +26,8 @@ customer id's orders in one group until the tenant is known to be a trap).
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
-import duckdb
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
@@ -37,7 +35,7 @@ import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, query_arrow, register
+from choreo.reconstruct.engine.frame import Frame, arrow_u64, mix, np_chunks, np_view
 
 I64 = npt.NDArray[np.int64]
 U64 = npt.NDArray[np.uint64]
@@ -60,7 +58,6 @@ class Merging:
 
 
 def merging(
-    con: duckdb.DuckDBPyConnection,
     f: Frame,
     code: npt.NDArray[np.integer],
     link: U64,
@@ -76,9 +73,9 @@ def merging(
     would merge several instances (a customer id that repeats too rarely for
     its name to be a trap still must not join its two orders).
 
-    The identifier rows are registered as ``_r_ids_all(eid, code, lv, skip)``
-    by the caller; ``keep`` marks the rows of original events, ``distinct``
-    the distinct values per code, ``forced`` the names config decides.
+    ``code`` and ``link`` are the identifier rows' name codes and values;
+    ``keep`` marks the rows of original events, ``distinct`` the distinct
+    values per code, ``forced`` the names config decides.
     """
     mod = np.ones(n_codes, dtype=np.uint64)
     for c, d in distinct.items():
@@ -100,7 +97,7 @@ def merging(
     first_row[vid[::-1]] = np.arange(vid.size - 1, -1, -1)  # rows are in time order per value
     first_type = f.typ[s_eid[first_row]]
     v_code, v_link = s_code[first_row], s_link[first_row]
-    other = _other_rows(con, s_eid)
+    other = _other_rows(f, code, link, keep, s_eid)
     # Other rows of each sampled (value, event): sid -> rows of that event.
     o_sid, o_code, o_link, o_shared = _expand(s_eid, other)
     mask = (o_link != v_link[vid[o_sid]]) & (o_code != v_code[vid[o_sid]])
@@ -186,37 +183,36 @@ def _dense(key: U64) -> I64:
     return np.asarray(np_chunks(pc.dictionary_encode(arrow_u64(key)).indices), dtype=np.int64)
 
 
-def _other_rows(con: duckdb.DuckDBPyConnection, eids: I64) -> pa.Table:
-    """Every identifier row of these events, and whether its value is carried
-    by another event as well (what can tie two events together)."""
-    register(con, "_r_trap_ev", pa.table({"eid": np.unique(eids)}))
-    try:
-        return query_arrow(
-            con,
-            """
-            WITH o AS (
-                SELECT a.eid, a.code, a.lv FROM _r_ids_all a
-                SEMI JOIN _r_trap_ev e USING (eid) WHERE NOT a.skip
-            ),
-            shared AS (
-                SELECT a.lv FROM _r_ids_all a SEMI JOIN (SELECT DISTINCT lv FROM o) v USING (lv)
-                WHERE NOT a.skip GROUP BY a.lv HAVING min(a.eid) <> max(a.eid)  -- (two events or more)
-            )
-            SELECT o.eid, o.code::BIGINT AS code, o.lv, o.lv IN (SELECT lv FROM shared) AS shared
-            FROM o ORDER BY o.eid
-            """,
-        )
-    finally:
-        with contextlib.suppress(duckdb.Error):
-            con.unregister("_r_trap_ev")
+def _other_rows(
+    f: Frame, code: npt.NDArray[np.integer], link: U64, keep: npt.NDArray[np.bool_], eids: I64
+) -> tuple[I64, I64, U64, npt.NDArray[np.bool_]]:
+    """Every identifier row of these events (by event, in row order): its
+    event, name code and value, and whether the value is carried by another
+    event as well (what can tie two events together)."""
+    wanted = np.zeros(f.n, dtype=bool)
+    wanted[eids] = True
+    rows = np.flatnonzero(keep & wanted[f.id_eid])
+    rows = rows[np.argsort(f.id_eid[rows], kind="stable")]
+    o_eid, o_lv = f.id_eid[rows], link[rows]
+    # Of their values, those two events or more carry: min and max event differ.
+    kept = np.flatnonzero(keep)
+    k_lv = link[kept]
+    near = np.flatnonzero(np_view(pc.is_in(arrow_u64(k_lv), value_set=pc.unique(arrow_u64(o_lv)))))
+    spread = (
+        pa.table({"lv": arrow_u64(k_lv[near]), "eid": f.id_eid[kept[near]]})
+        .group_by("lv")
+        .aggregate([("eid", "min"), ("eid", "max")])
+    )
+    shared_lv = spread.filter(pc.not_equal(spread.column("eid_min"), spread.column("eid_max"))).column("lv")
+    o_shared = np.asarray(np_view(pc.is_in(arrow_u64(o_lv), value_set=shared_lv)), dtype=np.bool_)
+    return o_eid, np.asarray(code[rows], dtype=np.int64), o_lv, o_shared
 
 
-def _expand(s_eid: I64, other: pa.Table) -> tuple[I64, I64, U64, npt.NDArray[np.bool_]]:
+def _expand(
+    s_eid: I64, other: tuple[I64, I64, U64, npt.NDArray[np.bool_]]
+) -> tuple[I64, I64, U64, npt.NDArray[np.bool_]]:
     """(sample row, code, value, shared) for every other row of each sample row's event."""
-    o_eid = np.asarray(np_chunks(other.column("eid")), dtype=np.int64)
-    o_code = np.asarray(np_chunks(other.column("code")), dtype=np.int64)
-    o_link = np.asarray(np_chunks(other.column("lv")), dtype=np.uint64)
-    o_shared = np.asarray(np_chunks(other.column("shared")), dtype=np.bool_)
+    o_eid, o_code, o_link, o_shared = other
     # The rows come sorted by event: a CSR over events.
     lo = np.searchsorted(o_eid, s_eid, side="left")
     hi = np.searchsorted(o_eid, s_eid, side="right")
