@@ -67,11 +67,15 @@ def _sample_rows(k: int) -> I64:
     return np.sort(np.random.default_rng(0).choice(k, _SAMPLE, replace=False)).astype(np.int64)
 
 
-def _sparse(presence: BOOL2, rows: I64) -> csr_matrix:
-    r, c = np.nonzero(presence[rows])
-    return csr_matrix(
-        (np.ones(r.size, dtype=np.int32), (r, c)), shape=(rows.size, presence.shape[1]), dtype=np.int32
-    )
+def _sparse(presence: BOOL2, rows: I64 | None = None) -> csr_matrix:
+    """The presence matrix (or these rows of it) as CSR, built directly: the
+    row-major nonzeros are the column indices in order."""
+    p = presence if rows is None else presence[rows]
+    k, t = p.shape
+    cols = (np.flatnonzero(p) % max(t, 1)).astype(np.int32)
+    indptr = np.zeros(k + 1, dtype=np.int64)
+    np.cumsum(np.count_nonzero(p, axis=1), out=indptr[1:])
+    return csr_matrix((np.ones(cols.size, dtype=np.int32), cols, indptr), shape=(k, t))
 
 
 def _candidates(x: csr_matrix) -> tuple[I64, int]:
@@ -239,7 +243,7 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
     by_size[np.argsort(-weight, kind="stable")] = np.arange(n, dtype=np.int64)
     of_type = by_size[of_type]
     majority = of_type.copy()  # where the instances holding a type mostly go
-    every = _sparse(presence, np.arange(k, dtype=np.int64))
+    every = _sparse(presence)
     cluster = _assign(every, of_type, n, majority)
     for _ in range(3):
         per_type = _per_type(every, cluster, n)

@@ -57,7 +57,7 @@ def _assign_dense(
 
 
 def _x(presence: BOOL2) -> csr_matrix:
-    return _sparse(presence, np.arange(presence.shape[0], dtype=np.int64))
+    return _sparse(presence)
 
 
 def _presence(seed: int) -> tuple[BOOL2, I64, int, I64]:
