@@ -24,7 +24,7 @@ from choreo.reconstruct.engine.order import Constraints, causal_order, partition
 from choreo.reconstruct.engine.precedence import Precedence, learn_precedence
 from choreo.reconstruct.engine.stored_order import StoredOrder
 from choreo.reconstruct.engine.values import Values
-from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters
+from choreo.reconstruct.engine.workflows import Clusters, clusters, name_clusters, start_sample
 from choreo.reconstruct.query.records import KeyStat
 
 I64 = npt.NDArray[np.int64]
@@ -122,7 +122,10 @@ def build(
     orig_pos = np.flatnonzero(~is_dup)
     # (one flat index: several times cheaper than a two-dimensional assignment)
     presence.reshape(-1)[comp_m[orig_pos] * n_types + f.typ[eids(orig_pos)]] = True
-    cl = clusters(presence, f.types, cfg) if known is None else known.clusters(presence, f.types)
+    if known is None:
+        cl = clusters(presence, f.types, cfg, _first_types(comp_m, orig_pos, ts, f.typ[eids(orig_pos)], k))
+    else:
+        cl = known.clusters(presence, f.types)
     tp = _tp_codes(f) if every else _tp_codes(f)[members]
     off_m = f.offset if every else f.offset[members]
     typ_m = f.typ if every else f.typ[members]
@@ -327,6 +330,24 @@ def _labels(
     label[comp[f.id_eid[best]]] = np.arange(best.size)
     idx = pa.array(label, mask=label < 0)
     return pc.coalesce(text.take(idx), instance_id)
+
+
+def _first_types(comp: I64, rows: I64, ts: I64, typ: I64, k: int) -> I64:
+    """The type of the earliest event (by its own timestamp; ties: position)
+    of each instance of ``start_sample(k)``, -1 for the others. ``typ``: the
+    type of each of ``rows``."""
+    first = np.full(k, -1, dtype=np.int64)
+    want = np.zeros(k, dtype=bool)
+    want[start_sample(k)] = True
+    sel = np.flatnonzero(want[comp[rows]])
+    if sel.size == 0:
+        return first
+    r = rows[sel]
+    order = np.lexsort((ts[r], comp[r]))
+    c = comp[r][order]
+    head = order[np.r_[True, c[1:] != c[:-1]]]
+    first[comp[r[head]]] = typ[sel[head]]
+    return first
 
 
 def _first_per_group(group: I64, rank: I64, rows: I64) -> I64:

@@ -11,7 +11,11 @@ retention or a minority start type cannot split one choreography in several:
 2. a smaller candidate whose instances nearly always (``ATTACH_SHARE`` of
    those holding any other candidate's types) also hold a larger candidate's
    types is part of it: failure and compensation paths, minority start
-   types, rare steps, the odd noisy type.
+   types, rare steps, the odd noisy type. Into a much larger candidate (a
+   side path) its own types or its start types tell (a failure path holds
+   where its choreography began, however often it fails); a step it shares
+   with another choreography does not (a short choreography running one
+   search step of a long one is not its side path).
 3. an instance belongs to the cluster holding most of its types (ties: the
    cluster whose types are more its own, a start type rather than a step
    two choreographies share; then the larger cluster). A cluster that ends up with (almost) no instance of its
@@ -43,6 +47,8 @@ MIN_SUPPORT = 3  # instances: fewer is noise, whatever the share
 CORE_SHARE = 0.5  # of the more frequent type's instances
 ATTACH_SHARE = 0.8  # of the smaller candidate's instances
 PURE_SHARE = 0.8  # of a type's instances holding others, those holding its candidate's: its own
+START_SHARE = 0.1  # of a candidate's instances beginning with a type: one of its start types
+_START_SAMPLE = 5_000  # instances whose first type is looked at
 _SAMPLE = 100_000  # instances used to learn the clusters (all of them below that)
 
 
@@ -92,7 +98,34 @@ def _candidates(x: csr_matrix) -> tuple[I64, int]:
     return labels.astype(np.int64), int(n_comp)
 
 
-def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
+def start_sample(k: int) -> I64:
+    """The instances whose first type (by timestamp) ``type_clusters`` wants."""
+    if k <= _START_SAMPLE:
+        return np.arange(k, dtype=np.int64)
+    return np.sort(np.random.default_rng(1).choice(k, _START_SAMPLE, replace=False)).astype(np.int64)
+
+
+def _start_types(presence: BOOL2, first: I64 | None, labels: I64, n_comp: int) -> BOOL2:
+    """``[t, c]``: type t, one of candidate c's, begins at least
+    ``START_SHARE`` of the (sampled) instances holding mostly c's types.
+    Without first types known, every type of c counts as one."""
+    t = labels.size
+    mine: BOOL2 = np.asarray(labels[:, None] == np.arange(n_comp)[None, :], dtype=np.bool_)
+    if first is None:
+        return mine
+    rows = np.flatnonzero(first >= 0)
+    if rows.size == 0:
+        return mine
+    member = csr_matrix((np.ones(t, dtype=np.int32), (np.arange(t), labels)), shape=(t, n_comp))
+    held = np.asarray((_sparse(presence, rows) @ member).toarray())
+    home = np.argmax(held, axis=1)
+    counts = np.bincount(first[rows] * n_comp + home, minlength=t * n_comp).reshape(t, n_comp)
+    per = np.bincount(home, minlength=n_comp)
+    starts: BOOL2 = mine & (counts >= MIN_SUPPORT) & (counts >= START_SHARE * np.maximum(per, 1)[None, :])
+    return starts
+
+
+def _attach(x: csr_matrix, labels: I64, n_comp: int, starts: BOOL2) -> I64:
     """Merge a candidate into a stronger one its instances nearly always involve.
 
     Stronger: more types (then more instances). A failure path or a minority
@@ -130,6 +163,8 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
     own = h >= PURE_SHARE * np.maximum(h + a, 1)
     pure = csr_matrix((own.astype(np.int32), (np.arange(labels.size), labels)), shape=(labels.size, n_comp))
     involve = np.asarray((x @ pure).toarray() > 0)  # instances x candidates: holding one of its own types
+    # ... or one of its start types: what a side path of it holds.
+    rooted = involve | np.asarray((x @ csr_matrix(starts.astype(np.int32))).toarray() > 0)
     n_kinds = np.bincount(labels, minlength=n_comp)
     target = np.arange(n_comp, dtype=np.int64)
     alive = size > 0
@@ -147,10 +182,10 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             # Only its instances holding another candidate's types tell where it
             # belongs (a saga whose start was lost to retention may hold only these).
             # Into a much larger candidate (a side path: a failure, a minority
-            # start) any of its types tells; into a peer, only its own ones (a
-            # type two choreographies share must not glue them).
+            # start) its own types or its start types tell; into a peer, only
+            # its own ones (a type two choreographies share must not glue them).
             side = 2 * n_kinds[c] <= n_kinds
-            others = np.where(side[None, :], pres[rows], involve[rows]) & alive[None, :]
+            others = np.where(side[None, :], rooted[rows], involve[rows]) & alive[None, :]
             others[:, c] = False
             informative = int(others.any(axis=1).sum())
             if informative < MIN_SUPPORT:
@@ -166,6 +201,7 @@ def _attach(x: csr_matrix, labels: I64, n_comp: int) -> I64:
             if share[d] >= ATTACH_SHARE:
                 pres[:, d] |= rows
                 involve[:, d] |= involve[:, c]
+                rooted[:, d] |= rows
                 size[d] = int(pres[:, d].sum())
                 n_kinds[d] += n_kinds[c]
                 target[c] = d
@@ -226,14 +262,17 @@ def _per_type(x: csr_matrix, cluster: I64, n: int) -> I64:
     return out
 
 
-def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
-    """(cluster of every type, -1 for shared; cluster of every instance), clusters by size."""
+def type_clusters(presence: BOOL2, first: I64 | None = None) -> tuple[I64, I64]:
+    """(cluster of every type, -1 for shared; cluster of every instance), clusters by size.
+
+    ``first[i]``: the type of instance i's earliest event, for the instances
+    of ``start_sample`` (-1 elsewhere), if known."""
     k, t = presence.shape
     if k == 0 or t == 0:
         return np.full(t, -1, dtype=np.int64), np.zeros(k, dtype=np.int64)
     x = _sparse(presence, _sample_rows(k))
     labels, n_comp = _candidates(x)
-    labels = _attach(x, labels, n_comp)
+    labels = _attach(x, labels, n_comp, _start_types(presence, first, labels, n_comp))
     _, inverse = np.unique(labels, return_inverse=True)
     of_type = inverse.astype(np.int64).reshape(-1)
     n = int(of_type.max()) + 1
@@ -273,9 +312,9 @@ def type_clusters(presence: BOOL2) -> tuple[I64, I64]:
     return of_type, remap[cluster]
 
 
-def clusters(presence: BOOL2, types: list[str], cfg: ChoreoConfig) -> Clusters:
-    """Cluster the instances; declared workflows claim their clusters."""
-    of_type, cluster = type_clusters(presence)
+def clusters(presence: BOOL2, types: list[str], cfg: ChoreoConfig, first: I64 | None = None) -> Clusters:
+    """Cluster the instances; declared workflows claim their clusters (``first``: see ``type_clusters``)."""
+    of_type, cluster = type_clusters(presence, first)
     n = int(cluster.max()) + 1 if cluster.size else 0
     declared: list[str | None] = [None] * n
     code = {t: i for i, t in enumerate(types)}

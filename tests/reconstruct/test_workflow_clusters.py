@@ -76,3 +76,28 @@ def test_a_tie_goes_to_the_cluster_whose_type_is_its_own() -> None:
     of_type, cluster = type_clusters(_presence(rows, 12))
     assert of_type[claim[0]] != of_type[enrol[0]]
     assert set(cluster[80:].tolist()) == {cluster[80]} != {cluster[0]}
+
+
+def test_a_short_choreography_running_a_long_ones_step_is_not_its_side_path() -> None:
+    """Payouts (50 instances: p0..p9 and a search step s in their middle)
+    and visits (40: v0..v3 and the same s). Twenty payouts fail right after
+    p0 (f0, f1): so many that p0 is not the payouts' own type by the share
+    rule, and the failure path joins through where the payouts begin. The
+    visits hold s, a payout step, and no payout start: with any payout type
+    telling, they were taken for a side path of the payouts (our trafficgen
+    seed 903, short window: two workflows of three, status 89.5 %)."""
+    p = list(range(10))
+    s = 10
+    v = [11, 12, 13, 14]
+    f = [15, 16]
+    rows = (
+        [[*p[:5], s, *p[5:]] for _ in range(50)]
+        + [[*v[:2], s, *v[2:]] for _ in range(40)]
+        + [[p[0], *f] for _ in range(20)]
+    )
+    first = np.array([p[0]] * 50 + [v[0]] * 40 + [p[0]] * 20, dtype=np.int64)
+    of_type, cluster = type_clusters(_presence(rows, 17), first)
+    assert of_type[v[0]] != of_type[p[0]]
+    assert of_type[f[0]] == of_type[f[1]] == of_type[p[0]]
+    assert set(cluster[:50].tolist()) == set(cluster[90:].tolist()) == {cluster[0]}
+    assert set(cluster[50:90].tolist()) == {cluster[50]} != {cluster[0]}
