@@ -35,10 +35,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from choreo.core.config import ChoreoConfig
+from choreo.reconstruct.engine.arrays import arrow_u64, mix, np_chunks
 
 I64 = npt.NDArray[np.int64]
 BOOL2 = npt.NDArray[np.bool_]
@@ -252,14 +254,39 @@ def _assign(
     return best
 
 
-def _per_type(x: csr_matrix, cluster: I64, n: int) -> I64:
-    """``[t, c]``: instances of cluster c holding type t."""
+def _per_type(x: csr_matrix, cluster: I64, n: int, count: I64 | None = None) -> I64:
+    """``[t, c]``: instances of cluster c holding type t (``count[i]``: how
+    many instances row i of ``x`` stands for; one each if not given)."""
+    ones = np.ones(cluster.size, dtype=np.int64) if count is None else count
     member = csr_matrix(
-        (np.ones(cluster.size, dtype=np.int64), (np.arange(cluster.size), cluster)),
+        (ones, (np.arange(cluster.size), cluster)),
         shape=(cluster.size, max(n, 1)),
     )
     out: I64 = np.asarray((x.T @ member).toarray(), dtype=np.int64)[:, :n]
     return out
+
+
+def _distinct_rows(presence: BOOL2) -> tuple[BOOL2, I64, I64]:
+    """(the distinct rows of ``presence``, each row's index among them, how
+    many rows each stands for). Instances holding the same types are
+    assigned alike: two million instances are a few thousand type sets."""
+    k = presence.shape[0]
+    packed = np.packbits(presence, axis=1, bitorder="little")
+    words = -(-packed.shape[1] // 8)
+    padded = np.zeros((k, words * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    w64 = padded.view(np.uint64)
+    # One word up to 64 types: the key is the set itself; beyond, a hash of the words.
+    key = w64[:, 0].copy()
+    for j in range(1, words):
+        key = mix(key, w64[:, j])
+    enc = pc.dictionary_encode(arrow_u64(key))
+    inv = np.asarray(np_chunks(enc.indices), dtype=np.int64)
+    u = len(enc.dictionary)
+    rep = np.empty(u, dtype=np.int64)
+    rep[inv[::-1]] = np.arange(k - 1, -1, -1, dtype=np.int64)  # (a row of each: the first)
+    count = np.bincount(inv, minlength=u).astype(np.int64)
+    return presence[rep], inv, count
 
 
 def type_clusters(presence: BOOL2, first: I64 | None = None) -> tuple[I64, I64]:
@@ -276,18 +303,20 @@ def type_clusters(presence: BOOL2, first: I64 | None = None) -> tuple[I64, I64]:
     _, inverse = np.unique(labels, return_inverse=True)
     of_type = inverse.astype(np.int64).reshape(-1)
     n = int(of_type.max()) + 1
+    rows, inv, count = _distinct_rows(presence)
+    every = _sparse(rows)
     # Number candidates by how many events they hold (ties in votes go to the larger).
-    weight = np.bincount(of_type, weights=presence.sum(axis=0).astype(np.float64), minlength=n)
+    held_by_type = np.asarray(every.T @ count, dtype=np.float64)
+    weight = np.bincount(of_type, weights=held_by_type, minlength=n)
     by_size = np.empty(n, dtype=np.int64)
     by_size[np.argsort(-weight, kind="stable")] = np.arange(n, dtype=np.int64)
     of_type = by_size[of_type]
     majority = of_type.copy()  # where the instances holding a type mostly go
-    every = _sparse(presence)
     cluster = _assign(every, of_type, n, majority)
     for _ in range(3):
-        per_type = _per_type(every, cluster, n)
+        per_type = _per_type(every, cluster, n, count)
         majority = np.where(per_type.max(axis=1) > 0, per_type.argmax(axis=1), majority)
-        own = np.bincount(cluster, minlength=n)
+        own = np.bincount(cluster, weights=count, minlength=n)
         voting = np.bincount(of_type[of_type >= 0], minlength=n) > 0
         # A cluster with (almost) no instance of its own while its types occur
         # elsewhere holds shared types: they vote for no one.
@@ -298,18 +327,18 @@ def type_clusters(presence: BOOL2, first: I64 | None = None) -> tuple[I64, I64]:
             break
         of_type = np.where((of_type >= 0) & shared[np.maximum(of_type, 0)], -1, of_type)
         cluster = _assign(every, of_type, n, majority)
-    per_type = _per_type(every, cluster, n)
+    per_type = _per_type(every, cluster, n, count)
     held = per_type[np.arange(t), np.maximum(of_type, 0)]
     purity = np.where(of_type >= 0, held / np.maximum(per_type.sum(axis=1), 1), 0.0)
     cluster = _assign(every, of_type, n, majority, purity)
     # Renumber by instances held, larger first; clusters left without instances disappear.
-    own = np.bincount(cluster, minlength=n)
+    own = np.bincount(cluster, weights=count, minlength=n).astype(np.int64)
     order = np.argsort(-own, kind="stable")
     remap = np.full(n, -1, dtype=np.int64)
     used = order[own[order] > 0]
     remap[used] = np.arange(used.size, dtype=np.int64)
     of_type = np.where(of_type >= 0, remap[np.maximum(of_type, 0)], -1)
-    return of_type, remap[cluster]
+    return of_type, remap[cluster][inv]
 
 
 def clusters(presence: BOOL2, types: list[str], cfg: ChoreoConfig, first: I64 | None = None) -> Clusters:
