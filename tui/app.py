@@ -242,8 +242,13 @@ class ChoreoApp(App[ChoreoError | None]):
     # -- live -------------------------------------------------------------
     @work(thread=True, exclusive=True, group="collector")
     def _collect(self, feed: LiveSource) -> None:
+        assert self.ctx is not None
         try:
-            feed.collect(self._stop)
+            # A user of the store like any query: closing waits until the
+            # batch in hand is stored and the collector's connection closed
+            # (a store closed under it fails the close, not the collector).
+            with self.ctx.reader.busy():
+                feed.collect(self._stop)
         except ChoreoError as exc:
             # Cannot reach the cluster, refused settings: the command prints it.
             self._deliver(self.exit, exc)

@@ -61,6 +61,11 @@ class StoreReader:
                 self._busy -= 1
                 self._idle.notify_all()
 
+    @property
+    def closing(self) -> bool:
+        """``shut`` was called: no new work is taken."""
+        return self._shut
+
     def shut(self, timeout: float) -> bool:
         """Take no new work, and wait until no worker uses the store; False if
         some still do after ``timeout`` s."""
