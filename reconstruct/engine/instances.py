@@ -343,9 +343,8 @@ def _first_types(comp: I64, rows: I64, ts: I64, typ: I64, k: int) -> I64:
     if sel.size == 0:
         return first
     r = rows[sel]
-    order = np.lexsort((ts[r], comp[r]))
-    c = comp[r][order]
-    head = order[np.r_[True, c[1:] != c[:-1]]]
+    t = ts[r]
+    head = _first_per_group(comp[r], t - t.min(), np.arange(sel.size, dtype=np.int64))
     first[comp[r[head]]] = typ[sel[head]]
     return first
 
