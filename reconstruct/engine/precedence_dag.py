@@ -18,8 +18,18 @@ skipped), strongest evidence first:
    parent) apart from a chain; siblings stay unordered, so an always-fast
    branch is never taken for the cause of a slower one;
 4. *shape*: a latency has its long tail to the right (the skewness of a
-   difference does not depend on the clocks either);
-5. *timestamps*, corrected by the clock offsets estimated so far, the weakest.
+   difference does not depend on the clocks either; unless a service runs
+   on several hosts with clocks of their own: a difference in humps tells
+   nothing, ``host_mixture``);
+5. *timestamps*, corrected by the clock offsets estimated so far;
+6. *dependency*, the weakest: a type (nearly) never found without another
+   that most instances stamp before it, where the other is often found
+   without it (a step waits for its cause, not the cause for it) or a clear
+   majority stamps that order. Clocks of two hosts behind one producer,
+   each event on either, put a step before its cause in a fair share of
+   the instances; which type needs which does not depend on any clock.
+   (Two branches of one parent are kept apart by the structure test and
+   keep that parent for their cause, so their order stays free.)
 
 Each type's cause (its *parent*) is then the type before it whose time
 difference to it spreads least (a cause's latency is one step), preferring
@@ -53,6 +63,13 @@ PARENT_Z = 2.0  # a candidate cause beats another when its spread is this many s
 MAX_LATEST = 4  # types an event is ordered after (a join: the branches it waits for)
 MAX_RANKED = 6  # other types before it kept (the first present one applies)
 FAR_SHARE = 0.02  # instances with the effect far before its cause: no cause
+# Dependency: a type found without the other in at most this share of its
+# instances, and either the other without it in at least DEP_MIN instances
+# and DEP_RATIO times as many, or the two in that order in MAJORITY of them.
+DEP_SHARE = 0.01
+DEP_MIN = 5
+DEP_RATIO = 5
+MAJORITY = 0.6
 
 
 @dataclass
@@ -277,6 +294,19 @@ def _structure(mx: Matrices, an: _Anchored, rel: _Relation, likely: BOOL2) -> bo
             return any_new
 
 
+def _dependent(mx: Matrices) -> tuple[BOOL2, F64]:
+    """``dep[i, j]``: j (nearly) never without i, and i often without j or
+    i before j in a clear majority; ``alone[i, j]``: the sampled instances
+    holding i but not j."""
+    pres = ~np.isnan(mx.t)
+    m = pres.astype(np.float64)
+    cnt = m.sum(axis=0)
+    alone = cnt[:, None] - m.T @ m  # [i, j]: i present, j absent
+    needs = alone.T / np.maximum(cnt[None, :], 1.0) <= DEP_SHARE
+    asym = alone >= np.maximum(DEP_MIN, DEP_RATIO * alone.T)
+    return needs & (asym | (mx.share >= MAJORITY)), alone
+
+
 def decide(mx: Matrices) -> Decided:
     m = len(mx.nodes)
     rel = _Relation(m)
@@ -300,10 +330,15 @@ def decide(mx: Matrices) -> Decided:
     an = _anchored(mx.t)
     _structure(mx, an, rel, likely)
     # 4. Shape (not against unanimous timestamps), then 5. timestamps (not
-    # against a clear shape); structure is looked at again after each.
+    # against a clear shape), then 6. dependency (neither against a clear
+    # shape nor against most timestamps); structure is looked at again
+    # after each.
+    dep_ok, alone = _dependent(mx)
+    dep_ok &= usable & (mx.share > 0.5) & (mx.shape.T < SHAPE_SE)
     for how, ok, strength in (
         ("shape", shape_ok, mx.shape),
         ("timestamps", ts_ok, mx.n * (2 * mx.share - 1)),
+        ("dependency", dep_ok, alone + mx.n * (2 * mx.share - 1)),
     ):
         while True:
             open_ = ok & ~rel.before & ~rel.before.T & ~rel.apart
@@ -440,6 +475,6 @@ def matrices(
         hard[i, j] = caus.get((c * nt + a) * nt + b, 0) + int(p.part_ab[r])
         hard[j, i] = caus.get((c * nt + b) * nt + a, 0) + int(p.part_ba[r])
         same[i, j] = same[j, i] = svc_of.get(a, -1) == svc_of.get(b, -2)
-        z = float(p.shape[r]) * np.sqrt(cnt) / _KELLY_SE if cnt >= 100 else 0.0
+        z = float(p.step_shape[r]) * np.sqrt(cnt) / _KELLY_SE if cnt >= 100 else 0.0
         shape[i, j], shape[j, i] = z, -z
     return Matrices(nodes, n, var, share, hard, same, shape, t, far)

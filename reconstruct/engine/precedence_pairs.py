@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from choreo.reconstruct.engine.host_mixture import in_humps
+
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
@@ -20,6 +22,7 @@ BOOL = npt.NDArray[np.bool_]
 PER_CLUSTER = 5_000  # sampled instances per cluster
 FIXED_SHARE = 0.95  # instances holding exactly the median count of a type, for a fixed count (a lifecycle)
 MIN_SUPPORT = 3
+SHAPE_MIN = 100  # pairs for a shape (skewness) to be read at all
 
 
 @dataclass
@@ -53,6 +56,10 @@ class Pairs:
     shape: F64  # Kelly's skewness
     d_sorted: I64  # all d, grouped by pair and sorted
     start: I64  # of each pair's run in d_sorted
+    # For the order of the two: ``shape``, but 0 where d comes in humps
+    # (hosts with clocks of their own: ``host_mixture``). The clocks keep
+    # ``shape``: they are bounded by the humps' floor all the same.
+    step_shape: F64
 
 
 def sample_instances(comp: I64, cluster: I64, original: BOOL) -> BOOL:
@@ -208,6 +215,12 @@ def pairs(s: Sample, n_types: int) -> Pairs:
         shape = np.where((q90 > q10) & (kcnt > 0), (q90 + q10 - 2 * q50) / np.maximum(q90 - q10, 1e-9), 0.0)
     else:
         shape = np.zeros(g)
+    # Hosts with clocks of their own make a few humps of it: the shape is
+    # the humps' sizes then, no step's.
+    step_shape = shape.copy()
+    for r in np.flatnonzero(kcnt >= SHAPE_MIN).tolist():
+        if in_humps(kd[kstart[r] : kstart[r] + kcnt[r]].astype(np.float64)):
+            step_shape[r] = 0.0
     cl, rest = np.divmod(uk, n_types * n_types)
     a, b = np.divmod(rest, n_types)
     return Pairs(
@@ -224,6 +237,7 @@ def pairs(s: Sample, n_types: int) -> Pairs:
         shape=shape,
         d_sorted=ds,
         start=start,
+        step_shape=step_shape,
     )
 
 
