@@ -436,7 +436,7 @@ MODEL_PRECEDENCE = Table(
             "evidence",
             "VARCHAR",
             null=False,
-            doc="causation-or-position | clock | structure | shape | timestamps | implied",
+            doc="causation-or-position | clock | structure | shape | timestamps | dependency | implied",
         ),
         Column(
             "enforced",

@@ -88,7 +88,7 @@ class Link:
     child: int
     support: int  # instances holding both
     share: float  # of them with the parent first (after clock offsets)
-    evidence: str  # causation-or-position | clock | structure | shape | timestamps | implied
+    evidence: str  # causation-or-position | clock | structure | shape | timestamps | dependency | implied
     enforced: bool  # the corrected times disagreed in some sampled instance (it changes something)
     # latest: one of the types right before it (each applies); else a fallback
     # for instances holding none of those (the first present one applies), by rank.
