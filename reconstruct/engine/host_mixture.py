@@ -42,10 +42,18 @@ def _dips(srt: F64, lo: float, hi: float) -> bool:
     return peak >= MIN_PEAK and int(counts[1:-1].min()) <= DIP * peak
 
 
-def groups(srt: F64, depth: int = 0) -> list[F64]:
+def _resolution(srt: F64) -> float:
+    """The smallest step between distinct values (0: all equal)."""
+    steps = np.diff(srt)
+    steps = steps[steps > 0]
+    return float(steps.min()) if steps.size else 0.0
+
+
+def groups(srt: F64, depth: int = 0, *, resolution: float = 0.0) -> list[F64]:
     """Sorted values cut into humps: at the 2-means cut, where both sides
     are large and the values thin out between their medians; each side
-    again."""
+    again. ``resolution``: the times' (a log stamped by the day has gaps
+    of a day between its values: the resolution's, not two clocks')."""
     n = srt.size
     floor = max(MIN_GROUP, int(np.ceil(MIN_GROUP_SHARE * n)))
     if depth >= MAX_DEPTH or n < 2 * floor:
@@ -57,11 +65,11 @@ def groups(srt: F64, depth: int = 0) -> list[F64]:
     cut = int(k[int(np.argmin(sse))])
     a, b = srt[:cut], srt[cut:]
     lo, hi = float(a[(a.size - 1) // 2]), float(b[(b.size - 1) // 2])  # (sorted: lower medians)
-    if hi - lo < MIN_APART_MS or not _dips(srt, lo, hi):
+    if hi - lo < max(MIN_APART_MS, WINDOWS * resolution) or not _dips(srt, lo, hi):
         return [srt]
-    return groups(a, depth + 1) + groups(b, depth + 1)
+    return groups(a, depth + 1, resolution=resolution) + groups(b, depth + 1, resolution=resolution)
 
 
 def in_humps(srt: F64) -> bool:
     """Whether sorted values come in more than one hump."""
-    return len(groups(srt)) > 1
+    return len(groups(srt, resolution=_resolution(srt))) > 1

@@ -49,6 +49,15 @@ def test_one_hump_stays_one(name: str, n: int) -> None:
         assert not in_humps(d)
 
 
+def test_times_stamped_by_the_day_are_no_hosts() -> None:
+    """A log stamped by the day (whole days between steps) has gaps between
+    its values: the resolution's, not two clocks'."""
+    day = 86_400_000.0
+    r = np.random.default_rng(1)
+    assert not in_humps(np.sort(day * r.choice([0.0, 1.0, 2.0, 3.0], size=500, p=[0.4, 0.3, 0.2, 0.1])))
+    assert not in_humps(np.sort(day * r.poisson(3.0, size=800).astype(np.float64)))
+
+
 def test_two_hosts_make_two_humps_whose_skewness_points_the_wrong_way() -> None:
     """With most effects on the host running 480 ms late, the two humps are
     found (480 ms apart), and the skewness of the whole reads their sizes:
