@@ -63,10 +63,12 @@ PARENT_Z = 2.0  # a candidate cause beats another when its spread is this many s
 MAX_LATEST = 4  # types an event is ordered after (a join: the branches it waits for)
 MAX_RANKED = 6  # other types before it kept (the first present one applies)
 FAR_SHARE = 0.02  # instances with the effect far before its cause: no cause
-# Dependency: a type found without the other in at most this share of its
-# instances, and either the other without it in at least DEP_MIN instances
-# and DEP_RATIO times as many, or the two in that order in MAJORITY of them.
+# Dependency: a type found without the other in at most DEP_SHARE of its
+# instances, the other without it in at most DEP_USUAL of its own, and
+# either the other without it in at least DEP_MIN instances and DEP_RATIO
+# times as many, or the two in that order in MAJORITY of them.
 DEP_SHARE = 0.01
+DEP_USUAL = 0.5  # ... and the other found without it in at most this share of its instances
 DEP_MIN = 5
 DEP_RATIO = 5
 MAJORITY = 0.6
@@ -303,8 +305,12 @@ def _dependent(mx: Matrices) -> tuple[BOOL2, F64]:
     cnt = m.sum(axis=0)
     alone = cnt[:, None] - m.T @ m  # [i, j]: i present, j absent
     needs = alone.T / np.maximum(cnt[None, :], 1.0) <= DEP_SHARE
+    # ... and j is i's usual continuation: a branch whose service went down
+    # for most of the log is found without its faster sibling's company,
+    # never the other way round, and is no effect of it.
+    usual = alone <= DEP_USUAL * cnt[:, None]
     asym = alone >= np.maximum(DEP_MIN, DEP_RATIO * alone.T)
-    return needs & (asym | (mx.share >= MAJORITY)), alone
+    return needs & usual & (asym | (mx.share >= MAJORITY)), alone
 
 
 def decide(mx: Matrices) -> Decided:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from choreo.reconstruct.engine.precedence_dag import _KELLY_SE, Matrices, decide
+from choreo.reconstruct.engine.precedence_dag import _KELLY_SE, Matrices, _dependent, decide
 from choreo.reconstruct.engine.precedence_pairs import F64, I64
 
 
@@ -113,3 +113,23 @@ def test_a_type_found_alone_is_not_put_after_one_it_never_needs() -> None:
     slow[rng.random(size) < 0.02] = np.nan
     d = decide(_matrices(np.column_stack([parent, fast, slow]), [(0, 1), (0, 2)]))
     assert not d.before[1, 2] and not d.before[2, 1], d.how
+
+
+def test_a_branch_whose_service_went_down_is_no_effect_of_its_faster_sibling() -> None:
+    """Sign-ups fan out to three services answering in their own time
+    (as ``saga_builder.fan_out`` has them); the recommendations' service
+    answered the first 25 of 400 and then went down. Recommendations are
+    never found without the welcome mail, which is found without them 375
+    times: no dependency (the mail goes without them in most instances), so
+    neither is put after the other (the code before this rule's cap
+    ordered them, and the clock fit then moved the analytics service)."""
+    i = np.arange(400)
+    signed = np.zeros(i.size)
+    welcome = signed + 50 + 37 * (i % 3)
+    analytics = signed + 60 + 23 * (i % 4)
+    recommended = np.where(i < 25, signed + 70 + 19 * (i % 5), np.nan)
+    mx = _matrices(np.column_stack([signed, welcome, analytics, recommended]), [])
+    dependent, _alone = _dependent(mx)
+    assert not dependent[1, 3] and not dependent[2, 3]
+    d = decide(mx)
+    assert not d.before[1, 3] and not d.before[2, 3], d.how
