@@ -51,6 +51,7 @@ from choreo.reconstruct.engine.precedence_pairs import (
     F64,
     I64,
     MIN_SUPPORT,
+    SHAPE_MIN,
     Pairs,
     Sample,
     ServicePairs,
@@ -293,7 +294,6 @@ def _start_bounds(
     return bounds, support
 
 
-SHAPE_PAIRS = 100  # instances holding both, for a shape to tell
 MIN_PARTNERS = 3  # types a shape-first (-last) type must come before (after)
 
 
@@ -313,7 +313,7 @@ def shape_starts_and_ends(
     clock 600 ms behind is put before it."""
     out: dict[int, tuple[frozenset[int], frozenset[int]]] = {}
     for cl in clusters:
-        rows = cl.rows[p.n[cl.rows] >= SHAPE_PAIRS]
+        rows = cl.rows[p.n[cl.rows] >= SHAPE_MIN]
         if rows.size == 0:
             continue
         a, b = p.a[rows], p.b[rows]

@@ -23,11 +23,12 @@ skipped), strongest evidence first:
    nothing, ``host_mixture``);
 5. *timestamps*, corrected by the clock offsets estimated so far;
 6. *dependency*, the weakest: a type (nearly) never found without another
-   that most instances stamp before it, where the other is often found
-   without it (a step waits for its cause, not the cause for it) or a clear
-   majority stamps that order. Clocks of two hosts behind one producer,
-   each event on either, put a step before its cause in a fair share of
-   the instances; which type needs which does not depend on any clock.
+   that most instances stamp before it and whose usual continuation it
+   is, where the other is often found without it (a step waits for its
+   cause, not the cause for it) or a clear majority stamps that order.
+   Clocks of two hosts behind one producer, each event on either, put a
+   step before its cause in a fair share of the instances; which type
+   needs which does not depend on any clock.
    (Two branches of one parent are kept apart by the structure test and
    keep that parent for their cause, so their order stays free.)
 
@@ -44,7 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from choreo.reconstruct.engine.precedence_pairs import F64, I64, MIN_SUPPORT, Pairs
+from choreo.reconstruct.engine.precedence_pairs import F64, I64, MIN_SUPPORT, SHAPE_MIN, Pairs
 
 BOOL2 = npt.NDArray[np.bool_]
 
@@ -481,6 +482,6 @@ def matrices(
         hard[i, j] = caus.get((c * nt + a) * nt + b, 0) + int(p.part_ab[r])
         hard[j, i] = caus.get((c * nt + b) * nt + a, 0) + int(p.part_ba[r])
         same[i, j] = same[j, i] = svc_of.get(a, -1) == svc_of.get(b, -2)
-        z = float(p.step_shape[r]) * np.sqrt(cnt) / _KELLY_SE if cnt >= 100 else 0.0
+        z = float(p.step_shape[r]) * np.sqrt(cnt) / _KELLY_SE if cnt >= SHAPE_MIN else 0.0
         shape[i, j], shape[j, i] = z, -z
     return Matrices(nodes, n, var, share, hard, same, shape, t, far)
